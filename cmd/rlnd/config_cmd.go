@@ -1,0 +1,85 @@
+package main
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rlnd/rlnd/config"
+)
+
+func newConfigCmd(env []string) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Inspect the node configuration",
+	}
+	cmd.AddCommand(newConfigShowCmd(env))
+	return cmd
+}
+
+func newConfigShowCmd(env []string) *cobra.Command {
+	var src config.Source
+	cmd := &cobra.Command{
+		Use:   "show",
+		Short: "Print the effective configuration as YAML",
+		Long: "Print the configuration a node would run with: the preset, then the file, then\n" +
+			"RLND_* environment variables, then flags, each overriding the one before.",
+		Example: "  rlnd config show\n" +
+			"  rlnd config show --preset devnet\n" +
+			"  RLND_NETWORK_CLUSTER_ID=2 rlnd config show --config rlnd.yaml --rln-epoch-period 60s",
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd, src, env)
+			if err != nil {
+				return err
+			}
+			out, err := cfg.YAML()
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(out)
+			return err
+		},
+	}
+	addSourceFlags(cmd, &src)
+	return cmd
+}
+
+// addSourceFlags adds --preset, --config and one flag per configuration key.
+func addSourceFlags(cmd *cobra.Command, src *config.Source) {
+	cmd.Flags().StringVar(&src.Preset, "preset", "", "configuration preset: "+strings.Join(config.PresetNames(), "|")+
+		" (default "+config.DefaultPreset+", or $RLND_PRESET)")
+	cmd.Flags().StringVar(&src.File, "config", "", "configuration file, YAML or TOML (or $RLND_CONFIG)")
+	config.RegisterFlags(cmd.Flags())
+}
+
+// loadConfig layers preset, file, environment and flags; invalid
+// configuration is a usage error.
+func loadConfig(cmd *cobra.Command, src config.Source, env []string) (*config.Config, error) {
+	if src.Preset == "" {
+		src.Preset = lookupEnv(env, "RLND_PRESET")
+	}
+	if src.File == "" {
+		src.File = lookupEnv(env, "RLND_CONFIG")
+	}
+	src.Flags = cmd.Flags()
+	src.Env = env
+	cfg, err := config.Load(src)
+	if err != nil {
+		if errors.Is(err, config.ErrInvalid) {
+			return nil, usageError{err}
+		}
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func lookupEnv(env []string, key string) string {
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCLI runs one command line in-process with the given environment.
+func runCLI(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, &out, &errOut, env)
+	return code, out.String(), errOut.String()
+}
+
+func TestShardCommand(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args    []string
+		code    int
+		stdout  string
+		errPart string
+	}{
+		{[]string{"shard", "/myapp/1/chat/proto"}, 0, "/waku/2/rs/1/0\n", ""},
+		{[]string{"shard", "/0/toychat/2/huilong/proto"}, 0, "/waku/2/rs/1/3\n", ""},
+		{[]string{"shard", "/toychat/2/huilong/proto", "--cluster", "42", "--shards", "1"}, 0, "/waku/2/rs/42/0\n", ""},
+		{[]string{"shard", "/myapp/1/chat"}, 2, "", "has 3 parts"},
+		{[]string{"shard", "/1/myapp/1/chat/proto"}, 2, "", "generation 1 is not supported"},
+		{[]string{"shard", "/myapp//chat/proto"}, 2, "", "version (part 2) is empty"},
+		{[]string{"shard", "/myapp/1/chat/proto", "--shards", "0"}, 2, "", "invalid shard count: 0"},
+		{[]string{"shard", "/myapp/1/chat/proto", "--cluster", "65536"}, 2, "", "--cluster 65536 is out of range"},
+		{[]string{"shard", "/myapp/1/chat/proto", "--cluster", "x"}, 2, "", "invalid argument"},
+		{[]string{"shard"}, 2, "", "accepts 1 arg(s)"},
+		{[]string{"shard", "a", "b"}, 2, "", "accepts 1 arg(s)"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := runCLI(t, nil, tt.args...)
+			if code != tt.code || stdout != tt.stdout {
+				t.Fatalf("exit %d stdout %q stderr %q; want exit %d stdout %q", code, stdout, stderr, tt.code, tt.stdout)
+			}
+			if tt.errPart == "" {
+				if stderr != "" {
+					t.Fatalf("unexpected stderr %q", stderr)
+				}
+				return
+			}
+			if !strings.Contains(stderr, tt.errPart) || strings.Count(stderr, "\n") != 1 {
+				t.Fatalf("stderr %q, want one line containing %q", stderr, tt.errPart)
+			}
+		})
+	}
+}
+
+func TestVersionCommand(t *testing.T) {
+	t.Parallel()
+	code, stdout, _ := runCLI(t, nil, "version")
+	if code != 0 || !strings.HasPrefix(stdout, "rlnd ") || !strings.Contains(stdout, "go1.") {
+		t.Fatalf("version: exit %d, %q", code, stdout)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	t.Parallel()
+	code, _, stderr := runCLI(t, nil, "frobnicate")
+	if code == 0 || !strings.Contains(stderr, "unknown command") {
+		t.Fatalf("exit %d stderr %q", code, stderr)
+	}
+}
+
+func TestConfigShow(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := runCLI(t, nil, "config", "show")
+	if code != 0 {
+		t.Fatalf("config show: exit %d, %s", code, stderr)
+	}
+	for _, want := range []string{"cluster-id: 1", "num-shards: 8", "epoch-period: 10m0s", "user-message-limit: 100",
+		"max-epoch-gap: 20s", "chain-id: 59141", "0xB9cd878C90E49F797B4431fBF4fb333108CB90e6"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("twn config lacks %q:\n%s", want, stdout)
+		}
+	}
+
+	code, stdout, _ = runCLI(t, nil, "config", "show", "--preset", "devnet")
+	if code != 0 || !strings.Contains(stdout, "epoch-period: 10s") || !strings.Contains(stdout, "chain-id: 1337") {
+		t.Fatalf("devnet: exit %d\n%s", code, stdout)
+	}
+
+	// The output is itself a valid config file; file, env and flag layer on top.
+	dir := t.TempDir()
+	file := filepath.Join(dir, "rlnd.yaml")
+	if err := os.WriteFile(file, []byte(stdout), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"RLND_NETWORK_CLUSTER_ID=7"}
+	code, layered, stderr := runCLI(t, env, "config", "show", "--config", file, "--rln-epoch-period", "60s")
+	if code != 0 {
+		t.Fatalf("layered: exit %d %s", code, stderr)
+	}
+	for _, want := range []string{"cluster-id: 7", "epoch-period: 1m0s", "chain-id: 1337"} {
+		if !strings.Contains(layered, want) {
+			t.Errorf("layered config lacks %q:\n%s", want, layered)
+		}
+	}
+	// RLND_PRESET and RLND_CONFIG stand in for the flags.
+	code, viaEnv, _ := runCLI(t, []string{"RLND_PRESET=devnet"}, "config", "show")
+	if code != 0 || !strings.Contains(viaEnv, "chain-id: 1337") {
+		t.Fatalf("RLND_PRESET: exit %d\n%s", code, viaEnv)
+	}
+}
+
+func TestConfigShowErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("network:\n  clusterid: 3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		env     []string
+		args    []string
+		errPart string
+	}{
+		{"unknown preset", nil, []string{"--preset", "mainnet"}, "mainnet"},
+		{"unknown file key", nil, []string{"--config", bad}, "clusterid"},
+		{"missing file", nil, []string{"--config", filepath.Join(dir, "nope.yaml")}, "nope.yaml"},
+		{"bad flag value", nil, []string{"--network-cluster-id", "70000"}, "cluster-id"},
+		{"bad env value", []string{"RLND_RLN_EPOCH_PERIOD=ten"}, nil, "epoch-period"},
+		{"unknown env key", []string{"RLND_NETWORK_CLUSTERID=1"}, nil, "RLND_NETWORK_CLUSTERID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := runCLI(t, tt.env, append([]string{"config", "show"}, tt.args...)...)
+			if code != 2 || stdout != "" || !strings.Contains(stderr, tt.errPart) {
+				t.Fatalf("exit %d stdout %q stderr %q; want exit 2 naming %q", code, stdout, stderr, tt.errPart)
+			}
+		})
+	}
+}

@@ -1,0 +1,188 @@
+// Package config holds the typed configuration of an rlnd node: its defaults,
+// the named presets, and the loading of a file, RLND_* environment variables
+// and command-line flags on top of a preset.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// ErrInvalid is wrapped by every error that Load and Validate return, so that
+// callers can tell a configuration problem (exit status 2) from a runtime one.
+var ErrInvalid = errors.New("invalid configuration")
+
+// DefaultPreset is the preset used when none is named.
+const DefaultPreset = "twn"
+
+// Config is the complete configuration of a node. The mapstructure and yaml
+// tags are the kebab-case key names used in files.
+type Config struct {
+	Log     LogConfig     `mapstructure:"log" yaml:"log"`
+	Network NetworkConfig `mapstructure:"network" yaml:"network"`
+	P2P     P2PConfig     `mapstructure:"p2p" yaml:"p2p"`
+	RLN     RLNConfig     `mapstructure:"rln" yaml:"rln"`
+	Chain   ChainConfig   `mapstructure:"chain" yaml:"chain"`
+	REST    RESTConfig    `mapstructure:"rest" yaml:"rest"`
+	Metrics MetricsConfig `mapstructure:"metrics" yaml:"metrics"`
+}
+
+// LogConfig selects the log level and output format.
+type LogConfig struct {
+	Level  string `mapstructure:"level" yaml:"level"`
+	Format string `mapstructure:"format" yaml:"format"`
+}
+
+// NetworkConfig identifies the Waku network and the shards to relay.
+type NetworkConfig struct {
+	ClusterID uint16 `mapstructure:"cluster-id" yaml:"cluster-id"`
+	NumShards int    `mapstructure:"num-shards" yaml:"num-shards"`
+	Shards    []int  `mapstructure:"shards" yaml:"shards"`
+}
+
+// P2PConfig lists the libp2p listen addresses and peers dialled at start.
+type P2PConfig struct {
+	Listen      []string `mapstructure:"listen" yaml:"listen"`
+	StaticPeers []string `mapstructure:"static-peers" yaml:"static-peers"`
+}
+
+// RLNConfig holds the rate-limiting nullifier parameters.
+type RLNConfig struct {
+	Enabled          bool          `mapstructure:"enabled" yaml:"enabled"`
+	EpochPeriod      time.Duration `mapstructure:"epoch-period" yaml:"epoch-period"`
+	UserMessageLimit int           `mapstructure:"user-message-limit" yaml:"user-message-limit"`
+	MaxEpochGap      time.Duration `mapstructure:"max-epoch-gap" yaml:"max-epoch-gap"`
+	RootWindow       int           `mapstructure:"root-window" yaml:"root-window"`
+	ArtefactsDir     string        `mapstructure:"artefacts-dir" yaml:"artefacts-dir"`
+}
+
+// ChainConfig locates the membership contract.
+type ChainConfig struct {
+	RPCURL   string `mapstructure:"rpc-url" yaml:"rpc-url"`
+	ChainID  uint64 `mapstructure:"chain-id" yaml:"chain-id"`
+	Contract string `mapstructure:"contract" yaml:"contract"`
+}
+
+// RESTConfig controls the REST API server.
+type RESTConfig struct {
+	Enabled bool   `mapstructure:"enabled" yaml:"enabled"`
+	Address string `mapstructure:"address" yaml:"address"`
+}
+
+// MetricsConfig controls the Prometheus metrics server.
+type MetricsConfig struct {
+	Enabled bool   `mapstructure:"enabled" yaml:"enabled"`
+	Address string `mapstructure:"address" yaml:"address"`
+}
+
+// twnPreset returns the values for The Waku Network; they are also the
+// built-in defaults.
+func twnPreset() Config {
+	return Config{
+		Log: LogConfig{Level: "info", Format: "text"},
+		Network: NetworkConfig{
+			ClusterID: 1,
+			NumShards: 8,
+		},
+		P2P: P2PConfig{
+			Listen: []string{"/ip4/0.0.0.0/tcp/60000", "/ip4/0.0.0.0/tcp/8000/ws"},
+		},
+		RLN: RLNConfig{
+			Enabled:          true,
+			EpochPeriod:      600 * time.Second,
+			UserMessageLimit: 100,
+			MaxEpochGap:      20 * time.Second,
+			RootWindow:       50,
+		},
+		Chain: ChainConfig{
+			ChainID:  59141,
+			Contract: "0xB9cd878C90E49F797B4431fBF4fb333108CB90e6",
+		},
+		REST:    RESTConfig{Address: "127.0.0.1:8645"},
+		Metrics: MetricsConfig{Address: "127.0.0.1:8008"},
+	}
+}
+
+// devnetPreset returns the values for a local development chain with short
+// epochs.
+func devnetPreset() Config {
+	c := twnPreset()
+	c.Network.ClusterID = 66
+	c.Network.NumShards = 8
+	c.RLN.EpochPeriod = 10 * time.Second
+	c.RLN.UserMessageLimit = 10
+	c.RLN.MaxEpochGap = 20 * time.Second
+	c.RLN.RootWindow = 50
+	c.Chain.RPCURL = "http://127.0.0.1:8545"
+	c.Chain.ChainID = 1337
+	c.Chain.Contract = ""
+	c.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/60000", "/ip4/127.0.0.1/tcp/8000/ws"}
+	c.REST.Enabled = true
+	c.Metrics.Enabled = true
+	return c
+}
+
+// presets maps each preset name to the function building its values. It is
+// built on each call so that nothing mutable is shared between callers.
+func presets() map[string]func() Config {
+	return map[string]func() Config{
+		"twn":    twnPreset,
+		"devnet": devnetPreset,
+	}
+}
+
+// PresetNames returns the names of the known presets, sorted.
+func PresetNames() []string {
+	all := presets()
+	names := make([]string, 0, len(all))
+	for name := range all {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Preset returns a fresh copy of the named preset's values. An empty name
+// selects DefaultPreset.
+func Preset(name string) (Config, error) {
+	if name == "" {
+		name = DefaultPreset
+	}
+	build, ok := presets()[name]
+	if !ok {
+		return Config{}, problemf(nil, "unknown preset %q, known presets: %s",
+			name, joinNames(PresetNames()))
+	}
+	return build(), nil
+}
+
+// ShardList returns the shards to subscribe to: the explicit list when one is
+// set, otherwise every shard 0..num-shards-1.
+func (c *Config) ShardList() []int {
+	if len(c.Network.Shards) > 0 {
+		out := make([]int, len(c.Network.Shards))
+		copy(out, c.Network.Shards)
+		return out
+	}
+	n := max(c.Network.NumShards, 0)
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// YAML renders the configuration with the kebab-case keys; durations are
+// written in time.Duration.String form. Loading the output as a file gives
+// back an equal Config.
+func (c *Config) YAML() ([]byte, error) {
+	out, err := yaml.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("config: encoding as YAML: %w", err)
+	}
+	return out, nil
+}

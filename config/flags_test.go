@@ -1,0 +1,198 @@
+package config
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func TestRegisterFlagsNames(t *testing.T) {
+	t.Parallel()
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	RegisterFlags(fs)
+
+	count := 0
+	fs.VisitAll(func(*pflag.Flag) { count++ })
+	if want := len(keys()); count != want {
+		t.Errorf("RegisterFlags added %d flags, want %d (one per key)", count, want)
+	}
+	tests := []struct {
+		flag, key, typ string
+	}{
+		{flag: "log-level", key: "log.level", typ: "string"},
+		{flag: "network-cluster-id", key: "network.cluster-id", typ: "uint16"},
+		{flag: "network-num-shards", key: "network.num-shards", typ: "int"},
+		{flag: "network-shards", key: "network.shards", typ: "intSlice"},
+		{flag: "p2p-listen", key: "p2p.listen", typ: "stringSlice"},
+		{flag: "p2p-static-peers", key: "p2p.static-peers", typ: "stringSlice"},
+		{flag: "rln-enabled", key: "rln.enabled", typ: "bool"},
+		{flag: "rln-epoch-period", key: "rln.epoch-period", typ: "duration"},
+		{flag: "rln-user-message-limit", key: "rln.user-message-limit", typ: "int"},
+		{flag: "chain-rpc-url", key: "chain.rpc-url", typ: "string"},
+		{flag: "chain-chain-id", key: "chain.chain-id", typ: "uint64"},
+		{flag: "rest-address", key: "rest.address", typ: "string"},
+		{flag: "metrics-enabled", key: "metrics.enabled", typ: "bool"},
+	}
+	for _, tt := range tests {
+		f := fs.Lookup(tt.flag)
+		if f == nil {
+			t.Errorf("no flag --%s", tt.flag)
+			continue
+		}
+		if got := f.Value.Type(); got != tt.typ {
+			t.Errorf("--%s has type %s, want %s", tt.flag, got, tt.typ)
+		}
+		if !strings.Contains(f.Usage, tt.key) || !strings.Contains(f.Usage, "allowed") {
+			t.Errorf("--%s usage %q does not name %s and its allowed values", tt.flag, f.Usage, tt.key)
+		}
+	}
+}
+
+func TestFlagValues(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		args  []string
+		check func(*Config) bool
+	}{
+		{name: "bool without value", args: []string{"--rest-enabled"},
+			check: func(c *Config) bool { return c.REST.Enabled }},
+		{name: "bool set false", args: []string{"--rln-enabled=false"},
+			check: func(c *Config) bool { return !c.RLN.Enabled }},
+		{name: "uint16", args: []string{"--network-cluster-id", "65535"},
+			check: func(c *Config) bool { return c.Network.ClusterID == 65535 }},
+		{name: "uint64", args: []string{"--chain-chain-id=11155111"},
+			check: func(c *Config) bool { return c.Chain.ChainID == 11155111 }},
+		{name: "duration", args: []string{"--rln-max-epoch-gap=1m"},
+			check: func(c *Config) bool { return c.RLN.MaxEpochGap == time.Minute }},
+		{name: "list replaces the default then appends", args: []string{
+			"--p2p-listen=/ip4/127.0.0.1/tcp/1", "--p2p-listen", "/ip4/127.0.0.1/tcp/2,/ip4/127.0.0.1/tcp/3/ws"},
+			check: func(c *Config) bool {
+				return slices.Equal(c.P2P.Listen, []string{
+					"/ip4/127.0.0.1/tcp/1", "/ip4/127.0.0.1/tcp/2", "/ip4/127.0.0.1/tcp/3/ws"})
+			}},
+		{name: "empty list", args: []string{"--p2p-listen="},
+			check: func(c *Config) bool { return c.P2P.Listen == nil }},
+		{name: "int list", args: []string{"--network-shards=1,2", "--network-shards=5"},
+			check: func(c *Config) bool { return slices.Equal(c.Network.Shards, []int{1, 2, 5}) }},
+		{name: "static peers", args: []string{"--p2p-static-peers=" + testPeer},
+			check: func(c *Config) bool { return slices.Equal(c.P2P.StaticPeers, []string{testPeer}) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := Load(Source{Flags: parsedFlags(t, tt.args...)})
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if !tt.check(c) {
+				t.Errorf("unexpected config %+v", *c)
+			}
+		})
+	}
+}
+
+func TestFlagParseErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{name: "uint16 out of range", args: []string{"--network-cluster-id=70000"},
+			want: []string{"network-cluster-id", "70000 is out of range, allowed 0..65535"}},
+		{name: "not a duration", args: []string{"--rln-epoch-period=ten"},
+			want: []string{"rln-epoch-period", `"ten" is not a duration (e.g. 600s, 10m)`}},
+		{name: "not an int", args: []string{"--rln-root-window=x"},
+			want: []string{"rln-root-window", `"x" is not an integer`}},
+		{name: "bad list element", args: []string{"--network-shards=1,x"},
+			want: []string{"network-shards", `element 1: "x" is not an integer`}},
+		{name: "not a bool", args: []string{"--rest-enabled=yes"},
+			want: []string{"rest-enabled", `"yes" is not a boolean`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+			fs.SetOutput(&strings.Builder{})
+			RegisterFlags(fs)
+			err := fs.Parse(tt.args)
+			if err == nil {
+				t.Fatal("Parse succeeded, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestFlagsValidatedByLoad checks that a flag value that parses but is not
+// allowed is reported by Load, naming the key and the flag.
+func TestFlagsValidatedByLoad(t *testing.T) {
+	t.Parallel()
+	_, err := Load(Source{Flags: parsedFlags(t, "--network-num-shards=0")})
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Load() = %v, want an error wrapping ErrInvalid", err)
+	}
+	if !strings.Contains(err.Error(), "network.num-shards: 0 is out of range, allowed 1..1024") {
+		t.Errorf("error %q does not explain the problem", err)
+	}
+}
+
+// TestFlagsWithPflagGetters checks that the flags work with pflag's typed
+// getters, which other packages may use.
+func TestFlagsWithPflagGetters(t *testing.T) {
+	t.Parallel()
+	fs := parsedFlags(t, "--network-shards=3,4", "--p2p-static-peers="+testPeer,
+		"--rln-epoch-period=30s", "--network-cluster-id=7", "--chain-chain-id=9", "--rest-enabled")
+	if got, err := fs.GetIntSlice("network-shards"); err != nil || !slices.Equal(got, []int{3, 4}) {
+		t.Errorf("GetIntSlice = %v, %v", got, err)
+	}
+	if got, err := fs.GetStringSlice("p2p-static-peers"); err != nil || !slices.Equal(got, []string{testPeer}) {
+		t.Errorf("GetStringSlice = %v, %v", got, err)
+	}
+	if got, err := fs.GetDuration("rln-epoch-period"); err != nil || got != 30*time.Second {
+		t.Errorf("GetDuration = %v, %v", got, err)
+	}
+	if got, err := fs.GetUint16("network-cluster-id"); err != nil || got != 7 {
+		t.Errorf("GetUint16 = %v, %v", got, err)
+	}
+	if got, err := fs.GetUint64("chain-chain-id"); err != nil || got != 9 {
+		t.Errorf("GetUint64 = %v, %v", got, err)
+	}
+	if got, err := fs.GetBool("rest-enabled"); err != nil || !got {
+		t.Errorf("GetBool = %v, %v", got, err)
+	}
+	if got, err := fs.GetString("log-level"); err != nil || got != "info" {
+		t.Errorf("GetString = %v, %v", got, err)
+	}
+}
+
+// TestForeignFlags checks that Load also reads flags with the right names
+// that were registered with pflag's own types.
+func TestForeignFlags(t *testing.T) {
+	t.Parallel()
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	fs.StringSlice("p2p-listen", nil, "")
+	fs.Uint16("network-cluster-id", 0, "")
+	fs.Duration("rln-epoch-period", 0, "")
+	fs.Int("rln-root-window", 50, "") // not set, so must not count
+	if err := fs.Parse([]string{"--p2p-listen=/ip4/1.2.3.4/tcp/1", "--network-cluster-id=4", "--rln-epoch-period=2m"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(Source{Preset: "devnet", Flags: fs, Env: []string{"RLND_RLN_ROOT_WINDOW=7"}})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if !slices.Equal(c.P2P.Listen, []string{"/ip4/1.2.3.4/tcp/1"}) || c.Network.ClusterID != 4 ||
+		c.RLN.EpochPeriod != 2*time.Minute || c.RLN.RootWindow != 7 {
+		t.Errorf("unexpected config %+v", *c)
+	}
+}

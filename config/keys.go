@@ -1,0 +1,174 @@
+package config
+
+import (
+	"strings"
+)
+
+// keySpec describes one configuration key.
+type keySpec struct {
+	name    string // dotted kebab-case key, e.g. "network.cluster-id"
+	usage   string // what the key means
+	allowed string // what values are allowed, for help text and errors
+	// field returns a pointer to the key's field in c: *string, *bool, *int,
+	// *uint16, *uint64, *time.Duration, *[]int or *[]string.
+	field func(c *Config) any
+}
+
+// group is the part of the key before the dot.
+func (k keySpec) group() string {
+	g, _, _ := strings.Cut(k.name, ".")
+	return g
+}
+
+// leaf is the part of the key after the dot.
+func (k keySpec) leaf() string {
+	_, l, _ := strings.Cut(k.name, ".")
+	return l
+}
+
+// envName is the environment variable that sets the key.
+func (k keySpec) envName() string {
+	return envPrefix + envUpper(k.name)
+}
+
+// flagName is the command-line flag that sets the key.
+func (k keySpec) flagName() string {
+	return strings.ReplaceAll(k.name, ".", "-")
+}
+
+const envPrefix = "RLND_"
+
+// envUpper upper-cases s and replaces '.' and '-' with '_'.
+func envUpper(s string) string {
+	return strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(s))
+}
+
+// keys returns the table of every configuration key, in documentation order.
+func keys() []keySpec {
+	return []keySpec{
+		{
+			name: "log.level", usage: "minimum level of log records",
+			allowed: "debug|info|warn|error",
+			field:   func(c *Config) any { return &c.Log.Level },
+		},
+		{
+			name: "log.format", usage: "log output format",
+			allowed: "text|json",
+			field:   func(c *Config) any { return &c.Log.Format },
+		},
+		{
+			name: "network.cluster-id", usage: "Waku cluster id",
+			allowed: "0..65535",
+			field:   func(c *Config) any { return &c.Network.ClusterID },
+		},
+		{
+			name: "network.num-shards", usage: "number of shards in the cluster",
+			allowed: "1..1024",
+			field:   func(c *Config) any { return &c.Network.NumShards },
+		},
+		{
+			name: "network.shards", usage: "shards to subscribe to; empty means all 0..num-shards-1",
+			allowed: "distinct integers 0..num-shards-1",
+			field:   func(c *Config) any { return &c.Network.Shards },
+		},
+		{
+			name: "p2p.listen", usage: "libp2p listen addresses",
+			allowed: "multiaddrs such as /ip4/0.0.0.0/tcp/60000",
+			field:   func(c *Config) any { return &c.P2P.Listen },
+		},
+		{
+			name: "p2p.static-peers", usage: "peers to connect to at start",
+			allowed: "multiaddrs ending in /p2p/<peer id>",
+			field:   func(c *Config) any { return &c.P2P.StaticPeers },
+		},
+		{
+			name: "rln.enabled", usage: "validate RLN proofs on relayed messages",
+			allowed: "true|false",
+			field:   func(c *Config) any { return &c.RLN.Enabled },
+		},
+		{
+			name: "rln.epoch-period", usage: "length of an RLN epoch",
+			allowed: ">= 1s, whole seconds",
+			field:   func(c *Config) any { return &c.RLN.EpochPeriod },
+		},
+		{
+			name: "rln.user-message-limit", usage: "messages a member may send per epoch",
+			allowed: "1..65535",
+			field:   func(c *Config) any { return &c.RLN.UserMessageLimit },
+		},
+		{
+			name: "rln.max-epoch-gap", usage: "largest accepted distance between a message's epoch and ours",
+			allowed: ">= 1s, whole seconds",
+			field:   func(c *Config) any { return &c.RLN.MaxEpochGap },
+		},
+		{
+			name: "rln.root-window", usage: "number of recent Merkle roots accepted in proofs",
+			allowed: "1..10000",
+			field:   func(c *Config) any { return &c.RLN.RootWindow },
+		},
+		{
+			name: "rln.artefacts-dir", usage: "directory of the RLN circuit artefacts; empty means ../shared/rln/tree_depth_20 when present",
+			allowed: "any path",
+			field:   func(c *Config) any { return &c.RLN.ArtefactsDir },
+		},
+		{
+			name: "chain.rpc-url", usage: "RPC endpoint of the chain holding the membership contract",
+			allowed: "empty or an http, https, ws or wss URL",
+			field:   func(c *Config) any { return &c.Chain.RPCURL },
+		},
+		{
+			name: "chain.chain-id", usage: "id of the chain holding the membership contract",
+			allowed: ">= 1",
+			field:   func(c *Config) any { return &c.Chain.ChainID },
+		},
+		{
+			name: "chain.contract", usage: "address of the membership contract",
+			allowed: "empty or 0x followed by 40 hex digits",
+			field:   func(c *Config) any { return &c.Chain.Contract },
+		},
+		{
+			name: "rest.enabled", usage: "serve the REST API",
+			allowed: "true|false",
+			field:   func(c *Config) any { return &c.REST.Enabled },
+		},
+		{
+			name: "rest.address", usage: "listen address of the REST API",
+			allowed: "host:port, port 0..65535",
+			field:   func(c *Config) any { return &c.REST.Address },
+		},
+		{
+			name: "metrics.enabled", usage: "serve Prometheus metrics",
+			allowed: "true|false",
+			field:   func(c *Config) any { return &c.Metrics.Enabled },
+		},
+		{
+			name: "metrics.address", usage: "listen address of the metrics server",
+			allowed: "host:port, port 0..65535",
+			field:   func(c *Config) any { return &c.Metrics.Address },
+		},
+	}
+}
+
+// groupNames returns the key groups in table order.
+func groupNames(table []keySpec) []string {
+	var out []string
+	seen := make(map[string]bool)
+	for _, k := range table {
+		if g := k.group(); !seen[g] {
+			seen[g] = true
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// leavesOf returns the leaf names of the keys in group g, in table order.
+func leavesOf(table []keySpec, g string) []string {
+	var out []string
+	for _, k := range table {
+		if k.group() == g {
+			out = append(out, k.leaf())
+		}
+	}
+	return out
+}

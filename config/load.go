@@ -1,0 +1,246 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// Environment variables with the RLND_ prefix that are not configuration keys
+// but are read by the command line (--config and --preset).
+const (
+	EnvConfigFile = "RLND_CONFIG"
+	EnvPreset     = "RLND_PRESET"
+)
+
+// Source says where Load reads configuration from. Each layer overrides the
+// one before: built-in defaults, Preset, File, Env, Flags.
+type Source struct {
+	// Preset names the preset to start from; empty means DefaultPreset.
+	Preset string
+	// File is a YAML (.yaml, .yml) or TOML (.toml) file; empty means none.
+	File string
+	// Flags holds flags added by RegisterFlags; only flags the user set
+	// count. nil means no flags.
+	Flags *pflag.FlagSet
+	// Env is the environment in os.Environ form; only RLND_* variables are
+	// read. nil means no environment.
+	Env []string
+}
+
+// Load builds the configuration from src and validates it. Every error it
+// returns wraps ErrInvalid; problems with values are all reported together,
+// each naming its key and where the value came from.
+func Load(src Source) (*Config, error) {
+	cfg, err := Preset(src.Preset)
+	if err != nil {
+		return nil, err
+	}
+	table := keys()
+
+	var problems []error
+	if src.File != "" {
+		raw, err := readFile(src.File)
+		if err != nil {
+			return nil, err
+		}
+		problems = append(problems, applyFile(&cfg, table, src.File, raw)...)
+	}
+	problems = append(problems, applyEnv(&cfg, table, src.Env)...)
+	if src.Flags != nil {
+		problems = append(problems, applyFlags(&cfg, table, src.Flags)...)
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// readFile parses a YAML or TOML file, chosen by its extension, into a map
+// using viper's codecs. Keys keep their case.
+func readFile(path string) (map[string]any, error) {
+	var format string
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	case ".yaml", ".yml":
+		format = "yaml"
+	case ".toml":
+		format = "toml"
+	default:
+		return nil, problemf(nil, "config file %q: unsupported extension %q, allowed .yaml, .yml, .toml", path, ext)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, problemf(err, "cannot read config file %q: %v", path, err)
+	}
+	decoder, err := viper.NewCodecRegistry().Decoder(format)
+	if err != nil {
+		return nil, problemf(err, "config file %q: no %s decoder: %v", path, format, err)
+	}
+	raw := make(map[string]any)
+	if err := decoder.Decode(data, raw); err != nil {
+		where := ""
+		var tomlErr *toml.DecodeError
+		if errors.As(err, &tomlErr) {
+			row, col := tomlErr.Position()
+			where = fmt.Sprintf(" at line %d, column %d", row, col)
+		}
+		return nil, problemf(err, "cannot parse config file %q as %s%s: %v", path, strings.ToUpper(format), where, err)
+	}
+	return raw, nil
+}
+
+// applyFile stores the values of raw, a parsed file, into cfg.
+func applyFile(cfg *Config, table []keySpec, path string, raw map[string]any) []error {
+	byName := make(map[string]keySpec, len(table))
+	for _, k := range table {
+		byName[k.name] = k
+	}
+	groups := groupNames(table)
+	origin := "in " + path
+
+	var problems []error
+	for _, group := range sortedKeys(raw) {
+		if !slices.Contains(groups, group) {
+			problems = append(problems, problemf(nil, "unknown key %q in %s (known top-level keys: %s)",
+				group, path, joinNames(groups)))
+			continue
+		}
+		value := raw[group]
+		if value == nil {
+			continue // an empty group sets nothing
+		}
+		sub, ok := asMap(value)
+		if !ok {
+			problems = append(problems, problemf(nil, "%s in %s: %s is not a table of keys (known keys under %s: %s)",
+				group, path, show(value), group, joinNames(leavesOf(table, group))))
+			continue
+		}
+		for _, leaf := range sortedKeys(sub) {
+			k, ok := byName[group+"."+leaf]
+			if !ok {
+				problems = append(problems, problemf(nil, "unknown key %q in %s (known keys under %s: %s)",
+					group+"."+leaf, path, group, joinNames(leavesOf(table, group))))
+				continue
+			}
+			if verr := decodeInto(k, k.field(cfg), sub[leaf]); verr != nil {
+				problems = append(problems, valueProblem(k, verr, origin))
+			}
+		}
+	}
+	return problems
+}
+
+// applyEnv stores the values of RLND_* variables into cfg. Later entries win
+// over earlier ones with the same name.
+func applyEnv(cfg *Config, table []keySpec, env []string) []error {
+	byEnv := make(map[string]keySpec, len(table))
+	for _, k := range table {
+		byEnv[k.envName()] = k
+	}
+
+	var problems []error
+	for _, entry := range env {
+		name, value, ok := strings.Cut(entry, "=")
+		if !ok || !strings.HasPrefix(name, envPrefix) || name == EnvConfigFile || name == EnvPreset {
+			continue
+		}
+		k, ok := byEnv[name]
+		if !ok {
+			problems = append(problems, problemf(nil, "unknown environment variable %s (%s)",
+				name, knownEnv(table, name)))
+			continue
+		}
+		if verr := decodeInto(k, k.field(cfg), value); verr != nil {
+			problems = append(problems, valueProblem(k, verr, "from "+name))
+		}
+	}
+	return problems
+}
+
+// knownEnv describes the variables that might have been meant by name.
+func knownEnv(table []keySpec, name string) string {
+	for _, g := range groupNames(table) {
+		prefix := envPrefix + envUpper(g) + "_"
+		if !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		var vars []string
+		for _, k := range table {
+			if k.group() == g {
+				vars = append(vars, k.envName())
+			}
+		}
+		return fmt.Sprintf("known variables under %s: %s", prefix, joinNames(vars))
+	}
+	var prefixes []string
+	for _, g := range groupNames(table) {
+		prefixes = append(prefixes, envPrefix+envUpper(g)+"_*")
+	}
+	return fmt.Sprintf("known variables: %s, and %s and %s for the command line",
+		joinNames(prefixes), EnvConfigFile, EnvPreset)
+}
+
+// applyFlags stores the values of the flags the user set into cfg.
+func applyFlags(cfg *Config, table []keySpec, fs *pflag.FlagSet) []error {
+	var problems []error
+	for _, k := range table {
+		f := fs.Lookup(k.flagName())
+		if f == nil || !f.Changed {
+			continue
+		}
+		var raw any = f.Value.String()
+		if list, ok := f.Value.(pflag.SliceValue); ok {
+			raw = list.GetSlice()
+		}
+		if verr := decodeInto(k, k.field(cfg), raw); verr != nil {
+			problems = append(problems, valueProblem(k, verr, "from flag --"+f.Name))
+		}
+	}
+	return problems
+}
+
+// valueProblem turns a decoding failure into an error naming the key, the
+// list element if any, and where the value came from.
+func valueProblem(k keySpec, verr *valueError, origin string) error {
+	key := k.name
+	if verr.index >= 0 {
+		key = fmt.Sprintf("%s[%d]", k.name, verr.index)
+	}
+	return problemf(nil, "%s: %s (%s)", key, verr.msg, origin)
+}
+
+// asMap returns v as a map with string keys, if it is a map.
+func asMap(v any) (map[string]any, bool) {
+	switch m := v.(type) {
+	case map[string]any:
+		return m, true
+	case map[any]any:
+		out := make(map[string]any, len(m))
+		for key, val := range m {
+			out[fmt.Sprint(key)] = val
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+func sortedKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

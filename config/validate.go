@@ -1,0 +1,164 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// checker collects every problem found while validating.
+type checker struct {
+	problems []error
+}
+
+func (ch *checker) addf(cause error, key, format string, args ...any) {
+	ch.problems = append(ch.problems, problemf(cause, "%s: %s", key, fmt.Sprintf(format, args...)))
+}
+
+// Validate checks every value against its allowed range or format. It returns
+// nil, or an errors.Join of one error per problem; each names its key, says
+// what is allowed and wraps ErrInvalid.
+func (c *Config) Validate() error {
+	var ch checker
+
+	ch.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	ch.oneOf("log.format", c.Log.Format, "text", "json")
+
+	numShardsOK := ch.intRange("network.num-shards", c.Network.NumShards, 1, 1024)
+	ch.shards(c.Network.Shards, c.Network.NumShards, numShardsOK)
+
+	for i, addr := range c.P2P.Listen {
+		ch.multiaddr(fmt.Sprintf("p2p.listen[%d]", i), addr, false)
+	}
+	for i, addr := range c.P2P.StaticPeers {
+		ch.multiaddr(fmt.Sprintf("p2p.static-peers[%d]", i), addr, true)
+	}
+
+	ch.wholeSeconds("rln.epoch-period", c.RLN.EpochPeriod)
+	ch.intRange("rln.user-message-limit", c.RLN.UserMessageLimit, 1, 65535)
+	ch.wholeSeconds("rln.max-epoch-gap", c.RLN.MaxEpochGap)
+	ch.intRange("rln.root-window", c.RLN.RootWindow, 1, 10000)
+
+	ch.rpcURL("chain.rpc-url", c.Chain.RPCURL)
+	if c.Chain.ChainID < 1 {
+		ch.addf(nil, "chain.chain-id", "%d is out of range, allowed >= 1", c.Chain.ChainID)
+	}
+	ch.contract("chain.contract", c.Chain.Contract)
+
+	ch.hostPort("rest.address", c.REST.Address)
+	ch.hostPort("metrics.address", c.Metrics.Address)
+
+	return errors.Join(ch.problems...)
+}
+
+func (ch *checker) oneOf(key, value string, allowed ...string) {
+	if !slices.Contains(allowed, value) {
+		ch.addf(nil, key, "%q is not allowed, allowed %s", value, strings.Join(allowed, "|"))
+	}
+}
+
+// intRange reports whether lo <= v <= hi, recording a problem if not.
+func (ch *checker) intRange(key string, v, lo, hi int) bool {
+	if v < lo || v > hi {
+		ch.addf(nil, key, "%d is out of range, allowed %d..%d", v, lo, hi)
+		return false
+	}
+	return true
+}
+
+func (ch *checker) shards(shards []int, numShards int, numShardsOK bool) {
+	const key = "network.shards"
+	seen := make(map[int]bool, len(shards))
+	for _, s := range shards {
+		switch {
+		case s < 0 || (numShardsOK && s >= numShards):
+			if numShardsOK {
+				ch.addf(nil, key, "shard %d is out of range, allowed 0..%d (num-shards is %d)", s, numShards-1, numShards)
+			} else {
+				ch.addf(nil, key, "shard %d is out of range, allowed 0..num-shards-1", s)
+			}
+		case seen[s]:
+			ch.addf(nil, key, "shard %d is listed more than once, each shard may appear once", s)
+		}
+		seen[s] = true
+	}
+}
+
+func (ch *checker) multiaddr(key, s string, needPeerID bool) {
+	addr, err := ma.NewMultiaddr(s)
+	if err != nil {
+		ch.addf(err, key, "%q is not a multiaddr (e.g. /ip4/0.0.0.0/tcp/60000): %v", s, err)
+		return
+	}
+	if !needPeerID {
+		return
+	}
+	if _, err := addr.ValueForProtocol(ma.P_P2P); err != nil {
+		ch.addf(nil, key, "%q has no /p2p/<peer id> component, allowed multiaddrs ending in /p2p/<peer id>", s)
+	}
+}
+
+func (ch *checker) wholeSeconds(key string, d time.Duration) {
+	switch {
+	case d < time.Second:
+		ch.addf(nil, key, "%s is too short, allowed >= 1s in whole seconds", d)
+	case d%time.Second != 0:
+		ch.addf(nil, key, "%s is not a whole number of seconds, allowed >= 1s in whole seconds", d)
+	}
+}
+
+func (ch *checker) rpcURL(key, s string) {
+	if s == "" {
+		return
+	}
+	const allowed = "allowed empty or an http, https, ws or wss URL"
+	u, err := url.Parse(s)
+	if err != nil {
+		ch.addf(err, key, "%q is not a URL, %s: %v", s, allowed, err)
+		return
+	}
+	switch u.Scheme {
+	case "http", "https", "ws", "wss":
+	default:
+		ch.addf(nil, key, "%q has scheme %q, %s", s, u.Scheme, allowed)
+		return
+	}
+	if u.Host == "" {
+		ch.addf(nil, key, "%q has no host, %s", s, allowed)
+	}
+}
+
+func (ch *checker) contract(key, s string) {
+	if s == "" {
+		return
+	}
+	hex, ok := strings.CutPrefix(s, "0x")
+	valid := ok && len(hex) == 40
+	for _, r := range hex {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			valid = false
+		}
+	}
+	if !valid {
+		ch.addf(nil, key, "%q is not a contract address, allowed empty or 0x followed by 40 hex digits", s)
+	}
+}
+
+func (ch *checker) hostPort(key, s string) {
+	const allowed = "allowed host:port with port 0..65535 (e.g. 127.0.0.1:8645)"
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		ch.addf(err, key, "%q is not host:port, %s: %v", s, allowed, err)
+		return
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		ch.addf(nil, key, "%q has port %q, %s", s, port, allowed)
+	}
+}
