@@ -58,10 +58,10 @@ func addSourceFlags(cmd *cobra.Command, src *config.Source) {
 // configuration is a usage error.
 func loadConfig(cmd *cobra.Command, src config.Source, env []string) (*config.Config, error) {
 	if src.Preset == "" {
-		src.Preset = lookupEnv(env, "RLND_PRESET")
+		src.Preset = lookupEnv(env, config.EnvPreset)
 	}
 	if src.File == "" {
-		src.File = lookupEnv(env, "RLND_CONFIG")
+		src.File = lookupEnv(env, config.EnvConfigFile)
 	}
 	src.Flags = cmd.Flags()
 	src.Env = env
