@@ -9,7 +9,7 @@ FUZZTIME ?= 10s
 BENCHTIME ?= 1s
 BIN := bin/rlnd
 
-.PHONY: help build test fmt-check vet race proto proto-check lint fuzz bench tools
+.PHONY: help build test interop-deps fmt-check vet race proto proto-check lint fuzz bench tools
 
 help:
 	@echo "build        build bin/rlnd"
@@ -26,7 +26,15 @@ LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/rlnd
 
-test: fmt-check vet proto-check race
+test: fmt-check vet proto-check interop-deps race
+
+# Node.js packages of the interop harness (zerokit-wasm, snarkjs), pinned by
+# interop/package-lock.json; reinstalled when the lock file changes.
+interop-deps: interop/node_modules/.installed
+
+interop/node_modules/.installed: interop/package-lock.json
+	cd interop && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -1,0 +1,118 @@
+// Package interop drives the Node.js harness in this folder (rln.mjs), which
+// runs zerokit's RLNv2 (@waku/zerokit-rln-wasm) and snarkjs, so that tests
+// and benchmarks can cross-check rlnd against those implementations.
+package interop
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+)
+
+// ErrUnavailable means the harness cannot run here (no node, no
+// node_modules); the message says what to install.
+var ErrUnavailable = errors.New("interop harness unavailable")
+
+// Harness is one running rln.mjs process. Calls are serialized.
+type Harness struct {
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout *bufio.Reader
+	stderr bytes.Buffer
+}
+
+// Dir finds the interop folder: ./interop in the module root found by
+// walking up from the working directory.
+func Dir() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return filepath.Join(d, "interop"), nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("%w: no go.mod above %s", ErrUnavailable, wd)
+		}
+	}
+}
+
+// Start launches the harness from dir. The process ends when ctx is done or
+// Close is called.
+func Start(ctx context.Context, dir string) (*Harness, error) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return nil, fmt.Errorf("%w: node not found on PATH (install Node.js >= 20)", ErrUnavailable)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@waku", "zerokit-rln-wasm")); err != nil {
+		return nil, fmt.Errorf("%w: %s/node_modules is missing: run 'npm ci' there (make test does)", ErrUnavailable, dir)
+	}
+	h := &Harness{cmd: exec.CommandContext(ctx, node, filepath.Join(dir, "rln.mjs"))}
+	h.cmd.Stderr = &h.stderr
+	if h.stdin, err = h.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	out, err := h.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	h.stdout = bufio.NewReaderSize(out, 1<<20)
+	if err := h.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("interop: start node: %w", err)
+	}
+	return h, nil
+}
+
+// Call sends one request and decodes its response into resp (which may be
+// nil). A response carrying "error" is returned as an error.
+func (h *Harness) Call(req any, resp any) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	line, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("interop: encode request: %w", err)
+	}
+	if _, err := h.stdin.Write(append(line, '\n')); err != nil {
+		return fmt.Errorf("interop: write request: %w (stderr: %s)", err, h.stderr.String())
+	}
+	reply, err := h.stdout.ReadBytes('\n')
+	if err != nil {
+		return fmt.Errorf("interop: read response: %w (stderr: %s)", err, h.stderr.String())
+	}
+	var probe struct {
+		Error *string `json:"error"`
+	}
+	if err := json.Unmarshal(reply, &probe); err != nil {
+		return fmt.Errorf("interop: decode response %q: %w", reply, err)
+	}
+	if probe.Error != nil {
+		return fmt.Errorf("interop: %s", *probe.Error)
+	}
+	if resp == nil {
+		return nil
+	}
+	if err := json.Unmarshal(reply, resp); err != nil {
+		return fmt.Errorf("interop: decode response: %w", err)
+	}
+	return nil
+}
+
+// Close ends the process (it exits when its stdin closes) and waits for it.
+func (h *Harness) Close() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := h.stdin.Close(); err != nil {
+		return err
+	}
+	return h.cmd.Wait()
+}

@@ -1,0 +1,66 @@
+package groth16
+
+import (
+	"crypto/rand"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+)
+
+func BenchmarkProve(b *testing.B) {
+	pr, _ := ceremonyProver(b)
+	w := rlnWitness(b, 1)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := pr.Prove(w, rand.Reader); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	pr, vk := ceremonyProver(b)
+	w := rlnWitness(b, 1)
+	p, err := pr.Prove(w, rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pub := w[1:6]
+	b.ResetTimer()
+	for b.Loop() {
+		if err := vk.Verify(p, pub); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerifyBatch64(b *testing.B) {
+	pr, vk := ceremonyProver(b)
+	const n = 64
+	proofs := make([]*Proof, n)
+	pubs := make([][]fr.Element, n)
+	for i := range proofs {
+		w := rlnWitness(b, uint64(i))
+		p, err := pr.Prove(w, rand.Reader)
+		if err != nil {
+			b.Fatal(err)
+		}
+		proofs[i], pubs[i] = p, w[1:6]
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if err := vk.VerifyBatch(proofs, pubs, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n/1e6, "ms/proof")
+}
+
+func BenchmarkDecodeProof(b *testing.B) {
+	enc := randomProof(b).Encode()
+	for b.Loop() {
+		if _, err := DecodeProof(enc[:]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

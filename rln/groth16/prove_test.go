@@ -1,0 +1,178 @@
+package groth16
+
+import (
+	"crypto/rand"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/rlnd/rlnd/rln/artefacts"
+	"github.com/rlnd/rlnd/rln/witness"
+)
+
+var (
+	graphOnce sync.Once
+	testGraph *witness.Graph
+	graphErr  error
+)
+
+func ceremonyGraph(t testing.TB) *witness.Graph {
+	t.Helper()
+	graphOnce.Do(func() {
+		dir := artefacts.DefaultDir()
+		if _, graphErr = artefacts.Read(dir, artefacts.Graph); graphErr != nil {
+			return
+		}
+		testGraph, graphErr = witness.LoadFile(filepath.Join(dir, artefacts.Graph))
+	})
+	if graphErr != nil {
+		t.Fatal(graphErr)
+	}
+	return testGraph
+}
+
+func randFr(t testing.TB) fr.Element {
+	t.Helper()
+	var e fr.Element
+	if _, err := e.SetRandom(); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// rlnWitness computes a witness of the RLN circuit for random inputs.
+func rlnWitness(t testing.TB, messageID uint64) []fr.Element {
+	t.Helper()
+	var limit, mid fr.Element
+	limit.SetUint64(100)
+	mid.SetUint64(messageID)
+	path := make([]fr.Element, 20)
+	idx := make([]fr.Element, 20)
+	for i := range path {
+		path[i] = randFr(t)
+		idx[i].SetUint64(uint64(i % 2))
+	}
+	w, err := ceremonyGraph(t).Calculate(map[string][]fr.Element{
+		"identitySecret":    {randFr(t)},
+		"userMessageLimit":  {limit},
+		"messageId":         {mid},
+		"pathElements":      path,
+		"identityPathIndex": idx,
+		"x":                 {randFr(t)},
+		"externalNullifier": {randFr(t)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+var (
+	proverOnce sync.Once
+	testProver *Prover
+)
+
+func ceremonyProver(t testing.TB) (*Prover, *VerifyingKey) {
+	pk, vk := ceremonyKeys(t)
+	proverOnce.Do(func() {
+		var err error
+		if testProver, err = NewProver(pk); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return testProver, vk
+}
+
+func TestProveVerifyCeremony(t *testing.T) {
+	pr, vk := ceremonyProver(t)
+	w := rlnWitness(t, 7)
+	p, err := pr.Prove(w, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := w[1 : 1+pr.Key().NPublic]
+	if err := vk.Verify(p, public); err != nil {
+		t.Fatalf("own proof rejected: %v", err)
+	}
+	// Through the wire encoding.
+	enc := p.Encode()
+	back, err := DecodeProof(enc[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vk.Verify(back, public); err != nil {
+		t.Fatalf("decoded proof rejected: %v", err)
+	}
+	// Each public signal matters.
+	for i := range public {
+		bad := append([]fr.Element(nil), public...)
+		bad[i].Add(&bad[i], new(fr.Element).SetOne())
+		if err := vk.Verify(p, bad); !errors.Is(err, ErrInvalidProof) {
+			t.Errorf("public signal %d changed: %v", i, err)
+		}
+	}
+	if err := vk.Verify(p, public[:4]); !errors.Is(err, ErrPublicInputs) {
+		t.Errorf("short public inputs: %v", err)
+	}
+	// A proof of another witness does not verify these signals.
+	other, err := pr.Prove(rlnWitness(t, 8), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vk.Verify(other, public); !errors.Is(err, ErrInvalidProof) {
+		t.Errorf("foreign proof accepted: %v", err)
+	}
+	// Bad witnesses are refused before any work.
+	if _, err := pr.Prove(w[:10], rand.Reader); !errors.Is(err, ErrBadWitness) {
+		t.Errorf("short witness: %v", err)
+	}
+	w0 := append([]fr.Element(nil), w...)
+	w0[0].SetUint64(2)
+	if _, err := pr.Prove(w0, rand.Reader); !errors.Is(err, ErrBadWitness) {
+		t.Errorf("witness[0] != 1: %v", err)
+	}
+}
+
+func TestVerifyBatch(t *testing.T) {
+	pr, vk := ceremonyProver(t)
+	const n = 6
+	proofs := make([]*Proof, n)
+	public := make([][]fr.Element, n)
+	for i := range proofs {
+		w := rlnWitness(t, uint64(i))
+		p, err := pr.Prove(w, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		proofs[i], public[i] = p, w[1:1+pr.Key().NPublic]
+	}
+	if err := vk.VerifyBatch(proofs, public, nil); err != nil {
+		t.Fatalf("valid batch rejected: %v", err)
+	}
+	for i, err := range vk.VerifyEach(proofs, public, nil) {
+		if err != nil {
+			t.Fatalf("proof %d: %v", i, err)
+		}
+	}
+	// Swap two proofs: each is valid, but not for the other's signals.
+	swapped := append([]*Proof(nil), proofs...)
+	swapped[2], swapped[3] = swapped[3], swapped[2]
+	if err := vk.VerifyBatch(swapped, public, nil); !errors.Is(err, ErrInvalidProof) {
+		t.Fatalf("swapped batch: %v", err)
+	}
+	errs := vk.VerifyEach(swapped, public, nil)
+	for i, err := range errs {
+		if (i == 2 || i == 3) != (err != nil) {
+			t.Fatalf("VerifyEach[%d] = %v", i, err)
+		}
+	}
+	if err := vk.VerifyBatch(proofs, public[:n-1], nil); !errors.Is(err, ErrPublicInputs) {
+		t.Fatalf("mismatched lengths: %v", err)
+	}
+	if err := vk.VerifyBatch(nil, nil, nil); err != nil {
+		t.Fatalf("empty batch: %v", err)
+	}
+}
