@@ -48,12 +48,25 @@ type ProveRequest struct {
 }
 
 // Prover makes RLN proofs. It is safe for concurrent use.
+//
+// Most of a proof's work depends only on the member (its secret, limit and
+// Merkle path), not on the message: the prover keeps that work for the
+// members it proved for last (a small LRU keyed by a digest of the values,
+// which are checked on every use), so a member's next proof with the same
+// path costs only the per-message part.
 type Prover struct {
 	graph      *witness.Graph
 	g16        *groth16.Prover
 	idBytes    [FieldSize]byte
 	identifier fr.Element
+	partials   *partialCache
 }
+
+// messageInputs are the circuit inputs that change from message to message.
+var messageInputs = []string{"x", "externalNullifier", "messageId"}
+
+// DefaultMemberCache is how many members' partial proofs a prover keeps.
+const DefaultMemberCache = 16
 
 // Verifier checks RLN proofs. It is safe for concurrent use.
 type Verifier struct {
@@ -92,11 +105,15 @@ func NewProver(pk *groth16.ProvingKey, g *witness.Graph, rlnIdentifier string) (
 	if pk.NPublic != numPublic {
 		return nil, fmt.Errorf("rln: proving key has %d public signals, the RLNv2 circuit %d", pk.NPublic, numPublic)
 	}
-	g16, err := groth16.NewProver(pk)
+	dynamic, err := g.DependsOn(messageInputs...)
+	if err != nil {
+		return nil, fmt.Errorf("rln: witness graph: %w", err)
+	}
+	g16, err := groth16.NewProver(pk, dynamic)
 	if err != nil {
 		return nil, err
 	}
-	p := &Prover{graph: g, g16: g16}
+	p := &Prover{graph: g, g16: g16, partials: newPartialCache(DefaultMemberCache)}
 	p.idBytes, p.identifier = Identifier(rlnIdentifier)
 	return p, nil
 }
@@ -179,7 +196,18 @@ func (p *Prover) Prove(req *ProveRequest, rnd io.Reader) (*RateLimitProof, error
 
 // ProveWitness proves a witness computed by Witness.
 func (p *Prover) ProveWitness(w []fr.Element, epoch uint64, rnd io.Reader) (*RateLimitProof, error) {
-	proof, err := p.g16.Prove(w, rnd)
+	digest, err := p.g16.StaticDigest(w)
+	if err != nil {
+		return nil, err
+	}
+	part, ok := p.partials.get(digest)
+	if !ok {
+		if part, err = p.g16.Precompute(w); err != nil {
+			return nil, err
+		}
+		p.partials.put(digest, part)
+	}
+	proof, err := p.g16.ProveWithPartial(w, part, rnd)
 	if err != nil {
 		return nil, err
 	}

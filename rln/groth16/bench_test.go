@@ -18,6 +18,28 @@ func BenchmarkProve(b *testing.B) {
 	}
 }
 
+// BenchmarkProveMember: a member's second and later proofs (same Merkle
+// path), the case of a relay or lightpush node proving for its memberships.
+func BenchmarkProveMember(b *testing.B) {
+	pr, _ := ceremonyProver(b)
+	secret := randFr(b)
+	path := make([]fr.Element, 20)
+	for i := range path {
+		path[i] = randFr(b)
+	}
+	part, err := pr.Precompute(memberWitness(b, secret, path, 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := memberWitness(b, secret, path, 1)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := pr.ProveWithPartial(w, part, rand.Reader); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkVerify(b *testing.B) {
 	pr, vk := ceremonyProver(b)
 	w := rlnWitness(b, 1)

@@ -29,6 +29,9 @@ type VerifyingKey struct {
 
 	alphaBeta                         bn254.GT
 	linesBeta, linesGamma, linesDelta lines
+	// icTable[j][k][d-1] = d * 2^(8k) * IC[j+1]: the public combination is
+	// at most 32 mixed additions per public input.
+	icTable [][32][255]bn254.G1Affine
 }
 
 // NewVerifyingKey checks the key's points and precomputes.
@@ -55,6 +58,7 @@ func NewVerifyingKey(alpha bn254.G1Affine, beta, gamma, delta bn254.G2Affine, ic
 		return nil, fmt.Errorf("%w: e(alpha, beta): %w", ErrMalformedKey, err)
 	}
 	vk.alphaBeta = ab
+	vk.icTable = byteTables(vk.IC[1:])
 	vk.linesBeta = bn254.PrecomputeLines(beta)
 	vk.linesGamma = bn254.PrecomputeLines(gamma)
 	vk.linesDelta = bn254.PrecomputeLines(delta)
@@ -184,4 +188,28 @@ func g2FromDecimal(s [][]string) (bn254.G2Affine, error) {
 		return p, errors.New("G2 point not on the curve")
 	}
 	return p, nil
+}
+
+// byteTables precomputes, for each base P, d * 2^(8k) * P for every byte
+// position k and byte value d > 0.
+func byteTables(bases []bn254.G1Affine) [][32][255]bn254.G1Affine {
+	out := make([][32][255]bn254.G1Affine, len(bases))
+	jac := make([]bn254.G1Jac, 255)
+	for j := range bases {
+		var base bn254.G1Jac
+		base.FromAffine(&bases[j])
+		for k := range 32 {
+			jac[0] = base
+			for d := 1; d < 255; d++ {
+				jac[d] = jac[d-1]
+				jac[d].AddAssign(&base)
+			}
+			copy(out[j][k][:], bn254.BatchJacobianToAffineG1(jac))
+			// next position: 256 * base
+			for range 8 {
+				base.DoubleAssign()
+			}
+		}
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package groth16
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -18,16 +19,73 @@ import (
 var ErrBadWitness = errors.New("bad witness")
 
 // Prover makes proofs with one proving key. It is safe for concurrent use.
+//
+// A prover may be told which witness signals are dynamic (change from proof
+// to proof, e.g. those that depend on the message) and which are static
+// (fixed for a member, e.g. its Merkle path). The multi-scalar
+// multiplications over the static signals then go into a Partial, computed
+// once and reused for every proof whose static values are the same.
 type Prover struct {
 	pk     *ProvingKey
 	domain *fft.Domain // size DomainSize, coset shift = a primitive 2n-th root of unity
 	// Coefficients split by matrix, so each evaluation pass is one loop.
 	coefA, coefB []Coef
 	nbTasks      int
+
+	stat, dyn signalSet
+	// Fixed-base tables for the per-proof MSMs: the quotient's H points and
+	// the dynamic signals' A, B1, B2 and C points.
+	hMSM              *g1MSM
+	dynA, dynB1, dynC *g1MSM
+	dynB2             *g2MSM
 }
 
-// NewProver precomputes the FFT domain of the key.
-func NewProver(pk *ProvingKey) (*Prover, error) {
+// Window sizes of the fixed-base tables (chosen by benchmark on the
+// RLN key: 8,192 H points, about 500 dynamic signals).
+const (
+	hWindow   = 13
+	dynWindow = 10
+)
+
+// signalSet is a subset of the witness signals with the key's points
+// gathered for it, so that an MSM over the subset is one call.
+type signalSet struct {
+	idx      []int // witness indices, ascending
+	cIdx     []int // positions in idx of private signals (those with C points)
+	a, b1, c []bn254.G1Affine
+	b2       []bn254.G2Affine
+}
+
+func gather(pk *ProvingKey, idx []int) signalSet {
+	s := signalSet{idx: idx}
+	for k, i := range idx {
+		s.a = append(s.a, pk.A[i])
+		s.b1 = append(s.b1, pk.B1[i])
+		s.b2 = append(s.b2, pk.B2[i])
+		if i > pk.NPublic {
+			s.cIdx = append(s.cIdx, k)
+			s.c = append(s.c, pk.C[i-pk.NPublic-1])
+		}
+	}
+	return s
+}
+
+// Partial holds the multi-scalar multiplications over the static signals
+// of a witness, and a digest of those signals' values.
+type Partial struct {
+	digest   [sha256.Size]byte
+	a, b1, c bn254.G1Jac
+	b2       bn254.G2Jac
+}
+
+// ErrPartialMismatch: the witness's static signals are not the ones the
+// partial was computed from.
+var ErrPartialMismatch = errors.New("groth16: partial computed for other static signals")
+
+// NewProver precomputes the FFT domain of the key. dynamic, when not nil,
+// marks the witness signals that change from proof to proof (see Partial);
+// nil treats every signal as dynamic.
+func NewProver(pk *ProvingKey, dynamic []bool) (*Prover, error) {
 	n := uint64(pk.DomainSize)
 	base := fft.NewDomain(n)
 	if base.Cardinality != n {
@@ -47,23 +105,126 @@ func NewProver(pk *ProvingKey) (*Prover, error) {
 			pr.coefB = append(pr.coefB, c)
 		}
 	}
+	if dynamic != nil && len(dynamic) != pk.NVars {
+		return nil, fmt.Errorf("%w: dynamic mask of %d signals, the key has %d", ErrBadWitness, len(dynamic), pk.NVars)
+	}
+	var statIdx, dynIdx []int
+	for i := range pk.NVars {
+		if dynamic == nil || dynamic[i] {
+			dynIdx = append(dynIdx, i)
+		} else {
+			statIdx = append(statIdx, i)
+		}
+	}
+	pr.stat, pr.dyn = gather(pk, statIdx), gather(pk, dynIdx)
+	pr.hMSM = newG1MSM(pk.H, hWindow)
+	pr.dynA = newG1MSM(pr.dyn.a, dynWindow)
+	pr.dynB1 = newG1MSM(pr.dyn.b1, dynWindow)
+	pr.dynC = newG1MSM(pr.dyn.c, dynWindow)
+	pr.dynB2 = newG2MSM(pr.dyn.b2, dynWindow)
 	return pr, nil
 }
 
 // Key returns the proving key.
 func (pr *Prover) Key() *ProvingKey { return pr.pk }
 
+func (pr *Prover) checkWitness(w []fr.Element) error {
+	if len(w) != pr.pk.NVars {
+		return fmt.Errorf("%w: %d values, the key needs %d", ErrBadWitness, len(w), pr.pk.NVars)
+	}
+	if !w[0].IsOne() {
+		return fmt.Errorf("%w: witness[0] must be 1", ErrBadWitness)
+	}
+	return nil
+}
+
+// staticDigest hashes the values of the static signals.
+func (pr *Prover) staticDigest(w []fr.Element) [sha256.Size]byte {
+	h := sha256.New()
+	buf := make([]byte, 0, 32*256)
+	for _, i := range pr.stat.idx {
+		b := w[i].Bytes()
+		buf = append(buf, b[:]...)
+		if len(buf) == cap(buf) {
+			h.Write(buf)
+			buf = buf[:0]
+		}
+	}
+	h.Write(buf)
+	var d [sha256.Size]byte
+	h.Sum(d[:0])
+	return d
+}
+
+// StaticDigest identifies the static part of a witness: witnesses with the
+// same digest can share one Partial.
+func (pr *Prover) StaticDigest(w []fr.Element) ([sha256.Size]byte, error) {
+	if err := pr.checkWitness(w); err != nil {
+		return [sha256.Size]byte{}, err
+	}
+	return pr.staticDigest(w), nil
+}
+
+// msm computes the four multi-scalar multiplications of a signal set.
+func (pr *Prover) msm(s *signalSet, w []fr.Element) (a, b1, c bn254.G1Jac, b2 bn254.G2Jac, err error) {
+	scalars := make([]fr.Element, len(s.idx))
+	for k, i := range s.idx {
+		scalars[k] = w[i]
+	}
+	cScalars := make([]fr.Element, len(s.cIdx))
+	for k, j := range s.cIdx {
+		cScalars[k] = scalars[j]
+	}
+	cfg := ecc.MultiExpConfig{NbTasks: pr.nbTasks}
+	var wg sync.WaitGroup
+	var errB2 error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, errB2 = b2.MultiExp(s.b2, scalars, cfg)
+	}()
+	_, errA := a.MultiExp(s.a, scalars, cfg)
+	_, errB1 := b1.MultiExp(s.b1, scalars, cfg)
+	_, errC := c.MultiExp(s.c, cScalars, cfg)
+	wg.Wait()
+	err = errors.Join(errA, errB1, errB2, errC)
+	return
+}
+
+// Precompute computes the Partial of a witness's static signals.
+func (pr *Prover) Precompute(w []fr.Element) (*Partial, error) {
+	if err := pr.checkWitness(w); err != nil {
+		return nil, err
+	}
+	p := &Partial{digest: pr.staticDigest(w)}
+	var err error
+	if p.a, p.b1, p.c, p.b2, err = pr.msm(&pr.stat, w); err != nil {
+		return nil, fmt.Errorf("groth16: multi-exponentiation: %w", err)
+	}
+	return p, nil
+}
+
 // Prove computes a proof for a full witness (w[0] = 1, then the public
 // signals, then the private ones). rnd supplies the blinding randomness
 // (crypto/rand.Reader in production).
 func (pr *Prover) Prove(w []fr.Element, rnd io.Reader) (*Proof, error) {
+	part, err := pr.Precompute(w)
+	if err != nil {
+		return nil, err
+	}
+	return pr.ProveWithPartial(w, part, rnd)
+}
+
+// ProveWithPartial computes a proof reusing the static signals' work. The
+// witness's static values must be those the partial was made from.
+func (pr *Prover) ProveWithPartial(w []fr.Element, part *Partial, rnd io.Reader) (*Proof, error) {
+	if err := pr.checkWitness(w); err != nil {
+		return nil, err
+	}
+	if pr.staticDigest(w) != part.digest {
+		return nil, ErrPartialMismatch
+	}
 	pk := pr.pk
-	if len(w) != pk.NVars {
-		return nil, fmt.Errorf("%w: %d values, the key needs %d", ErrBadWitness, len(w), pk.NVars)
-	}
-	if !w[0].IsOne() {
-		return nil, fmt.Errorf("%w: witness[0] must be 1", ErrBadWitness)
-	}
 	var r, s fr.Element
 	if err := randomScalar(rnd, &r); err != nil {
 		return nil, err
@@ -72,30 +233,33 @@ func (pr *Prover) Prove(w []fr.Element, rnd io.Reader) (*Proof, error) {
 		return nil, err
 	}
 
-	h := pr.quotient(w)
-
-	// The multi-scalar multiplications, G2 beside the G1 ones.
-	cfg := ecc.MultiExpConfig{NbTasks: pr.nbTasks}
+	// The quotient and its MSM beside the dynamic signals' MSMs.
 	var (
-		wg                      sync.WaitGroup
-		ar, bs1, krs, hs        bn254.G1Jac
-		bs2                     bn254.G2Jac
-		errA, errB1, errC, errH error
-		errB2                   error
+		hs bn254.G1Jac
+		wg sync.WaitGroup
 	)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_, errB2 = bs2.MultiExp(pk.B2, w, cfg)
+		hs = pr.hMSM.MultiExp(pr.quotient(w), pr.nbTasks)
 	}()
-	_, errA = ar.MultiExp(pk.A, w, cfg)
-	_, errB1 = bs1.MultiExp(pk.B1, w, cfg)
-	_, errC = krs.MultiExp(pk.C, w[pk.NPublic+1:], cfg)
-	_, errH = hs.MultiExp(pk.H, h, cfg)
-	wg.Wait()
-	if err := errors.Join(errA, errB1, errB2, errC, errH); err != nil {
-		return nil, fmt.Errorf("groth16: multi-exponentiation: %w", err)
+	scalars := make([]fr.Element, len(pr.dyn.idx))
+	for k, i := range pr.dyn.idx {
+		scalars[k] = w[i]
 	}
+	cScalars := make([]fr.Element, len(pr.dyn.cIdx))
+	for k, j := range pr.dyn.cIdx {
+		cScalars[k] = scalars[j]
+	}
+	bs2 := pr.dynB2.MultiExp(scalars, 1)
+	ar := pr.dynA.MultiExp(scalars, 1)
+	bs1 := pr.dynB1.MultiExp(scalars, 1)
+	krs := pr.dynC.MultiExp(cScalars, 1)
+	wg.Wait()
+	ar.AddAssign(&part.a)
+	bs1.AddAssign(&part.b1)
+	krs.AddAssign(&part.c)
+	bs2.AddAssign(&part.b2)
 
 	var rBig, sBig, rsBig big.Int
 	r.BigInt(&rBig)

@@ -46,17 +46,25 @@ func randFr(t testing.TB) fr.Element {
 // rlnWitness computes a witness of the RLN circuit for random inputs.
 func rlnWitness(t testing.TB, messageID uint64) []fr.Element {
 	t.Helper()
+	path := make([]fr.Element, 20)
+	for i := range path {
+		path[i] = randFr(t)
+	}
+	return memberWitness(t, randFr(t), path, messageID)
+}
+
+// memberWitness computes a witness for a given member and a random message.
+func memberWitness(t testing.TB, secret fr.Element, path []fr.Element, messageID uint64) []fr.Element {
+	t.Helper()
 	var limit, mid fr.Element
 	limit.SetUint64(100)
 	mid.SetUint64(messageID)
-	path := make([]fr.Element, 20)
 	idx := make([]fr.Element, 20)
-	for i := range path {
-		path[i] = randFr(t)
+	for i := range idx {
 		idx[i].SetUint64(uint64(i % 2))
 	}
 	w, err := ceremonyGraph(t).Calculate(map[string][]fr.Element{
-		"identitySecret":    {randFr(t)},
+		"identitySecret":    {secret},
 		"userMessageLimit":  {limit},
 		"messageId":         {mid},
 		"pathElements":      path,
@@ -79,7 +87,11 @@ func ceremonyProver(t testing.TB) (*Prover, *VerifyingKey) {
 	pk, vk := ceremonyKeys(t)
 	proverOnce.Do(func() {
 		var err error
-		if testProver, err = NewProver(pk); err != nil {
+		dyn, err := ceremonyGraph(t).DependsOn("x", "externalNullifier", "messageId")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if testProver, err = NewProver(pk, dyn); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -133,6 +145,59 @@ func TestProveVerifyCeremony(t *testing.T) {
 	w0[0].SetUint64(2)
 	if _, err := pr.Prove(w0, rand.Reader); !errors.Is(err, ErrBadWitness) {
 		t.Errorf("witness[0] != 1: %v", err)
+	}
+}
+
+// A partial computed for a member serves its later proofs, and only those.
+func TestProveWithPartial(t *testing.T) {
+	pr, vk := ceremonyProver(t)
+	secret := randFr(t)
+	path := make([]fr.Element, 20)
+	for i := range path {
+		path[i] = randFr(t)
+	}
+	w1 := memberWitness(t, secret, path, 1)
+	part, err := pr.Precompute(w1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for mid := uint64(2); mid < 5; mid++ {
+		w := memberWitness(t, secret, path, mid)
+		d1, _ := pr.StaticDigest(w1)
+		d2, _ := pr.StaticDigest(w)
+		if d1 != d2 {
+			t.Fatal("same member, same path: static digests differ")
+		}
+		p, err := pr.ProveWithPartial(w, part, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := vk.Verify(p, w[1:6]); err != nil {
+			t.Fatalf("proof with partial rejected: %v", err)
+		}
+	}
+	// Another member, or the same member with another path, is refused.
+	other := memberWitness(t, randFr(t), path, 1)
+	if _, err := pr.ProveWithPartial(other, part, rand.Reader); !errors.Is(err, ErrPartialMismatch) {
+		t.Fatalf("other member: %v", err)
+	}
+	path2 := append([]fr.Element(nil), path...)
+	path2[5] = randFr(t)
+	if _, err := pr.ProveWithPartial(memberWitness(t, secret, path2, 1), part, rand.Reader); !errors.Is(err, ErrPartialMismatch) {
+		t.Fatalf("new path: %v", err)
+	}
+	// Without a mask every signal is dynamic, and proofs still verify.
+	pk, _ := ceremonyKeys(t)
+	plain, err := NewProver(pk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plain.Prove(w1, rand.Reader)
+	if err != nil || vk.Verify(p, w1[1:6]) != nil {
+		t.Fatalf("prover without mask: %v", err)
+	}
+	if _, err := NewProver(pk, make([]bool, 3)); !errors.Is(err, ErrBadWitness) {
+		t.Fatalf("short mask: %v", err)
 	}
 }
 

@@ -24,10 +24,15 @@ func (vk *VerifyingKey) publicCombination(public []fr.Element) (bn254.G1Jac, err
 	if len(public) != len(vk.IC)-1 {
 		return acc, fmt.Errorf("%w: got %d, the key has %d", ErrPublicInputs, len(public), len(vk.IC)-1)
 	}
-	if _, err := acc.MultiExp(vk.IC[1:], public, ecc.MultiExpConfig{NbTasks: 1}); err != nil {
-		return acc, err
+	acc.FromAffine(&vk.IC[0])
+	for j := range public {
+		be := public[j].Bytes() // canonical, big-endian
+		for k := range 32 {
+			if d := be[31-k]; d != 0 {
+				acc.AddMixed(&vk.icTable[j][k][d-1])
+			}
+		}
 	}
-	acc.AddMixed(&vk.IC[0])
 	return acc, nil
 }
 

@@ -60,7 +60,7 @@ func VerifyProof(root, leaf fr.Element, p Proof) bool {
 	if depth < MinDepth || depth > MaxDepth || len(p.PathIndices) != depth {
 		return false
 	}
-	if depth < 64 && p.Index>>uint(depth) != 0 {
+	if p.Index>>uint(depth) != 0 {
 		return false
 	}
 	for h, b := range p.PathIndices {

@@ -212,7 +212,7 @@ func ReadSnapshot(r io.Reader) (*Tree, error) {
 	if err != nil {
 		return nil, corrupt("%v", err)
 	}
-	t.history = newRootRing(int(histSize))
+	t.history = rootRing{buf: t.history.buf} // drop the empty root newTree recorded
 	var el [elementSize]byte
 	for k := uint32(0); k < histLen; k++ {
 		if err := sr.read(el[:], "root history"); err != nil {

@@ -470,3 +470,73 @@ func TestConcurrentReads(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestLargeBatches uses batches big enough to take the multi-goroutine path
+// (several hash jobs per level).
+func TestLargeBatches(t *testing.T) {
+	t.Parallel()
+	for _, pageShift := range []int{4, maxPageShift} {
+		t.Run(fmt.Sprint("page", pageShift), func(t *testing.T) {
+			t.Parallel()
+			rng := newTestRand(uint64(77 + pageShift))
+			tr, err := newTree(11, DefaultRootHistory, pageShift)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m model
+			leaves := randLeaves(rng, 1500)
+			if _, err := tr.AppendBatch(leaves); err != nil {
+				t.Fatal(err)
+			}
+			for i, l := range leaves {
+				m.set(uint64(i), l)
+			}
+			checkRoot(t, tr, m, "after a 1500-leaf batch")
+
+			var idx []uint64
+			vals := randLeaves(rng, 700)
+			for k := range vals {
+				i := rng.Uint64N(tr.Capacity())
+				if k%4 == 0 {
+					vals[k].SetZero()
+				}
+				idx = append(idx, i)
+			}
+			if err := tr.SetBatch(idx, vals); err != nil {
+				t.Fatal(err)
+			}
+			for k, i := range idx {
+				m.set(i, vals[k])
+			}
+			checkRoot(t, tr, m, "after a 700-entry scattered SetBatch")
+		})
+	}
+}
+
+// TestEraseUnwrittenLeaves erases leaves whose pages were never allocated,
+// next to and far from written ones.
+func TestEraseUnwrittenLeaves(t *testing.T) {
+	t.Parallel()
+	for _, pageShift := range []int{1, 2, maxPageShift} {
+		tr, err := newTree(4, DefaultRootHistory, pageShift)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m model
+		v := randLeaves(newTestRand(uint64(pageShift)), 1)[0]
+		if err := tr.Set(0, v); err != nil {
+			t.Fatal(err)
+		}
+		m.set(0, v)
+		if err := tr.SetBatch([]uint64{2, 9}, make([]fr.Element, 2)); err != nil {
+			t.Fatal(err)
+		}
+		m.set(9, fr.Element{})
+		checkRoot(t, tr, m, fmt.Sprintf("page shift %d", pageShift))
+		if err := tr.Set(13, fr.Element{}); err != nil {
+			t.Fatal(err)
+		}
+		m.set(13, fr.Element{})
+		checkRoot(t, tr, m, fmt.Sprintf("page shift %d after Set(13, 0)", pageShift))
+	}
+}

@@ -72,7 +72,11 @@ func mustParams(t int) *params {
 //	generate_parameters_grain.sage 1 0 254 t 8 R_P 0x30644e72...f0000001
 //
 // (round constants, then the Cauchy MDS matrix, from one Grain LFSR stream)
-// and derives the optimised form from it.
+// and derives the optimised form from it. The script would redraw the matrix
+// if its security checks (algorithms 1-3 of the script) rejected it; for these
+// three instances the first matrix drawn is the published one, which the
+// tests confirm against circomlib's constants, so those checks are not
+// repeated here.
 func newParams(t int) (*params, error) {
 	if t < 2 || t > maxWidth {
 		return nil, fmt.Errorf("width %d not in [2, %d]", t, maxWidth)

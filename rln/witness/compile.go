@@ -213,9 +213,6 @@ func compile(raw *rawGraph, layout *inputLayout) (*Graph, error) {
 		inputCopies: make([][]inputCopy, len(layout.names)),
 		numNodes:    n,
 	}
-	if g.inputs == nil {
-		g.inputs = make(map[string]Signal)
-	}
 	constSlot := make([]uint32, len(consts))
 	for k, used := range usedConst {
 		if used {

@@ -1,0 +1,292 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/spf13/cobra"
+
+	"github.com/rlnd/rlnd/interop"
+	"github.com/rlnd/rlnd/rln"
+	"github.com/rlnd/rlnd/rln/artefacts"
+)
+
+// benchResult is what `rlnd rln bench --json` prints.
+type benchResult struct {
+	Runs                    int     `json:"runs"`
+	ProveMsP50              float64 `json:"prove_ms_p50"`
+	ProveMsP99              float64 `json:"prove_ms_p99"`
+	VerifyMsP50             float64 `json:"verify_ms_p50"`
+	Batch64VerifyMsPerProof float64 `json:"batch64_verify_ms_per_proof"`
+	ZerokitProveMsP50       float64 `json:"zerokit_prove_ms_p50,omitempty"`
+	ZerokitVerifyMsP50      float64 `json:"zerokit_verify_ms_p50,omitempty"`
+	ProveSpeedup            float64 `json:"prove_speedup_vs_zerokit,omitempty"`
+	MaxRSSMB                float64 `json:"max_rss_mb"`
+	CPU                     string  `json:"cpu"`
+	Cores                   int     `json:"cores"`
+	GoVersion               string  `json:"go"`
+}
+
+func newRLNBenchCmd() *cobra.Command {
+	var (
+		asJSON     bool
+		runs       int
+		dir        string
+		interopDir string
+		noPeer     bool
+	)
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure proof generation and verification beside zerokit",
+		Long: "Measure RLN proof generation (witness included), single verification and batch\n" +
+			"verification of 64 proofs, as medians over --runs runs, and zerokit's prove and\n" +
+			"verify (@waku/zerokit-rln-wasm under Node.js, given the same witness) in the same run.",
+		Example: "  rlnd rln bench\n  rlnd rln bench --json --runs 30\n  rlnd rln bench --no-peer --runs 10",
+		Args:    exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runs < 1 {
+				return usageError{fmt.Errorf("--runs %d: must be at least 1", runs)}
+			}
+			if dir == "" {
+				dir = artefacts.DefaultDir()
+			}
+			progress := cmd.ErrOrStderr()
+			if asJSON {
+				progress = io.Discard
+			}
+			res, err := runRLNBench(cmd.Context(), progress, dir, interopDir, runs, !noPeer)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				return json.NewEncoder(out).Encode(res)
+			}
+			fmt.Fprintf(out, "RLN benchmark: %d runs, medians (%s, %d cores, %s)\n", res.Runs, res.CPU, res.Cores, res.GoVersion)
+			fmt.Fprintf(out, "  prove (witness included)   %8.2f ms   (p99 %.2f ms)\n", res.ProveMsP50, res.ProveMsP99)
+			fmt.Fprintf(out, "  verify                     %8.3f ms\n", res.VerifyMsP50)
+			fmt.Fprintf(out, "  batch of 64, per proof     %8.3f ms\n", res.Batch64VerifyMsPerProof)
+			if res.ZerokitProveMsP50 > 0 {
+				fmt.Fprintf(out, "  zerokit-wasm prove         %8.2f ms   (rlnd %.1fx faster)\n", res.ZerokitProveMsP50, res.ProveSpeedup)
+				fmt.Fprintf(out, "  zerokit-wasm verify        %8.3f ms\n", res.ZerokitVerifyMsP50)
+			}
+			fmt.Fprintf(out, "  max RSS                    %8.1f MB\n", res.MaxRSSMB)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	cmd.Flags().IntVar(&runs, "runs", 30, "runs per measurement (medians are reported)")
+	cmd.Flags().StringVar(&dir, "artefacts", "", "RLN artefacts folder (default ../shared/rln/tree_depth_20)")
+	cmd.Flags().StringVar(&interopDir, "interop", "", "folder of the Node.js zerokit harness (default ./interop of the checkout)")
+	cmd.Flags().BoolVar(&noPeer, "no-peer", false, "skip the zerokit measurement")
+	return cmd
+}
+
+func median(xs []float64) float64 { return percentile(xs, 50) }
+
+func percentile(xs []float64, p float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	i := int(float64(len(s)-1)*p/100 + 0.5)
+	return s[i]
+}
+
+func msSince(t time.Time) float64 { return float64(time.Since(t).Nanoseconds()) / 1e6 }
+
+func randomMember() (rln.Identity, []fr.Element, []uint8, error) {
+	id, err := rln.NewIdentity(rand.Reader)
+	if err != nil {
+		return id, nil, nil, err
+	}
+	path := make([]fr.Element, rln.TreeDepth)
+	idx := make([]uint8, rln.TreeDepth)
+	for i := range path {
+		if _, err := path[i].SetRandom(); err != nil {
+			return id, nil, nil, err
+		}
+		idx[i] = uint8(i % 2)
+	}
+	return id, path, idx, nil
+}
+
+func runRLNBench(ctx context.Context, progress io.Writer, dir, interopDir string, runs int, withPeer bool) (*benchResult, error) {
+	fmt.Fprintf(progress, "loading artefacts from %s\n", dir)
+	prover, err := rln.LoadProver(dir, rln.WakuRLNIdentifier)
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := rln.LoadVerifier(dir, rln.WakuRLNIdentifier)
+	if err != nil {
+		return nil, err
+	}
+	id, path, idx, err := randomMember()
+	if err != nil {
+		return nil, err
+	}
+	signal := rln.Signal(rln.SignalTimestamped, []byte("benchmark payload"), "/rlnd/1/bench/proto", time.Now().UnixNano())
+	req := &rln.ProveRequest{Secret: id.Secret, UserMessageLimit: 100, MessageID: 7, PathElements: path,
+		PathIndices: idx, Epoch: rln.Epoch(time.Now(), 600*time.Second), X: rln.SignalHash(signal)}
+
+	res := &benchResult{Runs: runs, CPU: cpuModel(), Cores: runtime.NumCPU(), GoVersion: runtime.Version()}
+
+	// Proof generation, witness included; one warm-up.
+	fmt.Fprintf(progress, "proving %d times\n", runs)
+	if _, err := prover.Prove(req, rand.Reader); err != nil {
+		return nil, err
+	}
+	prove := make([]float64, runs)
+	var proof *rln.RateLimitProof
+	for i := range prove {
+		t := time.Now()
+		if proof, err = prover.Prove(req, rand.Reader); err != nil {
+			return nil, err
+		}
+		prove[i] = msSince(t)
+	}
+	res.ProveMsP50, res.ProveMsP99 = median(prove), percentile(prove, 99)
+
+	fmt.Fprintf(progress, "verifying %d times\n", runs)
+	verify := make([]float64, runs)
+	for i := range verify {
+		t := time.Now()
+		if err := verifier.Verify(proof, req.X); err != nil {
+			return nil, fmt.Errorf("benchmark proof rejected: %w", err)
+		}
+		verify[i] = msSince(t)
+	}
+	res.VerifyMsP50 = median(verify)
+
+	fmt.Fprintf(progress, "proving 64 messages for the batch\n")
+	const batch = 64
+	proofs := make([]*rln.RateLimitProof, batch)
+	xs := make([]fr.Element, batch)
+	for i := range proofs {
+		r := *req
+		r.MessageID = uint64(i)
+		r.X = rln.SignalHash(append(signal, byte(i)))
+		if proofs[i], err = prover.Prove(&r, rand.Reader); err != nil {
+			return nil, err
+		}
+		xs[i] = r.X
+	}
+	fmt.Fprintf(progress, "verifying the batch %d times\n", runs)
+	perProof := make([]float64, runs)
+	for i := range perProof {
+		t := time.Now()
+		for j, e := range verifier.VerifyBatch(proofs, xs) {
+			if e != nil {
+				return nil, fmt.Errorf("batch proof %d rejected: %w", j, e)
+			}
+		}
+		perProof[i] = msSince(t) / batch
+	}
+	res.Batch64VerifyMsPerProof = median(perProof)
+	res.MaxRSSMB = maxRSSMB()
+
+	if withPeer {
+		if err := zerokitBench(ctx, progress, res, prover, req, id, path, idx, signal, dir, interopDir, runs); err != nil {
+			return nil, fmt.Errorf("zerokit peer (use --no-peer to skip): %w", err)
+		}
+	}
+	return res, nil
+}
+
+func zerokitBench(ctx context.Context, progress io.Writer, res *benchResult, prover *rln.Prover, req *rln.ProveRequest,
+	id rln.Identity, path []fr.Element, idx []uint8, signal []byte, dir, interopDir string, runs int) error {
+	if interopDir == "" {
+		d, err := interop.Dir()
+		if err != nil {
+			return err
+		}
+		interopDir = d
+	}
+	h, err := interop.Start(ctx, interopDir)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	fmt.Fprintf(progress, "starting zerokit-wasm\n")
+	if err := h.Call(map[string]any{"op": "init", "zkey": filepath.Join(dir, artefacts.ZKey), "vkey": filepath.Join(dir, artefacts.VKey)}, nil); err != nil {
+		return err
+	}
+	w, err := prover.Witness(req)
+	if err != nil {
+		return err
+	}
+	_, identifier := rln.Identifier(rln.WakuRLNIdentifier)
+	dec := func(e fr.Element) string { return e.BigInt(new(big.Int)).String() }
+	decs := func(es []fr.Element) []string {
+		out := make([]string, len(es))
+		for i := range es {
+			out[i] = dec(es[i])
+		}
+		return out
+	}
+	ints := make([]int, len(idx))
+	for i, b := range idx {
+		ints[i] = int(b)
+	}
+	var limit, mid fr.Element
+	limit.SetUint64(req.UserMessageLimit)
+	mid.SetUint64(req.MessageID)
+	fmt.Fprintf(progress, "zerokit-wasm: proving and verifying %d times (a few seconds each)\n", runs)
+	var out struct {
+		ProveMs  []float64 `json:"prove_ms"`
+		VerifyMs []float64 `json:"verify_ms"`
+		Valid    bool      `json:"valid"`
+	}
+	if err := h.Call(map[string]any{"op": "zerokit_bench", "runs": runs, "witness": decs(w),
+		"signal": fmt.Sprintf("%x", signal),
+		"inputs": map[string]any{
+			"identity_secret": dec(id.Secret), "user_message_limit": dec(limit), "message_id": dec(mid),
+			"path_elements": decs(path), "identity_path_index": ints, "x": dec(req.X),
+			"external_nullifier": dec(rln.ExternalNullifier(req.Epoch, identifier)),
+		}}, &out); err != nil {
+		return err
+	}
+	if !out.Valid {
+		return fmt.Errorf("zerokit did not verify its own proofs of rlnd's witness")
+	}
+	res.ZerokitProveMsP50, res.ZerokitVerifyMsP50 = median(out.ProveMs), median(out.VerifyMs)
+	if res.ProveMsP50 > 0 {
+		res.ProveSpeedup = res.ZerokitProveMsP50 / res.ProveMsP50
+	}
+	return nil
+}
+
+// maxRSSMB is the process's peak resident set size.
+func maxRSSMB() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024 // Linux reports KiB
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}

@@ -1,0 +1,108 @@
+package groth16
+
+import (
+	"math/big"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark-crypto/ecc/bn254"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+)
+
+// The fixed-base MSM equals gnark's MultiExp, including the corner cases:
+// zero and one scalars, r-1 (all digits large), repeated points (doubling
+// in a bucket), a point and its negation (cancellation), infinity.
+func TestFixedMSMMatchesMultiExp(t *testing.T) {
+	t.Parallel()
+	_, _, g1, _ := bn254.Generators()
+	const n = 300
+	points := make([]bn254.G1Affine, n)
+	for i := range points {
+		var s fr.Element
+		s.SetRandom()
+		points[i].ScalarMultiplication(&g1, s.BigInt(new(big.Int)))
+	}
+	points[5] = points[4]        // same point twice
+	points[7].Neg(&points[6])    // a point and its negation
+	points[9] = bn254.G1Affine{} // infinity
+	for _, c := range []int{4, 8, 13} {
+		f := newG1MSM(points, c)
+		for trial := range 3 {
+			scalars := make([]fr.Element, n)
+			for i := range scalars {
+				scalars[i].SetRandom()
+			}
+			scalars[0].SetZero()
+			scalars[1].SetOne()
+			scalars[2].SetOne()
+			scalars[2].Neg(&scalars[2]) // r-1
+			if trial == 1 {
+				for i := range scalars {
+					scalars[i].SetUint64(uint64(i % 5)) // many equal small digits
+				}
+			}
+			scalars[6] = scalars[7] // cancels with its negation
+			var want bn254.G1Jac
+			if _, err := want.MultiExp(points, scalars, ecc.MultiExpConfig{}); err != nil {
+				t.Fatal(err)
+			}
+			for _, tasks := range []int{1, 2, 3} {
+				got := f.MultiExp(scalars, tasks)
+				if !got.Equal(&want) {
+					t.Fatalf("c=%d trial %d tasks %d: fixed-base MSM differs from MultiExp", c, trial, tasks)
+				}
+			}
+		}
+	}
+}
+
+// The G2 instance agrees with gnark's MultiExp too.
+func TestFixedMSMG2(t *testing.T) {
+	t.Parallel()
+	_, _, _, g2 := bn254.Generators()
+	const n = 60
+	points := make([]bn254.G2Affine, n)
+	for i := range points {
+		var s fr.Element
+		s.SetRandom()
+		points[i].ScalarMultiplication(&g2, s.BigInt(new(big.Int)))
+	}
+	points[3] = points[2]
+	points[8] = bn254.G2Affine{}
+	f := newG2MSM(points, 6)
+	scalars := make([]fr.Element, n)
+	for i := range scalars {
+		scalars[i].SetRandom()
+	}
+	var want bn254.G2Jac
+	if _, err := want.MultiExp(points, scalars, ecc.MultiExpConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tasks := range []int{1, 2} {
+		if got := f.MultiExp(scalars, tasks); !got.Equal(&want) {
+			t.Fatalf("tasks %d: G2 fixed-base MSM differs from MultiExp", tasks)
+		}
+	}
+}
+
+func TestFixedMSMDigits(t *testing.T) {
+	t.Parallel()
+	const c, windows = 13, (frBits + 13) / 13
+	d := make([]int32, windows)
+	for range 200 {
+		var s fr.Element
+		s.SetRandom()
+		digits(&s, c, windows, d)
+		sum := new(big.Int)
+		for k := windows - 1; k >= 0; k-- {
+			sum.Lsh(sum, 13)
+			sum.Add(sum, big.NewInt(int64(d[k])))
+			if d[k] > 1<<12 || d[k] <= -(1<<12) {
+				t.Fatalf("digit %d out of range", d[k])
+			}
+		}
+		if sum.Cmp(s.BigInt(new(big.Int))) != 0 {
+			t.Fatal("digits do not recompose the scalar")
+		}
+	}
+}
