@@ -9,12 +9,13 @@ FUZZTIME ?= 10s
 BENCHTIME ?= 1s
 BIN := bin/rlnd
 
-.PHONY: help build test interop-deps fmt-check vet race proto proto-check lint fuzz bench tools
+.PHONY: help build test bench-rln interop-deps fmt-check vet race proto proto-check lint fuzz bench tools
 
 help:
 	@echo "build        build bin/rlnd"
 	@echo "test         vet, race tests, freshness of generated code"
 	@echo "bench        run every Go benchmark (BENCHTIME=$(BENCHTIME))"
+	@echo "bench-rln    RLN prove/verify medians beside zerokit-wasm (RUNS=$(RUNS))"
 	@echo "proto        regenerate wire/pb from wire/proto (pinned protoc $(PROTOC_VERSION))"
 	@echo "lint         gofmt, go vet, staticcheck"
 	@echo "fuzz         run every fuzz target for FUZZTIME=$(FUZZTIME)"
@@ -79,6 +80,12 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count 5 $(PKGS)
+
+# RLN proof generation and verification beside zerokit-wasm, same inputs,
+# same run (RUNS runs each; medians).
+RUNS ?= 30
+bench-rln: interop-deps
+	$(GO) run ./cmd/rlnd rln bench --runs $(RUNS)
 
 # Installs the pinned code generators' system dependency (Debian package).
 tools:

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,5 +143,28 @@ func TestConfigShowErrors(t *testing.T) {
 				t.Fatalf("exit %d stdout %q stderr %q; want exit 2 naming %q", code, stdout, stderr, tt.errPart)
 			}
 		})
+	}
+}
+
+// rlnd rln bench --json prints every key the issue names, from real runs
+// (one run each here; zerokit included).
+func TestRLNBenchJSON(t *testing.T) {
+	code, stdout, stderr := runCLI(t, nil, "rln", "bench", "--json", "--runs", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res map[string]any
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("not one JSON object: %v\n%s", err, stdout)
+	}
+	for _, key := range []string{"prove_ms_p50", "verify_ms_p50", "batch64_verify_ms_per_proof",
+		"zerokit_prove_ms_p50", "zerokit_verify_ms_p50", "prove_cold_ms_p50", "max_rss_mb"} {
+		v, ok := res[key].(float64)
+		if !ok || v <= 0 {
+			t.Errorf("%s = %v, want a positive figure", key, res[key])
+		}
+	}
+	if code, _, stderr := runCLI(t, nil, "rln", "bench", "--runs", "0"); code != 2 || !strings.Contains(stderr, "--runs") {
+		t.Fatalf("--runs 0: exit %d %s", code, stderr)
 	}
 }

@@ -233,15 +233,16 @@ func (pr *Prover) ProveWithPartial(w []fr.Element, part *Partial, rnd io.Reader)
 		return nil, err
 	}
 
-	// The quotient and its MSM beside the dynamic signals' MSMs.
+	// The quotient's FFTs beside the dynamic signals' MSMs (G2 apart), then
+	// the quotient's MSM on every core.
 	var (
-		hs bn254.G1Jac
+		h  []fr.Element
 		wg sync.WaitGroup
 	)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		hs = pr.hMSM.MultiExp(pr.quotient(w), pr.nbTasks)
+		h = pr.quotient(w)
 	}()
 	scalars := make([]fr.Element, len(pr.dyn.idx))
 	for k, i := range pr.dyn.idx {
@@ -251,11 +252,17 @@ func (pr *Prover) ProveWithPartial(w []fr.Element, part *Partial, rnd io.Reader)
 	for k, j := range pr.dyn.cIdx {
 		cScalars[k] = scalars[j]
 	}
-	bs2 := pr.dynB2.MultiExp(scalars, 1)
+	var bs2 bn254.G2Jac
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		bs2 = pr.dynB2.MultiExp(scalars, 1)
+	}()
 	ar := pr.dynA.MultiExp(scalars, 1)
 	bs1 := pr.dynB1.MultiExp(scalars, 1)
 	krs := pr.dynC.MultiExp(cScalars, 1)
 	wg.Wait()
+	hs := pr.hMSM.MultiExp(h, pr.nbTasks)
 	ar.AddAssign(&part.a)
 	bs1.AddAssign(&part.b1)
 	krs.AddAssign(&part.c)
