@@ -9,18 +9,27 @@ import (
 )
 
 // fixedMSM computes multi-scalar multiplications over fixed bases with
-// precomputed window tables: table[k][i] = 2^(c*k) * P_i. A scalar is cut
+// precomputed window tables: table[k][j] = 2^(c*k) * P_j. A scalar is cut
 // into signed c-bit digits, so every (point, window) pair is one addition
 // into one of 2^(c-1) buckets, with no doublings between windows. Bucket
 // additions are done in affine coordinates in batches that share one field
-// inversion (about 7 multiplications an addition). It serves G1 and G2
-// through its type parameters: E the coordinate field, P the affine point,
-// J the Jacobian point of gnark-crypto.
+// inversion. It serves G1 and G2 through its type parameters: E the
+// coordinate field, P the affine point, J the Jacobian point of gnark-crypto.
 type fixedMSM[E any, PE field[E], P any, J any, PJ jacobian[J, P]] struct {
-	c, windows, n int
-	table         [][]affine[E] // [window][point]
-	join          func(x, y *E) P
+	c, windows int
+	idx        []int         // caller's index of each finite base (infinity adds nothing)
+	table      [][]affine[E] // [window][finite base]
+	join       func(x, y *E) P
+	// newAdder returns a batch-addition kernel with scratch for up to n
+	// additions; each accumulating goroutine makes its own.
+	newAdder func(n int) batchAdder[E]
 }
+
+// batchAdder sets (x1[i], y1[i]) += (x2[i], y2[i]) for every i as affine
+// additions sharing one inversion. When some x1[i] == x2[i] (a doubling or
+// a cancellation, which the formula cannot do) it changes nothing and
+// returns false.
+type batchAdder[E any] func(x1, y1, x2, y2 []E) bool
 
 // field is what the bucket additions need of a coordinate field.
 type field[E any] interface {
@@ -53,14 +62,22 @@ type (
 const frBits = 254
 
 func newG1MSM(points []bn254.G1Affine, c int) *g1MSM {
-	rows := windowRows(points, c, func(p []bn254.G1Affine) []bn254.G1Jac {
+	f := &g1MSM{c: c, newAdder: newG1Adder,
+		join: func(x, y *fp.Element) bn254.G1Affine { return bn254.G1Affine{X: *x, Y: *y} }}
+	var finite []bn254.G1Affine
+	for i := range points {
+		if !points[i].IsInfinity() {
+			f.idx = append(f.idx, i)
+			finite = append(finite, points[i])
+		}
+	}
+	rows := windowRows(finite, c, func(p []bn254.G1Affine) []bn254.G1Jac {
 		j := make([]bn254.G1Jac, len(p))
 		for i := range p {
 			j[i].FromAffine(&p[i])
 		}
 		return j
 	}, func(j *bn254.G1Jac) { j.DoubleAssign() }, bn254.BatchJacobianToAffineG1)
-	f := &g1MSM{c: c, windows: len(rows), n: len(points), join: func(x, y *fp.Element) bn254.G1Affine { return bn254.G1Affine{X: *x, Y: *y} }}
 	for _, r := range rows {
 		t := make([]affine[fp.Element], len(r))
 		for i := range r {
@@ -68,11 +85,21 @@ func newG1MSM(points []bn254.G1Affine, c int) *g1MSM {
 		}
 		f.table = append(f.table, t)
 	}
+	f.windows = len(f.table)
 	return f
 }
 
 func newG2MSM(points []bn254.G2Affine, c int) *g2MSM {
-	rows := windowRows(points, c, func(p []bn254.G2Affine) []bn254.G2Jac {
+	f := &g2MSM{c: c, newAdder: newScalarAdder[bn254.E2, *bn254.E2],
+		join: func(x, y *bn254.E2) bn254.G2Affine { return bn254.G2Affine{X: *x, Y: *y} }}
+	var finite []bn254.G2Affine
+	for i := range points {
+		if !points[i].IsInfinity() {
+			f.idx = append(f.idx, i)
+			finite = append(finite, points[i])
+		}
+	}
+	rows := windowRows(finite, c, func(p []bn254.G2Affine) []bn254.G2Jac {
 		j := make([]bn254.G2Jac, len(p))
 		for i := range p {
 			j[i].FromAffine(&p[i])
@@ -85,7 +112,6 @@ func newG2MSM(points []bn254.G2Affine, c int) *g2MSM {
 		}
 		return a
 	})
-	f := &g2MSM{c: c, windows: len(rows), n: len(points), join: func(x, y *bn254.E2) bn254.G2Affine { return bn254.G2Affine{X: *x, Y: *y} }}
 	for _, r := range rows {
 		t := make([]affine[bn254.E2], len(r))
 		for i := range r {
@@ -93,6 +119,7 @@ func newG2MSM(points []bn254.G2Affine, c int) *g2MSM {
 		}
 		f.table = append(f.table, t)
 	}
+	f.windows = len(f.table)
 	return f
 }
 
@@ -144,14 +171,44 @@ func digits(s *fr.Element, c, windows int, d []int32) {
 	}
 }
 
-// MultiExp returns sum scalars[i] * points[i], splitting the windows over
-// nbTasks goroutines.
-func (f *fixedMSM[E, PE, P, J, PJ]) MultiExp(scalars []fr.Element, nbTasks int) J {
-	n := min(len(scalars), f.n)
-	dig := make([]int32, n*f.windows)
-	for i := range n {
-		digits(&scalars[i], f.c, f.windows, dig[i*f.windows:(i+1)*f.windows])
+// msmDigits are a scalar vector cut into window-major signed digits:
+// d[k*n+j] is digit k of the j-th finite base's scalar, so each window's
+// pass reads memory in order.
+type msmDigits struct {
+	d []int32
+	n int
+}
+
+// Digits prepares scalars (scalars beyond the bases are ignored).
+func (f *fixedMSM[E, PE, P, J, PJ]) Digits(scalars []fr.Element) msmDigits {
+	n := 0
+	for n < len(f.idx) && f.idx[n] < len(scalars) {
+		n++
 	}
+	dig := make([]int32, n*f.windows)
+	d := make([]int32, f.windows)
+	for j := range n {
+		digits(&scalars[f.idx[j]], f.c, f.windows, d)
+		for k, v := range d {
+			dig[k*n+j] = v
+		}
+	}
+	return msmDigits{d: dig, n: n}
+}
+
+// Windows is the number of windows; Sum over disjoint window ranges that
+// cover [0, Windows) adds up to the whole MSM.
+func (f *fixedMSM[E, PE, P, J, PJ]) Windows() int { return f.windows }
+
+// Sum is the part of the MSM that windows [lo, hi) contribute.
+func (f *fixedMSM[E, PE, P, J, PJ]) Sum(d msmDigits, lo, hi int) J {
+	return f.accumulate(d.d, d.n, lo, hi)
+}
+
+// MultiExp returns sum scalars[i] * points[i] (scalars beyond the points
+// are ignored), splitting the windows over nbTasks goroutines.
+func (f *fixedMSM[E, PE, P, J, PJ]) MultiExp(scalars []fr.Element, nbTasks int) J {
+	d := f.Digits(scalars)
 	nbTasks = max(1, min(nbTasks, f.windows))
 	results := make([]J, nbTasks)
 	var wg sync.WaitGroup
@@ -159,8 +216,7 @@ func (f *fixedMSM[E, PE, P, J, PJ]) MultiExp(scalars []fr.Element, nbTasks int) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lo, hi := t*f.windows/nbTasks, (t+1)*f.windows/nbTasks
-			results[t] = f.accumulate(dig, n, lo, hi)
+			results[t] = f.Sum(d, t*f.windows/nbTasks, (t+1)*f.windows/nbTasks)
 		}()
 	}
 	wg.Wait()
@@ -170,109 +226,131 @@ func (f *fixedMSM[E, PE, P, J, PJ]) MultiExp(scalars []fr.Element, nbTasks int) 
 	return results[0]
 }
 
-// maxBatch bounds how many affine additions share one inversion; a batch is
-// also kept well below the number of buckets, so that few additions hit a
-// bucket already in the batch.
+// maxBatch bounds how many affine additions share one inversion.
 const maxBatch = 512
 
-// accumulate adds the (point, window) pairs of windows [lo, hi) into
-// buckets and reduces them: sum over buckets m of m * bucket[m].
+// accumulate adds the (base, window) pairs of windows [lo, hi) into
+// buckets and reduces them: sum over buckets m of (m+1) * bucket[m].
 func (f *fixedMSM[E, PE, P, J, PJ]) accumulate(dig []int32, n, lo, hi int) J {
 	nb := 1 << (f.c - 1)
 	buckets := make([]affine[E], nb)
 	filled := make([]bool, nb)
 	inBatch := make([]bool, nb)
-	// Additions that hit a bucket already in the batch (or need a doubling
-	// or cancel out) go to a Jacobian spill bucket.
+	// Additions the affine batches cannot take (a doubling, a
+	// cancellation, or too many waiting for a busy bucket) go to a
+	// Jacobian spill bucket.
 	spill := make([]J, nb)
 	spilled := make([]bool, nb)
-
-	type pending struct {
-		b int32
-		p affine[E]
+	toSpill := func(b int32, x, y *E) {
+		p := f.join(x, y)
+		spilled[b] = true
+		PJ(&spill[b]).AddMixed(&p)
 	}
-	batchSize := max(16, min(maxBatch, nb/4))
-	batch := make([]pending, 0, batchSize)
-	dx := make([]E, batchSize)
-	prefix := make([]E, batchSize)
 
+	// A batch holds additions to distinct buckets; an addition to a bucket
+	// already in the batch waits in retry for the next batch.
+	batchSize := max(16, min(maxBatch, nb/4))
+	var (
+		batchB          = make([]int32, 0, batchSize)
+		px              = make([]E, 0, batchSize)
+		py              = make([]E, 0, batchSize)
+		bx              = make([]E, batchSize)
+		by              = make([]E, batchSize)
+		retryB, retryB2 []int32
+		retryP, retryP2 []affine[E]
+		addBatch        = f.newAdder(batchSize)
+	)
+
+	// push never flushes: a new bucket is set, a free one joins the batch,
+	// a busy one (or any when the batch is full) waits in retry, and when
+	// retry is full the addition is spilled.
+	push := func(b int32, x, y *E) {
+		switch {
+		case !filled[b]:
+			buckets[b] = affine[E]{*x, *y}
+			filled[b] = true
+		case inBatch[b] || len(batchB) == batchSize:
+			if len(retryB) < batchSize {
+				retryB = append(retryB, b)
+				retryP = append(retryP, affine[E]{*x, *y})
+			} else {
+				toSpill(b, x, y)
+			}
+		default:
+			inBatch[b] = true
+			batchB = append(batchB, b)
+			px = append(px, *x)
+			py = append(py, *y)
+		}
+	}
 	flush := func() {
-		m := len(batch)
+		m := len(batchB)
 		if m == 0 {
 			return
 		}
-		// dx_j = x_p - x_bucket; one inversion for the batch.
-		var acc E
-		PE(&acc).SetOne()
-		for j := range batch {
-			e := &batch[j]
-			PE(&dx[j]).Sub(&e.p.X, &buckets[e.b].X)
-			prefix[j] = acc
-			PE(&acc).Mul(&acc, &dx[j])
+		for j, b := range batchB {
+			bx[j], by[j] = buckets[b].X, buckets[b].Y
 		}
-		var inv E
-		PE(&inv).Inverse(&acc)
-		var invj, lambda, x3, y3 E
-		for j := m - 1; j >= 0; j-- {
-			e := &batch[j]
-			PE(&invj).Mul(&inv, &prefix[j])
-			PE(&inv).Mul(&inv, &dx[j])
-			bk := &buckets[e.b]
-			PE(&lambda).Sub(&e.p.Y, &bk.Y)
-			PE(&lambda).Mul(&lambda, &invj)
-			PE(&x3).Square(&lambda)
-			PE(&x3).Sub(&x3, &bk.X)
-			PE(&x3).Sub(&x3, &e.p.X)
-			PE(&y3).Sub(&bk.X, &x3)
-			PE(&y3).Mul(&y3, &lambda)
-			PE(&y3).Sub(&y3, &bk.Y)
-			bk.X, bk.Y = x3, y3
-			inBatch[e.b] = false
+		if !addBatch(bx[:m], by[:m], px, py) {
+			// Rare: some addition is a doubling or cancels out. Send those
+			// to the spill buckets and add the rest.
+			keep := 0
+			for j, b := range batchB {
+				if PE(&bx[j]).Equal(&px[j]) {
+					toSpill(b, &px[j], &py[j])
+					inBatch[b] = false
+					continue
+				}
+				batchB[keep], px[keep], py[keep], bx[keep], by[keep] = b, px[j], py[j], bx[j], by[j]
+				keep++
+			}
+			batchB, px, py = batchB[:keep], px[:keep], py[:keep]
+			m = keep
+			if m > 0 && !addBatch(bx[:m], by[:m], px, py) {
+				panic("groth16: batch addition failed without equal x")
+			}
 		}
-		batch = batch[:0]
+		for j, b := range batchB {
+			buckets[b].X, buckets[b].Y = bx[j], by[j]
+			inBatch[b] = false
+		}
+		batchB, px, py = batchB[:0], px[:0], py[:0]
 	}
-
-	add := func(b int32, p *affine[E]) {
-		if PE(&p.X).IsZero() && PE(&p.Y).IsZero() {
-			return // the point at infinity adds nothing
-		}
-		switch {
-		case !filled[b]:
-			buckets[b] = *p
-			filled[b] = true
-		case inBatch[b] || PE(&buckets[b].X).Equal(&p.X):
-			pp := f.join(&p.X, &p.Y)
-			if !spilled[b] {
-				var zero J
-				spill[b] = zero
-				spilled[b] = true
-			}
-			PJ(&spill[b]).AddMixed(&pp)
-		default:
-			inBatch[b] = true
-			batch = append(batch, pending{b: b, p: *p})
-			if len(batch) == batchSize {
-				flush()
-			}
+	// replay pushes the waiting additions again (into a fresh batch after
+	// a flush); buffers alternate so the list being replayed is never the
+	// one being appended to.
+	replay := func() {
+		rb, rp := retryB, retryP
+		retryB, retryP = retryB2[:0], retryP2[:0]
+		retryB2, retryP2 = rb, rp
+		for j := range rb {
+			push(rb[j], &rp[j].X, &rp[j].Y)
 		}
 	}
 
-	var neg affine[E]
+	var negY E
 	for k := lo; k < hi; k++ {
 		row := f.table[k]
-		for i := range n {
-			d := dig[i*f.windows+k]
+		for j, d := range dig[k*n : (k+1)*n] {
 			switch {
 			case d > 0:
-				add(d-1, &row[i])
+				push(d-1, &row[j].X, &row[j].Y)
 			case d < 0:
-				neg.X = row[i].X
-				PE(&neg.Y).Neg(&row[i].Y)
-				add(-d-1, &neg)
+				PE(&negY).Neg(&row[j].Y)
+				push(-d-1, &row[j].X, &negY)
+			default:
+				continue
+			}
+			for len(batchB) == batchSize {
+				flush()
+				replay()
 			}
 		}
 	}
-	flush()
+	for len(batchB) > 0 || len(retryB) > 0 {
+		flush()
+		replay()
+	}
 
 	// sum_m (m+1) * bucket[m] by running sums, top bucket first.
 	var running, total J
@@ -287,4 +365,121 @@ func (f *fixedMSM[E, PE, P, J, PJ]) accumulate(dig []int32, n, lo, hi int) J {
 		PJ(&total).AddAssign(&running)
 	}
 	return total
+}
+
+// newScalarAdder is the batch addition with one shared inversion
+// (Montgomery's trick), one field operation at a time.
+func newScalarAdder[E any, PE field[E]](n int) batchAdder[E] {
+	dx := make([]E, n)
+	prefix := make([]E, n)
+	return func(x1, y1, x2, y2 []E) bool {
+		var acc E
+		PE(&acc).SetOne()
+		for j := range x1 {
+			PE(&dx[j]).Sub(&x2[j], &x1[j])
+			prefix[j] = acc
+			PE(&acc).Mul(&acc, &dx[j])
+		}
+		if PE(&acc).IsZero() {
+			return false
+		}
+		var inv, invj, lambda, x3, y3 E
+		PE(&inv).Inverse(&acc)
+		for j := len(x1) - 1; j >= 0; j-- {
+			PE(&invj).Mul(&inv, &prefix[j])
+			PE(&inv).Mul(&inv, &dx[j])
+			PE(&lambda).Sub(&y2[j], &y1[j])
+			PE(&lambda).Mul(&lambda, &invj)
+			PE(&x3).Square(&lambda)
+			PE(&x3).Sub(&x3, &x1[j])
+			PE(&x3).Sub(&x3, &x2[j])
+			PE(&y3).Sub(&x1[j], &x3)
+			PE(&y3).Mul(&y3, &lambda)
+			PE(&y3).Sub(&y3, &y1[j])
+			x1[j], y1[j] = x3, y3
+		}
+		return true
+	}
+}
+
+// lanes is the width of gnark-crypto's vector multiplication blocks
+// (AVX-512 IFMA where the CPU has it).
+const lanes = 8
+
+// newG1Adder is the batch addition for G1 with every multiplication done
+// as a vector operation: the inversions run as 8 interleaved Montgomery
+// chains (row r holds elements 8r..8r+7), sharing one field inversion.
+func newG1Adder(n int) batchAdder[fp.Element] {
+	n = (n + lanes - 1) / lanes * lanes
+	var (
+		dx       = make(fp.Vector, n)
+		prefix   = make(fp.Vector, n)
+		inv      = make(fp.Vector, n)
+		dy       = make(fp.Vector, n)
+		lambda   = make(fp.Vector, n)
+		x3       = make(fp.Vector, n)
+		t        = make(fp.Vector, n)
+		laneIn   = make(fp.Vector, lanes)
+		laneNext = make(fp.Vector, lanes)
+	)
+	return func(x1, y1, x2, y2 []fp.Element) bool {
+		m := len(x1)
+		mp := (m + lanes - 1) / lanes * lanes
+		rows := mp / lanes
+		d := dx[:mp]
+		dm := d[:m]
+		dm.Sub(x2, x1)
+		for i := m; i < mp; i++ {
+			d[i].SetOne() // padding: inverts to 1, unused
+		}
+		// prefix row r = d row 0 * ... * d row r, lane by lane.
+		copy(prefix[:lanes], d[:lanes])
+		for r := 1; r < rows; r++ {
+			row := prefix[r*lanes : (r+1)*lanes]
+			row.Mul(prefix[(r-1)*lanes:r*lanes], d[r*lanes:(r+1)*lanes])
+		}
+		// Invert the eight lane totals with one inversion.
+		top := prefix[(rows-1)*lanes : rows*lanes]
+		for l := range top {
+			if top[l].IsZero() {
+				return false
+			}
+		}
+		var lanePre [lanes]fp.Element
+		var acc fp.Element
+		acc.SetOne()
+		for l := range lanes {
+			lanePre[l] = acc
+			acc.Mul(&acc, &top[l])
+		}
+		acc.Inverse(&acc)
+		for l := lanes - 1; l >= 0; l-- {
+			laneIn[l].Mul(&acc, &lanePre[l])
+			acc.Mul(&acc, &top[l])
+		}
+		// Walk back: inv row r = laneInv * prefix row r-1; laneInv *= d row r.
+		for r := rows - 1; r >= 1; r-- {
+			row := inv[r*lanes : (r+1)*lanes]
+			row.Mul(laneIn, prefix[(r-1)*lanes:r*lanes])
+			laneNext.Mul(laneIn, d[r*lanes:(r+1)*lanes])
+			laneIn, laneNext = laneNext, laneIn
+		}
+		copy(inv[:lanes], laneIn)
+
+		// lambda = (y2 - y1) / (x2 - x1); x3 = lambda^2 - x1 - x2;
+		// y3 = lambda (x1 - x3) - y1.
+		dyv, l, x, tv := dy[:m], lambda[:m], x3[:m], t[:m]
+		dyv.Sub(y2, y1)
+		l.Mul(dyv, inv[:m])
+		tv.Mul(l, l)
+		x.Sub(tv, x1)
+		tv.Sub(x, x2)
+		x, tv = tv, x // x holds x3
+		tv.Sub(x1, x)
+		dyv.Mul(tv, l)
+		tv.Sub(dyv, y1)
+		copy(y1, tv)
+		copy(x1, x)
+		return true
+	}
 }

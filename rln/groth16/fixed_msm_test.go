@@ -106,3 +106,25 @@ func TestFixedMSMDigits(t *testing.T) {
 		}
 	}
 }
+
+// One bucket receiving P, P, -P, P (a doubling and a cancellation, which the
+// affine batch cannot do) still sums to 2P.
+func TestFixedMSMDoublingAndCancellation(t *testing.T) {
+	t.Parallel()
+	_, _, g1, _ := bn254.Generators()
+	var negG bn254.G1Affine
+	negG.Neg(&g1)
+	points := []bn254.G1Affine{g1, g1, negG, g1, g1, negG}
+	scalars := make([]fr.Element, len(points))
+	for i := range scalars {
+		scalars[i].SetOne()
+	}
+	var want bn254.G1Jac
+	want.FromAffine(&g1)
+	want.DoubleAssign()
+	for _, c := range []int{2, 4} {
+		if got := newG1MSM(points, c).MultiExp(scalars, 1); !got.Equal(&want) {
+			t.Fatalf("c=%d: got a different sum than 2G", c)
+		}
+	}
+}

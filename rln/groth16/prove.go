@@ -233,16 +233,22 @@ func (pr *Prover) ProveWithPartial(w []fr.Element, part *Partial, rnd io.Reader)
 		return nil, err
 	}
 
-	// The quotient's FFTs beside the dynamic signals' MSMs (G2 apart), then
-	// the quotient's MSM on every core.
+	// Two lanes of work, one a core: the quotient, then the first windows
+	// of its MSM; the dynamic signals' MSMs, then the remaining windows.
+	// The split puts more windows on the lane that is free sooner.
 	var (
-		h  []fr.Element
-		wg sync.WaitGroup
+		hDigits         msmDigits
+		hLo, hHi        bn254.G1Jac
+		digitsReady, wg sync.WaitGroup
 	)
+	split := pr.hMSM.Windows() * 3 / 5
+	digitsReady.Add(1)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		h = pr.quotient(w)
+		hDigits = pr.hMSM.Digits(pr.quotient(w))
+		digitsReady.Done()
+		hLo = pr.hMSM.Sum(hDigits, 0, split)
 	}()
 	scalars := make([]fr.Element, len(pr.dyn.idx))
 	for k, i := range pr.dyn.idx {
@@ -252,17 +258,15 @@ func (pr *Prover) ProveWithPartial(w []fr.Element, part *Partial, rnd io.Reader)
 	for k, j := range pr.dyn.cIdx {
 		cScalars[k] = scalars[j]
 	}
-	var bs2 bn254.G2Jac
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		bs2 = pr.dynB2.MultiExp(scalars, 1)
-	}()
+	bs2 := pr.dynB2.MultiExp(scalars, 1)
 	ar := pr.dynA.MultiExp(scalars, 1)
 	bs1 := pr.dynB1.MultiExp(scalars, 1)
 	krs := pr.dynC.MultiExp(cScalars, 1)
+	digitsReady.Wait()
+	hHi = pr.hMSM.Sum(hDigits, split, pr.hMSM.Windows())
 	wg.Wait()
-	hs := pr.hMSM.MultiExp(h, pr.nbTasks)
+	krs.AddAssign(&hLo)
+	krs.AddAssign(&hHi)
 	ar.AddAssign(&part.a)
 	bs1.AddAssign(&part.b1)
 	krs.AddAssign(&part.c)
@@ -295,7 +299,6 @@ func (pr *Prover) ProveWithPartial(w []fr.Element, part *Partial, rnd io.Reader)
 	bs1.AddAssign(&tmp)
 
 	// C = sum_private w_i C_i + sum h_i H_i + s A + r B1 - r s delta
-	krs.AddAssign(&hs)
 	tmp.ScalarMultiplication(&ar, &sBig)
 	krs.AddAssign(&tmp)
 	tmp.ScalarMultiplication(&bs1, &rBig)
@@ -338,12 +341,9 @@ func (pr *Prover) quotient(w []fr.Element) []fr.Element {
 		pr.domain.FFTInverse(v, fft.DIF, fft.WithNbTasks(1))
 		pr.domain.FFT(v, fft.DIT, fft.OnCoset(), fft.WithNbTasks(1))
 	}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); toCoset(a) }()
-	go func() { defer wg.Done(); toCoset(b) }()
+	toCoset(a)
+	toCoset(b)
 	toCoset(c)
-	wg.Wait()
 	for i := range a {
 		a[i].Mul(&a[i], &b[i]).Sub(&a[i], &c[i])
 	}
