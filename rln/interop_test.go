@@ -45,31 +45,15 @@ func peer(t *testing.T) *interop.Harness {
 	return harness
 }
 
-func dec(e fr.Element) string { return bigOf(e).String() }
-
-func decs(es []fr.Element) []string {
-	out := make([]string, len(es))
-	for i := range es {
-		out[i] = dec(es[i])
-	}
-	return out
-}
+var (
+	dec  = interop.Decimal
+	decs = interop.Decimals
+)
 
 func zerokitInputs(m member, req *ProveRequest) map[string]any {
 	_, idf := Identifier(WakuRLNIdentifier)
-	idx := make([]int, len(m.index))
-	for i, b := range m.index {
-		idx[i] = int(b)
-	}
-	return map[string]any{
-		"identity_secret":     dec(m.id.Secret),
-		"user_message_limit":  dec(*new(fr.Element).SetUint64(req.UserMessageLimit)),
-		"message_id":          dec(*new(fr.Element).SetUint64(req.MessageID)),
-		"path_elements":       decs(m.path),
-		"identity_path_index": idx,
-		"x":                   dec(req.X),
-		"external_nullifier":  dec(ExternalNullifier(req.Epoch, idf)),
-	}
+	return interop.RLNInputs{IdentitySecret: m.id.Secret, UserMessageLimit: req.UserMessageLimit, MessageID: req.MessageID,
+		PathElements: m.path, PathIndices: m.index, X: req.X, ExternalNullifier: ExternalNullifier(req.Epoch, idf)}.Request()
 }
 
 type zkProveResp struct {

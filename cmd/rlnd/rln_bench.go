@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/big"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -259,34 +258,16 @@ func zerokitBench(ctx context.Context, progress io.Writer, res *benchResult, pro
 		return err
 	}
 	_, identifier := rln.Identifier(rln.WakuRLNIdentifier)
-	dec := func(e fr.Element) string { return e.BigInt(new(big.Int)).String() }
-	decs := func(es []fr.Element) []string {
-		out := make([]string, len(es))
-		for i := range es {
-			out[i] = dec(es[i])
-		}
-		return out
-	}
-	ints := make([]int, len(idx))
-	for i, b := range idx {
-		ints[i] = int(b)
-	}
-	var limit, mid fr.Element
-	limit.SetUint64(req.UserMessageLimit)
-	mid.SetUint64(req.MessageID)
+	inputs := interop.RLNInputs{IdentitySecret: id.Secret, UserMessageLimit: req.UserMessageLimit, MessageID: req.MessageID,
+		PathElements: path, PathIndices: idx, X: req.X, ExternalNullifier: rln.ExternalNullifier(req.Epoch, identifier)}
 	fmt.Fprintf(progress, "zerokit-wasm: proving and verifying %d times (a few seconds each)\n", runs)
 	var out struct {
 		ProveMs  []float64 `json:"prove_ms"`
 		VerifyMs []float64 `json:"verify_ms"`
 		Valid    bool      `json:"valid"`
 	}
-	if err := h.Call(map[string]any{"op": "zerokit_bench", "runs": runs, "witness": decs(w),
-		"signal": fmt.Sprintf("%x", signal),
-		"inputs": map[string]any{
-			"identity_secret": dec(id.Secret), "user_message_limit": dec(limit), "message_id": dec(mid),
-			"path_elements": decs(path), "identity_path_index": ints, "x": dec(req.X),
-			"external_nullifier": dec(rln.ExternalNullifier(req.Epoch, identifier)),
-		}}, &out); err != nil {
+	if err := h.Call(map[string]any{"op": "zerokit_bench", "runs": runs, "witness": interop.Decimals(w),
+		"signal": fmt.Sprintf("%x", signal), "inputs": inputs.Request()}, &out); err != nil {
 		return err
 	}
 	if !out.Valid {

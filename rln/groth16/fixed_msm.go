@@ -61,83 +61,79 @@ type (
 // frBits is the bit length of BN254's scalar field.
 const frBits = 254
 
+// group adapts one of gnark-crypto's groups to fixedMSM.
+type group[E any, P any, J any] struct {
+	isInfinity func(*P) bool
+	coords     func(*P) affine[E]
+	join       func(x, y *E) P
+	toJac      func(*P) J
+	double     func(*J)
+	toAffine   func([]J) []P
+	newAdder   func(n int) batchAdder[E]
+}
+
+var (
+	g1Group = group[fp.Element, bn254.G1Affine, bn254.G1Jac]{
+		isInfinity: (*bn254.G1Affine).IsInfinity,
+		coords:     func(p *bn254.G1Affine) affine[fp.Element] { return affine[fp.Element]{p.X, p.Y} },
+		join:       func(x, y *fp.Element) bn254.G1Affine { return bn254.G1Affine{X: *x, Y: *y} },
+		toJac:      func(p *bn254.G1Affine) (j bn254.G1Jac) { j.FromAffine(p); return },
+		double:     func(j *bn254.G1Jac) { j.DoubleAssign() },
+		toAffine:   bn254.BatchJacobianToAffineG1,
+		newAdder:   newG1Adder,
+	}
+	g2Group = group[bn254.E2, bn254.G2Affine, bn254.G2Jac]{
+		isInfinity: (*bn254.G2Affine).IsInfinity,
+		coords:     func(p *bn254.G2Affine) affine[bn254.E2] { return affine[bn254.E2]{p.X, p.Y} },
+		join:       func(x, y *bn254.E2) bn254.G2Affine { return bn254.G2Affine{X: *x, Y: *y} },
+		toJac:      func(p *bn254.G2Affine) (j bn254.G2Jac) { j.FromAffine(p); return },
+		double:     func(j *bn254.G2Jac) { j.DoubleAssign() },
+		toAffine: func(j []bn254.G2Jac) []bn254.G2Affine {
+			a := make([]bn254.G2Affine, len(j))
+			for i := range j {
+				a[i].FromJacobian(&j[i])
+			}
+			return a
+		},
+		newAdder: newScalarAdder[bn254.E2, *bn254.E2],
+	}
+)
+
 func newG1MSM(points []bn254.G1Affine, c int) *g1MSM {
-	f := &g1MSM{c: c, newAdder: newG1Adder,
-		join: func(x, y *fp.Element) bn254.G1Affine { return bn254.G1Affine{X: *x, Y: *y} }}
-	var finite []bn254.G1Affine
-	for i := range points {
-		if !points[i].IsInfinity() {
-			f.idx = append(f.idx, i)
-			finite = append(finite, points[i])
-		}
-	}
-	rows := windowRows(finite, c, func(p []bn254.G1Affine) []bn254.G1Jac {
-		j := make([]bn254.G1Jac, len(p))
-		for i := range p {
-			j[i].FromAffine(&p[i])
-		}
-		return j
-	}, func(j *bn254.G1Jac) { j.DoubleAssign() }, bn254.BatchJacobianToAffineG1)
-	for _, r := range rows {
-		t := make([]affine[fp.Element], len(r))
-		for i := range r {
-			t[i] = affine[fp.Element]{r[i].X, r[i].Y}
-		}
-		f.table = append(f.table, t)
-	}
-	f.windows = len(f.table)
-	return f
+	return newFixedMSM[*fp.Element, *bn254.G1Jac](points, c, g1Group)
 }
-
 func newG2MSM(points []bn254.G2Affine, c int) *g2MSM {
-	f := &g2MSM{c: c, newAdder: newScalarAdder[bn254.E2, *bn254.E2],
-		join: func(x, y *bn254.E2) bn254.G2Affine { return bn254.G2Affine{X: *x, Y: *y} }}
-	var finite []bn254.G2Affine
-	for i := range points {
-		if !points[i].IsInfinity() {
-			f.idx = append(f.idx, i)
-			finite = append(finite, points[i])
-		}
-	}
-	rows := windowRows(finite, c, func(p []bn254.G2Affine) []bn254.G2Jac {
-		j := make([]bn254.G2Jac, len(p))
-		for i := range p {
-			j[i].FromAffine(&p[i])
-		}
-		return j
-	}, func(j *bn254.G2Jac) { j.DoubleAssign() }, func(j []bn254.G2Jac) []bn254.G2Affine {
-		a := make([]bn254.G2Affine, len(j))
-		for i := range j {
-			a[i].FromJacobian(&j[i])
-		}
-		return a
-	})
-	for _, r := range rows {
-		t := make([]affine[bn254.E2], len(r))
-		for i := range r {
-			t[i] = affine[bn254.E2]{r[i].X, r[i].Y}
-		}
-		f.table = append(f.table, t)
-	}
-	f.windows = len(f.table)
-	return f
+	return newFixedMSM[*bn254.E2, *bn254.G2Jac](points, c, g2Group)
 }
 
-// windowRows returns the points times 2^(c*k) for every window k.
-func windowRows[P, J any](points []P, c int, toJac func([]P) []J, double func(*J), toAffine func([]J) []P) [][]P {
+// newFixedMSM builds the window tables of the finite points.
+func newFixedMSM[PE field[E], PJ jacobian[J, P], E, P, J any](points []P, c int, g group[E, P, J]) *fixedMSM[E, PE, P, J, PJ] {
+	f := &fixedMSM[E, PE, P, J, PJ]{c: c, join: g.join, newAdder: g.newAdder}
+	var jac []J
+	for i := range points {
+		if !g.isInfinity(&points[i]) {
+			f.idx = append(f.idx, i)
+			jac = append(jac, g.toJac(&points[i]))
+		}
+	}
 	// Signed digits cover 255 bits, one past the scalar field's 254.
-	windows := (frBits + 1 + c - 1) / c
-	rows := [][]P{append([]P(nil), points...)}
-	jac := toJac(points)
-	for k := 1; k < windows; k++ {
-		for i := range jac {
-			for range c {
-				double(&jac[i])
+	f.windows = (frBits + 1 + c - 1) / c
+	for k := range f.windows {
+		if k > 0 {
+			for i := range jac {
+				for range c {
+					g.double(&jac[i])
+				}
 			}
 		}
-		rows = append(rows, toAffine(jac))
+		row := g.toAffine(jac)
+		t := make([]affine[E], len(row))
+		for i := range row {
+			t[i] = g.coords(&row[i])
+		}
+		f.table = append(f.table, t)
 	}
-	return rows
+	return f
 }
 
 // digits writes the signed base-2^c digits of s (canonical form) into d,
