@@ -21,6 +21,7 @@ var (
 	ErrMessageIDRange  = errors.New("rln: message id out of range")
 	ErrBadPath         = errors.New("rln: bad Merkle path")
 	ErrWrongIdentifier = errors.New("rln: proof is for another rln_identifier")
+	ErrShareXMismatch  = errors.New("rln: share_x is not the message's signal hash")
 	ErrInvalidProof    = groth16.ErrInvalidProof
 )
 
@@ -225,10 +226,14 @@ func (p *Prover) ProveWitness(w []fr.Element, epoch uint64, rnd io.Reader) (*Rat
 
 // PublicInputs returns the circuit's public signals for a proof of a
 // message whose signal hashes to x: x and the external nullifier are
-// recomputed here, never taken from the proof.
+// recomputed here, never taken from the proof. The proof's share_x must be
+// x, since the nullifier log and secret recovery use the proof's share.
 func (v *Verifier) PublicInputs(p *RateLimitProof, x fr.Element) ([]fr.Element, error) {
 	if p.RLNIdentifier != v.idBytes {
 		return nil, ErrWrongIdentifier
+	}
+	if !p.ShareX.Equal(&x) {
+		return nil, ErrShareXMismatch
 	}
 	pub := make([]fr.Element, numPublic)
 	pub[pubY] = p.ShareY

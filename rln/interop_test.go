@@ -203,7 +203,7 @@ func TestInteropRlndProofsVerifyElsewhere(t *testing.T) {
 		{name: "wrong root", proof: enc[:], y: rp.ShareY, root: plus(rp.MerkleRoot), nullifier: rp.Nullifier, xx: x, extN: ext, signal: signal, roots: []fr.Element{other},
 			rlnd: func() error { c := *rp; c.MerkleRoot = plus(rp.MerkleRoot); return v.Verify(&c, x) }},
 		{name: "wrong x", proof: enc[:], y: rp.ShareY, root: rp.MerkleRoot, nullifier: rp.Nullifier, xx: otherX, extN: ext, signal: otherSignal, roots: window,
-			rlnd: func() error { return v.Verify(rp, otherX) }},
+			rlnd: func() error { c := *rp; c.ShareX = otherX; return v.Verify(&c, otherX) }},
 		{name: "wrong epoch", proof: enc[:], y: rp.ShareY, root: rp.MerkleRoot, nullifier: rp.Nullifier, xx: x, extN: ExternalNullifier(rp.Epoch+1, idf), signal: signal, roots: window,
 			rlnd: func() error { c := *rp; c.Epoch++; return v.Verify(&c, x) }},
 		{name: "wrong nullifier", proof: enc[:], y: rp.ShareY, root: rp.MerkleRoot, nullifier: plus(rp.Nullifier), xx: x, extN: ext, signal: signal, roots: window,

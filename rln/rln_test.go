@@ -240,8 +240,13 @@ func TestProofPublicSignalsMatchReference(t *testing.T) {
 		t.Fatalf("decoded proof rejected: %v", err)
 	}
 	// A different x (another message) or epoch is rejected.
-	if err := v.Verify(back, SignalHash([]byte("other"))); !errors.Is(err, ErrInvalidProof) {
+	if err := v.Verify(back, SignalHash([]byte("other"))); !errors.Is(err, ErrShareXMismatch) {
 		t.Fatalf("wrong x: %v", err)
+	}
+	forged := *back
+	forged.ShareX = SignalHash([]byte("other"))
+	if err := v.Verify(&forged, forged.ShareX); !errors.Is(err, ErrInvalidProof) {
+		t.Fatalf("proof for another x: %v", err)
 	}
 	back.Epoch++
 	if err := v.Verify(back, req.X); !errors.Is(err, ErrInvalidProof) {
