@@ -58,6 +58,10 @@ type RLNConfig struct {
 	MaxEpochGap      time.Duration `mapstructure:"max-epoch-gap" yaml:"max-epoch-gap"`
 	RootWindow       int           `mapstructure:"root-window" yaml:"root-window"`
 	ArtefactsDir     string        `mapstructure:"artefacts-dir" yaml:"artefacts-dir"`
+	// Signal is what a proof's x commits to: "timestamped" (nwaku since
+	// 2025: payload, content topic, timestamp) or "payload-topic" (js-waku
+	// and go-waku: payload, content topic).
+	Signal string `mapstructure:"signal" yaml:"signal"`
 }
 
 // ChainConfig locates the membership contract.
@@ -97,6 +101,7 @@ func twnPreset() Config {
 			UserMessageLimit: 100,
 			MaxEpochGap:      20 * time.Second,
 			RootWindow:       50,
+			Signal:           "timestamped",
 		},
 		Chain: ChainConfig{
 			ChainID:  59141,

@@ -107,6 +107,11 @@ func keys() []keySpec {
 			field:   func(c *Config) any { return &c.RLN.RootWindow },
 		},
 		{
+			name: "rln.signal", usage: "what a proof's x commits to: nwaku's payload+topic+timestamp, or js-waku/go-waku's payload+topic",
+			allowed: "timestamped|payload-topic",
+			field:   func(c *Config) any { return &c.RLN.Signal },
+		},
+		{
 			name: "rln.artefacts-dir", usage: "directory of the RLN circuit artefacts; empty means ../shared/rln/tree_depth_20 when present",
 			allowed: "any path",
 			field:   func(c *Config) any { return &c.RLN.ArtefactsDir },

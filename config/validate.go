@@ -45,6 +45,7 @@ func (c *Config) Validate() error {
 	ch.intRange("rln.user-message-limit", c.RLN.UserMessageLimit, 1, 65535)
 	ch.wholeSeconds("rln.max-epoch-gap", c.RLN.MaxEpochGap)
 	ch.intRange("rln.root-window", c.RLN.RootWindow, 1, 10000)
+	ch.oneOf("rln.signal", c.RLN.Signal, "timestamped", "payload-topic")
 
 	ch.rpcURL("chain.rpc-url", c.Chain.RPCURL)
 	if c.Chain.ChainID < 1 {

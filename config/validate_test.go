@@ -50,6 +50,8 @@ func TestInvalidValues(t *testing.T) {
 			want: []string{"rln.max-epoch-gap: 2.5s", "whole seconds"}},
 		{name: "max-epoch-gap 0", env: []string{"RLND_RLN_MAX_EPOCH_GAP=0"},
 			want: []string{"rln.max-epoch-gap: 0s", ">= 1s"}},
+		{name: "signal", env: []string{"RLND_RLN_SIGNAL=keccak"},
+			want: []string{"rln.signal", "timestamped", "payload-topic"}},
 		{name: "user-message-limit 0", env: []string{"RLND_RLN_USER_MESSAGE_LIMIT=0"},
 			want: []string{"rln.user-message-limit: 0 is out of range, allowed 1..65535"}},
 		{name: "user-message-limit 70000", env: []string{"RLND_RLN_USER_MESSAGE_LIMIT=70000"},

@@ -2,6 +2,7 @@ package rln
 
 import (
 	"encoding/binary"
+	"fmt"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -86,6 +87,16 @@ func (m SignalMode) String() string {
 		return "payload-topic"
 	}
 	return "unknown"
+}
+
+// ParseSignalMode reads the configuration's name of a mode (rln.signal).
+func ParseSignalMode(s string) (SignalMode, error) {
+	for _, m := range []SignalMode{SignalTimestamped, SignalPayloadTopic} {
+		if m.String() == s {
+			return m, nil
+		}
+	}
+	return 0, fmt.Errorf("rln: signal mode %q, allowed timestamped or payload-topic", s)
 }
 
 // Signal builds the bytes x is computed from.

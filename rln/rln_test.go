@@ -187,6 +187,14 @@ func TestEpochAndSignal(t *testing.T) {
 	if !bytes.Equal(s1, append([]byte("hi/a/1/b/c"), 2, 1, 0, 0, 0, 0, 0, 0)) {
 		t.Fatalf("timestamped signal %x", s1)
 	}
+	for _, m := range []SignalMode{SignalTimestamped, SignalPayloadTopic} {
+		if got, err := ParseSignalMode(m.String()); err != nil || got != m {
+			t.Fatalf("ParseSignalMode(%q) = %v, %v", m, got, err)
+		}
+	}
+	if _, err := ParseSignalMode("keccak"); err == nil {
+		t.Fatal("unknown signal mode accepted")
+	}
 	if s2 := Signal(SignalPayloadTopic, []byte("hi"), "/a/1/b/c", 5); string(s2) != "hi/a/1/b/c" {
 		t.Fatalf("payload-topic signal %q", s2)
 	}
