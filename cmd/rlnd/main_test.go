@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rlnd/rlnd/membership"
 )
 
 // runCLI runs one command line in-process with the given environment.
@@ -166,5 +170,42 @@ func TestRLNBenchJSON(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, nil, "rln", "bench", "--runs", "0"); code != 2 || !strings.Contains(stderr, "--runs") {
 		t.Fatalf("--runs 0: exit %d %s", code, stderr)
+	}
+}
+
+func TestMembershipList(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ks.json")
+	id, err := membership.NewIdentityCredential(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := membership.Membership{Contract: membership.Contract{ChainID: "0x539", Address: "0x5FbDB2315678afecb367f032d93F642f64180aa3"},
+		TreeIndex: 4, Identity: id, UserMessageLimit: 20}
+	if _, err := membership.AddToFile(path, m, "s3cret", 1000); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"RLND_KEYSTORE_PASSWORD=s3cret"}
+	code, stdout, stderr := runCLI(t, env, "membership", "list", "--keystore", path)
+	commitment := fmt.Sprintf("0x%x", id.IDCommitment[:])
+	if code != 0 || !strings.Contains(stdout, m.Hash()) || !strings.Contains(stdout, "index 4") || !strings.Contains(stdout, commitment) {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	if strings.Contains(stdout, fmt.Sprintf("%x", id.IDSecretHash[:])) {
+		t.Fatal("secret printed")
+	}
+	code, stdout, _ = runCLI(t, env, "membership", "list", "--keystore", path, "--json")
+	var views []map[string]any
+	if code != 0 || json.Unmarshal([]byte(stdout), &views) != nil || len(views) != 1 || views[0]["treeIndex"] != float64(4) {
+		t.Fatalf("json: exit %d %s", code, stdout)
+	}
+	pw := filepath.Join(dir, "pw")
+	os.WriteFile(pw, []byte("wrong\n"), 0o600)
+	if code, _, stderr := runCLI(t, nil, "membership", "list", "--keystore", path, "--password-file", pw); code != 2 || !strings.Contains(stderr, "wrong password") {
+		t.Fatalf("wrong password: exit %d %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, nil, "membership", "list", "--keystore", path); code != 2 || !strings.Contains(stderr, "RLND_KEYSTORE_PASSWORD") {
+		t.Fatalf("no password: exit %d %s", code, stderr)
 	}
 }
