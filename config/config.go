@@ -124,7 +124,10 @@ func devnetPreset() Config {
 	c.RLN.RootWindow = 50
 	c.Chain.RPCURL = "http://127.0.0.1:8545"
 	c.Chain.ChainID = 1337
-	c.Chain.Contract = ""
+	// The registry rlnd devchain deploys: the first contract created by
+	// dev account 0 (contracts/devchain), at the same address on every
+	// fresh dev chain.
+	c.Chain.Contract = "0xd08010Cd3204D90daAea433bB4EA56d882594A53"
 	c.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/60000", "/ip4/127.0.0.1/tcp/8000/ws"}
 	c.REST.Enabled = true
 	c.Metrics.Enabled = true

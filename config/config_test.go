@@ -39,7 +39,7 @@ func TestPresetValues(t *testing.T) {
 			RootWindow:       50,
 			Signal:           "timestamped",
 		},
-		Chain:   ChainConfig{RPCURL: "http://127.0.0.1:8545", ChainID: 1337, Contract: ""},
+		Chain:   ChainConfig{RPCURL: "http://127.0.0.1:8545", ChainID: 1337, Contract: "0xd08010Cd3204D90daAea433bB4EA56d882594A53"},
 		REST:    RESTConfig{Enabled: true, Address: "127.0.0.1:8645"},
 		Metrics: MetricsConfig{Enabled: true, Address: "127.0.0.1:8008"},
 	}

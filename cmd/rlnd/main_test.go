@@ -10,7 +10,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ethereum/go-ethereum/accounts/abi/bind"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/rlnd/rlnd/config"
+	"github.com/rlnd/rlnd/contracts/bindings"
+	"github.com/rlnd/rlnd/contracts/devchain"
 	"github.com/rlnd/rlnd/membership"
 )
 
@@ -207,5 +215,115 @@ func TestMembershipList(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, nil, "membership", "list", "--keystore", path); code != 2 || !strings.Contains(stderr, "RLND_KEYSTORE_PASSWORD") {
 		t.Fatalf("no password: exit %d %s", code, stderr)
+	}
+}
+
+// The dev chain serves JSON-RPC with the registry deployed where the devnet
+// preset expects it.
+func TestDevchain(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, info, err := startDevchain(ctx, devchain.Config{HTTP: "127.0.0.1:0", BlockTime: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	preset, err := config.Preset("devnet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Contract != DevnetContract().Hex() || !strings.EqualFold(preset.Chain.Contract, info.Contract) || preset.Chain.ChainID != info.ChainID {
+		t.Fatalf("registry at %s, devnet preset says %s on chain %d", info.Contract, preset.Chain.Contract, preset.Chain.ChainID)
+	}
+	cl, err := ethclient.DialContext(ctx, info.RPCURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	code, err := cl.CodeAt(ctx, common.HexToAddress(info.Contract), nil)
+	if err != nil || len(code) == 0 {
+		t.Fatalf("no registry code over JSON-RPC: %v", err)
+	}
+	reg, err := bindings.NewRlnRegistry(common.HexToAddress(info.Contract), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Root(&bind.CallOpts{Context: ctx}); err != nil {
+		t.Fatalf("root(): %v", err)
+	}
+	var out bytes.Buffer
+	printDevchainInfo(&out, info, true)
+	var back devchainInfo
+	if err := json.Unmarshal(out.Bytes(), &back); err != nil || back != info {
+		t.Fatalf("--json output %q", out.String())
+	}
+}
+
+// keygen, register on a dev chain (paying with a dev key), list: the
+// membership lands in the keystore with its on-chain index.
+func TestMembershipKeygenRegisterList(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, info, err := startDevchain(ctx, devchain.Config{HTTP: "127.0.0.1:0", BlockTime: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	dir := t.TempDir()
+	idFile, ks := filepath.Join(dir, "id.json"), filepath.Join(dir, "ks.json")
+	code, stdout, stderr := runCLI(t, nil, "membership", "keygen", "--out", idFile)
+	if code != 0 || !strings.Contains(stdout, "identity commitment 0x") {
+		t.Fatalf("keygen: exit %d %s%s", code, stdout, stderr)
+	}
+	if st, err := os.Stat(idFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("identity file mode: %v %v", st.Mode(), err)
+	}
+	if code, _, _ := runCLI(t, nil, "membership", "keygen", "--out", idFile); code != 2 {
+		t.Fatal("keygen overwrote an existing file")
+	}
+	env := []string{"RLND_KEYSTORE_PASSWORD=pw"}
+	args := []string{"membership", "register", "--rpc", info.RPCURL, "--contract", info.Contract, "--keystore", ks, "--dev-key", "1", "--kdf-iterations", "1000"}
+	for i, extra := range [][]string{{"--rate-limit", "20", "--identity", idFile}, {"--rate-limit", "100"}} {
+		code, stdout, stderr = runCLI(t, env, append(args, extra...)...)
+		if code != 0 || !strings.Contains(stdout, fmt.Sprintf("at index %d", i)) {
+			t.Fatalf("register %d: exit %d %s%s", i, code, stdout, stderr)
+		}
+	}
+	// The same identity again is refused by the contract; the keystore keeps two.
+	if code, _, stderr = runCLI(t, env, append(args, "--rate-limit", "20", "--identity", idFile)...); code == 0 {
+		t.Fatal("duplicate registration succeeded")
+	}
+	code, stdout, _ = runCLI(t, env, "membership", "list", "--keystore", ks, "--json")
+	var views []map[string]any
+	if code != 0 || json.Unmarshal([]byte(stdout), &views) != nil || len(views) != 2 {
+		t.Fatalf("list: exit %d %s", code, stdout)
+	}
+	if views[0]["chainId"] != "0x539" || views[0]["contract"] != info.Contract {
+		t.Fatalf("stored contract %v", views[0])
+	}
+	// status: both memberships active, and a local sync from the registry's
+	// events gives the contract's root.
+	code, stdout, stderr = runCLI(t, env, "membership", "status", "--rpc", info.RPCURL, "--keystore", ks, "--json")
+	var st []map[string]any
+	if code != 0 || json.Unmarshal([]byte(stdout), &st) != nil || len(st) != 2 {
+		t.Fatalf("status: exit %d %s%s", code, stdout, stderr)
+	}
+	for _, v := range st {
+		if v["state"] != "active" || v["localRootMatchesChain"] != true {
+			t.Fatalf("status %v", v)
+		}
+	}
+	// Bad input: no payer, bad contract, wrong keystore password.
+	for _, bad := range [][]string{
+		{"--rate-limit", "20"},
+		{"--rate-limit", "20", "--dev-key", "1", "--contract", "0x1234"},
+	} {
+		a := []string{"membership", "register", "--rpc", info.RPCURL, "--contract", info.Contract, "--keystore", ks}
+		if code, _, _ := runCLI(t, env, append(a, bad...)...); code != 2 {
+			t.Fatalf("%v: exit %d, want 2", bad, code)
+		}
+	}
+	if code, _, stderr := runCLI(t, []string{"RLND_KEYSTORE_PASSWORD=nope"}, append(args, "--rate-limit", "20")...); code != 2 || !strings.Contains(stderr, "wrong password") {
+		t.Fatalf("wrong password: exit %d %s", code, stderr)
 	}
 }

@@ -21,7 +21,7 @@ func newMembershipCmd(env []string) *cobra.Command {
 		Use:   "membership",
 		Short: "RLN memberships and their keystore",
 	}
-	cmd.AddCommand(newMembershipListCmd(env))
+	cmd.AddCommand(newMembershipKeygenCmd(), newMembershipRegisterCmd(env), newMembershipListCmd(env), newMembershipStatusCmd(env))
 	return cmd
 }
 
