@@ -40,6 +40,24 @@ func keystorePassword(file string, env []string) (string, error) {
 	return "", usageError{fmt.Errorf("no keystore password: use --password-file FILE or set %s", envKeystorePassword)}
 }
 
+// openKeystore decrypts every membership of a keystore; a wrong password is
+// a usage error.
+func openKeystore(path, passwordFile string, env []string) ([]membership.Membership, error) {
+	password, err := keystorePassword(passwordFile, env)
+	if err != nil {
+		return nil, err
+	}
+	k, err := membership.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	all, err := k.All(password)
+	if errors.Is(err, membership.ErrWrongPassword) {
+		return nil, usageError{fmt.Errorf("%s: %w", path, err)}
+	}
+	return all, err
+}
+
 type membershipView struct {
 	Hash             string `json:"hash"`
 	ChainID          string `json:"chainId"`
@@ -64,19 +82,8 @@ func newMembershipListCmd(env []string) *cobra.Command {
 			"  rlnd membership list --keystore rlnKeystore.json --password-file pw.txt --json",
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			password, err := keystorePassword(passwordFile, env)
+			all, err := openKeystore(path, passwordFile, env)
 			if err != nil {
-				return err
-			}
-			k, err := membership.Load(path)
-			if err != nil {
-				return err
-			}
-			all, err := k.All(password)
-			if err != nil {
-				if errors.Is(err, membership.ErrWrongPassword) {
-					return usageError{fmt.Errorf("%s: %w", path, err)}
-				}
 				return err
 			}
 			views := make([]membershipView, len(all))

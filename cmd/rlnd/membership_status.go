@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -47,19 +46,8 @@ func newMembershipStatusCmd(env []string) *cobra.Command {
 		Example: "  RLND_KEYSTORE_PASSWORD=... rlnd membership status --rpc http://127.0.0.1:8545",
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			password, err := keystorePassword(passwordFile, env)
+			all, err := openKeystore(path, passwordFile, env)
 			if err != nil {
-				return err
-			}
-			k, err := membership.Load(path)
-			if err != nil {
-				return err
-			}
-			all, err := k.All(password)
-			if err != nil {
-				if errors.Is(err, membership.ErrWrongPassword) {
-					return usageError{fmt.Errorf("%s: %w", path, err)}
-				}
 				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
