@@ -1,0 +1,160 @@
+package membership
+
+import (
+	"context"
+	"errors"
+	"math/big"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/accounts/abi/bind"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/rlnd/rlnd/contracts"
+	"github.com/rlnd/rlnd/contracts/bindings"
+	"github.com/rlnd/rlnd/contracts/devchain"
+)
+
+// devnet is a dev chain with the registry deployed.
+type devnet struct {
+	chain    *devchain.Chain
+	reg      *bindings.RlnRegistry
+	addr     common.Address
+	auth     *bind.TransactOpts
+	deployed uint64
+	next     int64
+}
+
+func newDevnet(t *testing.T) *devnet {
+	t.Helper()
+	c, err := devchain.Start(devchain.Config{HTTP: "127.0.0.1:0", Accounts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	auth, err := bind.NewKeyedTransactorWithChainID(c.Keys()[0], new(big.Int).SetUint64(devchain.ChainID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, reg, tx, err := contracts.DeployRegistry(auth, c.Client(), contracts.DevnetParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.WaitMined(t.Context(), tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &devnet{chain: c, reg: reg, addr: addr, auth: auth, deployed: r.BlockNumber.Uint64(), next: 1000}
+}
+
+// register sends n registrations and seals them in one block.
+func (d *devnet) register(t *testing.T, n int) {
+	t.Helper()
+	var last *types.Transaction
+	for range n {
+		d.next++
+		tx, err := d.reg.Register(d.auth, big.NewInt(d.next), 20, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = tx
+	}
+	if _, err := d.chain.WaitMined(t.Context(), last); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (d *devnet) config(t *testing.T) SyncConfig {
+	cfg := testSyncConfig(t)
+	cfg.Contract, cfg.ChainID, cfg.StartBlock = d.addr, devchain.ChainID, d.deployed
+	return cfg
+}
+
+// countingSource counts eth_getLogs calls and the lowest block asked for,
+// and can fail every other call.
+type countingSource struct {
+	ChainSource
+	calls, lowest atomic.Uint64
+	flaky         bool
+	n             atomic.Uint64
+}
+
+func (s *countingSource) fail() bool { return s.flaky && s.n.Add(1)%2 == 0 }
+
+func (s *countingSource) FilterLogs(ctx context.Context, q ethereum.FilterQuery) ([]types.Log, error) {
+	if s.fail() {
+		return nil, errors.New("injected failure")
+	}
+	s.calls.Add(1)
+	if from := q.FromBlock.Uint64(); s.lowest.Load() == 0 || from < s.lowest.Load() {
+		s.lowest.Store(from)
+	}
+	return s.ChainSource.FilterLogs(ctx, q)
+}
+
+func (s *countingSource) HeaderByNumber(ctx context.Context, n *big.Int) (*types.Header, error) {
+	if s.fail() {
+		return nil, errors.New("injected failure")
+	}
+	return s.ChainSource.HeaderByNumber(ctx, n)
+}
+
+func syncAndCheck(t *testing.T, g *GroupManager) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if err := g.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ok, err := g.CheckOnChainRoot(ctx)
+	if err != nil || !ok {
+		t.Fatalf("local root differs from the contract's at block %d: %v", g.SyncedBlock(), err)
+	}
+}
+
+// Against the real registry on the dev chain: a sync matches root(); a
+// restart resumes from the checkpoint without reading history again; an RPC
+// failing every other call still converges.
+func TestSyncDevchainCheckpointAndFlakyRPC(t *testing.T) {
+	d := newDevnet(t)
+	d.register(t, 6)
+	d.register(t, 4)
+	cfg := d.config(t)
+	cfg.CheckpointPath = filepath.Join(t.TempDir(), "sync.ckpt")
+	src := &countingSource{ChainSource: d.chain.Client()}
+	g := newTestManager(t, src, cfg)
+	syncAndCheck(t, g)
+	g.Stop()
+	synced := g.SyncedBlock()
+
+	d.register(t, 3)
+	src2 := &countingSource{ChainSource: d.chain.Client()}
+	g2 := newTestManager(t, src2, cfg)
+	syncAndCheck(t, g2)
+	if src2.lowest.Load() <= synced {
+		t.Fatalf("restart read logs from block %d, history up to %d was checkpointed", src2.lowest.Load(), synced)
+	}
+
+	d.register(t, 2)
+	flaky := &countingSource{ChainSource: d.chain.Client(), flaky: true}
+	fresh := d.config(t)
+	syncAndCheck(t, newTestManager(t, flaky, fresh))
+}
+
+func TestSyncDevchainWrongChainOrContract(t *testing.T) {
+	d := newDevnet(t)
+	cfg := d.config(t)
+	cfg.ChainID = 59141
+	if err := newTestManager(t, d.chain.Client(), cfg).SyncOnce(t.Context()); !errors.Is(err, ErrWrongChain) {
+		t.Fatalf("wrong chain id: %v", err)
+	}
+	cfg = d.config(t)
+	cfg.Contract = common.HexToAddress("0x000000000000000000000000000000000000dEaD")
+	if err := newTestManager(t, d.chain.Client(), cfg).SyncOnce(t.Context()); !errors.Is(err, ErrNoContract) {
+		t.Fatalf("wrong contract: %v", err)
+	}
+}
