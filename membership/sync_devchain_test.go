@@ -19,6 +19,9 @@ import (
 	"github.com/rlnd/rlnd/contracts/devchain"
 )
 
+// registerGas covers one registration (about 0.5-1.1M gas, see BENCHMARKS.md).
+const registerGas = 3_000_000
+
 // devnet is a dev chain with the registry deployed.
 type devnet struct {
 	chain    *devchain.Chain
@@ -48,6 +51,9 @@ func newDevnet(t *testing.T) *devnet {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Several registrations share a block: estimating each against the same
+	// pre-state can fall short, so give them a fixed, ample limit.
+	auth.GasLimit = registerGas
 	return &devnet{chain: c, reg: reg, addr: addr, auth: auth, deployed: r.BlockNumber.Uint64(), next: 1000}
 }
 
@@ -63,8 +69,8 @@ func (d *devnet) register(t *testing.T, n int) {
 		}
 		last = tx
 	}
-	if _, err := d.chain.WaitMined(t.Context(), last); err != nil {
-		t.Fatal(err)
+	if r, err := d.chain.WaitMined(t.Context(), last); err != nil || r.Status != types.ReceiptStatusSuccessful {
+		t.Fatalf("registration failed: %v", err)
 	}
 }
 
@@ -156,5 +162,58 @@ func TestSyncDevchainWrongChainOrContract(t *testing.T) {
 	cfg.Contract = common.HexToAddress("0x000000000000000000000000000000000000dEaD")
 	if err := newTestManager(t, d.chain.Client(), cfg).SyncOnce(t.Context()); !errors.Is(err, ErrNoContract) {
 		t.Fatalf("wrong contract: %v", err)
+	}
+}
+
+// A reorg on the dev chain (the block with the last registrations replaced
+// by one with others) is rolled back: the sync converges to the new chain's
+// root, and roots only the orphaned block produced leave the window.
+func TestSyncDevchainReorg(t *testing.T) {
+	d := newDevnet(t)
+	d.register(t, 3)
+	g := newTestManager(t, d.chain.Client(), d.config(t))
+	syncAndCheck(t, g)
+	ctx := t.Context()
+	head, err := d.chain.Client().HeaderByNumber(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.register(t, 2) // the block that will be orphaned
+	syncAndCheck(t, g)
+	orphanRoot := g.Root()
+
+	if err := d.chain.Fork(head.Hash()); err != nil {
+		t.Fatal(err)
+	}
+	// Other registrations, from the second dev account, on the new branch.
+	auth1, err := bind.NewKeyedTransactorWithChainID(d.chain.Keys()[1], new(big.Int).SetUint64(devchain.ChainID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth1.GasLimit = registerGas
+	var last *types.Transaction
+	for i := range 4 {
+		tx, err := d.reg.Register(auth1, big.NewInt(int64(900_000+i)), 30, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = tx
+	}
+	r, err := d.chain.WaitMined(ctx, last)
+	if err != nil || r.Status != types.ReceiptStatusSuccessful {
+		t.Fatalf("registration on the new branch failed: %v", err)
+	}
+	d.chain.Commit()
+	d.chain.Commit()
+	newHead, err := d.chain.Client().HeaderByNumber(ctx, new(big.Int).Add(head.Number, big.NewInt(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if newHead.ParentHash != head.Hash() {
+		t.Fatal("the fork did not build on the chosen block")
+	}
+	syncAndCheck(t, g)
+	if g.Root() == orphanRoot {
+		t.Fatal("root unchanged after the reorg")
 	}
 }
