@@ -197,18 +197,7 @@ func (p *Prover) Prove(req *ProveRequest, rnd io.Reader) (*RateLimitProof, error
 
 // ProveWitness proves a witness computed by Witness.
 func (p *Prover) ProveWitness(w []fr.Element, epoch uint64, rnd io.Reader) (*RateLimitProof, error) {
-	digest, err := p.g16.StaticDigest(w)
-	if err != nil {
-		return nil, err
-	}
-	part, ok := p.partials.get(digest)
-	if !ok {
-		if part, err = p.g16.Precompute(w); err != nil {
-			return nil, err
-		}
-		p.partials.put(digest, part)
-	}
-	proof, err := p.g16.ProveWithPartial(w, part, rnd)
+	proof, err := p.g16.ProveCached(w, p.partials, rnd)
 	if err != nil {
 		return nil, err
 	}

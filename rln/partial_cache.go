@@ -24,7 +24,7 @@ func newPartialCache(size int) *partialCache {
 	return &partialCache{size: max(size, 1), order: list.New(), byKey: make(map[[32]byte]*list.Element)}
 }
 
-func (c *partialCache) get(key [32]byte) (*groth16.Partial, bool) {
+func (c *partialCache) Get(key [32]byte) (*groth16.Partial, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.byKey[key]
@@ -35,7 +35,7 @@ func (c *partialCache) get(key [32]byte) (*groth16.Partial, bool) {
 	return e.Value.(*partialEntry).part, true
 }
 
-func (c *partialCache) put(key [32]byte, part *groth16.Partial) {
+func (c *partialCache) Put(key [32]byte, part *groth16.Partial) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.byKey[key]; ok {
@@ -48,10 +48,4 @@ func (c *partialCache) put(key [32]byte, part *groth16.Partial) {
 		c.order.Remove(last)
 		delete(c.byKey, last.Value.(*partialEntry).key)
 	}
-}
-
-func (c *partialCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.order.Len()
 }

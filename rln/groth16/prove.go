@@ -196,7 +196,12 @@ func (pr *Prover) Precompute(w []fr.Element) (*Partial, error) {
 	if err := pr.checkWitness(w); err != nil {
 		return nil, err
 	}
-	p := &Partial{digest: pr.staticDigest(w)}
+	return pr.newPartial(w, pr.staticDigest(w))
+}
+
+// newPartial computes the static signals' MSMs of a checked witness.
+func (pr *Prover) newPartial(w []fr.Element, digest [sha256.Size]byte) (*Partial, error) {
+	p := &Partial{digest: digest}
 	var err error
 	if p.a, p.b1, p.c, p.b2, err = pr.msm(&pr.stat, w); err != nil {
 		return nil, fmt.Errorf("groth16: multi-exponentiation: %w", err)
@@ -224,6 +229,36 @@ func (pr *Prover) ProveWithPartial(w []fr.Element, part *Partial, rnd io.Reader)
 	if pr.staticDigest(w) != part.digest {
 		return nil, ErrPartialMismatch
 	}
+	return pr.prove(w, part, rnd)
+}
+
+// PartialCache keeps Partials by the digest of their static signals.
+type PartialCache interface {
+	Get(digest [sha256.Size]byte) (*Partial, bool)
+	Put(digest [sha256.Size]byte, p *Partial)
+}
+
+// ProveCached proves reusing the cache's Partial for the witness's static
+// signals, computing and storing it on a miss. The static values are
+// hashed once.
+func (pr *Prover) ProveCached(w []fr.Element, cache PartialCache, rnd io.Reader) (*Proof, error) {
+	if err := pr.checkWitness(w); err != nil {
+		return nil, err
+	}
+	d := pr.staticDigest(w)
+	part, ok := cache.Get(d)
+	if !ok {
+		var err error
+		if part, err = pr.newPartial(w, d); err != nil {
+			return nil, err
+		}
+		cache.Put(d, part)
+	}
+	return pr.prove(w, part, rnd)
+}
+
+// prove computes the proof from a checked witness and its Partial.
+func (pr *Prover) prove(w []fr.Element, part *Partial, rnd io.Reader) (*Proof, error) {
 	pk := pr.pk
 	var r, s fr.Element
 	if err := randomScalar(rnd, &r); err != nil {
