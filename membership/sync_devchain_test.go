@@ -14,7 +14,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 
-	"github.com/rlnd/rlnd/contracts"
 	"github.com/rlnd/rlnd/contracts/bindings"
 	"github.com/rlnd/rlnd/contracts/devchain"
 )
@@ -39,22 +38,18 @@ func newDevnet(t *testing.T) *devnet {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	auth, err := bind.NewKeyedTransactorWithChainID(c.Keys()[0], new(big.Int).SetUint64(devchain.ChainID))
+	reg, err := c.DeployRegistry(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, reg, tx, err := contracts.DeployRegistry(auth, c.Client(), contracts.DevnetParams())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := c.WaitMined(t.Context(), tx)
+	auth, err := c.Transactor(0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Several registrations share a block: estimating each against the same
 	// pre-state can fall short, so give them a fixed, ample limit.
 	auth.GasLimit = registerGas
-	return &devnet{chain: c, reg: reg, addr: addr, auth: auth, deployed: r.BlockNumber.Uint64(), next: 1000}
+	return &devnet{chain: c, reg: reg.Contract, addr: reg.Address, auth: auth, deployed: reg.Block, next: 1000}
 }
 
 // register sends n registrations and seals them in one block.
@@ -186,7 +181,7 @@ func TestSyncDevchainReorg(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Other registrations, from the second dev account, on the new branch.
-	auth1, err := bind.NewKeyedTransactorWithChainID(d.chain.Keys()[1], new(big.Int).SetUint64(devchain.ChainID))
+	auth1, err := d.chain.Transactor(1)
 	if err != nil {
 		t.Fatal(err)
 	}

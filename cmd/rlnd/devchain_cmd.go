@@ -6,15 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/big"
 	"time"
 
-	"github.com/ethereum/go-ethereum/accounts/abi/bind"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/spf13/cobra"
 
-	"github.com/rlnd/rlnd/contracts"
 	"github.com/rlnd/rlnd/contracts/devchain"
 )
 
@@ -36,27 +33,17 @@ func startDevchain(ctx context.Context, cfg devchain.Config) (*devchain.Chain, d
 	if err != nil {
 		return nil, info, err
 	}
-	key := c.Keys()[0]
-	auth, err := bind.NewKeyedTransactorWithChainID(key, new(big.Int).SetUint64(devchain.ChainID))
+	reg, err := c.DeployRegistry(ctx)
 	if err != nil {
 		c.Close()
 		return nil, info, err
 	}
-	addr, _, tx, err := contracts.DeployRegistry(auth, c.Client(), contracts.DevnetParams())
-	if err != nil {
-		c.Close()
-		return nil, info, fmt.Errorf("devchain: deploy the registry: %w", err)
-	}
-	rcpt, err := c.WaitMined(ctx, tx)
-	if err != nil {
-		c.Close()
-		return nil, info, fmt.Errorf("devchain: deploy the registry: %w", err)
-	}
+	key := c.Keys()[0]
 	info = devchainInfo{
 		ChainID:        devchain.ChainID,
 		RPCURL:         c.URL(),
-		Contract:       addr.Hex(),
-		DeployedBlock:  rcpt.BlockNumber.Uint64(),
+		Contract:       reg.Address.Hex(),
+		DeployedBlock:  reg.Block,
 		DevKey:         "0x" + hex.EncodeToString(crypto.FromECDSA(key)),
 		DevAddress:     c.Address(0).Hex(),
 		FundedAccounts: len(c.Keys()),
