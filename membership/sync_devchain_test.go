@@ -52,13 +52,31 @@ func newDevnet(t *testing.T) *devnet {
 	return &devnet{chain: c, reg: reg.Contract, addr: reg.Address, auth: auth, deployed: reg.Block, next: 1000}
 }
 
+// withNonces numbers a batch of transactions from one account itself:
+// asking the pool for each pending nonce races with the pool's reset after
+// a block or a fork and can hand out one nonce twice.
+func withNonces(t *testing.T, c *devchain.Chain, auth *bind.TransactOpts) func() *bind.TransactOpts {
+	t.Helper()
+	n, err := c.Client().PendingNonceAt(t.Context(), auth.From)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() *bind.TransactOpts {
+		o := *auth
+		o.Nonce = new(big.Int).SetUint64(n)
+		n++
+		return &o
+	}
+}
+
 // register sends n registrations and seals them in one block.
 func (d *devnet) register(t *testing.T, n int) {
 	t.Helper()
+	next := withNonces(t, d.chain, d.auth)
 	var last *types.Transaction
 	for range n {
 		d.next++
-		tx, err := d.reg.Register(d.auth, big.NewInt(d.next), 20, nil)
+		tx, err := d.reg.Register(next(), big.NewInt(d.next), 20, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,9 +204,10 @@ func TestSyncDevchainReorg(t *testing.T) {
 		t.Fatal(err)
 	}
 	auth1.GasLimit = registerGas
+	next := withNonces(t, d.chain, auth1)
 	var last *types.Transaction
 	for i := range 4 {
-		tx, err := d.reg.Register(auth1, big.NewInt(int64(900_000+i)), 30, nil)
+		tx, err := d.reg.Register(next(), big.NewInt(int64(900_000+i)), 30, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
