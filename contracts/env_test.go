@@ -265,6 +265,22 @@ func (e *env) register(u int, id *big.Int, rateLimit uint32, erase ...*big.Int) 
 	return r, evs
 }
 
+// registerBatch sends registerBatch from user u, mines it, mirrors its
+// events and checks the tree (one recorded root for the batch).
+func (e *env) registerBatch(u int, ids []*big.Int, rateLimit uint32) (*types.Receipt, []event) {
+	e.t.Helper()
+	tx, err := e.reg.RegisterBatch(e.users[u], nonNil(ids), rateLimit)
+	if err != nil {
+		name, _ := contracts.RevertName(err)
+		e.t.Fatalf("registerBatch(%d ids, %d): %v (%s)", len(ids), rateLimit, err, name)
+	}
+	r := e.mine(tx)
+	evs := e.apply(r)
+	e.roots = append(e.roots, e.tree.Root())
+	e.check()
+	return r, evs
+}
+
 // erase sends eraseMemberships from user u, mines it, mirrors its events
 // and checks the tree.
 func (e *env) erase(u int, ids ...*big.Int) (*types.Receipt, []event) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/big"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -485,6 +486,83 @@ func TestHolderEraseAndRefund(t *testing.T) {
 	wantRevert(t, err, "TokenTransferFailed")
 }
 
+// TestRegisterBatch: a batch registers like one register() per commitment
+// (checks, indices, events in order, freed indices first, deposits) and
+// records one root; a bad member reverts the whole batch.
+func TestRegisterBatch(t *testing.T) {
+	t.Parallel()
+	p := testParams()
+	p.PricePerMessage = big.NewInt(2)
+	p.MaxTotalRateLimit = 10_000
+	e := newEnv(t, p, true)
+	id := ids(7, 40)
+	qMinus1 := new(big.Int).Sub(q, big.NewInt(1))
+
+	// Nothing, duplicates (in the batch and with a member), bad ids and
+	// rate limits, and the total cap revert the whole batch.
+	e.register(0, id[0], 20)
+	for _, tc := range []struct {
+		name string
+		ids  []*big.Int
+		rate uint32
+		want string
+	}{
+		{"empty", []*big.Int{}, 20, "EmptyBatch"},
+		{"duplicate in the batch", []*big.Int{id[1], id[2], id[1]}, 20, "DuplicateIdCommitment"},
+		{"duplicate of a member", []*big.Int{id[1], id[0]}, 20, "DuplicateIdCommitment"},
+		{"zero id commitment", []*big.Int{id[1], big.NewInt(0)}, 20, "InvalidIdCommitment"},
+		{"id commitment Q", []*big.Int{q}, 20, "InvalidIdCommitment"},
+		{"rate limit below minimum", []*big.Int{id[1]}, 19, "InvalidMembershipRateLimit"},
+		{"total above cap", id[1:40], 300, "ExceededMaxTotalRateLimit"}, // 20 + 39*300 > 10,000
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.reg.RegisterBatch(e.users[1], tc.ids, tc.rate)
+			wantRevert(t, err, tc.want)
+		})
+	}
+	e.check() // reverted calls changed nothing
+
+	// 13 members from index 1: the tree grows past several complete levels
+	// in one transaction, with one root recorded.
+	before := tokenBalance(t, e, 1)
+	batch := append([]*big.Int{qMinus1}, id[1:13]...)
+	_, evs := e.registerBatch(1, batch, 30)
+	if len(evs) != len(batch) {
+		t.Fatalf("%d events, want %d", len(evs), len(batch))
+	}
+	for k, ev := range evs {
+		if ev.kind != "Registered" || ev.id.Cmp(batch[k]) != 0 || ev.index != uint32(1+k) {
+			t.Fatalf("event %d = %+v, want Registered of batch[%d] at %d", k, ev, k, 1+k)
+		}
+	}
+	if got := tokenBalance(t, e, 1); got != before-2*30*int64(len(batch)) {
+		t.Fatalf("deposit: balance %d -> %d, want %d taken", before, got, 2*30*len(batch))
+	}
+
+	// Freed indices are used first (last freed first), then the tree grows.
+	e.advance(1600 * time.Second) // all expired
+	_, evs = e.erase(0, id[3], id[5])
+	wantEvents(t, evs, "Expired", "Expired")
+	_, evs = e.registerBatch(2, id[20:24], 20)
+	var got []uint32
+	for _, ev := range evs {
+		got = append(got, ev.index)
+	}
+	if want := []uint32{6, 4, 14, 15}; !slices.Equal(got, want) {
+		t.Fatalf("indices %v, want %v (freed 6 and 4, then new)", got, want)
+	}
+}
+
+// tokenBalance is user u's test-token balance.
+func tokenBalance(t *testing.T, e *env, u int) int64 {
+	t.Helper()
+	b, err := e.token.BalanceOf(nil, e.users[u].From)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Int64()
+}
+
 // TestManyRegistrations grows the tree past several complete levels.
 func TestManyRegistrations(t *testing.T) {
 	t.Parallel()
@@ -514,16 +592,18 @@ func TestRegistrationGas(t *testing.T) {
 		t.Run(rules.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnvOn(t, contracts.DevnetParams(), false, rules.opt)
-			id := ids(6, 10)
+			id := ids(6, 50)
 			var used []uint64
 			for i := range 8 {
 				r, _ := e.register(0, id[i], 100)
 				used = append(used, r.GasUsed)
 			}
 			t.Logf("%s: registration gas, indices 0..7: %v", rules.name, used)
+			r, _ := e.registerBatch(0, id[10:50], 100)
+			t.Logf("%s: registerBatch of 40 (indices 8..47): %d gas, %d per member", rules.name, r.GasUsed, r.GasUsed/40)
 
 			e.advance((180 + 31) * 24 * time.Hour)
-			r, _ := e.register(1, id[8], 100, id[2])
+			r, _ = e.register(1, id[8], 100, id[2])
 			t.Logf("%s: registration erasing an expired membership and reusing its index 2: %d gas", rules.name, r.GasUsed)
 			r, _ = e.erase(1, id[5])
 			t.Logf("%s: eraseMemberships of one expired membership (index 5): %d gas", rules.name, r.GasUsed)

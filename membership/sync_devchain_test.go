@@ -33,33 +33,44 @@ type devnet struct {
 
 func newDevnet(t *testing.T) *devnet {
 	t.Helper()
+	d, closeChain := startDevnet(t)
+	t.Cleanup(closeChain)
+	return d
+}
+
+// startDevnet starts a dev chain and deploys the registry; the caller
+// closes the chain.
+func startDevnet(tb testing.TB) (*devnet, func()) {
+	tb.Helper()
 	c, err := devchain.Start(devchain.Config{HTTP: "127.0.0.1:0", Accounts: 2})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
-	reg, err := c.DeployRegistry(t.Context())
+	closeChain := func() { c.Close() }
+	reg, err := c.DeployRegistry(tb.Context())
 	if err != nil {
-		t.Fatal(err)
+		closeChain()
+		tb.Fatal(err)
 	}
 	auth, err := c.Transactor(0)
 	if err != nil {
-		t.Fatal(err)
+		closeChain()
+		tb.Fatal(err)
 	}
 	// Several registrations share a block: estimating each against the same
 	// pre-state can fall short, so give them a fixed, ample limit.
 	auth.GasLimit = registerGas
-	return &devnet{chain: c, reg: reg.Contract, addr: reg.Address, auth: auth, deployed: reg.Block, next: 1000}
+	return &devnet{chain: c, reg: reg.Contract, addr: reg.Address, auth: auth, deployed: reg.Block, next: 1000}, closeChain
 }
 
 // withNonces numbers a batch of transactions from one account itself:
 // asking the pool for each pending nonce races with the pool's reset after
 // a block or a fork and can hand out one nonce twice.
-func withNonces(t *testing.T, c *devchain.Chain, auth *bind.TransactOpts) func() *bind.TransactOpts {
-	t.Helper()
-	n, err := c.Client().PendingNonceAt(t.Context(), auth.From)
+func withNonces(tb testing.TB, c *devchain.Chain, auth *bind.TransactOpts) func() *bind.TransactOpts {
+	tb.Helper()
+	n, err := c.Client().PendingNonceAt(tb.Context(), auth.From)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return func() *bind.TransactOpts {
 		o := *auth
@@ -229,5 +240,41 @@ func TestSyncDevchainReorg(t *testing.T) {
 	syncAndCheck(t, g)
 	if g.Root() == orphanRoot {
 		t.Fatal("root unchanged after the reorg")
+	}
+}
+
+// Batches from registerBatch (one root on chain per transaction, one event
+// per member) sync like single registrations, and every intermediate root
+// is in the window.
+func TestSyncDevchainBatchRegistrations(t *testing.T) {
+	d := newDevnet(t)
+	d.register(t, 2)
+	if blocks := d.fillBatches(t, 70); blocks != 2 {
+		t.Fatalf("70 members in %d blocks, want 2 (32+32, then 6)", blocks)
+	}
+	d.register(t, 1)
+	cfg := d.config(t)
+	cfg.RootWindow = 100
+	g := newTestManager(t, d.chain.Client(), cfg)
+	syncAndCheck(t, g)
+	if n := g.tree.NextIndex(); n != 73 {
+		t.Fatalf("synced %d members, want 73", n)
+	}
+	// Rebuild the history leaf by leaf: each prefix's root is valid.
+	ref, err := newMembershipTree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range uint64(73) {
+		leaf, err := g.tree.Leaf(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ref.Set(i, leaf); err != nil {
+			t.Fatal(err)
+		}
+		if r := ref.Root(); !g.IsValidRoot(r) {
+			t.Fatalf("root after member %d is not in the window", i)
+		}
 	}
 }

@@ -13,8 +13,11 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/accounts/abi/bind"
+	"github.com/ethereum/go-ethereum/accounts/keystore"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/google/uuid"
 
 	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/contracts/bindings"
@@ -325,5 +328,45 @@ func TestMembershipKeygenRegisterList(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, []string{"RLND_KEYSTORE_PASSWORD=nope"}, append(args, "--rate-limit", "20")...); code != 2 || !strings.Contains(stderr, "wrong password") {
 		t.Fatalf("wrong password: exit %d %s", code, stderr)
+	}
+
+	// Paying from an Ethereum keystore (V3 key file) holding dev account 2.
+	payer := devchain.DevKey(2)
+	keyJSON, err := keystore.EncryptKey(&keystore.Key{
+		Id: uuid.New(), Address: crypto.PubkeyToAddress(payer.PublicKey), PrivateKey: payer,
+	}, "eth secret", keystore.LightScryptN, keystore.LightScryptP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ethKey, ethPw, badPw := filepath.Join(dir, "eth-key.json"), filepath.Join(dir, "eth-pw"), filepath.Join(dir, "eth-bad-pw")
+	for f, b := range map[string][]byte{ethKey: keyJSON, ethPw: []byte("eth secret\n"), badPw: []byte("nope\n")} {
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ethArgs := []string{"membership", "register", "--rpc", info.RPCURL, "--contract", info.Contract, "--keystore", ks,
+		"--kdf-iterations", "1000", "--rate-limit", "30", "--eth-keystore", ethKey}
+	before, err := os.ReadFile(ks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runCLI(t, env, append(ethArgs, "--eth-password-file", badPw)...)
+	if code != 2 || !strings.Contains(stderr, "--eth-keystore") {
+		t.Fatalf("wrong Ethereum keystore password: exit %d %s", code, stderr)
+	}
+	if after, _ := os.ReadFile(ks); !bytes.Equal(before, after) {
+		t.Fatal("a failed registration changed the RLN keystore")
+	}
+	code, stdout, stderr = runCLI(t, env, append(ethArgs, "--eth-password-file", ethPw)...)
+	if code != 0 || !strings.Contains(stdout, "at index 2") {
+		t.Fatalf("register with --eth-keystore: exit %d %s%s", code, stdout, stderr)
+	}
+	nonce, err := c.Client().NonceAt(ctx, crypto.PubkeyToAddress(payer.PublicKey), nil)
+	if err != nil || nonce != 1 {
+		t.Fatalf("the keystore's account sent %d transactions (%v), want 1", nonce, err)
+	}
+	code, stdout, _ = runCLI(t, env, "membership", "list", "--keystore", ks, "--json")
+	if code != 0 || json.Unmarshal([]byte(stdout), &views) != nil || len(views) != 3 {
+		t.Fatalf("list after the keystore-paid registration: exit %d %s", code, stdout)
 	}
 }

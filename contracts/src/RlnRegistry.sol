@@ -124,6 +124,7 @@ contract RlnRegistry {
     error InvalidPaginationQuery(uint256 startIndex, uint256 endIndex);
     error TokenTransferFailed();
     error NothingToWithdraw();
+    error EmptyBatch();
 
     /// @param token_ ERC-20 of the deposits; may be address(0) only if pricePerMessage_ is 0.
     /// @param pricePerMessage_ deposit per message of rate limit.
@@ -165,9 +166,7 @@ contract RlnRegistry {
     /// expired, or in its grace period and held by msg.sender). Takes a
     /// deposit of pricePerMessage * rateLimit tokens (approve it first).
     function register(uint256 idCommitment, uint32 rateLimit, uint256[] calldata idCommitmentsToErase) external {
-        if (!isValidIdCommitment(idCommitment)) revert InvalidIdCommitment(idCommitment);
-        if (_memberships[idCommitment].rateLimit != 0) revert DuplicateIdCommitment(idCommitment);
-        if (!isValidMembershipRateLimit(rateLimit)) revert InvalidMembershipRateLimit(rateLimit);
+        _checkNew(idCommitment, rateLimit);
 
         uint256 n = nextFreeIndex;
         uint256 toErase = idCommitmentsToErase.length;
@@ -177,36 +176,38 @@ contract RlnRegistry {
             _erase(idCommitmentsToErase[i], n, i + 1 < toErase);
         }
 
-        uint256 total = uint256(_totalRateLimit) + rateLimit;
-        if (total > maxTotalRateLimit) revert ExceededMaxTotalRateLimit();
-        _totalRateLimit = uint32(total);
-
-        uint256 index;
-        uint256 free = _freeIndices.length;
-        if (free != 0) {
-            index = _freeIndices[free - 1];
-            _freeIndices.pop();
-        } else {
-            if (n == MAX_MEMBERSHIP_SET_SIZE) revert MembershipSetFull();
-            index = n;
-            n += 1;
-            nextFreeIndex = uint32(n);
-        }
-
-        _memberships[idCommitment] = Membership({
-            holder: msg.sender,
-            rateLimit: rateLimit,
-            index: uint24(index),
-            gracePeriodStartTimestamp: uint40(block.timestamp + activeDuration)
-        });
-        uint256 rateCommitment = PoseidonT3.hash(idCommitment, rateLimit);
-        _setLeaf(index, rateCommitment, n);
+        n = _add(idCommitment, rateLimit, n);
         _pushRoot(_root(n));
-        emit MembershipRegistered(idCommitment, rateLimit, uint32(index));
 
         // Interactions last.
         if (pricePerMessage != 0) {
             _callToken(abi.encodeCall(IERC20Transfers.transferFrom, (msg.sender, address(this), pricePerMessage * rateLimit)));
+            _payOut(msg.sender);
+        }
+    }
+
+    /// @notice Registers several memberships of one rate limit for
+    /// msg.sender: the same checks, indices and MembershipRegistered events
+    /// as one register() per commitment, in order, but one root is recorded
+    /// for the whole batch, so the tree's right edge is hashed once instead
+    /// of once per member (about a tenth of the gas per member for large
+    /// batches). Not part of WakuRlnV2: for operators registering many
+    /// memberships, and for filling test chains. Takes a deposit of
+    /// pricePerMessage * rateLimit per commitment.
+    function registerBatch(uint256[] calldata idCommitments, uint32 rateLimit) external {
+        uint256 count = idCommitments.length;
+        if (count == 0) revert EmptyBatch();
+        uint256 n = nextFreeIndex;
+        for (uint256 i = 0; i < count; i++) {
+            _checkNew(idCommitments[i], rateLimit);
+            n = _add(idCommitments[i], rateLimit, n);
+        }
+        _pushRoot(_root(n));
+
+        if (pricePerMessage != 0) {
+            _callToken(
+                abi.encodeCall(IERC20Transfers.transferFrom, (msg.sender, address(this), pricePerMessage * rateLimit * count))
+            );
             _payOut(msg.sender);
         }
     }
@@ -355,6 +356,44 @@ contract RlnRegistry {
     // ------------------------------------------------------------------
     // Internals
     // ------------------------------------------------------------------
+
+    /// @dev Reverts unless idCommitment can be registered with rateLimit.
+    function _checkNew(uint256 idCommitment, uint32 rateLimit) private view {
+        if (!isValidIdCommitment(idCommitment)) revert InvalidIdCommitment(idCommitment);
+        if (_memberships[idCommitment].rateLimit != 0) revert DuplicateIdCommitment(idCommitment);
+        if (!isValidMembershipRateLimit(rateLimit)) revert InvalidMembershipRateLimit(rateLimit);
+    }
+
+    /// @dev Adds a checked membership at a freed index, or else at n
+    /// (nextFreeIndex), sets its leaf and emits MembershipRegistered; returns
+    /// the new nextFreeIndex. The caller records the root.
+    function _add(uint256 idCommitment, uint32 rateLimit, uint256 n) private returns (uint256) {
+        uint256 total = uint256(_totalRateLimit) + rateLimit;
+        if (total > maxTotalRateLimit) revert ExceededMaxTotalRateLimit();
+        _totalRateLimit = uint32(total);
+
+        uint256 index;
+        uint256 free = _freeIndices.length;
+        if (free != 0) {
+            index = _freeIndices[free - 1];
+            _freeIndices.pop();
+        } else {
+            if (n == MAX_MEMBERSHIP_SET_SIZE) revert MembershipSetFull();
+            index = n;
+            n += 1;
+            nextFreeIndex = uint32(n);
+        }
+
+        _memberships[idCommitment] = Membership({
+            holder: msg.sender,
+            rateLimit: rateLimit,
+            index: uint24(index),
+            gracePeriodStartTimestamp: uint40(block.timestamp + activeDuration)
+        });
+        _setLeaf(index, PoseidonT3.hash(idCommitment, rateLimit), n);
+        emit MembershipRegistered(idCommitment, rateLimit, uint32(index));
+        return n;
+    }
 
     /// @dev Erases one membership (caller checks nothing); n is nextFreeIndex.
     function _erase(uint256 idCommitment, uint256 n, bool zeroLeaf) private {
