@@ -19,10 +19,7 @@ type fixedMSM[E any, PE field[E], P any, J any, PJ jacobian[J, P]] struct {
 	c, windows int
 	idx        []int         // caller's index of each finite base (infinity adds nothing)
 	table      [][]affine[E] // [window][finite base]
-	join       func(x, y *E) P
-	// newAdder returns a batch-addition kernel with scratch for up to n
-	// additions; each accumulating goroutine makes its own.
-	newAdder func(n int) batchAdder[E]
+	g          group[E, P, J]
 }
 
 // batchAdder sets (x1[i], y1[i]) += (x2[i], y2[i]) for every i as affine
@@ -69,7 +66,9 @@ type group[E any, P any, J any] struct {
 	toJac      func(*P) J
 	double     func(*J)
 	toAffine   func([]J) []P
-	newAdder   func(n int) batchAdder[E]
+	// newAdder returns a batch-addition kernel with scratch for up to n
+	// additions; each accumulating goroutine makes its own.
+	newAdder func(n int) batchAdder[E]
 }
 
 var (
@@ -108,7 +107,7 @@ func newG2MSM(points []bn254.G2Affine, c int) *g2MSM {
 
 // newFixedMSM builds the window tables of the finite points.
 func newFixedMSM[PE field[E], PJ jacobian[J, P], E, P, J any](points []P, c int, g group[E, P, J]) *fixedMSM[E, PE, P, J, PJ] {
-	f := &fixedMSM[E, PE, P, J, PJ]{c: c, join: g.join, newAdder: g.newAdder}
+	f := &fixedMSM[E, PE, P, J, PJ]{c: c, g: g}
 	var jac []J
 	for i := range points {
 		if !g.isInfinity(&points[i]) {
@@ -238,7 +237,7 @@ func (f *fixedMSM[E, PE, P, J, PJ]) accumulate(dig []int32, n, lo, hi int) J {
 	spill := make([]J, nb)
 	spilled := make([]bool, nb)
 	toSpill := func(b int32, x, y *E) {
-		p := f.join(x, y)
+		p := f.g.join(x, y)
 		spilled[b] = true
 		PJ(&spill[b]).AddMixed(&p)
 	}
@@ -254,7 +253,7 @@ func (f *fixedMSM[E, PE, P, J, PJ]) accumulate(dig []int32, n, lo, hi int) J {
 		by              = make([]E, batchSize)
 		retryB, retryB2 []int32
 		retryP, retryP2 []affine[E]
-		addBatch        = f.newAdder(batchSize)
+		addBatch        = f.g.newAdder(batchSize)
 	)
 
 	// push never flushes: a new bucket is set, a free one joins the batch,
@@ -348,19 +347,156 @@ func (f *fixedMSM[E, PE, P, J, PJ]) accumulate(dig []int32, n, lo, hi int) J {
 		replay()
 	}
 
-	// sum_m (m+1) * bucket[m] by running sums, top bucket first.
-	var running, total J
-	for b := nb - 1; b >= 0; b-- {
-		if filled[b] {
-			pb := f.join(&buckets[b].X, &buckets[b].Y)
-			PJ(&running).AddMixed(&pb)
-		}
-		if spilled[b] {
-			PJ(&running).AddAssign(&spill[b])
-		}
-		PJ(&total).AddAssign(&running)
+	return f.reduce(buckets, filled, spill, spilled)
+}
+
+// reduce returns sum over buckets m of (m+1) * bucket[m], plus the spill
+// buckets likewise. The running sums are done in affine coordinates with
+// batched additions: the buckets are cut into K chunks of L, and the K
+// chunks' running sums advance in lock-step, each step one batch of K
+// additions sharing an inversion. With chunk j's running sum R_j = sum of
+// its buckets and T_j = sum over its buckets t of (t+1) * bucket[jL+t],
+// the result is sum_j T_j + L * sum_j j * R_j; that last sum is over K
+// points only and done in Jacobian coordinates.
+func (f *fixedMSM[E, PE, P, J, PJ]) reduce(buckets []affine[E], filled []bool, spill []J, spilled []bool) J {
+	nb := len(buckets)
+	f.foldSpills(buckets, filled, spill, spilled)
+
+	// Chunk length: long enough that the K-point Jacobian tail is small,
+	// short enough that each batch shares its inversion among many
+	// additions (chosen by benchmark on the RLN key's 4,096 and 512
+	// buckets).
+	L := min(nb, 8)
+	if nb >= 4096 {
+		L = 32
 	}
-	return total
+	K := nb / L
+	run := newLaneSet[E](K)
+	tot := newLaneSet[E](K)
+	b := &laneBatch[E]{add: f.g.newAdder(K)}
+	src := newLaneSet[E](K)
+	for t := L - 1; t >= 0; t-- {
+		for j := range K {
+			m := j*L + t
+			src.ok[j] = filled[m]
+			if filled[m] {
+				src.x[j], src.y[j] = buckets[m].X, buckets[m].Y
+			}
+		}
+		f.addLanes(b, run, src)
+		f.addLanes(b, tot, run)
+	}
+
+	// sum_j T_j + L * sum_{j>=1} j * R_j.
+	var result, running, weighted J
+	for j := K - 1; j >= 0; j-- {
+		if tot.ok[j] {
+			p := f.g.join(&tot.x[j], &tot.y[j])
+			PJ(&result).AddMixed(&p)
+		}
+		if j == 0 {
+			break
+		}
+		if run.ok[j] {
+			p := f.g.join(&run.x[j], &run.y[j])
+			PJ(&running).AddMixed(&p)
+		}
+		PJ(&weighted).AddAssign(&running)
+	}
+	for l := 1; l < L; l <<= 1 {
+		f.g.double(&weighted)
+	}
+	PJ(&result).AddAssign(&weighted)
+	return result
+}
+
+// foldSpills adds each spill bucket into its affine bucket (rare: the
+// accumulation spills only doublings, cancellations and overflow).
+func (f *fixedMSM[E, PE, P, J, PJ]) foldSpills(buckets []affine[E], filled []bool, spill []J, spilled []bool) {
+	var idx []int
+	var jac []J
+	for m := range spilled {
+		if !spilled[m] {
+			continue
+		}
+		j := spill[m]
+		if filled[m] {
+			p := f.g.join(&buckets[m].X, &buckets[m].Y)
+			PJ(&j).AddMixed(&p)
+		}
+		idx = append(idx, m)
+		jac = append(jac, j)
+	}
+	if len(idx) == 0 {
+		return
+	}
+	for k, p := range f.g.toAffine(jac) {
+		m := idx[k]
+		filled[m] = !f.g.isInfinity(&p)
+		if filled[m] {
+			buckets[m] = f.g.coords(&p)
+		}
+	}
+}
+
+// laneSet is K affine points, some absent (the point at infinity).
+type laneSet[E any] struct {
+	x, y []E
+	ok   []bool
+}
+
+func newLaneSet[E any](k int) *laneSet[E] {
+	return &laneSet[E]{x: make([]E, k), y: make([]E, k), ok: make([]bool, k)}
+}
+
+// laneBatch is the scratch of addLanes.
+type laneBatch[E any] struct {
+	add            batchAdder[E]
+	lane           []int
+	x1, y1, x2, y2 []E
+}
+
+// addLanes sets dst[j] += src[j] for every lane j: copies where dst is
+// absent, one batched affine addition for the rest, and the exact group
+// law for the rare pairs with equal x (a doubling or a cancellation).
+func (f *fixedMSM[E, PE, P, J, PJ]) addLanes(b *laneBatch[E], dst, src *laneSet[E]) {
+	b.lane, b.x1, b.y1, b.x2, b.y2 = b.lane[:0], b.x1[:0], b.y1[:0], b.x2[:0], b.y2[:0]
+	for j := range src.ok {
+		switch {
+		case !src.ok[j]:
+		case !dst.ok[j]:
+			dst.x[j], dst.y[j], dst.ok[j] = src.x[j], src.y[j], true
+		case PE(&dst.x[j]).Equal(&src.x[j]):
+			f.exactAdd(dst, j, &src.x[j], &src.y[j])
+		default:
+			b.lane = append(b.lane, j)
+			b.x1, b.y1 = append(b.x1, dst.x[j]), append(b.y1, dst.y[j])
+			b.x2, b.y2 = append(b.x2, src.x[j]), append(b.y2, src.y[j])
+		}
+	}
+	if len(b.lane) == 0 {
+		return
+	}
+	if !b.add(b.x1, b.y1, b.x2, b.y2) {
+		panic("groth16: batch addition failed without equal x")
+	}
+	for k, j := range b.lane {
+		dst.x[j], dst.y[j] = b.x1[k], b.y1[k]
+	}
+}
+
+// exactAdd sets dst[j] += (x, y) with the Jacobian group law.
+func (f *fixedMSM[E, PE, P, J, PJ]) exactAdd(dst *laneSet[E], j int, x, y *E) {
+	p := f.g.join(&dst.x[j], &dst.y[j])
+	q := f.g.join(x, y)
+	s := f.g.toJac(&p)
+	PJ(&s).AddMixed(&q)
+	a := f.g.toAffine([]J{s})[0]
+	dst.ok[j] = !f.g.isInfinity(&a)
+	if dst.ok[j] {
+		c := f.g.coords(&a)
+		dst.x[j], dst.y[j] = c.X, c.Y
+	}
 }
 
 // newScalarAdder is the batch addition with one shared inversion

@@ -6,6 +6,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fp"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 )
 
@@ -125,6 +126,65 @@ func TestFixedMSMDoublingAndCancellation(t *testing.T) {
 	for _, c := range []int{2, 4} {
 		if got := newG1MSM(points, c).MultiExp(scalars, 1); !got.Equal(&want) {
 			t.Fatalf("c=%d: got a different sum than 2G", c)
+		}
+	}
+}
+
+// The batched affine bucket reduction equals sum (m+1) * bucket[m] computed
+// point by point, through its corner cases: empty buckets, equal buckets
+// (the running sum doubles), a bucket and its negation (the running sum
+// cancels to infinity), and spill buckets.
+func TestBucketReduction(t *testing.T) {
+	t.Parallel()
+	_, _, g1, _ := bn254.Generators()
+	var p, q bn254.G1Affine
+	p.ScalarMultiplication(&g1, big.NewInt(1234567))
+	q.ScalarMultiplication(&g1, big.NewInt(7654321))
+	for _, c := range []int{4, 7, 13} {
+		f := newG1MSM([]bn254.G1Affine{g1}, c)
+		nb := 1 << (c - 1)
+		for pattern := range 4 {
+			buckets := make([]affine[fp.Element], nb)
+			filled := make([]bool, nb)
+			spill := make([]bn254.G1Jac, nb)
+			spilled := make([]bool, nb)
+			var want bn254.G1Jac
+			for m := range nb {
+				var pt bn254.G1Affine
+				switch pattern {
+				case 0: // all equal: the running sums double
+					pt = p
+				case 1: // P, -P, P, -P ...: the running sums cancel
+					pt = p
+					if m%2 == 1 {
+						pt.Neg(&p)
+					}
+				case 2: // sparse, with spills
+					if m%3 != 0 {
+						continue
+					}
+					pt = q
+					if m%5 == 0 {
+						var s bn254.G1Jac
+						s.FromAffine(&p)
+						spill[m], spilled[m] = s, true
+						var w bn254.G1Jac
+						w.ScalarMultiplication(&s, big.NewInt(int64(m+1)))
+						want.AddAssign(&w)
+					}
+				case 3: // random
+					pt.ScalarMultiplication(&g1, big.NewInt(int64(m*m+3)))
+				}
+				buckets[m], filled[m] = affine[fp.Element]{pt.X, pt.Y}, true
+				var w bn254.G1Jac
+				w.FromAffine(&pt)
+				w.ScalarMultiplication(&w, big.NewInt(int64(m+1)))
+				want.AddAssign(&w)
+			}
+			got := f.reduce(buckets, filled, spill, spilled)
+			if !got.Equal(&want) {
+				t.Fatalf("c=%d pattern %d: reduction differs", c, pattern)
+			}
 		}
 	}
 }
