@@ -82,6 +82,10 @@ type conn struct {
 	nextID   uint64
 	closeErr error
 
+	resetMu    sync.Mutex
+	resets     [][]byte      // reset frames for the writer, see queueReset
+	resetReady chan struct{} // signals resets
+
 	accept    chan *stream
 	closeOnce sync.Once
 	done      sync.WaitGroup
@@ -97,6 +101,7 @@ func (t *Transport) newConn(nc net.Conn) *conn {
 		writes:      make(chan []byte, writeQueue),
 		closed:      make(chan struct{}),
 		streams:     map[streamKey]*stream{},
+		resetReady:  make(chan struct{}, 1),
 		accept:      make(chan *stream, max(1, t.AcceptBacklog)),
 	}
 	if c.maxBuffer <= 0 {
@@ -221,8 +226,8 @@ func (c *conn) send(ctx context.Context, deadline <-chan struct{}, f []byte) err
 	}
 }
 
-// sendControl queues a close or reset frame without blocking the caller
-// for long: if the connection is gone the frame is moot.
+// sendControl queues a close frame behind the stream's data (it blocks
+// while the write queue is full, like a write).
 func (c *conn) sendControl(f []byte) {
 	select {
 	case c.writes <- f:
@@ -230,14 +235,60 @@ func (c *conn) sendControl(f []byte) {
 	}
 }
 
+// maxPendingResets bounds the reset frames waiting for the writer; a peer
+// that makes more pile up is not reading, and the connection is closed.
+const maxPendingResets = 1024
+
+// queueReset queues a reset frame without ever blocking: the reader sends
+// resets (overflowing streams, refused streams) and must keep reading even
+// when the peer does not read what we write. Resets may overtake queued
+// data; the data of a reset stream is discarded anyway.
+func (c *conn) queueReset(f []byte) {
+	c.resetMu.Lock()
+	if len(c.resets) >= maxPendingResets {
+		c.resetMu.Unlock()
+		c.fail(fmt.Errorf("%w: %d resets wait for a peer that does not read", ErrProtocol, maxPendingResets))
+		return
+	}
+	c.resets = append(c.resets, f)
+	c.resetMu.Unlock()
+	select {
+	case c.resetReady <- struct{}{}:
+	default:
+	}
+}
+
 func (c *conn) writeLoop() {
 	defer c.done.Done()
+	write := func(f []byte) bool {
+		if _, err := c.nc.Write(f); err != nil {
+			c.fail(fmt.Errorf("mplex: write: %w", err))
+			return false
+		}
+		return true
+	}
 	for {
 		select {
 		case f := <-c.writes:
-			if _, err := c.nc.Write(f); err != nil {
-				c.fail(fmt.Errorf("mplex: write: %w", err))
+			if !write(f) {
 				return
+			}
+		case <-c.resetReady:
+			// One at a time, so that the pending count covers every
+			// reset not yet written.
+			for {
+				c.resetMu.Lock()
+				if len(c.resets) == 0 {
+					c.resetMu.Unlock()
+					break
+				}
+				f := c.resets[0]
+				c.resets[0] = nil
+				c.resets = c.resets[1:]
+				c.resetMu.Unlock()
+				if !write(f) {
+					return
+				}
 			}
 		case <-c.closed:
 			return
@@ -299,7 +350,7 @@ func (c *conn) newInbound(id uint64) error {
 	}
 	if c.inbound >= c.maxIn {
 		c.mu.Unlock()
-		c.sendControl(appendFrame(nil, id, flagResetReceiver, nil))
+		c.queueReset(appendFrame(nil, id, flagResetReceiver, nil))
 		return nil
 	}
 	s := newStream(c, key)

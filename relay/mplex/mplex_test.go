@@ -219,3 +219,51 @@ func TestConnBufferBound(t *testing.T) {
 		t.Fatalf("%d bytes buffered, bound 100", got)
 	}
 }
+
+// The reader keeps reading while the peer reads nothing: the resets it
+// owes (here, for streams over the inbound limit) never block it, and too
+// many owed resets close the connection instead of piling up.
+func TestResetsDoNotStallTheReader(t *testing.T) {
+	for _, tc := range []struct {
+		streams    uint64
+		wantClosed bool
+	}{{300, false}, {maxPendingResets + 200, true}} {
+		x, y := net.Pipe()
+		c := (&Transport{MaxInboundStreams: 1}).newConn(x)
+		// Stream 0 is accepted, the others refused; then a probe on
+		// stream 0 shows whether the reader got through them all.
+		var frames []byte
+		for id := range tc.streams {
+			frames = appendFrame(frames, id, flagNewStream, nil)
+		}
+		frames = appendFrame(frames, 0, flagMsgInitiator, []byte("probe"))
+		go y.Write(frames)
+		got := make(chan string, 1)
+		go func() {
+			s, err := c.AcceptStream()
+			if err != nil {
+				got <- err.Error()
+				return
+			}
+			buf := make([]byte, 5)
+			if _, err := io.ReadFull(s, buf); err != nil {
+				got <- err.Error()
+				return
+			}
+			got <- string(buf)
+		}()
+		select {
+		case g := <-got:
+			if tc.wantClosed != (g != "probe") {
+				t.Fatalf("%d refused streams: read %q, closed %v", tc.streams, g, c.IsClosed())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d refused streams: the reader stalled", tc.streams)
+		}
+		if c.IsClosed() != tc.wantClosed {
+			t.Fatalf("%d refused streams: closed %v, want %v", tc.streams, c.IsClosed(), tc.wantClosed)
+		}
+		c.Close()
+		y.Close()
+	}
+}

@@ -229,7 +229,7 @@ func (s *stream) resetLocal() {
 		return
 	}
 	_, _, resetF := s.flags()
-	s.c.sendControl(appendFrame(nil, s.key.id, resetF, nil))
+	s.c.queueReset(appendFrame(nil, s.key.id, resetF, nil))
 	s.c.remove(s)
 }
 
