@@ -190,7 +190,7 @@ func (c *conn) OpenStream(ctx context.Context) (network.MuxedStream, error) {
 	s := newStream(c, streamKey{id: id, local: true})
 	c.streams[s.key] = s
 	c.mu.Unlock()
-	if err := c.send(ctx, nil, appendFrame(nil, id, flagNewStream, []byte(strconv.FormatUint(id, 10)))); err != nil {
+	if err := c.send(ctx, s, appendFrame(nil, id, flagNewStream, []byte(strconv.FormatUint(id, 10)))); err != nil {
 		c.remove(s)
 		return nil, err
 	}
@@ -207,9 +207,10 @@ func (c *conn) AcceptStream() (network.MuxedStream, error) {
 	}
 }
 
-// send queues an encoded frame for the writer. It gives up when ctx ends,
-// the deadline (nil: none) passes, or the connection closes.
-func (c *conn) send(ctx context.Context, deadline <-chan struct{}, f []byte) error {
+// send queues an encoded frame of stream s for the writer. It gives up
+// when ctx (nil: none) ends, s's write deadline passes, s is reset, or the
+// connection closes.
+func (c *conn) send(ctx context.Context, s *stream, f []byte) error {
 	var ctxDone <-chan struct{}
 	if ctx != nil {
 		ctxDone = ctx.Done()
@@ -219,7 +220,11 @@ func (c *conn) send(ctx context.Context, deadline <-chan struct{}, f []byte) err
 		return nil
 	case <-c.closed:
 		return c.err()
-	case <-deadline:
+	case <-s.reset:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.resetErr
+	case <-s.writeDL.wait():
 		return errDeadline
 	case <-ctxDone:
 		return ctx.Err()

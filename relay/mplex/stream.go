@@ -153,27 +153,10 @@ func (s *stream) Write(p []byte) (int, error) {
 		}
 		n := min(len(p)-written, MaxFrameData)
 		f := appendFrame(make([]byte, 0, n+20), s.key.id, msg, p[written:written+n])
-		if err := s.c.sendStream(s, f); err != nil {
+		if err := s.c.send(nil, s, f); err != nil {
 			return written, err
 		}
 		written += n
-	}
-}
-
-// sendStream queues a frame of s, giving up on s's write deadline or
-// reset.
-func (c *conn) sendStream(s *stream, f []byte) error {
-	select {
-	case c.writes <- f:
-		return nil
-	case <-c.closed:
-		return c.err()
-	case <-s.reset:
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.resetErr
-	case <-s.writeDL.wait():
-		return errDeadline
 	}
 }
 
