@@ -154,9 +154,9 @@ type ScoreParams struct {
 	IPColocationFactorThreshold int
 	// P7: behaviour penalty (GRAFT in backoff, broken IWANT promises).
 	BehaviourPenaltyWeight, BehaviourPenaltyThreshold, BehaviourPenaltyDecay float64
-	DecayInterval                                                           time.Duration
-	DecayToZero                                                             float64
-	RetainScore                                                             time.Duration
+	DecayInterval                                                            time.Duration
+	DecayToZero                                                              float64
+	RetainScore                                                              time.Duration
 }
 
 // Thresholds are the score thresholds of gossipsub v1.1.
