@@ -1,0 +1,566 @@
+// Package pubsub runs rlnd's gossipsub router (relay/gossipsub) on libp2p
+// streams: one goroutine owns the router and feeds it events (peers up and
+// down, RPCs read from streams, heartbeats, validation results, publishes),
+// then carries out its Ready: RPCs go to bounded per-peer writer queues,
+// messages to the validator, deliveries to subscriptions.
+package pubsub
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/rlnd/rlnd/relay/gossipsub"
+	"github.com/rlnd/rlnd/wire"
+	"github.com/rlnd/rlnd/wire/pb/gossipsubpb"
+)
+
+// The pubsub protocol ids, in the order we offer them.
+const (
+	WakuRelayID protocol.ID = wire.RelayProtocol
+	Meshsub12ID protocol.ID = "/meshsub/1.2.0"
+	Meshsub11ID protocol.ID = "/meshsub/1.1.0"
+)
+
+var protocols = []protocol.ID{WakuRelayID, Meshsub12ID, Meshsub11ID}
+
+func protoOf(id protocol.ID) gossipsub.Protocol {
+	switch id {
+	case Meshsub12ID:
+		return gossipsub.Meshsub12
+	case Meshsub11ID:
+		return gossipsub.Meshsub11
+	}
+	return gossipsub.WakuRelay
+}
+
+// ErrClosed is returned after Close.
+var ErrClosed = errors.New("pubsub: closed")
+
+// Validator judges messages for the router. Validate is called from the
+// event loop and must not block: it takes the message and calls done later,
+// from any goroutine, or returns false when it has no room (the message is
+// then ignored: back-pressure).
+type Validator interface {
+	Validate(id string, topic string, data []byte, from peer.ID, done func(gossipsub.Result)) bool
+}
+
+// Config configures a PubSub.
+type Config struct {
+	Router gossipsub.Config
+	// Validator judges every message from peers; nil accepts all.
+	Validator Validator
+	// OutQueue bounds the RPCs waiting to be written to one peer
+	// (default 512); past it RPCs to that peer are dropped and counted.
+	OutQueue int
+	// SubBuffer bounds a subscription's undelivered messages (default 1024).
+	SubBuffer int
+	// Events bounds the event loop's queue (default 4096); stream readers
+	// wait when it is full.
+	Events int
+	Logger *slog.Logger
+}
+
+// Message is a delivered message.
+type Message struct {
+	ID    string
+	Topic string
+	Data  []byte
+	From  peer.ID // the peer it came from; empty for our own
+	Local bool
+}
+
+// Subscription receives a topic's messages until it is cancelled.
+type Subscription struct {
+	ps    *PubSub
+	topic string
+	c     chan *Message
+	once  sync.Once
+}
+
+// C is the channel of messages; closed when the subscription ends.
+func (s *Subscription) C() <-chan *Message { return s.c }
+
+// Topic is the subscribed topic.
+func (s *Subscription) Topic() string { return s.topic }
+
+// Cancel ends the subscription (the topic stays joined).
+func (s *Subscription) Cancel() {
+	s.once.Do(func() {
+		s.ps.do(func(time.Time) {
+			subs := s.ps.subs[s.topic]
+			for i, x := range subs {
+				if x == s {
+					s.ps.subs[s.topic] = append(subs[:i:i], subs[i+1:]...)
+					break
+				}
+			}
+			close(s.c)
+		})
+	})
+}
+
+// Stats are the driver's counters and the router's.
+type Stats struct {
+	gossipsub.Stats
+	Peers           int
+	RPCsIn, RPCsOut uint64
+	SendsDropped    uint64 // a peer's writer queue was full
+	BadFrames       uint64 // oversized or undecodable frames (stream reset)
+	SlowSubscriber  uint64 // deliveries dropped: subscription buffer full
+	ValidationFull  uint64 // the validator had no room
+	Pending         int
+	Cached          int
+}
+
+// PubSub is gossipsub on a libp2p host.
+type PubSub struct {
+	h      host.Host
+	cfg    Config
+	log    *slog.Logger
+	r      *gossipsub.Router
+	events chan func(now time.Time)
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	done   chan struct{}
+
+	// Owned by the event loop.
+	writers map[peer.ID]*writer
+	subs    map[string][]*Subscription
+	stats   Stats
+
+	// Counted from stream goroutines.
+	rpcsIn, badFrames atomic.Uint64
+
+	mu      sync.Mutex
+	opening map[peer.ID]bool
+	notifee *network.NotifyBundle
+}
+
+type writer struct {
+	s   network.Stream
+	out chan *gossipsubpb.RPC
+}
+
+// New starts gossipsub on h: it serves the pubsub protocols, opens a stream
+// to every connected peer that speaks one, and runs the heartbeat.
+func New(h host.Host, cfg Config) (*PubSub, error) {
+	if cfg.OutQueue <= 0 {
+		cfg.OutQueue = 512
+	}
+	if cfg.SubBuffer <= 0 {
+		cfg.SubBuffer = 1024
+	}
+	if cfg.Events <= 0 {
+		cfg.Events = 4096
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	r, err := gossipsub.New(cfg.Router)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ps := &PubSub{
+		h: h, cfg: cfg, log: cfg.Logger, r: r,
+		events: make(chan func(time.Time), cfg.Events),
+		ctx:    ctx, cancel: cancel, done: make(chan struct{}),
+		writers: map[peer.ID]*writer{}, subs: map[string][]*Subscription{},
+		opening: map[peer.ID]bool{},
+	}
+	for _, id := range protocols {
+		h.SetStreamHandler(id, ps.handleStream)
+	}
+	ps.notifee = &network.NotifyBundle{
+		ConnectedF: func(_ network.Network, c network.Conn) { go ps.openStream(c.RemotePeer()) },
+		DisconnectedF: func(n network.Network, c network.Conn) {
+			p := c.RemotePeer()
+			if n.Connectedness(p) != network.Connected {
+				ps.post(func(now time.Time) { ps.dropPeer(now, p) })
+			}
+		},
+	}
+	h.Network().Notify(ps.notifee)
+	ps.wg.Add(1)
+	go ps.loop()
+	for _, p := range h.Network().Peers() {
+		go ps.openStream(p)
+	}
+	return ps, nil
+}
+
+// Close stops the router and closes its streams.
+func (ps *PubSub) Close() error {
+	select {
+	case <-ps.done:
+		return nil
+	default:
+	}
+	ps.h.Network().StopNotify(ps.notifee)
+	for _, id := range protocols {
+		ps.h.RemoveStreamHandler(id)
+	}
+	ps.cancel()
+	ps.wg.Wait()
+	return nil
+}
+
+// post queues an event, waiting while the queue is full; it gives up when
+// the pubsub closes.
+func (ps *PubSub) post(f func(time.Time)) bool {
+	select {
+	case ps.events <- f:
+		return true
+	case <-ps.ctx.Done():
+		return false
+	}
+}
+
+// do runs f on the event loop and waits for it.
+func (ps *PubSub) do(f func(time.Time)) error {
+	ran := make(chan struct{})
+	if !ps.post(func(now time.Time) { f(now); close(ran) }) {
+		return ErrClosed
+	}
+	select {
+	case <-ran:
+		return nil
+	case <-ps.done:
+		return ErrClosed
+	}
+}
+
+func (ps *PubSub) loop() {
+	defer ps.wg.Done()
+	defer close(ps.done)
+	tick := time.NewTicker(ps.cfg.Router.Params.HeartbeatInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ps.ctx.Done():
+			ps.shutdown()
+			return
+		case now := <-tick.C:
+			ps.r.Tick(now)
+		case f := <-ps.events:
+			now := time.Now()
+			f(now)
+			// Take what else is queued before acting, so that RPCs to a
+			// peer are coalesced.
+			for range 64 {
+				select {
+				case f := <-ps.events:
+					f(now)
+					continue
+				default:
+				}
+				break
+			}
+		}
+		ps.act()
+	}
+}
+
+func (ps *PubSub) shutdown() {
+	for p, w := range ps.writers {
+		close(w.out)
+		delete(ps.writers, p)
+	}
+	for t, subs := range ps.subs {
+		for _, s := range subs {
+			close(s.c)
+		}
+		delete(ps.subs, t)
+	}
+}
+
+// act carries out the router's Ready.
+func (ps *PubSub) act() {
+	rd := ps.r.Ready()
+	for _, s := range rd.Sends {
+		w := ps.writers[peer.ID(s.To)]
+		if w == nil {
+			continue
+		}
+		select {
+		case w.out <- s.RPC:
+			ps.stats.RPCsOut++
+		default:
+			ps.stats.SendsDropped++
+		}
+	}
+	for _, v := range rd.Validations {
+		id := v.ID
+		if ps.cfg.Validator == nil {
+			ps.r.ValidationResult(time.Now(), id, gossipsub.Accept)
+			continue
+		}
+		done := func(res gossipsub.Result) {
+			ps.post(func(now time.Time) { ps.r.ValidationResult(now, id, res) })
+		}
+		if !ps.cfg.Validator.Validate(id, v.Msg.GetTopic(), v.Msg.GetData(), peer.ID(v.From), done) {
+			ps.stats.ValidationFull++
+			ps.r.ValidationResult(time.Now(), id, gossipsub.Ignore)
+		}
+	}
+	if ps.cfg.Validator == nil && len(rd.Validations) > 0 {
+		// Accepting at once produced deliveries and forwards: act on them.
+		defer ps.act()
+	}
+	for _, d := range rd.Deliveries {
+		m := &Message{ID: d.ID, Topic: d.Msg.GetTopic(), Data: d.Msg.GetData(), From: peer.ID(d.From), Local: d.Local}
+		for _, s := range ps.subs[m.Topic] {
+			select {
+			case s.c <- m:
+			default:
+				ps.stats.SlowSubscriber++
+			}
+		}
+	}
+	for _, px := range rd.PeerExchanges {
+		for _, pi := range px.Peers {
+			id, err := peer.IDFromBytes(pi.GetPeerId())
+			if err != nil || id == ps.h.ID() || ps.h.Network().Connectedness(id) == network.Connected {
+				continue
+			}
+			if len(ps.h.Peerstore().Addrs(id)) == 0 {
+				continue // no signed record support: only peers we know
+			}
+			go func() {
+				ctx, cancel := context.WithTimeout(ps.ctx, 10*time.Second)
+				defer cancel()
+				_ = ps.h.Connect(ctx, peer.AddrInfo{ID: id})
+			}()
+		}
+	}
+}
+
+// openStream opens our writing stream to p, once per peer.
+func (ps *PubSub) openStream(p peer.ID) {
+	ps.mu.Lock()
+	if ps.opening[p] {
+		ps.mu.Unlock()
+		return
+	}
+	ps.opening[p] = true
+	ps.mu.Unlock()
+	defer func() {
+		ps.mu.Lock()
+		delete(ps.opening, p)
+		ps.mu.Unlock()
+	}()
+	var have bool
+	if ps.do(func(time.Time) { _, have = ps.writers[p] }) != nil || have {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ps.ctx, 10*time.Second)
+	defer cancel()
+	s, err := ps.h.NewStream(ctx, p, protocols...)
+	if err != nil {
+		ps.log.Debug("no pubsub stream", "peer", p, "err", err)
+		return
+	}
+	c := s.Conn()
+	ip := ""
+	if a, err := manet.ToIP(c.RemoteMultiaddr()); err == nil {
+		ip = a.String()
+	} else if v, err := c.RemoteMultiaddr().ValueForProtocol(ma.P_IP4); err == nil {
+		ip = v
+	}
+	w := &writer{s: s, out: make(chan *gossipsubpb.RPC, ps.cfg.OutQueue)}
+	ok := ps.post(func(now time.Time) {
+		if _, dup := ps.writers[p]; dup || ps.h.Network().Connectedness(p) != network.Connected {
+			_ = s.Reset()
+			return
+		}
+		ps.writers[p] = w
+		ps.stats.Peers = len(ps.writers)
+		ps.r.AddPeer(now, gossipsub.PeerID(p), protoOf(s.Protocol()), c.Stat().Direction == network.DirOutbound, ip)
+		ps.wg.Add(1)
+		go ps.write(p, w)
+	})
+	if !ok {
+		_ = s.Reset()
+	}
+}
+
+// write sends the peer's queued RPCs, flushing when the queue runs dry.
+func (ps *PubSub) write(p peer.ID, w *writer) {
+	defer ps.wg.Done()
+	bw := bufio.NewWriterSize(w.s, 64<<10)
+	var buf []byte
+	for rpc := range w.out {
+		b, err := proto.MarshalOptions{}.MarshalAppend(buf[:0], rpc)
+		if err == nil {
+			buf = b
+			err = wire.WriteFrame(bw, b)
+		}
+		if err == nil && len(w.out) == 0 {
+			err = bw.Flush()
+		}
+		if err != nil {
+			ps.log.Debug("pubsub write failed", "peer", p, "err", err)
+			_ = w.s.Reset()
+			ps.post(func(now time.Time) {
+				if ps.writers[p] == w {
+					ps.dropPeer(now, p)
+				}
+			})
+			for range w.out {
+			}
+			return
+		}
+	}
+	_ = w.s.Close()
+}
+
+func (ps *PubSub) dropPeer(now time.Time, p peer.ID) {
+	w := ps.writers[p]
+	if w == nil {
+		return
+	}
+	delete(ps.writers, p)
+	close(w.out)
+	ps.stats.Peers = len(ps.writers)
+	ps.r.RemovePeer(now, gossipsub.PeerID(p))
+	// Reconnect the stream if the peer is still connected (its stream
+	// broke, not the connection).
+	if ps.h.Network().Connectedness(p) == network.Connected {
+		go ps.openStream(p)
+	}
+}
+
+// maxFrame bounds an incoming RPC frame: the router's RPC bound plus room
+// for one maximum message's framing.
+func (ps *PubSub) maxFrame() int { return ps.cfg.Router.Params.MaxRPCSize + 4096 }
+
+// handleStream reads a peer's RPCs into the event loop.
+func (ps *PubSub) handleStream(s network.Stream) {
+	p := s.Conn().RemotePeer()
+	go ps.openStream(p)
+	br := bufio.NewReaderSize(s, 64<<10)
+	max := ps.maxFrame()
+	for {
+		b, err := wire.ReadFrame(br, max)
+		if err != nil {
+			if errors.Is(err, wire.ErrTooLarge) || errors.Is(err, wire.ErrMalformed) {
+				ps.badFrames.Add(1)
+				ps.log.Debug("bad pubsub frame", "peer", p, "err", err)
+				_ = s.Reset()
+			} else {
+				_ = s.Close()
+			}
+			return
+		}
+		rpc := &gossipsubpb.RPC{}
+		if err := proto.Unmarshal(b, rpc); err != nil {
+			ps.badFrames.Add(1)
+			ps.log.Debug("undecodable pubsub RPC", "peer", p, "err", err)
+			_ = s.Reset()
+			return
+		}
+		ps.rpcsIn.Add(1)
+		if !ps.post(func(now time.Time) { ps.r.HandleRPC(now, gossipsub.PeerID(p), rpc) }) {
+			_ = s.Reset()
+			return
+		}
+	}
+}
+
+// Subscribe joins topic and returns a subscription to its messages.
+func (ps *PubSub) Subscribe(topic string) (*Subscription, error) {
+	s := &Subscription{ps: ps, topic: topic, c: make(chan *Message, ps.cfg.SubBuffer)}
+	err := ps.do(func(now time.Time) {
+		ps.r.Join(now, topic)
+		ps.subs[topic] = append(ps.subs[topic], s)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Join joins topic without a subscription (the node relays it).
+func (ps *PubSub) Join(topic string) error {
+	return ps.do(func(now time.Time) { ps.r.Join(now, topic) })
+}
+
+// Leave leaves topic.
+func (ps *PubSub) Leave(topic string) error {
+	return ps.do(func(now time.Time) { ps.r.Leave(now, topic) })
+}
+
+// Publish sends data on topic. The caller has validated it. It returns the
+// message id and the number of peers it was sent to.
+func (ps *PubSub) Publish(topic string, data []byte) (string, int, error) {
+	var (
+		id  string
+		n   int
+		err error
+	)
+	if e := ps.do(func(now time.Time) { id, n, err = ps.r.Publish(now, topic, data) }); e != nil {
+		return "", 0, e
+	}
+	return id, n, err
+}
+
+// Stats returns the counters.
+func (ps *PubSub) Stats() Stats {
+	var st Stats
+	_ = ps.do(func(time.Time) {
+		st = ps.stats
+		st.Stats = ps.r.Stats()
+		st.Pending = ps.r.PendingValidations()
+		st.Cached = ps.r.CachedMessages()
+	})
+	st.RPCsIn = ps.rpcsIn.Load()
+	st.BadFrames = ps.badFrames.Load()
+	return st
+}
+
+// MeshPeers returns the topic's mesh.
+func (ps *PubSub) MeshPeers(topic string) []peer.ID {
+	var out []peer.ID
+	_ = ps.do(func(time.Time) {
+		for _, id := range ps.r.Mesh(topic) {
+			out = append(out, peer.ID(id))
+		}
+	})
+	return out
+}
+
+// TopicPeers returns the peers subscribed to topic.
+func (ps *PubSub) TopicPeers(topic string) []peer.ID {
+	var out []peer.ID
+	_ = ps.do(func(time.Time) {
+		for _, id := range ps.r.TopicPeers(topic) {
+			out = append(out, peer.ID(id))
+		}
+	})
+	return out
+}
+
+// Score returns a peer's gossipsub score.
+func (ps *PubSub) Score(p peer.ID) float64 {
+	var s float64
+	_ = ps.do(func(now time.Time) { s = ps.r.Score(gossipsub.PeerID(p), now) })
+	return s
+}
+
+// String describes the pubsub for logs.
+func (ps *PubSub) String() string { return fmt.Sprintf("pubsub on %s", ps.h.ID()) }
