@@ -3,6 +3,7 @@ package gossipsub
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 )
 
@@ -152,6 +153,9 @@ type ScoreParams struct {
 	// P6: more than IPColocationFactorThreshold peers on one IP.
 	IPColocationFactorWeight    float64
 	IPColocationFactorThreshold int
+	// IPColocationWhitelist: peers on these networks are not counted for
+	// colocation (default: loopback, where a devnet runs all its nodes).
+	IPColocationWhitelist []netip.Prefix
 	// P7: behaviour penalty (GRAFT in backoff, broken IWANT promises).
 	BehaviourPenaltyWeight, BehaviourPenaltyThreshold, BehaviourPenaltyDecay float64
 	DecayInterval                                                            time.Duration
@@ -187,6 +191,7 @@ func DefaultScoreParams() ScoreParams {
 		},
 		IPColocationFactorWeight:    -50,
 		IPColocationFactorThreshold: 5,
+		IPColocationWhitelist:       []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 		BehaviourPenaltyWeight:      -10,
 		BehaviourPenaltyThreshold:   0,
 		BehaviourPenaltyDecay:       0.986,

@@ -288,6 +288,14 @@ func (r *Router) AddPeer(now time.Time, id PeerID, proto Protocol, outbound bool
 	}
 }
 
+// SetProtocol records the protocol a peer's stream was negotiated with,
+// once the driver knows it (peers are added as soon as they connect).
+func (r *Router) SetProtocol(id PeerID, proto Protocol) {
+	if p := r.peers[id]; p != nil {
+		p.proto = proto
+	}
+}
+
 // RemovePeer forgets a peer whose stream or connection went down. Its score
 // is retained for RetainScore if negative.
 func (r *Router) RemovePeer(now time.Time, id PeerID) {
@@ -716,11 +724,15 @@ func (r *Router) handleGraft(now time.Time, from PeerID, p *peerState, ms []*gos
 func (r *Router) handlePrune(now time.Time, from PeerID, ms []*gossipsubpb.ControlPrune) {
 	for _, pr := range ms {
 		t := pr.GetTopicId()
-		if m := r.mesh[t]; m != nil {
-			if _, ok := m[from]; ok {
-				delete(m, from)
-				r.sc.prune(from, t, now)
-			}
+		m := r.mesh[t]
+		if m == nil {
+			// Not a topic of ours: ignored, as go-libp2p, so that PRUNEs
+			// for made-up topics cannot fill the backoff map.
+			continue
+		}
+		if _, ok := m[from]; ok {
+			delete(m, from)
+			r.sc.prune(from, t, now)
 		}
 		backoff := r.p.PruneBackoff
 		if pr.Backoff != nil {

@@ -1,6 +1,9 @@
 package gossipsub
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // scorer keeps the v1.1 peer score counters. Scores of disconnected peers
 // are retained for RetainScore so that a misbehaving peer cannot reset its
@@ -51,14 +54,29 @@ func (s *scorer) setIP(id PeerID, ps *peerScore, ip string) {
 			}
 		}
 	}
-	ps.ip = ip
-	if ip == "" {
+	ps.ip = ""
+	if ip == "" || s.whitelisted(ip) {
 		return
 	}
+	ps.ip = ip
 	if s.ips[ip] == nil {
 		s.ips[ip] = map[PeerID]struct{}{}
 	}
 	s.ips[ip][id] = struct{}{}
+}
+
+func (s *scorer) whitelisted(ip string) bool {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range s.p.IPColocationWhitelist {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *scorer) removePeer(id PeerID, now time.Time) {

@@ -19,7 +19,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
-	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 	"google.golang.org/protobuf/proto"
 
@@ -140,19 +139,17 @@ type PubSub struct {
 
 	// Owned by the event loop.
 	writers map[peer.ID]*writer
+	known   map[peer.ID]bool // peers the router has
 	subs    map[string][]*Subscription
 	stats   Stats
 
 	// Counted from stream goroutines.
 	rpcsIn, badFrames atomic.Uint64
 
-	mu      sync.Mutex
-	opening map[peer.ID]bool
 	notifee *network.NotifyBundle
 }
 
 type writer struct {
-	s   network.Stream
 	out chan *gossipsubpb.RPC
 }
 
@@ -180,26 +177,29 @@ func New(h host.Host, cfg Config) (*PubSub, error) {
 		h: h, cfg: cfg, log: cfg.Logger, r: r,
 		events: make(chan func(time.Time), cfg.Events),
 		ctx:    ctx, cancel: cancel, done: make(chan struct{}),
-		writers: map[peer.ID]*writer{}, subs: map[string][]*Subscription{},
-		opening: map[peer.ID]bool{},
+		writers: map[peer.ID]*writer{}, known: map[peer.ID]bool{}, subs: map[string][]*Subscription{},
 	}
 	for _, id := range protocols {
 		h.SetStreamHandler(id, ps.handleStream)
 	}
 	ps.notifee = &network.NotifyBundle{
-		ConnectedF: func(_ network.Network, c network.Conn) { go ps.openStream(c.RemotePeer()) },
+		ConnectedF: func(_ network.Network, c network.Conn) {
+			go ps.post(func(now time.Time) { ps.addPeer(now, c) })
+		},
 		DisconnectedF: func(n network.Network, c network.Conn) {
 			p := c.RemotePeer()
-			if n.Connectedness(p) != network.Connected {
-				ps.post(func(now time.Time) { ps.dropPeer(now, p) })
-			}
+			go ps.post(func(now time.Time) {
+				if n.Connectedness(p) != network.Connected {
+					ps.removePeer(now, p)
+				}
+			})
 		},
 	}
 	h.Network().Notify(ps.notifee)
 	ps.wg.Add(1)
 	go ps.loop()
-	for _, p := range h.Network().Peers() {
-		go ps.openStream(p)
+	for _, c := range h.Network().Conns() {
+		go ps.post(func(now time.Time) { ps.addPeer(now, c) })
 	}
 	return ps, nil
 }
@@ -350,59 +350,69 @@ func (ps *PubSub) act() {
 	}
 }
 
-// openStream opens our writing stream to p, once per peer.
-func (ps *PubSub) openStream(p peer.ID) {
-	ps.mu.Lock()
-	if ps.opening[p] {
-		ps.mu.Unlock()
+// addPeer makes p a router peer as soon as it connects or opens a pubsub
+// stream to us, and starts its writer, which opens our stream to it and
+// writes what the router queues meanwhile. Adding on the first sign of
+// the peer, not when our stream is up, keeps the RPCs it sends first (its
+// subscriptions) from arriving before the router knows it.
+func (ps *PubSub) addPeer(now time.Time, c network.Conn) {
+	p := c.RemotePeer()
+	if _, ok := ps.writers[p]; ok {
 		return
 	}
-	ps.opening[p] = true
-	ps.mu.Unlock()
-	defer func() {
-		ps.mu.Lock()
-		delete(ps.opening, p)
-		ps.mu.Unlock()
-	}()
-	var have bool
-	if ps.do(func(time.Time) { _, have = ps.writers[p] }) != nil || have {
+	if ps.h.Network().Connectedness(p) != network.Connected {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ps.ctx, 10*time.Second)
-	defer cancel()
-	s, err := ps.h.NewStream(ctx, p, protocols...)
-	if err != nil {
-		ps.log.Debug("no pubsub stream", "peer", p, "err", err)
-		return
-	}
-	c := s.Conn()
 	ip := ""
 	if a, err := manet.ToIP(c.RemoteMultiaddr()); err == nil {
 		ip = a.String()
-	} else if v, err := c.RemoteMultiaddr().ValueForProtocol(ma.P_IP4); err == nil {
-		ip = v
 	}
-	w := &writer{s: s, out: make(chan *gossipsubpb.RPC, ps.cfg.OutQueue)}
-	ok := ps.post(func(now time.Time) {
-		if _, dup := ps.writers[p]; dup || ps.h.Network().Connectedness(p) != network.Connected {
-			_ = s.Reset()
-			return
-		}
-		ps.writers[p] = w
-		ps.stats.Peers = len(ps.writers)
-		ps.r.AddPeer(now, gossipsub.PeerID(p), protoOf(s.Protocol()), c.Stat().Direction == network.DirOutbound, ip)
-		ps.wg.Add(1)
-		go ps.write(p, w)
-	})
-	if !ok {
-		_ = s.Reset()
+	if !ps.known[p] {
+		ps.known[p] = true
+		ps.r.AddPeer(now, gossipsub.PeerID(p), gossipsub.WakuRelay, c.Stat().Direction == network.DirOutbound, ip)
 	}
+	w := &writer{out: make(chan *gossipsubpb.RPC, ps.cfg.OutQueue)}
+	ps.writers[p] = w
+	ps.stats.Peers = len(ps.known)
+	ps.wg.Add(1)
+	go ps.write(p, w)
 }
 
-// write sends the peer's queued RPCs, flushing when the queue runs dry.
+// removePeer forgets p once it has no connection left.
+func (ps *PubSub) removePeer(now time.Time, p peer.ID) {
+	if w := ps.writers[p]; w != nil {
+		delete(ps.writers, p)
+		close(w.out)
+	}
+	if ps.known[p] {
+		delete(ps.known, p)
+		ps.r.RemovePeer(now, gossipsub.PeerID(p))
+	}
+	ps.stats.Peers = len(ps.known)
+}
+
+// write opens our stream to p and sends the peer's queued RPCs, flushing
+// when the queue runs dry.
 func (ps *PubSub) write(p peer.ID, w *writer) {
 	defer ps.wg.Done()
-	bw := bufio.NewWriterSize(w.s, 64<<10)
+	ctx, cancel := context.WithTimeout(ps.ctx, 10*time.Second)
+	s, err := ps.h.NewStream(ctx, p, protocols...)
+	cancel()
+	if err != nil {
+		// The peer does not speak pubsub (a light client) or is gone.
+		ps.log.Debug("no pubsub stream", "peer", p, "err", err)
+		ps.post(func(now time.Time) {
+			if ps.writers[p] == w {
+				ps.removePeer(now, p)
+			}
+		})
+		for range w.out {
+		}
+		return
+	}
+	pr := protoOf(s.Protocol())
+	ps.post(func(time.Time) { ps.r.SetProtocol(gossipsub.PeerID(p), pr) })
+	bw := bufio.NewWriterSize(s, 64<<10)
 	var buf []byte
 	for rpc := range w.out {
 		b, err := proto.MarshalOptions{}.MarshalAppend(buf[:0], rpc)
@@ -415,10 +425,19 @@ func (ps *PubSub) write(p peer.ID, w *writer) {
 		}
 		if err != nil {
 			ps.log.Debug("pubsub write failed", "peer", p, "err", err)
-			_ = w.s.Reset()
+			_ = s.Reset()
+			// The stream broke, maybe not the connection: open a new
+			// one, keeping the router's state of the peer.
 			ps.post(func(now time.Time) {
-				if ps.writers[p] == w {
-					ps.dropPeer(now, p)
+				if ps.writers[p] != w {
+					return
+				}
+				delete(ps.writers, p)
+				close(w.out)
+				if c := ps.h.Network().ConnsToPeer(p); len(c) > 0 {
+					ps.addPeer(now, c[0])
+				} else {
+					ps.removePeer(now, p)
 				}
 			})
 			for range w.out {
@@ -426,23 +445,7 @@ func (ps *PubSub) write(p peer.ID, w *writer) {
 			return
 		}
 	}
-	_ = w.s.Close()
-}
-
-func (ps *PubSub) dropPeer(now time.Time, p peer.ID) {
-	w := ps.writers[p]
-	if w == nil {
-		return
-	}
-	delete(ps.writers, p)
-	close(w.out)
-	ps.stats.Peers = len(ps.writers)
-	ps.r.RemovePeer(now, gossipsub.PeerID(p))
-	// Reconnect the stream if the peer is still connected (its stream
-	// broke, not the connection).
-	if ps.h.Network().Connectedness(p) == network.Connected {
-		go ps.openStream(p)
-	}
+	_ = s.Close()
 }
 
 // maxFrame bounds an incoming RPC frame: the router's RPC bound plus room
@@ -452,7 +455,11 @@ func (ps *PubSub) maxFrame() int { return ps.cfg.Router.Params.MaxRPCSize + 4096
 // handleStream reads a peer's RPCs into the event loop.
 func (ps *PubSub) handleStream(s network.Stream) {
 	p := s.Conn().RemotePeer()
-	go ps.openStream(p)
+	c := s.Conn()
+	if !ps.post(func(now time.Time) { ps.addPeer(now, c) }) {
+		_ = s.Reset()
+		return
+	}
 	br := bufio.NewReaderSize(s, 64<<10)
 	max := ps.maxFrame()
 	for {
