@@ -27,7 +27,7 @@ type Harness struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	stdout *bufio.Reader
-	stderr bytes.Buffer
+	stderr *syncBuffer
 }
 
 // Dir finds the interop folder: ./interop in the module root found by
@@ -50,27 +50,68 @@ func Dir() (string, error) {
 // Start launches the harness from dir. The process ends when ctx is done or
 // Close is called.
 func Start(ctx context.Context, dir string) (*Harness, error) {
+	p, err := startNode(ctx, dir, "rln.mjs", "@waku/zerokit-rln-wasm", nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Harness{cmd: p.cmd, stdin: p.stdin, stdout: p.stdout, stderr: p.stderr}, nil
+}
+
+// nodeProcess is a started `node <script>` with pipes.
+type nodeProcess struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout *bufio.Reader
+	stderr *syncBuffer
+}
+
+// startNode starts node on dir/script once it has checked that node is on
+// PATH and that module is installed in dir/node_modules. env is added to
+// the process environment.
+func startNode(ctx context.Context, dir, script, module string, env []string) (*nodeProcess, error) {
 	node, err := exec.LookPath("node")
 	if err != nil {
 		return nil, fmt.Errorf("%w: node not found on PATH (install Node.js >= 20)", ErrUnavailable)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@waku", "zerokit-rln-wasm")); err != nil {
-		return nil, fmt.Errorf("%w: %s/node_modules is missing: run 'npm ci' there (make test does)", ErrUnavailable, dir)
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", filepath.FromSlash(module))); err != nil {
+		return nil, fmt.Errorf("%w: %s/node_modules is missing %s: run 'npm ci' there (make test does)", ErrUnavailable, dir, module)
 	}
-	h := &Harness{cmd: exec.CommandContext(ctx, node, filepath.Join(dir, "rln.mjs"))}
-	h.cmd.Stderr = &h.stderr
-	if h.stdin, err = h.cmd.StdinPipe(); err != nil {
+	p := &nodeProcess{cmd: exec.CommandContext(ctx, node, filepath.Join(dir, script)), stderr: &syncBuffer{}}
+	p.cmd.Stderr = p.stderr
+	if len(env) > 0 {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
+	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
 		return nil, err
 	}
-	out, err := h.cmd.StdoutPipe()
+	out, err := p.cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
-	h.stdout = bufio.NewReaderSize(out, 1<<20)
-	if err := h.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("interop: start node: %w", err)
+	p.stdout = bufio.NewReaderSize(out, 1<<20)
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("interop: start node %s: %w", script, err)
 	}
-	return h, nil
+	return p, nil
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's stderr copier and
+// readers of error messages at the same time.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // Call sends one request and decodes its response into resp (which may be

@@ -1,0 +1,451 @@
+package interop
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"sync"
+	"time"
+)
+
+// WakuNode is one running waku.mjs process: a js-waku node (@waku/sdk
+// 0.0.27, @waku/relay 0.0.14) on its default libp2p stack (websocket, noise,
+// mplex), driven over stdin/stdout. Requests carry ids, so a request whose
+// context ends does not desynchronise the next one. Events (messages,
+// connections) arrive on Events.
+type WakuNode struct {
+	p      *nodeProcess
+	writeM sync.Mutex
+
+	mu      sync.Mutex
+	nextID  int
+	pending map[int]chan []byte
+	readErr error
+
+	events  chan WakuEvent
+	dropped int
+	done    chan struct{} // closed when stdout ends
+}
+
+// wakuEventBuffer is how many events wait for the reader of Events before
+// newer ones are dropped (counted by DroppedEvents).
+const wakuEventBuffer = 4096
+
+// StartWaku launches waku.mjs from dir (see Dir). The process ends when ctx
+// is done or Close is called. It inherits the environment, so DEBUG=libp2p:*
+// or DEBUG=waku:* sends js-libp2p's and js-waku's logs to its stderr.
+func StartWaku(ctx context.Context, dir string) (*WakuNode, error) {
+	p, err := startNode(ctx, dir, "waku.mjs", "@waku/sdk", nil)
+	if err != nil {
+		return nil, err
+	}
+	n := &WakuNode{
+		p:       p,
+		pending: map[int]chan []byte{},
+		events:  make(chan WakuEvent, wakuEventBuffer),
+		done:    make(chan struct{}),
+	}
+	go n.read()
+	return n, nil
+}
+
+func (n *WakuNode) read() {
+	defer close(n.done)
+	defer close(n.events)
+	for {
+		line, err := n.p.stdout.ReadBytes('\n')
+		if len(line) > 0 {
+			n.dispatch(line)
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = errors.New("waku.mjs exited")
+			}
+			n.mu.Lock()
+			n.readErr = fmt.Errorf("interop: %w (stderr: %s)", err, n.p.stderr.String())
+			n.mu.Unlock()
+			return
+		}
+	}
+}
+
+func (n *WakuNode) dispatch(line []byte) {
+	var probe struct {
+		ID    *int    `json:"id"`
+		Event *string `json:"event"`
+	}
+	if err := json.Unmarshal(line, &probe); err != nil {
+		return // not protocol output
+	}
+	if probe.Event != nil {
+		var ev WakuEvent
+		if json.Unmarshal(line, &ev) != nil {
+			return
+		}
+		ev.Raw = append(json.RawMessage(nil), line...)
+		select {
+		case n.events <- ev:
+		default:
+			n.mu.Lock()
+			n.dropped++
+			n.mu.Unlock()
+		}
+		return
+	}
+	if probe.ID == nil {
+		return
+	}
+	n.mu.Lock()
+	ch := n.pending[*probe.ID]
+	delete(n.pending, *probe.ID)
+	n.mu.Unlock()
+	if ch != nil {
+		ch <- line
+	}
+}
+
+// Events delivers the node's asynchronous events; it is closed when the
+// process ends.
+func (n *WakuNode) Events() <-chan WakuEvent { return n.events }
+
+// DroppedEvents counts events dropped because Events was not read.
+func (n *WakuNode) DroppedEvents() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.dropped
+}
+
+// Stderr is what the process has written to stderr so far.
+func (n *WakuNode) Stderr() string { return n.p.stderr.String() }
+
+// WakuError is a request the harness could not carry out; Response holds
+// the whole response line (start failures carry what was reached).
+type WakuError struct {
+	Message  string
+	Response json.RawMessage
+}
+
+func (e *WakuError) Error() string { return "interop: waku.mjs: " + e.Message }
+
+// Call sends one request (a JSON object; "op" names the operation) and
+// decodes its response into resp (which may be nil).
+func (n *WakuNode) Call(ctx context.Context, op string, req any, resp any) error {
+	body := map[string]any{}
+	if req != nil {
+		b, err := json.Marshal(req)
+		if err != nil {
+			return fmt.Errorf("interop: encode %s request: %w", op, err)
+		}
+		if err := json.Unmarshal(b, &body); err != nil {
+			return fmt.Errorf("interop: %s request is not a JSON object: %w", op, err)
+		}
+	}
+	n.mu.Lock()
+	if n.readErr != nil {
+		err := n.readErr
+		n.mu.Unlock()
+		return err
+	}
+	n.nextID++
+	id := n.nextID
+	ch := make(chan []byte, 1)
+	n.pending[id] = ch
+	n.mu.Unlock()
+	body["op"], body["id"] = op, id
+	line, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("interop: encode %s request: %w", op, err)
+	}
+	n.writeM.Lock()
+	_, err = n.p.stdin.Write(append(line, '\n'))
+	n.writeM.Unlock()
+	if err != nil {
+		n.forget(id)
+		return fmt.Errorf("interop: write %s request: %w (stderr: %s)", op, err, n.Stderr())
+	}
+	var reply []byte
+	select {
+	case reply = <-ch:
+	case <-n.done:
+		n.forget(id)
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return n.readErr
+	case <-ctx.Done():
+		n.forget(id)
+		return fmt.Errorf("interop: %s: %w", op, ctx.Err())
+	}
+	var probe struct {
+		Error *string `json:"error"`
+	}
+	if err := json.Unmarshal(reply, &probe); err != nil {
+		return fmt.Errorf("interop: decode %s response %q: %w", op, reply, err)
+	}
+	if probe.Error != nil {
+		return &WakuError{Message: *probe.Error, Response: reply}
+	}
+	if resp != nil {
+		if err := json.Unmarshal(reply, resp); err != nil {
+			return fmt.Errorf("interop: decode %s response: %w", op, err)
+		}
+	}
+	return nil
+}
+
+func (n *WakuNode) forget(id int) {
+	n.mu.Lock()
+	delete(n.pending, id)
+	n.mu.Unlock()
+}
+
+// WakuStart configures the js-waku node and the peer it connects to.
+type WakuStart struct {
+	// Peer is the rlnd node's multiaddr, ending in /p2p/<id>; js-waku
+	// dials only websocket addresses.
+	Peer      string `json:"peer"`
+	ClusterID uint16 `json:"clusterId"`
+	// Shards, or ContentTopics autosharded over NumShardsInNetwork
+	// (default 8), give the pubsub topics the node relays.
+	Shards             []uint32 `json:"shards,omitempty"`
+	ContentTopics      []string `json:"contentTopics,omitempty"`
+	NumShardsInNetwork int      `json:"numShardsInNetwork,omitempty"`
+	// Mode is "relay" (createRelayNode, the default) or "light"
+	// (createLightNode).
+	Mode string `json:"mode,omitempty"`
+	// Dial is "waku" (WakuNode.dial, which opens a stream on each mounted
+	// protocol: the default in relay mode) or "libp2p" (a plain
+	// connection: the default in light mode).
+	Dial string `json:"dial,omitempty"`
+	// WaitFor is the last stage waited for: "connection", "identify" (the
+	// default in light mode), and in relay mode "relay-peer" (gossipsub
+	// has the peer: it announced /vac/waku/relay/2.0.0), "subscribed"
+	// (the peer subscribed to all our pubsub topics) or "mesh" (it is in
+	// our mesh of every pubsub topic: the default in relay mode).
+	WaitFor   string `json:"waitFor,omitempty"`
+	TimeoutMs int    `json:"timeoutMs,omitempty"`
+	// QueryMetadata makes js-waku query the peer's metadata once
+	// connected, as it does before using a peer for store, filter or
+	// light push (a relay node never does it by itself).
+	QueryMetadata bool `json:"queryMetadata,omitempty"`
+}
+
+// WakuShardInfo is a cluster and its shards as js-waku reports them.
+type WakuShardInfo struct {
+	ClusterID uint32   `json:"clusterId"`
+	Shards    []uint32 `json:"shards"`
+}
+
+// WakuConn is one libp2p connection of the js-waku node to the peer.
+type WakuConn struct {
+	Status      string       `json:"status"`
+	Direction   string       `json:"direction"`
+	RemoteAddr  string       `json:"remoteAddr"`
+	Multiplexer string       `json:"multiplexer"`
+	Encryption  string       `json:"encryption"`
+	Streams     []WakuStream `json:"streams"`
+}
+
+// WakuStream is an open stream on a connection.
+type WakuStream struct {
+	Protocol    string `json:"protocol"`
+	Direction   string `json:"direction"`
+	Status      string `json:"status"`
+	ReadStatus  string `json:"readStatus"`
+	WriteStatus string `json:"writeStatus"`
+}
+
+// WakuInfo describes the js-waku node and its view of the peer.
+type WakuInfo struct {
+	PeerID          string         `json:"peerId"`
+	RemotePeerID    string         `json:"remotePeerId"`
+	Mode            string         `json:"mode"`
+	PubsubTopics    []string       `json:"pubsubTopics"`
+	Connections     []WakuConn     `json:"connections"`
+	RemoteProtocols []string       `json:"remoteProtocols"`
+	RemoteAgent     string         `json:"remoteAgent"`
+	RemoteShardInfo *WakuShardInfo `json:"remoteShardInfo"`
+	Gossipsub       *struct {
+		Peers       []string            `json:"peers"`
+		Subscribers map[string][]string `json:"subscribers"`
+		Mesh        map[string][]string `json:"mesh"`
+	} `json:"gossipsub"`
+}
+
+// WakuStage is a stage of start that was reached, ms after the dial began.
+type WakuStage struct {
+	Stage string `json:"stage"`
+	Ms    int    `json:"ms"`
+}
+
+// WakuMetadataQuery is the result of js-waku's metadata query.
+type WakuMetadataQuery struct {
+	ShardInfo *WakuShardInfo `json:"shardInfo"`
+	Error     *string        `json:"error"`
+}
+
+// WakuStarted is the answer to Start.
+type WakuStarted struct {
+	WakuInfo
+	Waited        []WakuStage        `json:"waited"`
+	DialError     *string            `json:"dialError"`
+	MetadataQuery *WakuMetadataQuery `json:"metadataQuery"`
+}
+
+// Start creates the js-waku node, dials the peer and waits for the stages
+// up to req.WaitFor. A stage not reached in time is a *WakuError whose
+// Response tells what was.
+func (n *WakuNode) Start(ctx context.Context, req WakuStart) (*WakuStarted, error) {
+	var out WakuStarted
+	if err := n.Call(ctx, "start", req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Wait waits up to timeout (0: 20 s) for a stage of WakuStart.WaitFor to
+// hold, for example "subscribed" once the peer has sent its subscriptions.
+func (n *WakuNode) Wait(ctx context.Context, stage string, timeout time.Duration) error {
+	req := map[string]any{"stage": stage}
+	if timeout > 0 {
+		req["timeoutMs"] = timeout.Milliseconds()
+	}
+	return n.Call(ctx, "wait", req, nil)
+}
+
+// Info reports the node's connections and its view of the peer.
+func (n *WakuNode) Info(ctx context.Context) (*WakuInfo, error) {
+	var out WakuInfo
+	if err := n.Call(ctx, "info", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// QueryMetadata makes js-waku query the peer's metadata now.
+func (n *WakuNode) QueryMetadata(ctx context.Context) (*WakuMetadataQuery, error) {
+	var out WakuMetadataQuery
+	if err := n.Call(ctx, "metadata", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// WakuSubscribed is the answer to Subscribe.
+type WakuSubscribed struct {
+	OK             bool          `json:"ok"`
+	PubsubTopic    string        `json:"pubsubTopic"`
+	SubscribeError string        `json:"subscribeError"`
+	Successes      []string      `json:"successes"`
+	Failures       []WakuFailure `json:"failures"`
+}
+
+// Subscribe delivers messages on contentTopic as "message" events (relay:
+// js-waku's relay subscription; light: a filter subscription). pubsubTopic
+// may be empty: autosharding over the configured number of shards.
+func (n *WakuNode) Subscribe(ctx context.Context, contentTopic, pubsubTopic string) (*WakuSubscribed, error) {
+	req := map[string]any{"contentTopic": contentTopic}
+	if pubsubTopic != "" {
+		req["pubsubTopic"] = pubsubTopic
+	}
+	var out WakuSubscribed
+	if err := n.Call(ctx, "subscribe", req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// WakuSend is a message for js-waku to publish.
+type WakuSend struct {
+	ContentTopic string `json:"contentTopic"`
+	PubsubTopic  string `json:"pubsubTopic,omitempty"`
+	Payload      []byte `json:"payloadB64"`
+	// TimestampMs is the message time in ms (js-waku's precision; it puts
+	// TimestampMs * 1e6 ns on the wire). Zero: now.
+	TimestampMs int64 `json:"timestampMs,omitempty"`
+	// RateLimitProof is an encoded RateLimitProof for WakuMessage field
+	// 21. It must be canonical (fields 1..7 in order, none empty): js-waku
+	// decodes and re-encodes it, and the harness refuses bytes that would
+	// change.
+	RateLimitProof []byte `json:"rateLimitProofB64,omitempty"`
+	Ephemeral      bool   `json:"ephemeral,omitempty"`
+}
+
+// WakuFailure is one failure js-waku reported for a send.
+type WakuFailure struct {
+	Error  string `json:"error"`
+	PeerID string `json:"peerId"`
+}
+
+// WakuSent is the answer to Send. A publish js-waku refused is not an error
+// of Send: OK is false and PublishError or Failures say why.
+type WakuSent struct {
+	OK          bool   `json:"ok"`
+	PubsubTopic string `json:"pubsubTopic"`
+	TimestampMs int64  `json:"timestampMs"`
+	// Wire is the encoded WakuMessage js-waku published (the gossipsub
+	// message data); MsgIDHex is js-waku's gossipsub message id of it.
+	Wire       []byte        `json:"wireB64"`
+	MsgIDHex   string        `json:"msgIdHex"`
+	Recipients []string      `json:"recipients"`
+	Failures   []WakuFailure `json:"failures"`
+	// PublishError is the exception js-waku's send threw, for example
+	// "PublishError.NoPeersSubscribedToTopic".
+	PublishError string `json:"publishError"`
+}
+
+// Send publishes a message (relay: gossipsub publish; light: light push).
+func (n *WakuNode) Send(ctx context.Context, req WakuSend) (*WakuSent, error) {
+	var out WakuSent
+	if err := n.Call(ctx, "send", req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Stop stops the js-waku node; the process keeps running until Close.
+func (n *WakuNode) Stop(ctx context.Context) error { return n.Call(ctx, "stop", nil, nil) }
+
+// WakuEvent is an asynchronous event line.
+type WakuEvent struct {
+	// Event is "message" (a subscribed message, as js-waku decoded it),
+	// "gossip" (any relay message js-waku accepted), "peer:connect" or
+	// "peer:disconnect".
+	Event        string `json:"event"`
+	PubsubTopic  string `json:"pubsubTopic"`
+	ContentTopic string `json:"contentTopic"`
+	Payload      []byte `json:"payloadB64"`
+	// TimestampNs is the WakuMessage timestamp in decimal ns ("" if none).
+	TimestampNs    string `json:"timestampNs"`
+	Version        *int   `json:"version"`
+	Ephemeral      bool   `json:"ephemeral"`
+	Meta           []byte `json:"metaB64"`
+	RateLimitProof []byte `json:"rateLimitProofB64"`
+	// Data, MsgIDHex and From are set on "gossip" events.
+	Data     []byte `json:"dataB64"`
+	MsgIDHex string `json:"msgIdHex"`
+	From     string `json:"from"`
+	// PeerID is set on connection events.
+	PeerID string          `json:"peerId"`
+	Raw    json.RawMessage `json:"-"`
+}
+
+// Close ends the process: it stops the node and exits when its stdin
+// closes; after 10 s it is killed.
+func (n *WakuNode) Close() error {
+	_ = n.p.stdin.Close()
+	select {
+	case <-n.done:
+	case <-time.After(10 * time.Second):
+		_ = n.p.cmd.Process.Kill()
+		<-n.done
+	}
+	err := n.p.cmd.Wait()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return fmt.Errorf("interop: waku.mjs: %w (stderr: %s)", err, n.Stderr())
+	}
+	return err
+}

@@ -1,0 +1,491 @@
+#!/usr/bin/env node
+// rlnd interop harness for js-waku: a long-lived process that runs one js-waku
+// node (@waku/sdk 0.0.27 with @waku/relay 0.0.14, its default libp2p stack:
+// websocket, noise, mplex) and is driven by newline-delimited JSON on stdin.
+// Each request gets one JSON line on stdout, in order; asynchronous events are
+// lines with an "event" field and may come between responses. The protocol is
+// described in README.md next to this file.
+
+import { createHash } from 'node:crypto';
+import { createInterface } from 'node:readline';
+
+// stdout carries the protocol only: send any library logging to stderr.
+for (const name of ['log', 'info', 'debug', 'warn']) {
+  console[name] = (...args) => console.error(...args);
+}
+
+const sdk = await import('@waku/sdk');
+const { createRelayNode } = await import('@waku/sdk/relay');
+const { proto_message: protoMessage } = await import('@waku/proto');
+const { multiaddr } = await import('@multiformats/multiaddr');
+
+const { createLightNode, createEncoder, createDecoder, utils } = sdk;
+
+const RELAY_CODEC = '/vac/waku/relay/2.0.0';
+const DEFAULT_TIMEOUT_MS = 20000;
+const POLL_MS = 25;
+
+class RequestError extends Error {}
+
+let node = null; // the js-waku node
+let state = null; // { mode, clusterId, pubsubTopics, numShards, remote, remotePeerId }
+const subscriptions = new Map(); // contentTopic -> unsubscribe function
+
+// ---------------------------------------------------------------- helpers ----
+
+const b64 = (u8) => Buffer.from(u8).toString('base64');
+const hex = (u8) => Buffer.from(u8).toString('hex');
+
+function fromB64(value, name) {
+  if (typeof value !== 'string') throw new RequestError(`${name}: expected a base64 string`);
+  const buf = Buffer.from(value, 'base64');
+  if (buf.toString('base64').replace(/=+$/, '') !== value.replace(/=+$/, '')) {
+    throw new RequestError(`${name}: not canonical base64`);
+  }
+  return new Uint8Array(buf);
+}
+
+function requireNode() {
+  if (!node) throw new RequestError('not started: send {"op":"start",...} first');
+}
+
+function emit(obj) {
+  process.stdout.write(`${JSON.stringify(obj)}\n`);
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// waitUntil polls cond until it returns a truthy value or the time is up.
+async function waitUntil(what, cond, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(POLL_MS);
+  }
+}
+
+function peerIdOf(addr) {
+  const i = addr.lastIndexOf('/p2p/');
+  if (i < 0) throw new RequestError('peer: the multiaddr must end in /p2p/<peer id>');
+  return addr.slice(i + 5);
+}
+
+function connectionsTo(peerIdStr) {
+  return node.libp2p.getConnections().filter((c) => c.remotePeer.toString() === peerIdStr);
+}
+
+async function remoteShardInfo(peerIdStr) {
+  try {
+    const peer = (await node.libp2p.peerStore.all()).find((p) => p.id.toString() === peerIdStr);
+    const bytes = peer?.metadata.get('shardInfo');
+    return bytes ? utils.decodeRelayShard(bytes) : null;
+  } catch (err) {
+    return { error: String(err) };
+  }
+}
+
+async function describe() {
+  const peerIdStr = state.remotePeerId;
+  const conns = connectionsTo(peerIdStr).map((c) => ({
+    status: c.status,
+    direction: c.direction,
+    remoteAddr: c.remoteAddr.toString(),
+    multiplexer: c.multiplexer ?? null,
+    encryption: c.encryption ?? null,
+    streams: c.streams.map((s) => ({
+      protocol: s.protocol ?? null,
+      direction: s.direction,
+      status: s.status,
+      readStatus: s.readStatus,
+      writeStatus: s.writeStatus,
+    })),
+  }));
+  let remoteProtocols = [];
+  let remoteAgent = null;
+  try {
+    const peer = (await node.libp2p.peerStore.all()).find((p) => p.id.toString() === peerIdStr);
+    if (peer) {
+      remoteProtocols = peer.protocols;
+      const av = peer.metadata.get('AgentVersion');
+      remoteAgent = av ? Buffer.from(av).toString('utf8') : null;
+    }
+  } catch {
+    // not in the peer store
+  }
+  const out = {
+    peerId: node.libp2p.peerId.toString(),
+    remotePeerId: peerIdStr,
+    mode: state.mode,
+    pubsubTopics: state.pubsubTopics,
+    connections: conns,
+    remoteProtocols,
+    remoteAgent,
+    // What js-waku's peer store holds as the remote's shards: written when
+    // the remote queried our metadata (and its request decoded) or when we
+    // queried it.
+    remoteShardInfo: await remoteShardInfo(peerIdStr),
+  };
+  if (node.relay) {
+    const gs = node.relay.gossipSub;
+    out.gossipsub = {
+      peers: gs.getPeers().map(String),
+      subscribers: Object.fromEntries(state.pubsubTopics.map((t) => [t, gs.getSubscribers(t).map(String)])),
+      mesh: Object.fromEntries(state.pubsubTopics.map((t) => [t, node.relay.getMeshPeers(t)])),
+    };
+  }
+  return out;
+}
+
+// pubsubTopicFor returns the pubsub topic a content topic is sent on.
+function pubsubTopicFor(req) {
+  if (req.pubsubTopic !== undefined) {
+    if (typeof req.pubsubTopic !== 'string') throw new RequestError('pubsubTopic: expected a string');
+    return req.pubsubTopic;
+  }
+  try {
+    const shard = utils.contentTopicToShardIndex(req.contentTopic, state.numShards);
+    return `/waku/2/rs/${state.clusterId}/${shard}`;
+  } catch (err) {
+    throw new RequestError(`contentTopic: ${err.message}`);
+  }
+}
+
+function checkContentTopic(req) {
+  if (typeof req.contentTopic !== 'string' || req.contentTopic === '') {
+    throw new RequestError('contentTopic: expected a non-empty string');
+  }
+}
+
+function messageEvent(pubsubTopic, msg) {
+  const p = msg.proto ?? {};
+  const ev = {
+    event: 'message',
+    pubsubTopic,
+    contentTopic: msg.contentTopic,
+    payloadB64: b64(msg.payload ?? new Uint8Array()),
+    timestampNs: p.timestamp !== undefined ? p.timestamp.toString() : null,
+    version: p.version ?? null,
+    ephemeral: Boolean(p.ephemeral),
+  };
+  if (p.meta) ev.metaB64 = b64(p.meta);
+  if (p.rateLimitProof) ev.rateLimitProofB64 = b64(protoMessage.RateLimitProof.encode(p.rateLimitProof));
+  return ev;
+}
+
+// --------------------------------------------------------------- handlers ----
+
+function ping() {
+  return { ok: true };
+}
+
+function parseNetwork(req) {
+  if (!Number.isInteger(req.clusterId) || req.clusterId < 0 || req.clusterId > 65535) {
+    throw new RequestError('clusterId: expected an integer 0..65535');
+  }
+  const numShards = req.numShardsInNetwork ?? 8;
+  if (!Number.isInteger(numShards) || numShards < 1 || numShards > 1024) {
+    throw new RequestError('numShardsInNetwork: expected an integer 1..1024');
+  }
+  let shards;
+  if (req.shards !== undefined) {
+    if (!Array.isArray(req.shards) || req.shards.length === 0 || !req.shards.every((s) => Number.isInteger(s) && s >= 0 && s < 1024)) {
+      throw new RequestError('shards: expected a non-empty array of integers 0..1023');
+    }
+    shards = [...new Set(req.shards)];
+  } else if (req.contentTopics !== undefined) {
+    if (!Array.isArray(req.contentTopics) || req.contentTopics.length === 0) {
+      throw new RequestError('contentTopics: expected a non-empty array');
+    }
+    // Autosharding with numShardsInNetwork shards: js-waku 0.0.27 only
+    // autoshards over 8 shards, so the shards are derived here and the node
+    // is configured with them (static sharding, the same pubsub topics).
+    try {
+      shards = [...new Set(req.contentTopics.map((ct) => utils.contentTopicToShardIndex(ct, numShards)))];
+    } catch (err) {
+      throw new RequestError(`contentTopics: ${err.message}`);
+    }
+  } else {
+    throw new RequestError('one of "shards" or "contentTopics" is required');
+  }
+  return { clusterId: req.clusterId, shards, numShards };
+}
+
+async function start(req) {
+  if (node) throw new RequestError('already started (one node per process)');
+  if (typeof req.peer !== 'string') throw new RequestError('peer: expected the multiaddr of the rlnd node');
+  const mode = req.mode ?? 'relay';
+  if (mode !== 'relay' && mode !== 'light') throw new RequestError('mode: expected "relay" or "light"');
+  const dial = req.dial ?? (mode === 'relay' ? 'waku' : 'libp2p');
+  if (dial !== 'waku' && dial !== 'libp2p') throw new RequestError('dial: expected "waku" or "libp2p"');
+  const stages = stagesFor(mode);
+  const waitFor = req.waitFor ?? stages[stages.length - 1];
+  if (!stages.includes(waitFor)) throw new RequestError(`waitFor: expected one of ${stages.join(', ')} in ${mode} mode`);
+  const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const net = parseNetwork(req);
+  const remotePeerId = peerIdOf(req.peer);
+
+  const options = {
+    networkConfig: { clusterId: net.clusterId, shards: net.shards },
+    defaultBootstrap: false,
+    hideWebSocketInfo: true,
+    // js-waku dials only wss:// unless told otherwise (or NODE_ENV=test);
+    // this is js-waku's own switch, not a libp2p override.
+    libp2p: { filterMultiaddrs: false },
+  };
+  node = mode === 'relay' ? await createRelayNode(options) : await createLightNode(options);
+  state = {
+    mode,
+    clusterId: net.clusterId,
+    numShards: net.numShards,
+    pubsubTopics: node.pubsubTopics,
+    remote: req.peer,
+    remotePeerId,
+    identified: false,
+  };
+  node.libp2p.addEventListener('peer:connect', (evt) => emit({ event: 'peer:connect', peerId: evt.detail.toString() }));
+  node.libp2p.addEventListener('peer:disconnect', (evt) => emit({ event: 'peer:disconnect', peerId: evt.detail.toString() }));
+  node.libp2p.addEventListener('peer:identify', (evt) => {
+    if (evt.detail.peerId.toString() === remotePeerId) state.identified = true;
+  });
+  await node.start();
+  if (node.relay) {
+    // Every relay message js-waku accepts, before content-topic filtering.
+    node.relay.gossipSub.addEventListener('gossipsub:message', (evt) => {
+      const { msg, msgId, propagationSource } = evt.detail;
+      emit({
+        event: 'gossip',
+        pubsubTopic: msg.topic,
+        dataB64: b64(msg.data),
+        msgIdHex: typeof msgId === 'string' ? msgId : hex(msgId),
+        from: propagationSource.toString(),
+      });
+    });
+  }
+
+  const waited = [];
+  const t0 = Date.now();
+  const mark = (stage, detail) => waited.push({ stage, ms: Date.now() - t0, ...(detail ? { detail } : {}) });
+  let dialError = null;
+  try {
+    if (dial === 'waku') {
+      // WakuNode.dial: libp2p.dialProtocol(peer, codecs of the mounted
+      // protocols); for a relay node that opens a /vac/waku/relay/2.0.0
+      // stream that js-waku then leaves unused.
+      await node.dial(req.peer);
+    } else {
+      await node.libp2p.dial(multiaddr(req.peer));
+    }
+  } catch (err) {
+    dialError = err.message;
+  }
+  for (const stage of stages.slice(0, stages.indexOf(waitFor) + 1)) {
+    try {
+      await waitUntil(stage, () => reached(stage), Math.max(0, timeoutMs - (Date.now() - t0)));
+    } catch (err) {
+      return { error: `${err.message}${dialError ? ` (dial error: ${dialError})` : ''}`, waited, ...(await describe()) };
+    }
+    mark(stage);
+  }
+  const out = { ok: true, waited, dialError, ...(await describe()) };
+  if (req.queryMetadata) out.metadataQuery = await queryMetadata();
+  return out;
+}
+
+// reached tells whether a start stage holds now.
+async function reached(stage) {
+  const remote = state.remotePeerId;
+  switch (stage) {
+    case 'connection':
+      return connectionsTo(remote).some((c) => c.status === 'open');
+    case 'identify':
+      return state.identified;
+    case 'relay-peer':
+      return node.relay.gossipSub.getPeers().some((p) => p.toString() === remote);
+    case 'subscribed':
+      return state.pubsubTopics.every((t) => node.relay.gossipSub.getSubscribers(t).some((p) => p.toString() === remote));
+    case 'mesh':
+      return state.pubsubTopics.every((t) => node.relay.getMeshPeers(t).includes(remote));
+    default:
+      return false;
+  }
+}
+
+function stagesFor(mode) {
+  return mode === 'relay' ? ['connection', 'identify', 'relay-peer', 'subscribed', 'mesh'] : ['connection', 'identify'];
+}
+
+// wait waits for one stage (see start) after start, e.g. until the remote
+// has subscribed to all our pubsub topics.
+async function wait(req) {
+  requireNode();
+  if (!stagesFor(state.mode).includes(req.stage)) {
+    throw new RequestError(`stage: expected one of ${stagesFor(state.mode).join(', ')} in ${state.mode} mode`);
+  }
+  const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const t0 = Date.now();
+  try {
+    await waitUntil(req.stage, () => reached(req.stage), timeoutMs);
+  } catch (err) {
+    return { error: err.message, ...(await describe()) };
+  }
+  return { ok: true, ms: Date.now() - t0 };
+}
+
+// queryMetadata asks the remote for its metadata the way js-waku does before
+// it uses a peer for store, filter or light push.
+async function queryMetadata() {
+  const conn = connectionsTo(state.remotePeerId)[0];
+  if (!conn) return { shardInfo: null, error: 'not connected' };
+  try {
+    const res = await node.libp2p.services.metadata.query(conn.remotePeer);
+    return { shardInfo: res.shardInfo ?? null, error: res.error ?? null };
+  } catch (err) {
+    return { shardInfo: null, error: err.message };
+  }
+}
+
+async function info() {
+  requireNode();
+  return { ok: true, ...(await describe()) };
+}
+
+async function metadata() {
+  requireNode();
+  return { ok: true, ...(await queryMetadata()) };
+}
+
+async function subscribe(req) {
+  requireNode();
+  checkContentTopic(req);
+  if (subscriptions.has(req.contentTopic)) return { ok: true, already: true };
+  const pubsubTopic = pubsubTopicFor(req);
+  const decoder = createDecoder(req.contentTopic, pubsubTopic);
+  if (node.relay) {
+    const unsubscribe = node.relay.subscribe([decoder], (msg) => emit(messageEvent(pubsubTopic, msg)));
+    subscriptions.set(req.contentTopic, unsubscribe);
+    return { ok: true, pubsubTopic };
+  }
+  const res = await node.filter.subscribe([decoder], (msg) => emit(messageEvent(pubsubTopic, msg)));
+  if (res.error) return { ok: false, pubsubTopic, subscribeError: String(res.error) };
+  subscriptions.set(req.contentTopic, () => res.subscription.unsubscribe([req.contentTopic]));
+  return {
+    ok: true,
+    pubsubTopic,
+    successes: res.results.successes.map(String),
+    failures: res.results.failures.map((f) => ({ error: String(f.error), peerId: f.peerId?.toString() ?? null })),
+  };
+}
+
+async function send(req) {
+  requireNode();
+  checkContentTopic(req);
+  const payload = fromB64(req.payloadB64 ?? '', 'payloadB64');
+  const message = { payload };
+  if (req.timestampMs !== undefined) {
+    if (!Number.isSafeInteger(req.timestampMs) || req.timestampMs < 0) throw new RequestError('timestampMs: expected a non-negative integer');
+    message.timestamp = new Date(req.timestampMs);
+  } else {
+    // js-waku stamps new Date() itself; it is fixed here so that the
+    // reported wire bytes are the ones sent.
+    message.timestamp = new Date();
+  }
+  if (req.rateLimitProofB64 !== undefined) {
+    const raw = fromB64(req.rateLimitProofB64, 'rateLimitProofB64');
+    let rlp;
+    try {
+      rlp = protoMessage.RateLimitProof.decode(raw);
+    } catch (err) {
+      throw new RequestError(`rateLimitProofB64: not a RateLimitProof: ${err.message}`);
+    }
+    // js-waku takes the proof as an object and re-encodes it; refuse bytes
+    // it would not reproduce exactly.
+    if (hex(protoMessage.RateLimitProof.encode(rlp)) !== hex(raw)) {
+      throw new RequestError('rateLimitProofB64: js-waku re-encodes it to different bytes (fields out of order, empty fields or unknown fields)');
+    }
+    message.rateLimitProof = rlp;
+  }
+  const pubsubTopic = pubsubTopicFor(req);
+  const encoder = createEncoder({ contentTopic: req.contentTopic, pubsubTopic, ephemeral: Boolean(req.ephemeral) });
+  const wire = await encoder.toWire(message);
+  const out = {
+    pubsubTopic,
+    timestampMs: message.timestamp.valueOf(),
+    wireB64: b64(wire),
+    // Gossipsub message id as js-waku computes it: sha256(data).
+    msgIdHex: createHash('sha256').update(wire).digest('hex'),
+  };
+  let res;
+  try {
+    res = node.relay ? await node.relay.send(encoder, message) : await node.lightPush.send(encoder, message);
+  } catch (err) {
+    // gossipsub throws PublishError.NoPeersSubscribedToTopic and the like.
+    return { ok: false, ...out, publishError: err.message };
+  }
+  return {
+    ok: res.failures.length === 0 && res.successes.length > 0,
+    ...out,
+    recipients: res.successes.map(String),
+    failures: res.failures.map((f) => ({ error: String(f.error), peerId: f.peerId?.toString() ?? null })),
+  };
+}
+
+async function stop() {
+  if (!node) return { ok: true };
+  for (const unsubscribe of subscriptions.values()) {
+    try {
+      await unsubscribe();
+    } catch {
+      // the peer may be gone
+    }
+  }
+  subscriptions.clear();
+  await node.stop();
+  node = null;
+  return { ok: true };
+}
+
+const HANDLERS = { ping, start, wait, info, metadata, subscribe, send, stop };
+
+// ------------------------------------------------------------------- loop ----
+
+async function handleLine(line) {
+  let req;
+  try {
+    req = JSON.parse(line);
+  } catch (err) {
+    return { error: `invalid JSON: ${err.message}` };
+  }
+  if (req === null || typeof req !== 'object' || Array.isArray(req)) {
+    return { error: 'request must be a JSON object' };
+  }
+  const handler = Object.hasOwn(HANDLERS, req.op) ? HANDLERS[req.op] : undefined;
+  let resp;
+  if (!handler) {
+    resp = { error: `unknown op ${JSON.stringify(req.op)}` };
+  } else {
+    try {
+      resp = await handler(req);
+    } catch (err) {
+      resp = { error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+  if (req.id !== undefined) resp = { id: req.id, ...resp };
+  return resp;
+}
+
+const rl = createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
+let queue = Promise.resolve();
+rl.on('line', (line) => {
+  if (line.trim() === '') return;
+  queue = queue.then(async () => emit(await handleLine(line)));
+});
+rl.on('close', () => {
+  const t0 = Date.now();
+  queue
+    .then(() => stop())
+    .then(() => console.error(`stopped in ${Date.now() - t0} ms`))
+    .catch(() => {})
+    .then(() => process.exit(0));
+});

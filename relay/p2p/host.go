@@ -1,0 +1,350 @@
+// Package p2p is the libp2p host of an rlnd node: the transports, security
+// and stream multiplexers that nwaku, go-waku and js-waku peers speak (TCP and
+// websocket; noise, and TLS for go-libp2p peers; yamux and mplex), identify
+// and ping, connection and resource limits, and the Waku metadata protocol
+// that admits a peer only when it is on our cluster.
+//
+// Every new connection, inbound or outbound, is checked with a metadata query
+// (see metadata.go). Protocols that should only serve admitted peers (relay)
+// wait for Config.OnPeerReady before they treat a peer as theirs.
+package p2p
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
+	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	tls "github.com/libp2p/go-libp2p/p2p/security/tls"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	"github.com/libp2p/go-libp2p/p2p/transport/websocket"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/rlnd/rlnd/relay/mplex"
+	"github.com/rlnd/rlnd/wire"
+)
+
+// Stream multiplexer protocol ids, for HostConfig.Muxers.
+const (
+	MuxerYamux = yamux.ID // "/yamux/1.0.0"
+	MuxerMplex = mplex.ID // "/mplex/6.7.0", js-waku's only muxer
+)
+
+// Defaults.
+const (
+	DefaultMaxPeers        = 150
+	DefaultMetadataTimeout = 5 * time.Second
+	DefaultMetadataIdle    = 2 * time.Minute
+	DefaultGracePeriod     = 20 * time.Second
+	DefaultUserAgent       = "rlnd"
+)
+
+// ConnLimits bounds the connections a host keeps.
+type ConnLimits struct {
+	// MaxPeers is the connection manager's high water mark: above it the
+	// least useful connections are closed down to 90% of it (default 150).
+	// The resource manager refuses connections beyond twice this number, so
+	// that a burst of dials cannot exhaust the process before trimming.
+	MaxPeers int
+	// GracePeriod protects new connections from trimming (default 20 s).
+	GracePeriod time.Duration
+}
+
+// HostConfig configures NewHost. Only ClusterID is required.
+type HostConfig struct {
+	// PrivKey is the node key; nil generates a secp256k1 key (the key type
+	// Waku ENRs carry).
+	PrivKey crypto.PrivKey
+	// Listen are the multiaddrs to listen on, for example
+	// /ip4/0.0.0.0/tcp/60000 and /ip4/0.0.0.0/tcp/8000/ws. Empty: dial only.
+	Listen []string
+	// ClusterID is the Waku cluster this node belongs to.
+	ClusterID uint16
+	// Shards returns the shards we relay (read on every metadata exchange,
+	// so it may change). nil means none.
+	Shards func() []uint32
+	// Muxers are the stream multiplexers offered, most preferred first
+	// (default yamux, then mplex). Tests force one with a single entry.
+	Muxers []string
+	// UserAgent is sent in identify (default "rlnd").
+	UserAgent string
+	// ConnLimits bounds the connections.
+	ConnLimits ConnLimits
+	// MetadataTimeout bounds one metadata exchange, either direction
+	// (default 5 s). A peer that has not answered by then is disconnected.
+	MetadataTimeout time.Duration
+	// MetadataIdleTimeout bounds how long a peer's metadata stream may
+	// stay open before its request arrives (default 2 min). js-waku opens
+	// a metadata stream ahead of use on every peer store update and
+	// sends its request on it later; resetting such streams early makes
+	// its next query fail.
+	MetadataIdleTimeout time.Duration
+	// TolerateNoMetadata keeps peers that do not speak the metadata
+	// protocol at all (admitted without metadata). The default, false, is
+	// nwaku's behaviour: such peers are disconnected. Every Waku node
+	// (nwaku, go-waku, js-waku relay and light nodes) serves metadata.
+	TolerateNoMetadata bool
+	// OnPeerReady is called once a connected peer has passed the metadata
+	// check. It runs on its own goroutine and must not block for long.
+	// The peer may disconnect at any time after (even just before) the
+	// call: users track disconnections with a network Notifiee, and
+	// OnPeerRejected follows if a later finding rejects an admitted peer.
+	OnPeerReady func(peer.ID, PeerMetadata)
+	// OnPeerRejected is called when a peer is disconnected by the metadata
+	// check; reason wraps one of the Err* sentinels of this package.
+	OnPeerRejected func(peer.ID, error)
+	// Logger receives the host's logs (default: discarded).
+	Logger *slog.Logger
+}
+
+// Host is a running libp2p host with the metadata check.
+type Host struct {
+	h    host.Host
+	cfg  HostConfig
+	log  *slog.Logger
+	ctx  context.Context
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+
+	mu       sync.Mutex
+	closed   bool
+	peers    map[peer.ID]*peerState
+	rejected map[peer.ID]error
+	notifiee *network.NotifyBundle
+}
+
+// NewHost builds and starts a host listening on cfg.Listen.
+func NewHost(cfg HostConfig) (*Host, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.ConnLimits.MaxPeers <= 0 {
+		cfg.ConnLimits.MaxPeers = DefaultMaxPeers
+	}
+	if cfg.ConnLimits.GracePeriod <= 0 {
+		cfg.ConnLimits.GracePeriod = DefaultGracePeriod
+	}
+	if cfg.MetadataTimeout <= 0 {
+		cfg.MetadataTimeout = DefaultMetadataTimeout
+	}
+	if cfg.MetadataIdleTimeout <= 0 {
+		cfg.MetadataIdleTimeout = DefaultMetadataIdle
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = DefaultUserAgent
+	}
+	if len(cfg.Muxers) == 0 {
+		cfg.Muxers = []string{MuxerYamux, MuxerMplex}
+	}
+	if cfg.PrivKey == nil {
+		k, _, err := crypto.GenerateSecp256k1Key(nil)
+		if err != nil {
+			return nil, fmt.Errorf("p2p: generate node key: %w", err)
+		}
+		cfg.PrivKey = k
+	}
+	opts, err := hostOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	lh, err := libp2p.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("p2p: start libp2p host: %w", err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	h := &Host{
+		h:        lh,
+		cfg:      cfg,
+		log:      cfg.Logger.With("peer_id", lh.ID().String()),
+		ctx:      ctx,
+		stop:     stop,
+		peers:    map[peer.ID]*peerState{},
+		rejected: map[peer.ID]error{},
+	}
+	lh.SetStreamHandler(wire.MetadataProtocol, h.handleMetadata)
+	h.notifiee = &network.NotifyBundle{
+		ConnectedF:    func(_ network.Network, c network.Conn) { h.connected(c) },
+		DisconnectedF: func(_ network.Network, c network.Conn) { h.disconnected(c) },
+	}
+	lh.Network().Notify(h.notifiee)
+	h.log.Info("libp2p host started", "addrs", lh.Addrs(), "cluster", cfg.ClusterID)
+	return h, nil
+}
+
+func hostOptions(cfg HostConfig) ([]libp2p.Option, error) {
+	var listen []ma.Multiaddr
+	for _, s := range cfg.Listen {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("p2p: listen address %q: %w", s, err)
+		}
+		listen = append(listen, a)
+	}
+	var muxers []libp2p.Option
+	seen := map[string]bool{}
+	for _, id := range cfg.Muxers {
+		if seen[id] {
+			return nil, fmt.Errorf("p2p: muxer %q listed twice", id)
+		}
+		seen[id] = true
+		switch id {
+		case MuxerYamux:
+			muxers = append(muxers, libp2p.Muxer(yamux.ID, yamux.DefaultTransport))
+		case MuxerMplex:
+			muxers = append(muxers, libp2p.Muxer(mplex.ID, mplex.DefaultTransport))
+		default:
+			return nil, fmt.Errorf("p2p: unknown muxer %q (want %q or %q)", id, MuxerYamux, MuxerMplex)
+		}
+	}
+	rm, err := resourceManager(cfg.ConnLimits.MaxPeers)
+	if err != nil {
+		return nil, err
+	}
+	cm, err := connmgr.NewConnManager(
+		max(1, cfg.ConnLimits.MaxPeers*9/10), cfg.ConnLimits.MaxPeers,
+		connmgr.WithGracePeriod(cfg.ConnLimits.GracePeriod),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("p2p: connection manager: %w", err)
+	}
+	opts := []libp2p.Option{
+		libp2p.Identity(cfg.PrivKey),
+		libp2p.UserAgent(cfg.UserAgent),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Transport(websocket.New),
+		// noise first: nwaku and js-waku speak only noise; TLS for
+		// go-libp2p peers that prefer it.
+		libp2p.Security(noise.ID, noise.New),
+		libp2p.Security(tls.ID, tls.New),
+		libp2p.ResourceManager(rm),
+		libp2p.ConnectionManager(cm),
+		libp2p.DisableRelay(),
+		libp2p.Ping(true),
+	}
+	opts = append(opts, muxers...)
+	if len(listen) == 0 {
+		opts = append(opts, libp2p.NoListenAddrs)
+	} else {
+		opts = append(opts, libp2p.ListenAddrs(listen...))
+	}
+	return opts, nil
+}
+
+// resourceManager scales go-libp2p's default limits to the machine and caps
+// the connections at twice maxPeers.
+func resourceManager(maxPeers int) (network.ResourceManager, error) {
+	scaling := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&scaling)
+	conns := rcmgr.LimitVal(2 * maxPeers)
+	partial := rcmgr.PartialLimitConfig{
+		System: rcmgr.ResourceLimits{Conns: conns, ConnsInbound: conns, ConnsOutbound: conns},
+	}
+	limits := partial.Build(scaling.AutoScale())
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits))
+	if err != nil {
+		return nil, fmt.Errorf("p2p: resource manager: %w", err)
+	}
+	return rm, nil
+}
+
+// Libp2p is the underlying libp2p host, for registering protocols and
+// dialing. Stream handlers should be set before peers connect, so that
+// identify announces them.
+func (h *Host) Libp2p() host.Host { return h.h }
+
+// ID is the host's peer id.
+func (h *Host) ID() peer.ID { return h.h.ID() }
+
+// Addrs are the host's listen addresses with /p2p/<id> appended, ready to
+// be dialed by another node.
+func (h *Host) Addrs() []ma.Multiaddr {
+	self, err := ma.NewComponent("p2p", h.h.ID().String())
+	if err != nil {
+		return nil
+	}
+	var out []ma.Multiaddr
+	for _, a := range h.h.Addrs() {
+		out = append(out, a.Encapsulate(self.Multiaddr()))
+	}
+	return out
+}
+
+// ClusterID is the configured cluster.
+func (h *Host) ClusterID() uint16 { return h.cfg.ClusterID }
+
+// Connect dials a peer (if not connected) and waits until the metadata check
+// has admitted or rejected it, or ctx ends. A rejection is returned as an
+// error wrapping one of the Err* sentinels.
+func (h *Host) Connect(ctx context.Context, ai peer.AddrInfo) (PeerMetadata, error) {
+	if err := h.h.Connect(ctx, ai); err != nil {
+		return PeerMetadata{}, fmt.Errorf("p2p: dial %s: %w", ai.ID, err)
+	}
+	return h.WaitPeer(ctx, ai.ID)
+}
+
+// WaitPeer waits until the metadata check of a connected peer has an
+// outcome.
+func (h *Host) WaitPeer(ctx context.Context, p peer.ID) (PeerMetadata, error) {
+	h.mu.Lock()
+	st := h.peers[p]
+	reason := h.rejected[p]
+	h.mu.Unlock()
+	if st == nil {
+		if h.h.Network().Connectedness(p) != network.Connected {
+			if reason != nil {
+				return PeerMetadata{}, reason
+			}
+			return PeerMetadata{}, fmt.Errorf("p2p: %s: %w", p, ErrNotConnected)
+		}
+		// The connection notification may not have arrived yet: start
+		// the check here (it runs once per peer either way).
+		if st = h.startCheck(p); st == nil {
+			return PeerMetadata{}, ErrClosed
+		}
+	}
+	select {
+	case <-ctx.Done():
+		return PeerMetadata{}, ctx.Err()
+	case <-st.done:
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if st.ready {
+		return st.md, nil
+	}
+	return PeerMetadata{}, st.err
+}
+
+// Close stops the host: connections close and the metadata checks end.
+func (h *Host) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	h.mu.Unlock()
+	h.stop()
+	h.h.Network().StopNotify(h.notifiee)
+	err := h.h.Close()
+	h.wg.Wait()
+	return err
+}
+
+// Errors of Connect and WaitPeer besides the metadata rejections.
+var (
+	ErrNotConnected = errors.New("peer not connected")
+	ErrClosed       = errors.New("host closed")
+)

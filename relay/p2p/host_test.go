@@ -1,0 +1,328 @@
+package p2p
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	noise "github.com/libp2p/go-libp2p/p2p/security/noise"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/rlnd/rlnd/wire"
+)
+
+// events collects a host's admission callbacks.
+type events struct {
+	ready    chan readyEvent
+	rejected chan rejectEvent
+}
+
+type readyEvent struct {
+	p  peer.ID
+	md PeerMetadata
+}
+
+type rejectEvent struct {
+	p   peer.ID
+	err error
+}
+
+func newEvents() *events {
+	return &events{ready: make(chan readyEvent, 16), rejected: make(chan rejectEvent, 16)}
+}
+
+func (e *events) hook(cfg *HostConfig) {
+	cfg.OnPeerReady = func(p peer.ID, md PeerMetadata) { e.ready <- readyEvent{p, md} }
+	cfg.OnPeerRejected = func(p peer.ID, err error) { e.rejected <- rejectEvent{p, err} }
+}
+
+func (e *events) waitReady(t *testing.T, p peer.ID) PeerMetadata {
+	t.Helper()
+	select {
+	case ev := <-e.ready:
+		if ev.p != p {
+			t.Fatalf("ready: peer %s, want %s", ev.p, p)
+		}
+		return ev.md
+	case ev := <-e.rejected:
+		t.Fatalf("peer %s rejected: %v", ev.p, ev.err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no admission within 10 s")
+	}
+	return PeerMetadata{}
+}
+
+func (e *events) waitRejected(t *testing.T, p peer.ID, want error) error {
+	t.Helper()
+	select {
+	case ev := <-e.rejected:
+		if ev.p != p {
+			t.Fatalf("rejected: peer %s, want %s", ev.p, p)
+		}
+		if !errors.Is(ev.err, want) {
+			t.Fatalf("rejected with %v, want %v", ev.err, want)
+		}
+		return ev.err
+	case ev := <-e.ready:
+		t.Fatalf("peer %s admitted, want rejection (%v)", ev.p, want)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no rejection within 10 s")
+	}
+	return nil
+}
+
+func shards(s ...uint32) func() []uint32 { return func() []uint32 { return s } }
+
+// newTestHost starts a host on loopback TCP and websocket.
+func newTestHost(t *testing.T, cfg HostConfig) (*Host, *events) {
+	t.Helper()
+	ev := newEvents()
+	ev.hook(&cfg)
+	if cfg.Listen == nil {
+		cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/tcp/0/ws"}
+	}
+	h, err := NewHost(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h, ev
+}
+
+// addrInfo is h's address info restricted to one transport.
+func addrInfo(t *testing.T, h *Host, transport string) peer.AddrInfo {
+	t.Helper()
+	ai := peer.AddrInfo{ID: h.ID()}
+	for _, a := range h.Libp2p().Addrs() {
+		ws := false
+		ma.ForEach(a, func(c ma.Component) bool {
+			if c.Protocol().Code == ma.P_WS {
+				ws = true
+			}
+			return true
+		})
+		if (transport == "ws") == ws {
+			ai.Addrs = append(ai.Addrs, a)
+		}
+	}
+	if len(ai.Addrs) == 0 {
+		t.Fatalf("host has no %s address in %v", transport, h.Libp2p().Addrs())
+	}
+	return ai
+}
+
+func connState(t *testing.T, h *Host, p peer.ID) network.ConnectionState {
+	t.Helper()
+	conns := h.Libp2p().Network().ConnsToPeer(p)
+	if len(conns) != 1 {
+		t.Fatalf("%d connections to %s, want 1", len(conns), p)
+	}
+	return conns[0].ConnState()
+}
+
+// Two hosts connect over each transport with each muxer forced; both sides
+// query each other and admit.
+func TestConnectExchangesMetadata(t *testing.T) {
+	t.Parallel()
+	for _, transport := range []string{"tcp", "ws"} {
+		for _, muxer := range []string{MuxerYamux, MuxerMplex} {
+			t.Run(transport+strings.ReplaceAll(muxer, "/", "_"), func(t *testing.T) {
+				t.Parallel()
+				a, aev := newTestHost(t, HostConfig{ClusterID: 42, Shards: shards(3, 1, 1), Muxers: []string{muxer}})
+				b, bev := newTestHost(t, HostConfig{ClusterID: 42, Shards: shards(1, 2)})
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				md, err := b.Connect(ctx, addrInfo(t, a, transport))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if md.ClusterID != 42 || !slices.Equal(md.Shards, []uint32{1, 3}) {
+					t.Fatalf("b learnt %+v, want cluster 42 shards [1 3]", md)
+				}
+				if got := bev.waitReady(t, a.ID()); !slices.Equal(got.Shards, []uint32{1, 3}) {
+					t.Fatalf("b's OnPeerReady got %+v", got)
+				}
+				if got := aev.waitReady(t, b.ID()); got.ClusterID != 42 || !slices.Equal(got.Shards, []uint32{1, 2}) {
+					t.Fatalf("a learnt %+v, want cluster 42 shards [1 2]", got)
+				}
+				if got, ok := a.Peer(b.ID()); !ok || got.ClusterID != 42 {
+					t.Fatalf("a.Peer(b) = %+v, %v", got, ok)
+				}
+				for _, side := range []struct {
+					h *Host
+					p peer.ID
+				}{{a, b.ID()}, {b, a.ID()}} {
+					st := connState(t, side.h, side.p)
+					if string(st.StreamMultiplexer) != muxer {
+						t.Errorf("muxer %q, want %q", st.StreamMultiplexer, muxer)
+					}
+					if st.Security != noise.ID {
+						t.Errorf("security %q, want %q", st.Security, noise.ID)
+					}
+					if want := map[string]string{"tcp": "tcp", "ws": "websocket"}[transport]; st.Transport != want {
+						t.Errorf("transport %q, want %q", st.Transport, want)
+					}
+				}
+			})
+		}
+	}
+}
+
+// A peer on another cluster is disconnected, whichever side dials, and both
+// sides report it.
+func TestClusterMismatchDisconnects(t *testing.T) {
+	t.Parallel()
+	for _, dialer := range []string{"a", "b"} {
+		t.Run("dialer_"+dialer, func(t *testing.T) {
+			t.Parallel()
+			a, aev := newTestHost(t, HostConfig{ClusterID: 1, Shards: shards(0)})
+			b, bev := newTestHost(t, HostConfig{ClusterID: 2, Shards: shards(0)})
+			from, to := b, a
+			if dialer == "a" {
+				from, to = a, b
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, err := from.Connect(ctx, addrInfo(t, to, "tcp"))
+			if !errors.Is(err, ErrClusterMismatch) {
+				t.Fatalf("Connect: %v, want %v", err, ErrClusterMismatch)
+			}
+			aev.waitRejected(t, b.ID(), ErrClusterMismatch)
+			bev.waitRejected(t, a.ID(), ErrClusterMismatch)
+			for _, h := range []*Host{a, b} {
+				if reason, ok := h.Rejected(other(h, a, b).ID()); !ok || !errors.Is(reason, ErrClusterMismatch) {
+					t.Errorf("Rejected = %v, %v", reason, ok)
+				}
+			}
+			waitDisconnected(t, a, b.ID())
+			waitDisconnected(t, b, a.ID())
+		})
+	}
+}
+
+func other(h, a, b *Host) *Host {
+	if h == a {
+		return b
+	}
+	return a
+}
+
+// waitDisconnected waits until h has no connection to p.
+func waitDisconnected(t *testing.T, h *Host, p peer.ID) {
+	t.Helper()
+	gone := make(chan struct{}, 1)
+	nb := &network.NotifyBundle{DisconnectedF: func(n network.Network, c network.Conn) {
+		if c.RemotePeer() == p && n.Connectedness(p) != network.Connected {
+			select {
+			case gone <- struct{}{}:
+			default:
+			}
+		}
+	}}
+	h.Libp2p().Network().Notify(nb)
+	defer h.Libp2p().Network().StopNotify(nb)
+	if h.Libp2p().Network().Connectedness(p) != network.Connected {
+		return
+	}
+	select {
+	case <-gone:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s still connected to %s", h.ID(), p)
+	}
+}
+
+// A peer that opens the metadata stream but never answers is dropped after
+// the timeout.
+func TestStalledMetadataTimesOut(t *testing.T) {
+	t.Parallel()
+	a, aev := newTestHost(t, HostConfig{ClusterID: 7, MetadataTimeout: 300 * time.Millisecond})
+	b, _ := newTestHost(t, HostConfig{ClusterID: 7})
+	release := make(chan struct{})
+	defer close(release)
+	b.Libp2p().SetStreamHandler(wire.MetadataProtocol, func(s network.Stream) {
+		<-release
+		s.Reset()
+	})
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.Libp2p().Connect(ctx, addrInfo(t, a, "tcp")); err != nil {
+		t.Fatal(err)
+	}
+	aev.waitRejected(t, b.ID(), ErrMetadataTimeout)
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Fatalf("rejected after %v, before the 300 ms timeout", d)
+	}
+	waitDisconnected(t, a, b.ID())
+}
+
+// A peer without the metadata protocol is dropped, unless tolerated.
+func TestNoMetadataProtocol(t *testing.T) {
+	t.Parallel()
+	for _, tolerate := range []bool{false, true} {
+		t.Run(map[bool]string{false: "strict", true: "tolerant"}[tolerate], func(t *testing.T) {
+			t.Parallel()
+			a, aev := newTestHost(t, HostConfig{ClusterID: 7, TolerateNoMetadata: tolerate})
+			b, _ := newTestHost(t, HostConfig{ClusterID: 7})
+			b.Libp2p().RemoveStreamHandler(wire.MetadataProtocol)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := b.Libp2p().Connect(ctx, addrInfo(t, a, "tcp")); err != nil {
+				t.Fatal(err)
+			}
+			if tolerate {
+				if md := aev.waitReady(t, b.ID()); !md.Missing {
+					t.Fatalf("admitted with %+v, want Missing", md)
+				}
+				return
+			}
+			aev.waitRejected(t, b.ID(), ErrNoMetadata)
+			waitDisconnected(t, a, b.ID())
+		})
+	}
+}
+
+// A relay peer that shares none of our shards is dropped; a non-relay peer
+// (a light client) is kept whatever its shards.
+func TestNoSharedShard(t *testing.T) {
+	t.Parallel()
+	for _, relay := range []bool{true, false} {
+		t.Run(map[bool]string{true: "relay", false: "light"}[relay], func(t *testing.T) {
+			t.Parallel()
+			a, aev := newTestHost(t, HostConfig{ClusterID: 7, Shards: shards(0, 1)})
+			b, _ := newTestHost(t, HostConfig{ClusterID: 7, Shards: shards(5)})
+			if relay {
+				b.Libp2p().SetStreamHandler(wire.RelayProtocol, func(s network.Stream) { s.Reset() })
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := b.Libp2p().Connect(ctx, addrInfo(t, a, "tcp")); err != nil {
+				t.Fatal(err)
+			}
+			if !relay {
+				aev.waitReady(t, b.ID())
+				return
+			}
+			aev.waitRejected(t, b.ID(), ErrNoSharedShard)
+		})
+	}
+}
+
+func TestNewHostRejectsBadConfig(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range []HostConfig{
+		{Listen: []string{"not a multiaddr"}},
+		{Muxers: []string{"/spdy/3.1.0"}},
+		{Muxers: []string{MuxerMplex, MuxerMplex}},
+	} {
+		if h, err := NewHost(cfg); err == nil {
+			h.Close()
+			t.Errorf("NewHost(%+v) succeeded", cfg)
+		}
+	}
+}

@@ -1,0 +1,194 @@
+package p2p
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/rlnd/rlnd/wire"
+	"github.com/rlnd/rlnd/wire/pb/metadatapb"
+)
+
+func TestEncodeMetadata(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		cluster uint32
+		shards  []uint32
+		packed  bool
+		want    string
+	}{
+		{42, nil, true, "082a"},
+		{42, nil, false, "082a"},
+		// js-waku's encoding (protons): one field per shard.
+		{42, []uint32{0, 1, 2}, false, "082a100010011002"},
+		// nwaku's (and protoc's) encoding: packed.
+		{42, []uint32{0, 1, 2}, true, "082a1203000102"},
+		{1, []uint32{300}, true, "08011202ac02"},
+	}
+	for _, tc := range tests {
+		got := encodeMetadata(tc.cluster, tc.shards, tc.packed)
+		if hex.EncodeToString(got) != tc.want {
+			t.Errorf("encodeMetadata(%d, %v, %v) = %x, want %s", tc.cluster, tc.shards, tc.packed, got, tc.want)
+		}
+		var m metadatapb.WakuMetadataResponse
+		if err := proto.Unmarshal(got, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.GetClusterId() != tc.cluster || !slices.Equal(m.GetShards(), tc.shards) {
+			t.Errorf("decoded %v, want cluster %d shards %v", &m, tc.cluster, tc.shards)
+		}
+		packed, ok := shardsEncoding(got)
+		if ok != (len(tc.shards) > 0) || (ok && packed != tc.packed) {
+			t.Errorf("shardsEncoding(%x) = %v, %v", got, packed, ok)
+		}
+	}
+}
+
+// exchange sends one raw metadata request from b to a and returns a's raw
+// response.
+func exchange(t *testing.T, from, to *Host, req []byte) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := from.Libp2p().NewStream(ctx, to.ID(), wire.MetadataProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := wire.WriteFrame(s, req); err != nil {
+		t.Fatal(err)
+	}
+	s.CloseWrite()
+	resp, err := wire.ReadFrame(s, wire.MaxControlFrameSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// The response uses the shard encoding of the request; a request without
+// shards gets the encoding chosen from the agent (packed for non-js-waku);
+// a request without a cluster id is answered and does not disconnect.
+func TestMetadataResponseEncoding(t *testing.T) {
+	t.Parallel()
+	a, _ := newTestHost(t, HostConfig{ClusterID: 9, Shards: shards(4, 5)})
+	b, _ := newTestHost(t, HostConfig{ClusterID: 9, TolerateNoMetadata: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := b.Connect(ctx, addrInfo(t, a, "tcp")); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		req  []byte
+		want []byte
+	}{
+		{"unpacked", encodeMetadata(9, []uint32{4}, false), encodeMetadata(9, []uint32{4, 5}, false)},
+		{"packed", encodeMetadata(9, []uint32{4}, true), encodeMetadata(9, []uint32{4, 5}, true)},
+		{"no shards", encodeMetadata(9, nil, false), encodeMetadata(9, []uint32{4, 5}, true)},
+		{"no cluster", nil, encodeMetadata(9, []uint32{4, 5}, true)},
+	}
+	for _, tc := range tests {
+		if got := exchange(t, b, a, tc.req); !bytes.Equal(got, tc.want) {
+			t.Errorf("%s: response %x, want %x", tc.name, got, tc.want)
+		}
+	}
+	if a.Libp2p().Network().Connectedness(b.ID()) != network.Connected {
+		t.Fatal("a disconnected b")
+	}
+	if _, rejected := a.Rejected(b.ID()); rejected {
+		t.Fatal("a rejected b")
+	}
+}
+
+// js-waku agents get unpacked shards in our requests.
+func TestRequestEncodingForJSWaku(t *testing.T) {
+	t.Parallel()
+	a, aev := newTestHost(t, HostConfig{ClusterID: 9, Shards: shards(4, 5)})
+	b, _ := newTestHost(t, HostConfig{ClusterID: 9, UserAgent: "js-waku"})
+	got := make(chan []byte, 1)
+	b.Libp2p().SetStreamHandler(wire.MetadataProtocol, func(s network.Stream) {
+		defer s.Close()
+		req, err := wire.ReadFrame(s, wire.MaxControlFrameSize)
+		if err != nil {
+			s.Reset()
+			return
+		}
+		got <- req
+		wire.WriteFrame(s, encodeMetadata(9, []uint32{5}, false))
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.Libp2p().Connect(ctx, addrInfo(t, a, "tcp")); err != nil {
+		t.Fatal(err)
+	}
+	if md := aev.waitReady(t, b.ID()); !slices.Equal(md.Shards, []uint32{5}) {
+		t.Fatalf("learnt %+v", md)
+	}
+	if req := <-got; !bytes.Equal(req, encodeMetadata(9, []uint32{4, 5}, false)) {
+		t.Fatalf("request %x, want unpacked shards", req)
+	}
+}
+
+// A peer that answers without a cluster id is rejected.
+func TestResponseWithoutClusterID(t *testing.T) {
+	t.Parallel()
+	a, aev := newTestHost(t, HostConfig{ClusterID: 9})
+	b, _ := newTestHost(t, HostConfig{ClusterID: 9})
+	b.Libp2p().SetStreamHandler(wire.MetadataProtocol, func(s network.Stream) {
+		defer s.Close()
+		if _, err := wire.ReadFrame(s, wire.MaxControlFrameSize); err != nil {
+			s.Reset()
+			return
+		}
+		wire.WriteFrame(s, nil)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.Libp2p().Connect(ctx, addrInfo(t, a, "tcp")); err != nil {
+		t.Fatal(err)
+	}
+	aev.waitRejected(t, b.ID(), ErrNoClusterID)
+}
+
+// WaitPeer for an unknown peer fails at once.
+func TestWaitPeerNotConnected(t *testing.T) {
+	t.Parallel()
+	a, _ := newTestHost(t, HostConfig{ClusterID: 1})
+	b, _ := newTestHost(t, HostConfig{ClusterID: 1})
+	if _, err := a.WaitPeer(context.Background(), b.ID()); err == nil {
+		t.Fatal("WaitPeer of an unconnected peer succeeded")
+	}
+	_ = peer.ID("")
+}
+
+func FuzzShardsEncoding(f *testing.F) {
+	f.Add([]byte{0x08, 0x2a, 0x12, 0x03, 0, 1, 2})
+	f.Add([]byte{0x08, 0x2a, 0x10, 0x00})
+	f.Add([]byte{0x12})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		packed, ok := shardsEncoding(b)
+		if !ok {
+			return
+		}
+		var m metadatapb.WakuMetadataRequest
+		if proto.Unmarshal(b, &m) != nil {
+			return
+		}
+		// Re-encoding what was decoded in the detected encoding gives
+		// a message that is detected the same way.
+		if len(m.GetShards()) > 0 {
+			again, ok2 := shardsEncoding(encodeMetadata(m.GetClusterId(), m.GetShards(), packed))
+			if !ok2 || again != packed {
+				t.Fatalf("re-encoded detection %v %v, want %v", again, ok2, packed)
+			}
+		}
+	})
+}
