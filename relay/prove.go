@@ -1,0 +1,57 @@
+package relay
+
+import (
+	"crypto/rand"
+	"fmt"
+	"time"
+
+	"github.com/rlnd/rlnd/membership"
+	"github.com/rlnd/rlnd/rln"
+	"github.com/rlnd/rlnd/wire/pb/messagepb"
+)
+
+// Member is a membership a node proves with: its identity, its leaf index
+// in the group and its rate limit.
+type Member struct {
+	Identity         rln.Identity
+	Index            uint64
+	UserMessageLimit uint64
+}
+
+// ProofParams are the network's RLN settings a proof must match.
+type ProofParams struct {
+	EpochPeriod time.Duration
+	Signal      rln.SignalMode
+}
+
+// AttachProof proves message messageID of the member's epoch for m (whose
+// timestamp must be set: it fixes the epoch and, with the timestamped
+// signal, x) against the group's current root, and puts the proof in m.
+func AttachProof(p *rln.Prover, g membership.Group, mem Member, pp ProofParams, m *messagepb.WakuMessage, messageID uint64) (*rln.RateLimitProof, error) {
+	if m.Timestamp == nil {
+		return nil, fmt.Errorf("relay: a message needs a timestamp to be proved")
+	}
+	if pp.EpochPeriod <= 0 {
+		pp.EpochPeriod = DefaultEpochPeriod
+	}
+	path, err := g.Proof(mem.Index)
+	if err != nil {
+		return nil, fmt.Errorf("relay: merkle path of member %d: %w", mem.Index, err)
+	}
+	ts := m.GetTimestamp()
+	x := rln.SignalHash(rln.Signal(pp.Signal, m.GetPayload(), m.GetContentTopic(), ts))
+	proof, err := p.Prove(&rln.ProveRequest{
+		Secret:           mem.Identity.Secret,
+		UserMessageLimit: mem.UserMessageLimit,
+		MessageID:        messageID,
+		PathElements:     path.PathElements,
+		PathIndices:      path.PathIndices,
+		Epoch:            rln.Epoch(time.Unix(0, ts), pp.EpochPeriod),
+		X:                x,
+	}, rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	m.RateLimitProof = proof.Marshal()
+	return proof, nil
+}
