@@ -9,9 +9,10 @@ FUZZTIME ?= 10s
 BENCHTIME ?= 1s
 BIN := bin/rlnd
 
-.PHONY: help build test bench-rln interop-deps fmt-check vet race proto proto-check lint fuzz bench tools contracts contracts-check contracts-deps
+.PHONY: help demo build test bench-rln interop-deps fmt-check vet race proto proto-check lint fuzz bench tools contracts contracts-check contracts-deps
 
 help:
+	@echo "demo         run a local network end to end: dev chain, members, relays, spam (rlnd devnet)"
 	@echo "build        build bin/rlnd"
 	@echo "test         vet, race tests, freshness of generated code"
 	@echo "bench        run every Go benchmark (BENCHTIME=$(BENCHTIME))"
@@ -23,6 +24,10 @@ help:
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
+# The README's first command: a local network on embedded defaults.
+demo: build
+	./$(BIN) devnet
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/rlnd

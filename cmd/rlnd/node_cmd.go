@@ -1,0 +1,76 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rlnd/rlnd/config"
+	"github.com/rlnd/rlnd/node"
+)
+
+// newLogger builds the node's logger from the log configuration.
+func newLogger(cmd *cobra.Command, c config.LogConfig) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), opts))
+	}
+	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), opts))
+}
+
+func newNodeCmd(env []string) *cobra.Command {
+	var src config.Source
+	cmd := &cobra.Command{
+		Use:   "node",
+		Short: "Run a relay node",
+		Long: "Run a Waku relay node: listen on the configured addresses, dial the static peers, follow\n" +
+			"the membership registry on the chain, validate every message's RLN proof and relay the\n" +
+			"valid ones on the cluster's shards. Prometheus metrics are served when metrics.enabled is\n" +
+			"set. SIGINT or SIGTERM stops the node gracefully.",
+		Example: "  rlnd node --preset devnet\n" +
+			"  rlnd node --config rlnd.yaml --p2p-static-peers /ip4/10.0.0.2/tcp/60000/p2p/16Uiu2...\n" +
+			"  RLND_CHAIN_RPC_URL=https://rpc.sepolia.linea.build rlnd node",
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd, src, env)
+			if err != nil {
+				return err
+			}
+			log := newLogger(cmd, cfg.Log)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			n, err := node.New(ctx, node.Options{Config: cfg, Logger: log})
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "rlnd node %s\n", n.Host().ID())
+			for _, a := range n.Addrs() {
+				fmt.Fprintf(out, "listening on %s\n", a)
+			}
+			if a := n.MetricsAddr(); a != nil {
+				fmt.Fprintf(out, "metrics on http://%s/metrics\n", a)
+			}
+			<-ctx.Done()
+			log.Info("shutting down")
+			done := make(chan struct{})
+			go func() { n.Close(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(15 * time.Second):
+				return fmt.Errorf("shutdown took over 15 s")
+			}
+			fmt.Fprintln(out, "stopped")
+			return nil
+		},
+	}
+	addSourceFlags(cmd, &src)
+	return cmd
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rlnd/rlnd/contracts/devchain"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while a command writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// `rlnd node` on the devnet preset syncs the registry of a dev chain,
+// listens, serves metrics, and stops cleanly when its context ends (as on
+// SIGINT/SIGTERM).
+func TestNodeCommand(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, info, err := startDevchain(ctx, devchain.Config{HTTP: "127.0.0.1:0", BlockTime: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	runCtx, stop := context.WithCancel(ctx)
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(runCtx, []string{"node", "--preset", "devnet", "--chain-rpc-url", info.RPCURL,
+			"--p2p-listen", "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/tcp/0/ws", "--metrics-address", "127.0.0.1:0"}, &out, &errOut, nil)
+	}()
+	metrics := regexp.MustCompile(`metrics on (http://\S+)`)
+	deadline := time.Now().Add(30 * time.Second)
+	for !metrics.MatchString(out.String()) {
+		select {
+		case code := <-done:
+			t.Fatalf("node exited %d: %s %s", code, out.String(), errOut.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node did not start: %s %s", out.String(), errOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(out.String(), "/ws/p2p/") || !strings.Contains(out.String(), "/tcp/") {
+		t.Fatalf("listen addresses missing: %s", out.String())
+	}
+	resp, err := http.Get(metrics.FindStringSubmatch(out.String())[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, name := range []string{"libp2p_peers", "waku_rln_membership_synced_block", "waku_node_messages_total"} {
+		if !strings.Contains(string(body), name) {
+			t.Errorf("metrics lack %s", name)
+		}
+	}
+	stop()
+	select {
+	case code := <-done:
+		if code != 0 || !strings.Contains(out.String(), "stopped") {
+			t.Fatalf("exit %d: %s %s", code, out.String(), errOut.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("node did not stop")
+	}
+}
+
+// `rlnd devnet --json` prints the report's keys and exits 0 on a pass.
+func TestDevnetCommand(t *testing.T) {
+	code, stdout, stderr := runCLI(t, nil, "devnet", "--nodes", "3", "--duration", "2s", "--members", "2", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	for _, k := range []string{"nodes", "published", "delivered_ratio", "p50_latency_ms", "p99_latency_ms", "spam_published",
+		"spam_delivered", "invalid_published", "invalid_delivered", "double_signals_detected"} {
+		if _, ok := rep[k]; !ok {
+			t.Errorf("no %q in %s", k, stdout)
+		}
+	}
+	if rep["nodes"].(float64) != 3 || rep["delivered_ratio"].(float64) != 1 || rep["spam_delivered"].(float64) != 0 {
+		t.Fatalf("report %s", stdout)
+	}
+	if code, _, stderr := runCLI(t, nil, "devnet", "--nodes", "1"); code != 2 || !strings.Contains(stderr, "at least 2") {
+		t.Fatalf("--nodes 1: exit %d %s", code, stderr)
+	}
+}

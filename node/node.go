@@ -1,0 +1,306 @@
+// Package node composes an rlnd node from its configuration: the libp2p
+// host with the metadata check, Waku relay with the RLN validator on the
+// membership group (synced from the registry contract), Prometheus
+// metrics, and the lifecycle that starts and stops them in order.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/rlnd/rlnd/config"
+	"github.com/rlnd/rlnd/membership"
+	"github.com/rlnd/rlnd/relay"
+	"github.com/rlnd/rlnd/relay/gossipsub"
+	"github.com/rlnd/rlnd/relay/p2p"
+	"github.com/rlnd/rlnd/rln"
+	"github.com/rlnd/rlnd/rln/artefacts"
+)
+
+// Options are what a node is built from besides its configuration.
+type Options struct {
+	Config *config.Config
+	// PrivKey is the node key; nil generates one.
+	PrivKey crypto.PrivKey
+	// Group replaces the group synced from the chain (tests, static
+	// groups); nil syncs the registry at Config.Chain.
+	Group membership.Group
+	// Verifier replaces loading the verifying key from the artefacts.
+	Verifier *rln.Verifier
+	// SyncConfig tunes the registry sync (its Contract and ChainID come
+	// from the configuration).
+	SyncConfig membership.SyncConfig
+	// Router replaces the gossipsub configuration (tests shorten the
+	// heartbeat).
+	Router *gossipsub.Config
+	// Registry receives the metrics; nil makes a new one.
+	Registry *prometheus.Registry
+	// OnEvidence receives double-signalling evidence.
+	OnEvidence func(pubsubTopic string, ev rln.Evidence)
+	Logger     *slog.Logger
+}
+
+// Node is a running rlnd relay node.
+type Node struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	host     *p2p.Host
+	relay    *relay.Relay
+	group    membership.Group
+	gm       *membership.GroupManager
+	eth      *ethclient.Client
+	registry *prometheus.Registry
+	metrics  *http.Server
+	metAddr  net.Addr
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	once     sync.Once
+}
+
+// New builds and starts a node: the group (synced once from the chain
+// before relaying, so the first messages are judged on a current root),
+// the host, relay and metrics server. Static peers are dialled in the
+// background.
+func New(ctx context.Context, o Options) (_ *Node, err error) {
+	cfg := o.Config
+	if cfg == nil {
+		return nil, errors.New("node: no configuration")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	reg := o.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	n := &Node{cfg: cfg, log: log, registry: reg, cancel: cancel}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+
+	var verifier *rln.Verifier
+	if cfg.RLN.Enabled {
+		verifier = o.Verifier
+		if verifier == nil {
+			dir := cfg.RLN.ArtefactsDir
+			if dir == "" {
+				dir = artefacts.DefaultDir()
+			}
+			if verifier, err = rln.LoadVerifier(dir, rln.WakuRLNIdentifier); err != nil {
+				return nil, fmt.Errorf("node: RLN verifying key: %w", err)
+			}
+		}
+		n.group = o.Group
+		if n.group == nil {
+			if err := n.startSync(ctx, runCtx, o.SyncConfig); err != nil {
+				return nil, err
+			}
+		}
+	}
+	signal, err := rln.ParseSignalMode(cfg.RLN.Signal)
+	if err != nil {
+		return nil, err
+	}
+	vm, err := relay.NewValidatorMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	v, err := relay.NewValidator(relay.ValidatorConfig{
+		Group: n.group, Verifier: verifier, RLN: cfg.RLN.Enabled,
+		EpochPeriod: cfg.RLN.EpochPeriod, MaxEpochGap: cfg.RLN.MaxEpochGap, Signal: signal,
+		OnEvidence: func(topic string, ev rln.Evidence) {
+			log.Warn("double signalling", "topic", topic, "epoch", ev.Epoch, "nullifier", ev.Nullifier.String(), "secret", ev.Secret.String())
+			if o.OnEvidence != nil {
+				o.OnEvidence(topic, ev)
+			}
+		},
+		Metrics: vm,
+	})
+	if err != nil {
+		return nil, err
+	}
+	shards := cfg.ShardList()
+	shards32 := make([]uint32, len(shards))
+	shards16 := make([]uint16, len(shards))
+	for i, s := range shards {
+		shards32[i], shards16[i] = uint32(s), uint16(s)
+	}
+	n.host, err = p2p.NewHost(p2p.HostConfig{
+		PrivKey: o.PrivKey, Listen: cfg.P2P.Listen, ClusterID: cfg.Network.ClusterID,
+		Shards: func() []uint32 { return shards32 }, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.relay, err = relay.New(n.host.Libp2p(), relay.Config{
+		ClusterID: cfg.Network.ClusterID, NumShards: cfg.Network.NumShards, Shards: shards16,
+		Validator: v, Router: o.Router, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := reg.Register(newCollector(n)); err != nil {
+		return nil, err
+	}
+	if cfg.Metrics.Enabled {
+		if err := n.serveMetrics(); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range cfg.P2P.StaticPeers {
+		ai, err := peer.AddrInfoFromString(s)
+		if err != nil {
+			return nil, fmt.Errorf("node: static peer %q: %w", s, err)
+		}
+		n.wg.Add(1)
+		go n.keepConnected(runCtx, *ai)
+	}
+	log.Info("node started", "peer", n.host.ID(), "addrs", n.Addrs(), "topics", n.relay.Topics(), "rln", cfg.RLN.Enabled)
+	return n, nil
+}
+
+// startSync dials the chain and syncs the registry once, then follows it.
+func (n *Node) startSync(ctx, runCtx context.Context, sc membership.SyncConfig) error {
+	cfg := n.cfg
+	if cfg.Chain.RPCURL == "" {
+		return fmt.Errorf("node: RLN is on but chain.rpc-url is empty")
+	}
+	if !common.IsHexAddress(cfg.Chain.Contract) {
+		return fmt.Errorf("node: chain.contract %q is not an address", cfg.Chain.Contract)
+	}
+	eth, err := ethclient.DialContext(ctx, cfg.Chain.RPCURL)
+	if err != nil {
+		return fmt.Errorf("node: chain %s: %w", cfg.Chain.RPCURL, err)
+	}
+	n.eth = eth
+	sc.Contract = common.HexToAddress(cfg.Chain.Contract)
+	sc.ChainID = cfg.Chain.ChainID
+	if sc.RootWindow == 0 {
+		sc.RootWindow = cfg.RLN.RootWindow
+	}
+	if sc.Logger == nil {
+		sc.Logger = n.log
+	}
+	gm, err := membership.NewGroupManager(eth, sc)
+	if err != nil {
+		return err
+	}
+	if err := gm.SyncOnce(ctx); err != nil {
+		return fmt.Errorf("node: registry sync: %w", err)
+	}
+	if err := gm.Start(runCtx); err != nil {
+		return err
+	}
+	n.gm, n.group = gm, gm
+	return nil
+}
+
+// keepConnected dials a static peer and redials it when it drops.
+func (n *Node) keepConnected(ctx context.Context, ai peer.AddrInfo) {
+	defer n.wg.Done()
+	backoff := time.Second
+	for {
+		if len(n.host.Libp2p().Network().ConnsToPeer(ai.ID)) == 0 {
+			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			_, err := n.host.Connect(dctx, ai)
+			cancel()
+			if err != nil {
+				n.log.Warn("static peer unreachable", "peer", ai.ID, "err", err, "retry", backoff)
+				backoff = min(backoff*2, time.Minute)
+			} else {
+				backoff = time.Second
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+	}
+}
+
+func (n *Node) serveMetrics() error {
+	ln, err := net.Listen("tcp", n.cfg.Metrics.Address)
+	if err != nil {
+		return fmt.Errorf("node: metrics on %s: %w", n.cfg.Metrics.Address, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(n.registry, promhttp.HandlerOpts{}))
+	n.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	n.metAddr = ln.Addr()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.metrics.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("metrics server", "err", err)
+		}
+	}()
+	return nil
+}
+
+// MetricsAddr is the metrics server's address (nil when off).
+func (n *Node) MetricsAddr() net.Addr { return n.metAddr }
+
+// Relay is the node's Waku relay.
+func (n *Node) Relay() *relay.Relay { return n.relay }
+
+// Host is the node's libp2p host.
+func (n *Node) Host() *p2p.Host { return n.host }
+
+// Group is the membership group the validator uses (nil with RLN off).
+func (n *Node) Group() membership.Group { return n.group }
+
+// Registry is the metrics registry.
+func (n *Node) Registry() *prometheus.Registry { return n.registry }
+
+// Addrs are the node's full multiaddrs (with /p2p/<id>).
+func (n *Node) Addrs() []ma.Multiaddr { return n.host.Addrs() }
+
+// Close stops the node: peers first, then relay, sync and metrics.
+func (n *Node) Close() error {
+	n.once.Do(func() {
+		n.cancel()
+		if n.relay != nil {
+			_ = n.relay.Close()
+		}
+		if n.host != nil {
+			_ = n.host.Close()
+		}
+		if n.gm != nil {
+			n.gm.Stop()
+		}
+		if n.metrics != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = n.metrics.Shutdown(ctx)
+			cancel()
+		}
+		n.wg.Wait()
+		if n.eth != nil {
+			n.eth.Close()
+		}
+	})
+	return nil
+}

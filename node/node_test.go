@@ -1,0 +1,76 @@
+package node
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rlnd/rlnd/config"
+)
+
+// A devnet of four nodes passes: every valid message everywhere, spam and
+// invalid proofs stopped at the first hop, the spammer's secret recovered.
+func TestDevnet(t *testing.T) {
+	rep, err := RunDevnet(context.Background(), DevnetConfig{Nodes: 4, Duration: 3 * time.Second, Members: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", *rep)
+	if !rep.OK() {
+		t.Fatalf("devnet failed: %+v", *rep)
+	}
+	if rep.Published < 3 || rep.Expected != rep.Published*4 || rep.DeliveredRatio != 1 {
+		t.Fatalf("published %d, expected %d, ratio %v", rep.Published, rep.Expected, rep.DeliveredRatio)
+	}
+	if rep.SpamPublished != 3 || rep.InvalidPublished != 3 || rep.DoubleSignalsDetected == 0 || !rep.SecretsRecovered {
+		t.Fatalf("hostile traffic: %+v", *rep)
+	}
+	if rep.P50LatencyMs <= 0 || rep.P99LatencyMs < rep.P50LatencyMs {
+		t.Fatalf("latency p50 %v p99 %v", rep.P50LatencyMs, rep.P99LatencyMs)
+	}
+}
+
+// A node without RLN starts, serves its metrics under nwaku's names and
+// stops cleanly.
+func TestNodeMetrics(t *testing.T) {
+	cfg, err := config.Preset("devnet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RLN.Enabled = false
+	cfg.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
+	cfg.Metrics.Enabled, cfg.Metrics.Address = true, "127.0.0.1:0"
+	n, err := New(context.Background(), Options{Config: &cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	resp, err := http.Get("http://" + n.MetricsAddr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, name := range []string{"waku_node_messages_total", "libp2p_peers", "libp2p_gossipsub_peers_per_topic_mesh", "waku_rln_", "go_goroutines"} {
+		if !strings.Contains(string(body), name) {
+			t.Errorf("metrics lack %s", name)
+		}
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// RLN on without a chain is a clear error, not a node that accepts all.
+func TestNodeNeedsChain(t *testing.T) {
+	cfg, _ := config.Preset("devnet")
+	cfg.Chain.RPCURL = ""
+	cfg.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
+	cfg.Metrics.Enabled = false
+	if _, err := New(context.Background(), Options{Config: &cfg}); err == nil || !strings.Contains(err.Error(), "rpc-url") {
+		t.Fatalf("err %v", err)
+	}
+}
