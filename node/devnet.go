@@ -328,11 +328,12 @@ func RunDevnet(ctx context.Context, dc DevnetConfig) (*DevnetReport, error) {
 		}
 		rec.mu.Lock()
 		defer rec.mu.Unlock()
+		sentAt := time.Now() // latency counts from the publish, not the proving
 		h, _, err := nodes[mi%dc.Nodes].Relay().Publish(topic, msg)
 		if err != nil {
 			return err
 		}
-		rec.sent[h] = now
+		rec.sent[h] = sentAt
 		rep.Published++
 		return nil
 	}

@@ -1,6 +1,9 @@
 package gossipsub
 
 import (
+	"fmt"
+	"os"
+	"crypto/sha256"
 	"errors"
 	"math/rand/v2"
 	"slices"
@@ -262,7 +265,7 @@ func (r *Router) control(to PeerID) *gossipsubpb.ControlMessage {
 
 func (r *Router) sendMessage(to PeerID, id string, m *gossipsubpb.Message, now time.Time) bool {
 	if p := r.peers[to]; p != nil {
-		if exp, ok := p.dontWant[id]; ok && now.Before(exp) {
+		if exp, ok := p.dontWant[dontWantKey(id)]; ok && now.Before(exp) {
 			return false
 		}
 	}
@@ -592,9 +595,20 @@ func (r *Router) handleIDontWant(now time.Time, p *peerState, ms []*gossipsubpb.
 				return
 			}
 			p.dontWantN++
-			p.dontWant[string(id)] = now.Add(r.p.IDontWantTTL)
+			p.dontWant[dontWantKey(string(id))] = now.Add(r.p.IDontWantTTL)
 		}
 	}
+}
+
+// dontWantKey is what an IDONTWANT id is remembered by: itself up to 32
+// bytes, else its sha256 (as go-libp2p), so that a peer's long ids cannot
+// make the router keep more than 32 bytes an id.
+func dontWantKey(id string) string {
+	if len(id) <= sha256.Size {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return string(sum[:])
 }
 
 func (r *Router) handleIHave(now time.Time, from PeerID, p *peerState, ms []*gossipsubpb.ControlIHave) {
@@ -694,6 +708,9 @@ func (r *Router) handleGraft(now time.Time, from PeerID, p *peerState, ms []*gos
 			continue
 		}
 		if exp, ok := r.backoff[t][from]; ok && now.Before(exp) {
+			if os.Getenv("PSTRACE") != "" {
+				fmt.Fprintf(os.Stderr, "TRACE graft refused backoff from %x until %v now %v\n", from[len(from)-4:], exp, now)
+			}
 			r.stats.GraftsRefused++
 			r.sc.penalty(from, 1)
 			// A GRAFT right after our PRUNE is flooding: a second penalty.
@@ -705,12 +722,22 @@ func (r *Router) handleGraft(now time.Time, from PeerID, p *peerState, ms []*gos
 			continue
 		}
 		if r.sc.score(from, now) < 0 {
+			if os.Getenv("PSTRACE") != "" {
+				ps := r.sc.peers[from]
+				fmt.Fprintf(os.Stderr, "TRACE graft refused score %v from %x: behaviour %v ip %q ips %d topics %+v\n", r.sc.score(from, now), from[len(from)-4:], ps.behaviour, ps.ip, len(r.sc.ips[ps.ip]), ps.topics)
+				for k, v := range ps.topics {
+					fmt.Fprintf(os.Stderr, "TRACE   topic %q %+v now %v\n", k, *v, now)
+				}
+			}
 			r.stats.GraftsRefused++
 			r.sendPrune(from, t, r.p.PruneBackoff, false, now)
 			r.addBackoff(t, from, r.p.PruneBackoff, now)
 			continue
 		}
 		if len(mesh) >= r.p.Dhi && !p.outbound {
+			if os.Getenv("PSTRACE") != "" {
+				fmt.Fprintf(os.Stderr, "TRACE graft refused dhi from %x\n", from[len(from)-4:])
+			}
 			r.stats.GraftsRefused++
 			r.sendPrune(from, t, r.p.PruneBackoff, true, now)
 			r.addBackoff(t, from, r.p.PruneBackoff, now)

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -299,6 +300,9 @@ func (ps *PubSub) act() {
 		}
 		select {
 		case w.out <- s.RPC:
+			if os.Getenv("PSTRACE") != "" {
+				fmt.Fprintf(os.Stderr, "TRACE %s -> %s: %v\n", ps.h.ID().ShortString(), peer.ID(s.To).ShortString(), s.RPC)
+			}
 			ps.stats.RPCsOut++
 		default:
 			ps.stats.SendsDropped++
@@ -482,6 +486,9 @@ func (ps *PubSub) handleStream(s network.Stream) {
 			return
 		}
 		ps.rpcsIn.Add(1)
+		if os.Getenv("PSTRACE") != "" {
+			fmt.Fprintf(os.Stderr, "TRACE %s <- %s: %v\n", ps.h.ID().ShortString(), p.ShortString(), rpc)
+		}
 		if !ps.post(func(now time.Time) { ps.r.HandleRPC(now, gossipsub.PeerID(p), rpc) }) {
 			_ = s.Reset()
 			return
