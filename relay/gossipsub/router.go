@@ -1,8 +1,6 @@
 package gossipsub
 
 import (
-	"fmt"
-	"os"
 	"crypto/sha256"
 	"errors"
 	"math/rand/v2"
@@ -708,9 +706,6 @@ func (r *Router) handleGraft(now time.Time, from PeerID, p *peerState, ms []*gos
 			continue
 		}
 		if exp, ok := r.backoff[t][from]; ok && now.Before(exp) {
-			if os.Getenv("PSTRACE") != "" {
-				fmt.Fprintf(os.Stderr, "TRACE graft refused backoff from %x until %v now %v\n", from[len(from)-4:], exp, now)
-			}
 			r.stats.GraftsRefused++
 			r.sc.penalty(from, 1)
 			// A GRAFT right after our PRUNE is flooding: a second penalty.
@@ -722,22 +717,12 @@ func (r *Router) handleGraft(now time.Time, from PeerID, p *peerState, ms []*gos
 			continue
 		}
 		if r.sc.score(from, now) < 0 {
-			if os.Getenv("PSTRACE") != "" {
-				ps := r.sc.peers[from]
-				fmt.Fprintf(os.Stderr, "TRACE graft refused score %v from %x: behaviour %v ip %q ips %d topics %+v\n", r.sc.score(from, now), from[len(from)-4:], ps.behaviour, ps.ip, len(r.sc.ips[ps.ip]), ps.topics)
-				for k, v := range ps.topics {
-					fmt.Fprintf(os.Stderr, "TRACE   topic %q %+v now %v\n", k, *v, now)
-				}
-			}
 			r.stats.GraftsRefused++
 			r.sendPrune(from, t, r.p.PruneBackoff, false, now)
 			r.addBackoff(t, from, r.p.PruneBackoff, now)
 			continue
 		}
 		if len(mesh) >= r.p.Dhi && !p.outbound {
-			if os.Getenv("PSTRACE") != "" {
-				fmt.Fprintf(os.Stderr, "TRACE graft refused dhi from %x\n", from[len(from)-4:])
-			}
 			r.stats.GraftsRefused++
 			r.sendPrune(from, t, r.p.PruneBackoff, true, now)
 			r.addBackoff(t, from, r.p.PruneBackoff, now)

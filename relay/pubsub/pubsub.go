@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -256,8 +255,10 @@ func (ps *PubSub) loop() {
 		case <-ps.ctx.Done():
 			ps.shutdown()
 			return
-		case now := <-tick.C:
-			ps.r.Tick(now)
+		case <-tick.C:
+			// Not the tick's own time: it may predate the events handled
+			// since it fired, and the router's clock must not go back.
+			ps.r.Tick(time.Now())
 		case f := <-ps.events:
 			now := time.Now()
 			f(now)
@@ -300,9 +301,6 @@ func (ps *PubSub) act() {
 		}
 		select {
 		case w.out <- s.RPC:
-			if os.Getenv("PSTRACE") != "" {
-				fmt.Fprintf(os.Stderr, "TRACE %s -> %s: %v\n", ps.h.ID().ShortString(), peer.ID(s.To).ShortString(), s.RPC)
-			}
 			ps.stats.RPCsOut++
 		default:
 			ps.stats.SendsDropped++
@@ -486,9 +484,6 @@ func (ps *PubSub) handleStream(s network.Stream) {
 			return
 		}
 		ps.rpcsIn.Add(1)
-		if os.Getenv("PSTRACE") != "" {
-			fmt.Fprintf(os.Stderr, "TRACE %s <- %s: %v\n", ps.h.ID().ShortString(), p.ShortString(), rpc)
-		}
 		if !ps.post(func(now time.Time) { ps.r.HandleRPC(now, gossipsub.PeerID(p), rpc) }) {
 			_ = s.Reset()
 			return
