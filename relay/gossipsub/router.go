@@ -11,6 +11,10 @@ import (
 	"github.com/rlnd/rlnd/wire/pb/gossipsubpb"
 )
 
+// MaxTopicLength bounds the topic names remembered from peers' subscriptions
+// (Waku's are about 20 bytes), so that subscriptions cannot hold much memory.
+const MaxTopicLength = 256
+
 // PeerID names a peer; the libp2p driver uses the raw bytes of a libp2p
 // peer id, which is also what peer exchange puts on the wire.
 type PeerID string
@@ -505,7 +509,7 @@ func (r *Router) HandleRPC(now time.Time, from PeerID, rpc *gossipsubpb.RPC) {
 func (r *Router) handleSubscription(now time.Time, from PeerID, p *peerState, s *gossipsubpb.SubOpts) {
 	t := s.GetTopicid()
 	if s.GetSubscribe() {
-		if _, ok := p.topics[t]; ok || len(p.topics) >= r.p.MaxPeerTopics {
+		if _, ok := p.topics[t]; ok || len(p.topics) >= r.p.MaxPeerTopics || len(t) > MaxTopicLength {
 			return
 		}
 		p.topics[t] = struct{}{}
@@ -515,13 +519,12 @@ func (r *Router) handleSubscription(now time.Time, from PeerID, p *peerState, s 
 		r.topics[t][from] = struct{}{}
 		return
 	}
-	if _, ok := p.topics[t]; !ok {
-		return
-	}
-	delete(p.topics, t)
-	delete(r.topics[t], from)
-	if len(r.topics[t]) == 0 {
-		delete(r.topics, t)
+	if _, ok := p.topics[t]; ok {
+		delete(p.topics, t)
+		delete(r.topics[t], from)
+		if len(r.topics[t]) == 0 {
+			delete(r.topics, t)
+		}
 	}
 	if m := r.mesh[t]; m != nil {
 		if _, ok := m[from]; ok {
@@ -703,6 +706,12 @@ func (r *Router) handleGraft(now time.Time, from PeerID, p *peerState, ms []*gos
 			continue
 		}
 		if _, ok := mesh[from]; ok {
+			continue
+		}
+		if _, ok := p.topics[t]; !ok {
+			// A peer must subscribe before it grafts (js-waku, nwaku and
+			// go-libp2p do); otherwise ignored.
+			r.stats.GraftsRefused++
 			continue
 		}
 		if exp, ok := r.backoff[t][from]; ok && now.Before(exp) {

@@ -457,3 +457,33 @@ func TestFloodPublishThreshold(t *testing.T) {
 		t.Fatalf("republish: %v", err)
 	}
 }
+
+// A GRAFT from a peer not subscribed to the topic is ignored, topic names
+// over MaxTopicLength are not remembered, and an unsubscribe takes a peer
+// out of the mesh.
+func TestSubscriptionRules(t *testing.T) {
+	n := newTestNet(t, 2, 1, nil)
+	a, b := n.ids[0], n.ids[1]
+	n.connect(a, b)
+	n.routers[b].Join(n.now, topic)
+	rb := n.routers[b]
+	rb.Ready()
+	graft := &gossipsubpb.RPC{Control: &gossipsubpb.ControlMessage{Graft: []*gossipsubpb.ControlGraft{{TopicId: ptr(topic)}}}}
+	rb.HandleRPC(n.now, a, graft)
+	if len(rb.Mesh(topic)) != 0 {
+		t.Fatal("GRAFT from an unsubscribed peer accepted")
+	}
+	long := string(bytes.Repeat([]byte{'t'}, MaxTopicLength+1))
+	rb.HandleRPC(n.now, a, &gossipsubpb.RPC{Subscriptions: []*gossipsubpb.SubOpts{subOpts(long, true), subOpts(topic, true)}})
+	if len(rb.TopicPeers(long)) != 0 || len(rb.TopicPeers(topic)) != 1 {
+		t.Fatalf("topic peers: long %v, topic %v", rb.TopicPeers(long), rb.TopicPeers(topic))
+	}
+	rb.HandleRPC(n.now, a, graft)
+	if len(rb.Mesh(topic)) != 1 {
+		t.Fatal("GRAFT from a subscribed peer refused")
+	}
+	rb.HandleRPC(n.now, a, &gossipsubpb.RPC{Subscriptions: []*gossipsubpb.SubOpts{subOpts(topic, false)}})
+	if len(rb.Mesh(topic)) != 0 {
+		t.Fatal("unsubscribed peer still in the mesh")
+	}
+}
