@@ -5,6 +5,7 @@
 // snarkjs, so that Go tests can cross-check rlnd's witnesses and proofs.
 // The protocol is described in README.md next to this file.
 
+import { handleLine } from './lib/dispatch.mjs';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
@@ -354,30 +355,6 @@ const HANDLERS = {
 
 // ------------------------------------------------------------------- loop ----
 
-async function handleLine(line) {
-  let req;
-  try {
-    req = JSON.parse(line);
-  } catch (err) {
-    return { error: `invalid JSON: ${err.message}` };
-  }
-  if (req === null || typeof req !== 'object' || Array.isArray(req)) {
-    return { error: 'request must be a JSON object' };
-  }
-  const handler = Object.hasOwn(HANDLERS, req.op) ? HANDLERS[req.op] : undefined;
-  let resp;
-  if (!handler) {
-    resp = { error: `unknown op ${JSON.stringify(req.op)}` };
-  } else {
-    try {
-      resp = await handler(req);
-    } catch (err) {
-      resp = { error: err instanceof Error ? err.message : String(err) };
-    }
-  }
-  if (req.id !== undefined) resp = { id: req.id, ...resp };
-  return resp;
-}
 
 function write(obj) {
   return new Promise((resolve) => {
@@ -389,7 +366,7 @@ const rl = createInterface({ input: process.stdin, crlfDelay: Infinity, terminal
 let queue = Promise.resolve();
 rl.on('line', (line) => {
   if (line.trim() === '') return;
-  queue = queue.then(async () => write(await handleLine(line)));
+  queue = queue.then(async () => write(await handleLine(HANDLERS, line)));
 });
 rl.on('close', () => {
   // snarkjs keeps worker threads alive: exit explicitly once all answers are out.

@@ -6,6 +6,7 @@
 // lines with an "event" field and may come between responses. The protocol is
 // described in README.md next to this file.
 
+import { handleLine } from './lib/dispatch.mjs';
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 
@@ -450,36 +451,12 @@ const HANDLERS = { ping, start, wait, info, metadata, subscribe, send, stop };
 
 // ------------------------------------------------------------------- loop ----
 
-async function handleLine(line) {
-  let req;
-  try {
-    req = JSON.parse(line);
-  } catch (err) {
-    return { error: `invalid JSON: ${err.message}` };
-  }
-  if (req === null || typeof req !== 'object' || Array.isArray(req)) {
-    return { error: 'request must be a JSON object' };
-  }
-  const handler = Object.hasOwn(HANDLERS, req.op) ? HANDLERS[req.op] : undefined;
-  let resp;
-  if (!handler) {
-    resp = { error: `unknown op ${JSON.stringify(req.op)}` };
-  } else {
-    try {
-      resp = await handler(req);
-    } catch (err) {
-      resp = { error: err instanceof Error ? err.message : String(err) };
-    }
-  }
-  if (req.id !== undefined) resp = { id: req.id, ...resp };
-  return resp;
-}
 
 const rl = createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
 let queue = Promise.resolve();
 rl.on('line', (line) => {
   if (line.trim() === '') return;
-  queue = queue.then(async () => emit(await handleLine(line)));
+  queue = queue.then(async () => emit(await handleLine(HANDLERS, line)));
 });
 rl.on('close', () => {
   const t0 = Date.now();

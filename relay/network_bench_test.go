@@ -2,7 +2,6 @@ package relay
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -71,17 +70,7 @@ func BenchmarkNodeThroughput(b *testing.B) {
 func BenchmarkTwentyNodeLatency(b *testing.B) {
 	f := loadFixture(b)
 	const nodes = 20
-	var ns []*netNode
-	for range nodes {
-		ns = append(ns, startNetNode(b, f))
-	}
-	rnd := rand.New(rand.NewPCG(42, 1))
-	for i := range nodes {
-		linkHosts(b, ns[i].h, ns[(i+1)%nodes].h)
-		if j := rnd.IntN(nodes); j != i {
-			linkHosts(b, ns[i].h, ns[j].h)
-		}
-	}
+	ns := startRingNetwork(b, f, nodes)
 	topic, _ := ns[0].r.TopicFor(netContent)
 	for _, n := range ns {
 		if !waitUntil(10*time.Second, func() bool { return len(n.r.PubSub().MeshPeers(topic)) >= 2 }) {

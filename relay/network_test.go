@@ -107,6 +107,23 @@ func waitUntil(d time.Duration, cond func() bool) bool {
 	return true
 }
 
+// startRingNetwork starts n relays linked in a ring plus random chords,
+// which keeps the graph connected with degree ~4.
+func startRingNetwork(tb testing.TB, f *fixture, n int) []*netNode {
+	var ns []*netNode
+	for range n {
+		ns = append(ns, startNetNode(tb, f))
+	}
+	rnd := rand.New(rand.NewPCG(42, 1))
+	for i := range n {
+		linkHosts(tb, ns[i].h, ns[(i+1)%n].h)
+		if j := rnd.IntN(n); j != i {
+			linkHosts(tb, ns[i].h, ns[j].h)
+		}
+	}
+	return ns
+}
+
 // provenMessage makes a message of member mem with message id mid, proved
 // now.
 func provenMessage(tb testing.TB, f *fixture, mem int, mid uint64, payload string) *messagepb.WakuMessage {
@@ -127,18 +144,7 @@ func provenMessage(tb testing.TB, f *fixture, mem int, mid uint64, payload strin
 func TestTwentyNodeNetwork(t *testing.T) {
 	f := loadFixture(t)
 	const nodes = 20
-	var ns []*netNode
-	for range nodes {
-		ns = append(ns, startNetNode(t, f))
-	}
-	// A ring plus random chords keeps the graph connected with degree ~4.
-	rnd := rand.New(rand.NewPCG(42, 1))
-	for i := range nodes {
-		linkHosts(t, ns[i].h, ns[(i+1)%nodes].h)
-		if j := rnd.IntN(nodes); j != i {
-			linkHosts(t, ns[i].h, ns[j].h)
-		}
-	}
+	ns := startRingNetwork(t, f, nodes)
 	// The hostile node runs gossipsub without validation and publishes
 	// whatever it likes.
 	evilHost := newNetHost(t)
