@@ -9,7 +9,9 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/membership"
+	"github.com/rlnd/rlnd/node"
 	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/rln"
 	"github.com/rlnd/rlnd/rln/artefacts"
@@ -40,19 +42,24 @@ func TestJSWakuRelayBothWays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := relay.NewValidator(relay.ValidatorConfig{Group: group, Verifier: verifier, RLN: true, Signal: rln.SignalTimestamped})
+	// A whole rlnd node (node.New, as `rlnd node` builds it) with the
+	// member's group given instead of synced from a chain.
+	cfg, err := config.Preset("devnet")
 	if err != nil {
 		t.Fatal(err)
 	}
-	shards := []uint32{0, 1, 2, 3, 4, 5, 6, 7}
-	h, _, _ := newRlndHost(t, cluster, shards)
+	cfg.Network.ClusterID, cfg.Network.NumShards = cluster, numShards
+	cfg.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/tcp/0/ws"}
+	cfg.Metrics.Enabled = false
 	rc := relay.DefaultRouterConfig()
 	rc.Params.HeartbeatInterval = 300 * time.Millisecond
-	r, err := relay.New(h.Libp2p(), relay.Config{ClusterID: cluster, NumShards: numShards, Validator: v, Router: &rc})
+	nd, err := node.New(context.Background(), node.Options{Config: &cfg, Group: group, Verifier: verifier, Router: &rc})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { r.Close() })
+	t.Cleanup(func() { nd.Close() })
+	h, r := nd.Host(), nd.Relay()
+	pp := relay.ProofParams{EpochPeriod: cfg.RLN.EpochPeriod, Signal: rln.SignalTimestamped}
 	sub := r.Subscribe()
 	topic, err := r.TopicFor(contentTopic)
 	if err != nil {
@@ -87,7 +94,7 @@ func TestJSWakuRelayBothWays(t *testing.T) {
 
 	prove := func(payload string, ms int64, messageID uint64) []byte {
 		m := wire.NewMessage(contentTopic, []byte(payload), ms*1_000_000)
-		if _, err := relay.AttachProof(prover, group, member, relay.ProofParams{Signal: rln.SignalTimestamped}, m, messageID); err != nil {
+		if _, err := relay.AttachProof(prover, group, member, pp, m, messageID); err != nil {
 			t.Fatal(err)
 		}
 		return m.RateLimitProof
