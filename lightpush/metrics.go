@@ -1,0 +1,76 @@
+package lightpush
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the service's Prometheus metrics; nil records nothing.
+type metrics struct {
+	responses *prometheus.CounterVec
+	proofs    prometheus.Counter
+	latency   prometheus.Histogram
+}
+
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing, nil
+			}
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+func newMetrics(reg prometheus.Registerer, s *Service) (*metrics, error) {
+	if reg == nil {
+		return nil, nil
+	}
+	m := &metrics{}
+	var err error
+	if m.responses, err = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "waku_lightpush_v3_responses_total", Help: "Lightpush answers by status code (v2 answers counted by the code they stand for).",
+	}, []string{"code"})); err != nil {
+		return nil, err
+	}
+	if m.proofs, err = register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "rlnd_lightpush_proofs_generated_total", Help: "RLN proofs attached for light clients.",
+	})); err != nil {
+		return nil, err
+	}
+	if m.latency, err = register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "rlnd_lightpush_proof_duration_seconds", Help: "Time to prove one light client's message.",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 10),
+	})); err != nil {
+		return nil, err
+	}
+	left := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "rlnd_lightpush_slots_left", Help: "Proofs the service can still attach in the current epoch.",
+	}, func() float64 { return float64(s.SlotsLeft()) })
+	if err := reg.Register(left); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) response(code uint32) {
+	if m != nil {
+		m.responses.WithLabelValues(strconv.Itoa(int(code))).Inc()
+	}
+}
+
+func (m *metrics) proved(d time.Duration) {
+	if m != nil {
+		m.proofs.Inc()
+		m.latency.Observe(d.Seconds())
+	}
+}
