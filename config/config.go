@@ -22,13 +22,30 @@ const DefaultPreset = "twn"
 // Config is the complete configuration of a node. The mapstructure and yaml
 // tags are the kebab-case key names used in files.
 type Config struct {
-	Log     LogConfig     `mapstructure:"log" yaml:"log"`
-	Network NetworkConfig `mapstructure:"network" yaml:"network"`
-	P2P     P2PConfig     `mapstructure:"p2p" yaml:"p2p"`
-	RLN     RLNConfig     `mapstructure:"rln" yaml:"rln"`
-	Chain   ChainConfig   `mapstructure:"chain" yaml:"chain"`
-	REST    RESTConfig    `mapstructure:"rest" yaml:"rest"`
-	Metrics MetricsConfig `mapstructure:"metrics" yaml:"metrics"`
+	Log       LogConfig       `mapstructure:"log" yaml:"log"`
+	Network   NetworkConfig   `mapstructure:"network" yaml:"network"`
+	P2P       P2PConfig       `mapstructure:"p2p" yaml:"p2p"`
+	RLN       RLNConfig       `mapstructure:"rln" yaml:"rln"`
+	Chain     ChainConfig     `mapstructure:"chain" yaml:"chain"`
+	REST      RESTConfig      `mapstructure:"rest" yaml:"rest"`
+	Metrics   MetricsConfig   `mapstructure:"metrics" yaml:"metrics"`
+	Lightpush LightpushConfig `mapstructure:"lightpush" yaml:"lightpush"`
+}
+
+// LightpushConfig controls the lightpush service and its RLN proof as a
+// service.
+type LightpushConfig struct {
+	Enabled bool `mapstructure:"enabled" yaml:"enabled"`
+	// Keystore holds the memberships whose slots light clients' messages
+	// are proved with ("" serves lightpush without proof as a service).
+	Keystore string `mapstructure:"keystore" yaml:"keystore"`
+	// KeystorePassword unlocks it (better set by RLND_LIGHTPUSH_KEYSTORE_PASSWORD).
+	KeystorePassword string `mapstructure:"keystore-password" yaml:"keystore-password"`
+	// SlotsFile persists the slots used, so a restart never reuses one.
+	SlotsFile    string `mapstructure:"slots-file" yaml:"slots-file"`
+	PerPeerQuota int    `mapstructure:"per-peer-quota" yaml:"per-peer-quota"`
+	GlobalCap    int    `mapstructure:"global-cap" yaml:"global-cap"`
+	Workers      int    `mapstructure:"workers" yaml:"workers"`
 }
 
 // LogConfig selects the log level and output format.
@@ -107,8 +124,9 @@ func twnPreset() Config {
 			ChainID:  59141,
 			Contract: "0xB9cd878C90E49F797B4431fBF4fb333108CB90e6",
 		},
-		REST:    RESTConfig{Address: "127.0.0.1:8645"},
-		Metrics: MetricsConfig{Address: "127.0.0.1:8008"},
+		REST:      RESTConfig{Address: "127.0.0.1:8645"},
+		Metrics:   MetricsConfig{Address: "127.0.0.1:8008"},
+		Lightpush: LightpushConfig{SlotsFile: "rlnd-lightpush-slots", PerPeerQuota: 10, Workers: 2},
 	}
 }
 

@@ -151,6 +151,41 @@ func keys() []keySpec {
 			allowed: "host:port, port 0..65535",
 			field:   func(c *Config) any { return &c.Metrics.Address },
 		},
+		{
+			name: "lightpush.enabled", usage: "serve lightpush (v3 and v2-beta1)",
+			allowed: "true|false",
+			field:   func(c *Config) any { return &c.Lightpush.Enabled },
+		},
+		{
+			name: "lightpush.keystore", usage: "RLN keystore whose memberships prove light clients' messages; empty: no proof as a service",
+			allowed: "any path",
+			field:   func(c *Config) any { return &c.Lightpush.Keystore },
+		},
+		{
+			name: "lightpush.keystore-password", usage: "password of lightpush.keystore (prefer the environment variable)",
+			allowed: "any text",
+			field:   func(c *Config) any { return &c.Lightpush.KeystorePassword },
+		},
+		{
+			name: "lightpush.slots-file", usage: "file where the RLN slots used for light clients are persisted",
+			allowed: "a path",
+			field:   func(c *Config) any { return &c.Lightpush.SlotsFile },
+		},
+		{
+			name: "lightpush.per-peer-quota", usage: "proofs one light client may get per epoch",
+			allowed: "1..65535",
+			field:   func(c *Config) any { return &c.Lightpush.PerPeerQuota },
+		},
+		{
+			name: "lightpush.global-cap", usage: "proofs the service attaches per epoch in all; 0: as many as its memberships allow",
+			allowed: ">= 0",
+			field:   func(c *Config) any { return &c.Lightpush.GlobalCap },
+		},
+		{
+			name: "lightpush.workers", usage: "proofs made at once",
+			allowed: "1..64",
+			field:   func(c *Config) any { return &c.Lightpush.Workers },
+		},
 	}
 }
 

@@ -56,6 +56,15 @@ func (c *Config) Validate() error {
 	ch.hostPort("rest.address", c.REST.Address)
 	ch.hostPort("metrics.address", c.Metrics.Address)
 
+	ch.intRange("lightpush.per-peer-quota", c.Lightpush.PerPeerQuota, 1, 65535)
+	if c.Lightpush.GlobalCap < 0 {
+		ch.addf(nil, "lightpush.global-cap", "%d is out of range, allowed >= 0", c.Lightpush.GlobalCap)
+	}
+	ch.intRange("lightpush.workers", c.Lightpush.Workers, 1, 64)
+	if c.Lightpush.Enabled && c.Lightpush.Keystore != "" && c.Lightpush.SlotsFile == "" {
+		ch.addf(nil, "lightpush.slots-file", "must be set for proof as a service")
+	}
+
 	return errors.Join(ch.problems...)
 }
 

@@ -107,6 +107,7 @@ type Service struct {
 	slots   *SlotStore
 	workers chan struct{}
 	waiting atomic.Int64
+	proofs  atomic.Int64
 	m       *metrics
 
 	mu      sync.Mutex
@@ -193,6 +194,9 @@ func (s *Service) SlotsLeft() int {
 	}
 	return s.slots.Left(s.currentEpoch())
 }
+
+// ProofsAttached counts the proofs made for light clients since start.
+func (s *Service) ProofsAttached() int { return int(s.proofs.Load()) }
 
 // Push handles one request from a client: the core of both protocol
 // versions.
@@ -290,6 +294,7 @@ func (s *Service) push(ctx context.Context, from peer.ID, pubsubTopic string, ms
 		return Response{Status: StatusInternal, Description: "could not prove the message"}
 	}
 	s.m.proved(time.Since(start))
+	s.proofs.Add(1)
 	return s.publish(pubsubTopic, msg)
 }
 

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/contracts/devchain"
+	"github.com/rlnd/rlnd/lightpush"
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/relay/p2p"
@@ -68,16 +71,25 @@ type DevnetReport struct {
 	// RejectedBeyondFirstHop counts rejections at nodes the hostile node
 	// is not connected to: nonzero means hostile traffic got past its
 	// first hop.
-	RejectedBeyondFirstHop int     `json:"rejected_beyond_first_hop"`
-	ChainID                uint64  `json:"chain_id"`
-	Contract               string  `json:"contract"`
-	Seconds                float64 `json:"seconds"`
+	RejectedBeyondFirstHop int `json:"rejected_beyond_first_hop"`
+	// Light clients without memberships publishing through a lightpush
+	// service node that attaches proofs from its own memberships.
+	LightpushSent        int     `json:"lightpush_sent"`
+	LightpushAccepted    int     `json:"lightpush_accepted"`
+	LightpushDelivered   int     `json:"lightpush_delivered"`
+	LightpushRejected429 int     `json:"lightpush_rejected_429"`
+	ProofsAttached       int     `json:"proofs_attached"`
+	ChainID              uint64  `json:"chain_id"`
+	Contract             string  `json:"contract"`
+	Seconds              float64 `json:"seconds"`
 }
 
 // OK is the devnet's verdict: every valid message reached every node, and
 // no spam or invalid message got past the first hop.
 func (r *DevnetReport) OK() bool {
-	return r.Published > 0 && r.Delivered == r.Expected && r.SpamDelivered == 0 && r.InvalidDelivered == 0 &&
+	return r.Published > 0 && r.Delivered == r.Expected &&
+		r.LightpushAccepted > 0 && r.LightpushDelivered == r.LightpushAccepted && r.ProofsAttached == r.LightpushAccepted &&
+		r.LightpushAccepted+r.LightpushRejected429 == r.LightpushSent && r.SpamDelivered == 0 && r.InvalidDelivered == 0 &&
 		r.RejectedBeyondFirstHop == 0 && (r.SpamPublished == 0 || r.DoubleSignalsDetected > 0 && r.SecretsRecovered)
 }
 
@@ -174,7 +186,9 @@ func RunDevnet(ctx context.Context, dc DevnetConfig) (*DevnetReport, error) {
 	}
 	say("dev chain %d at %s, registry %s", devchain.ChainID, chain.URL(), reg.Address.Hex())
 	limit := uint64(base.RLN.UserMessageLimit)
-	total := dc.Members + 2 // honest members, the spammer, the invalid sender
+	// Honest members, the spammer, the invalid sender, and the lightpush
+	// service's two memberships.
+	total := dc.Members + 4
 	ids := make([]rln.Identity, total)
 	commitments := make([]*big.Int, total)
 	for i := range ids {
@@ -349,6 +363,71 @@ func RunDevnet(ctx context.Context, dc DevnetConfig) (*DevnetReport, error) {
 		return err
 	}
 
+	// The lightpush service on node 1 proves for light clients with its two
+	// memberships; three light clients (no memberships) push through it,
+	// one of them greedily, past its quota.
+	svcNode := nodes[1%dc.Nodes]
+	slotsDir, err := os.MkdirTemp("", "rlnd-devnet-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(slotsDir)
+	lpQuota := 4
+	svc, err := lightpush.NewService(svcNode.Host().Libp2p(), lightpush.ServiceConfig{
+		Relay: svcNode.Relay(), Prover: prover, Group: svcNode.Group(),
+		Memberships: []relay.Member{members[dc.Members+2].Member, members[dc.Members+3].Member},
+		EpochPeriod: period, Signal: rln.SignalTimestamped, SlotsPath: filepath.Join(slotsDir, "slots"), PerPeerQuota: lpQuota,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer svc.Close()
+	var lightClients []*p2p.Host
+	for range 3 {
+		lc, err := p2p.NewHost(p2p.HostConfig{ClusterID: base.Network.ClusterID})
+		if err != nil {
+			return nil, err
+		}
+		defer lc.Close()
+		if err := link(lc, svcNode.Host()); err != nil {
+			return nil, fmt.Errorf("devnet: light client: %w", err)
+		}
+		lightClients = append(lightClients, lc)
+	}
+	lpSent := map[wire.MessageHash]bool{}
+	lightpushOnce := func(k int) error {
+		for c, lc := range lightClients {
+			sends := 1
+			if c == 0 {
+				sends = 2 // the greedy client
+			}
+			for j := range sends {
+				now := time.Now()
+				msg := wire.NewMessage(devnetContentTopic, []byte(fmt.Sprintf("light client %d message %d/%d", c, k, j)), now.UnixNano())
+				pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+				r, err := lightpush.Push(pctx, lc.Libp2p(), svcNode.Host().ID(), topic, msg)
+				cancel()
+				if err != nil {
+					return err
+				}
+				rep.LightpushSent++
+				switch r.Status {
+				case lightpush.StatusOK:
+					rep.LightpushAccepted++
+					rec.mu.Lock()
+					lpSent[wire.Hash(topic, msg)] = true
+					rec.mu.Unlock()
+				case lightpush.StatusTooManyRequests:
+					rep.LightpushRejected429++
+				default:
+					return fmt.Errorf("devnet: lightpush answered %d (%s)", r.Status, r.Description)
+				}
+			}
+		}
+		return nil
+	}
+	say("a lightpush service on node %d attaches proofs for 3 light clients (quota %d per epoch)", 1%dc.Nodes, lpQuota)
+
 	say("publishing for %s: %d honest members, one every %s", dc.Duration, dc.Members, dc.Interval)
 	deadline := time.Now().Add(dc.Duration)
 	spamAt := time.Now().Add(dc.Duration / 2)
@@ -356,6 +435,11 @@ func RunDevnet(ctx context.Context, dc DevnetConfig) (*DevnetReport, error) {
 	for i := 0; time.Now().Before(deadline); i++ {
 		if err := publish(i%dc.Members, fmt.Sprintf("message %d from member %d", i, i%dc.Members)); err != nil {
 			return nil, fmt.Errorf("devnet: publish: %w", err)
+		}
+		if i%5 == 0 && i/5 < 3 {
+			if err := lightpushOnce(i / 5); err != nil {
+				return nil, fmt.Errorf("devnet: lightpush: %w", err)
+			}
 		}
 		if !spamDone && time.Now().After(spamAt) {
 			spamDone = true
@@ -421,7 +505,26 @@ func RunDevnet(ctx context.Context, dc DevnetConfig) (*DevnetReport, error) {
 		}
 	}
 	rep.Expected = rep.Published * dc.Nodes
-	_ = waitFor(ctx, 15*time.Second, func() bool { return rec.delivered() >= rep.Expected })
+	lpDelivered := func() int {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		n := 0
+		for h := range lpSent {
+			all := true
+			for _, got := range rec.got {
+				all = all && got[h] > 0
+			}
+			if all {
+				n++
+			}
+		}
+		return n
+	}
+	_ = waitFor(ctx, 15*time.Second, func() bool {
+		return rec.delivered() >= rep.Expected && lpDelivered() >= rep.LightpushAccepted
+	})
+	rep.LightpushDelivered = lpDelivered()
+	rep.ProofsAttached = svc.ProofsAttached()
 	time.Sleep(time.Second) // let stragglers (duplicates, leaks) arrive before counting
 
 	rec.mu.Lock()

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rlnd/rlnd/config"
+	"github.com/rlnd/rlnd/lightpush"
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/relay/gossipsub"
@@ -48,6 +49,8 @@ type Options struct {
 	// Router replaces the gossipsub configuration (tests shorten the
 	// heartbeat).
 	Router *gossipsub.Config
+	// Prover replaces loading the proving key for proof as a service.
+	Prover *rln.Prover
 	// Registry receives the metrics; nil makes a new one.
 	Registry *prometheus.Registry
 	// OnEvidence receives double-signalling evidence.
@@ -65,6 +68,7 @@ type Node struct {
 	gm       *membership.GroupManager
 	eth      *ethclient.Client
 	registry *prometheus.Registry
+	lp       *lightpush.Service
 	metrics  *http.Server
 	metAddr  net.Addr
 	cancel   context.CancelFunc
@@ -162,6 +166,11 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Lightpush.Enabled {
+		if err := n.startLightpush(signal, o.Prover); err != nil {
+			return nil, err
+		}
+	}
 	if err := reg.Register(newCollector(n)); err != nil {
 		return nil, err
 	}
@@ -217,6 +226,64 @@ func (n *Node) startSync(ctx, runCtx context.Context, sc membership.SyncConfig) 
 	n.gm, n.group = gm, gm
 	return nil
 }
+
+// startLightpush serves lightpush; with a keystore, the memberships in it
+// attach proofs to light clients' messages (they must be in the group).
+func (n *Node) startLightpush(signal rln.SignalMode, prover *rln.Prover) error {
+	lc := n.cfg.Lightpush
+	sc := lightpush.ServiceConfig{
+		Relay: n.relay, Group: n.group, EpochPeriod: n.cfg.RLN.EpochPeriod, Signal: signal,
+		SlotsPath: lc.SlotsFile, PerPeerQuota: lc.PerPeerQuota, GlobalCap: lc.GlobalCap, Workers: lc.Workers,
+		Logger: n.log, Registerer: n.registry,
+	}
+	if lc.Keystore != "" {
+		if !n.cfg.RLN.Enabled {
+			return errors.New("node: lightpush.keystore needs rln.enabled")
+		}
+		ks, err := membership.Load(lc.Keystore)
+		if err != nil {
+			return fmt.Errorf("node: lightpush keystore: %w", err)
+		}
+		ms, err := ks.All(lc.KeystorePassword)
+		if err != nil {
+			return fmt.Errorf("node: lightpush keystore %s: %w", lc.Keystore, err)
+		}
+		for _, m := range ms {
+			id, err := m.Identity.Identity()
+			if err != nil {
+				return err
+			}
+			limit := m.UserMessageLimit
+			if limit == 0 {
+				limit = uint64(n.cfg.RLN.UserMessageLimit)
+			}
+			sc.Memberships = append(sc.Memberships, relay.Member{Identity: id, Index: m.TreeIndex, UserMessageLimit: limit})
+		}
+		if len(sc.Memberships) == 0 {
+			return fmt.Errorf("node: lightpush keystore %s holds no membership", lc.Keystore)
+		}
+		if prover == nil {
+			dir := n.cfg.RLN.ArtefactsDir
+			if dir == "" {
+				dir = artefacts.DefaultDir()
+			}
+			if prover, err = rln.LoadProver(dir, rln.WakuRLNIdentifier); err != nil {
+				return fmt.Errorf("node: RLN proving key: %w", err)
+			}
+		}
+		sc.Prover = prover
+	}
+	lp, err := lightpush.NewService(n.host.Libp2p(), sc)
+	if err != nil {
+		return err
+	}
+	n.lp = lp
+	n.log.Info("lightpush on", "proof-as-a-service memberships", len(sc.Memberships), "slots", lc.SlotsFile)
+	return nil
+}
+
+// Lightpush is the lightpush service (nil when off).
+func (n *Node) Lightpush() *lightpush.Service { return n.lp }
 
 // keepConnected dials a static peer and redials it when it drops.
 func (n *Node) keepConnected(ctx context.Context, ai peer.AddrInfo) {
@@ -283,6 +350,9 @@ func (n *Node) Addrs() []ma.Multiaddr { return n.host.Addrs() }
 func (n *Node) Close() error {
 	n.once.Do(func() {
 		n.cancel()
+		if n.lp != nil {
+			n.lp.Close()
+		}
 		if n.relay != nil {
 			_ = n.relay.Close()
 		}

@@ -28,6 +28,9 @@ func TestDevnet(t *testing.T) {
 	if rep.SpamPublished != 3 || rep.InvalidPublished != 3 || rep.DoubleSignalsDetected == 0 || !rep.SecretsRecovered {
 		t.Fatalf("hostile traffic: %+v", *rep)
 	}
+	if rep.LightpushAccepted == 0 || rep.ProofsAttached != rep.LightpushAccepted || rep.LightpushDelivered != rep.LightpushAccepted {
+		t.Fatalf("lightpush: %+v", *rep)
+	}
 	if rep.P50LatencyMs <= 0 || rep.P99LatencyMs < rep.P50LatencyMs {
 		t.Fatalf("latency p50 %v p99 %v", rep.P50LatencyMs, rep.P99LatencyMs)
 	}

@@ -25,7 +25,8 @@ func newDevnetCmd() *cobra.Command {
 		Short: "Run a local network end to end and report what happened",
 		Long: "Start the embedded dev chain, register members, run relay nodes on loopback that sync\n" +
 			"the registry, publish messages with RLN proofs from several members, run a spammer that\n" +
-			"exceeds its rate and a sender of invalid proofs through a hostile node, then report\n" +
+			"exceeds its rate and a sender of invalid proofs through a hostile node, has light clients\n" +
+			"without memberships publish through a lightpush service that attaches proofs, then report\n" +
 			"deliveries, latency and what was stopped. Exits 0 only if every valid message reached\n" +
 			"every node and no spam or invalid message got past its first hop.",
 		Example: "  rlnd devnet\n  rlnd devnet --nodes 10 --duration 30s --json",
@@ -82,5 +83,7 @@ func printDevnet(w io.Writer, r *node.DevnetReport) {
 	fmt.Fprintf(w, "invalid proofs           %d sent, %d delivered\n", r.InvalidPublished, r.InvalidDelivered)
 	fmt.Fprintf(w, "double signals detected  %d (spammer's secret recovered: %v)\n", r.DoubleSignalsDetected, r.SecretsRecovered)
 	fmt.Fprintf(w, "rejected past first hop  %d\n", r.RejectedBeyondFirstHop)
+	fmt.Fprintf(w, "lightpush                %d sent by 3 light clients, %d accepted with a proof attached (%d proofs), %d delivered to every node, %d refused over quota (429)\n",
+		r.LightpushSent, r.LightpushAccepted, r.ProofsAttached, r.LightpushDelivered, r.LightpushRejected429)
 	fmt.Fprintf(w, "run time                 %.1f s\n", r.Seconds)
 }

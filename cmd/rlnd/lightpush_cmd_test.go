@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/rlnd/rlnd/config"
+	"github.com/rlnd/rlnd/membership"
+	"github.com/rlnd/rlnd/node"
+)
+
+// `rlnd lightpush send` through a node whose lightpush service proves with
+// a membership from its keystore; a relay peer receives the message.
+func TestLightpushSendCommand(t *testing.T) {
+	dir := t.TempDir()
+	cred, err := membership.NewIdentityCredential(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := cred.Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ksPath := filepath.Join(dir, "keystore.json")
+	m := membership.Membership{Contract: membership.Contract{ChainID: "0x539", Address: "0xd08010Cd3204D90daAea433bB4EA56d882594A53"},
+		TreeIndex: 0, Identity: cred, UserMessageLimit: 3}
+	if _, err := membership.AddToFile(ksPath, m, "pw", 2); err != nil {
+		t.Fatal(err)
+	}
+	group, err := membership.NewStaticGroup([]fr.Element{id.RateCommitment(3)}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := func(lp bool) *node.Node {
+		cfg, _ := config.Preset("devnet")
+		cfg.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
+		cfg.Metrics.Enabled = false
+		if lp {
+			cfg.Lightpush = config.LightpushConfig{Enabled: true, Keystore: ksPath, KeystorePassword: "pw",
+				SlotsFile: filepath.Join(dir, "slots"), PerPeerQuota: 5, Workers: 1}
+		}
+		n, err := node.New(context.Background(), node.Options{Config: &cfg, Group: group})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close() })
+		return n
+	}
+	svc, other := start(true), start(false)
+	sub := other.Relay().Subscribe()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := other.Host().Connect(ctx, peer.AddrInfo{ID: svc.Host().ID(), Addrs: svc.Host().Libp2p().Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	const ct = "/rlnd/1/cli-lightpush/proto"
+	topic, _ := svc.Relay().TopicFor(ct)
+	for len(svc.Relay().PubSub().TopicPeers(topic)) == 0 {
+		if ctx.Err() != nil {
+			t.Fatal("relay peer not subscribed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	addr := svc.Addrs()[0].String()
+	code, out, errOut := runCLI(t, nil, "lightpush", "send", "--peer", addr, "--content-topic", ct, "--payload", "hi from the CLI", "--cluster", "66")
+	if code != 0 || !strings.Contains(out, "status 200") || !strings.Contains(out, "relay peers 1") || !strings.Contains(out, "message hash 0x") {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	select {
+	case env := <-sub.C():
+		if string(env.Message.GetPayload()) != "hi from the CLI" || env.Message.RateLimitProof == nil || !strings.Contains(out, env.Hash.String()) {
+			t.Fatalf("relayed %v (hash %s), CLI printed %s", env.Message, env.Hash, out)
+		}
+	case <-ctx.Done():
+		t.Fatal("the message was not relayed")
+	}
+	if svc.Lightpush().SlotsLeft() != 2 {
+		t.Fatalf("%d slots left of 3", svc.Lightpush().SlotsLeft())
+	}
+	// Usage errors exit 2.
+	if code, _, _ := runCLI(t, nil, "lightpush", "send", "--peer", addr, "--content-topic", ct); code != 2 {
+		t.Fatalf("no payload: exit %d", code)
+	}
+}
