@@ -1,0 +1,301 @@
+package lightpush
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/rlnd/rlnd/membership"
+	"github.com/rlnd/rlnd/relay"
+	"github.com/rlnd/rlnd/rln"
+	"github.com/rlnd/rlnd/rln/artefacts"
+)
+
+// The crash test runs the lightpush service in a child process (this test
+// binary, re-executed) so that it can be killed with SIGKILL.
+const crashHelperEnv = "RLND_LIGHTPUSH_CRASH_HELPER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(crashHelperEnv) != "" {
+		if err := runCrashHelper(); err != nil {
+			fmt.Fprintln(os.Stderr, "crash helper:", err)
+			os.Exit(3)
+		}
+		return
+	}
+	os.Exit(m.Run())
+}
+
+const crashLimit = 40 // per membership; the service holds two
+
+// crashGroup is the group both processes build: members 0 and 1 are the
+// service's.
+func crashGroup() ([]relay.Member, *membership.StaticGroup, error) {
+	var ms []relay.Member
+	var leaves []fr.Element
+	for i := range 2 {
+		id := rln.IdentityFromSeed(fmt.Appendf(nil, "lightpush crash member %d", i))
+		ms = append(ms, relay.Member{Identity: id, Index: uint64(i), UserMessageLimit: crashLimit})
+		leaves = append(leaves, id.RateCommitment(crashLimit))
+	}
+	g, err := membership.NewStaticGroup(leaves, 0)
+	return ms, g, err
+}
+
+// runCrashHelper is the child: a relay node with the lightpush service,
+// linked to the observers, printing its address and serving until killed.
+func runCrashHelper() error {
+	p, err := rln.LoadProver(os.Getenv("RLND_ARTEFACTS"), rln.WakuRLNIdentifier)
+	if err != nil {
+		return err
+	}
+	v, err := p.Verifier()
+	if err != nil {
+		return err
+	}
+	ms, g, err := crashGroup()
+	if err != nil {
+		return err
+	}
+	h, err := newHostErr()
+	if err != nil {
+		return err
+	}
+	val, err := relay.NewValidator(relay.ValidatorConfig{Group: g, Verifier: v, RLN: true, Signal: rln.SignalTimestamped})
+	if err != nil {
+		return err
+	}
+	r, err := relay.New(h, relay.Config{ClusterID: cluster, NumShards: numShards, Validator: val})
+	if err != nil {
+		return err
+	}
+	if _, err := NewService(h, ServiceConfig{Relay: r, Prover: p, Group: g, Memberships: ms, Signal: rln.SignalTimestamped,
+		SlotsPath: os.Getenv("RLND_SLOTS"), PerPeerQuota: 10_000, Workers: 2}); err != nil {
+		return err
+	}
+	for _, s := range strings.Split(os.Getenv("RLND_OBSERVERS"), ",") {
+		ai, err := peer.AddrInfoFromString(s)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = h.Connect(ctx, *ai)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	topic, _ := r.TopicFor(contentTopic)
+	for len(r.PubSub().TopicPeers(topic)) < 2 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	self, _ := ma.NewMultiaddr("/p2p/" + h.ID().String())
+	fmt.Printf("READY %s\n", h.Addrs()[0].Encapsulate(self))
+	select {}
+}
+
+// observer is an in-process relay that records every nullifier it accepts
+// and any double-signal evidence.
+type observer struct {
+	h         host.Host
+	r         *relay.Relay
+	mu        sync.Mutex
+	seen      map[string]int // epoch/nullifier -> deliveries
+	evidence  atomic.Int32
+	delivered atomic.Int32
+}
+
+func startObserver(tb testing.TB, g membership.Group, v *rln.Verifier) *observer {
+	o := &observer{h: newHost(tb), seen: map[string]int{}}
+	val, err := relay.NewValidator(relay.ValidatorConfig{Group: g, Verifier: v, RLN: true, Signal: rln.SignalTimestamped,
+		OnEvidence: func(string, rln.Evidence) { o.evidence.Add(1) }})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	o.r, err = relay.New(o.h, relay.Config{ClusterID: cluster, NumShards: numShards, Validator: val})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { o.r.Close() })
+	sub := o.r.Subscribe()
+	go func() {
+		for env := range sub.C() {
+			p, err := rln.UnmarshalRateLimitProof(env.Message.RateLimitProof)
+			if err != nil {
+				continue
+			}
+			o.mu.Lock()
+			o.seen[fmt.Sprintf("%d/%s", p.Epoch, p.Nullifier.String())]++
+			o.mu.Unlock()
+			o.delivered.Add(1)
+		}
+	}()
+	return o
+}
+
+func (o *observer) addr() string {
+	return fmt.Sprintf("%s/p2p/%s", o.h.Addrs()[0], o.h.ID())
+}
+
+// startHelper starts the service process and returns it with its address.
+func startHelper(t *testing.T, slots string, observers []*observer) (*exec.Cmd, peer.AddrInfo) {
+	t.Helper()
+	var addrs []string
+	for _, o := range observers {
+		addrs = append(addrs, o.addr())
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), crashHelperEnv+"=1", "RLND_SLOTS="+slots, "RLND_OBSERVERS="+strings.Join(addrs, ","),
+		"RLND_ARTEFACTS="+artefactsDir(t))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if s, ok := strings.CutPrefix(sc.Text(), "READY "); ok {
+				line <- s
+			}
+		}
+	}()
+	select {
+	case s := <-line:
+		ai, err := peer.AddrInfoFromString(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cmd, *ai
+	case <-time.After(60 * time.Second):
+		t.Fatal("service process did not start")
+	}
+	return nil, peer.AddrInfo{}
+}
+
+// SIGKILL the service in the middle of an epoch under load, restart it on
+// the same slots file, and check across the relays that no nullifier was
+// used twice: no relay saw a double signal, every delivered proof has its
+// own nullifier, and the restarted service went on from the used slots.
+func TestCrashNeverReusesNullifier(t *testing.T) {
+	_, v := loadProver(t)
+	_, g, err := crashGroup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	observers := []*observer{startObserver(t, g, v), startObserver(t, g, v)}
+	link(t, observers[0].h, observers[1].h)
+	slots := filepath.Join(t.TempDir(), "slots")
+
+	var target atomic.Pointer[peer.AddrInfo]
+	proc, ai := startHelper(t, slots, observers)
+	target.Store(&ai)
+
+	var ok, outOfSlots atomic.Int32
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for c := range 4 {
+		wg.Go(func() {
+			h := newHost(t)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ai := *target.Load()
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				if err := h.Connect(ctx, ai); err != nil {
+					cancel()
+					time.Sleep(50 * time.Millisecond)
+					continue
+				}
+				r, err := Push(ctx, h, ai.ID, "", message(fmt.Sprintf("client %d message %d", c, i)))
+				cancel()
+				switch {
+				case err != nil: // the service died under us
+				case r.Status == StatusOK:
+					ok.Add(1)
+				case r.Status == StatusOutOfProofs:
+					outOfSlots.Add(1)
+					time.Sleep(100 * time.Millisecond)
+				}
+			}
+		})
+	}
+	waitCount := func(n int32, what string) {
+		deadline := time.Now().Add(60 * time.Second)
+		for ok.Load() < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: only %d pushes accepted", what, ok.Load())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitCount(15, "before the crash")
+	// Killed with requests in flight: some slots are written, some proofs
+	// made and not answered.
+	if err := proc.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = proc.Wait()
+	beforeCrash := ok.Load()
+	proc, ai = startHelper(t, slots, observers)
+	target.Store(&ai)
+	// Run the restarted service until every slot is used.
+	deadline := time.Now().Add(90 * time.Second)
+	for outOfSlots.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("slots never ran out: %d accepted", ok.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	time.Sleep(2 * time.Second) // the last messages propagate
+	total := ok.Load()
+	t.Logf("accepted %d before the crash, %d in all; %d slots", beforeCrash, total, 2*crashLimit)
+	if total > 2*crashLimit {
+		t.Fatalf("%d proofs accepted from %d slots", total, 2*crashLimit)
+	}
+	for i, o := range observers {
+		if n := o.evidence.Load(); n != 0 {
+			t.Fatalf("observer %d saw %d double signals", i, n)
+		}
+		o.mu.Lock()
+		for k, n := range o.seen {
+			if n != 1 {
+				t.Errorf("observer %d: nullifier %s delivered %d times", i, k, n)
+			}
+		}
+		if len(o.seen) < int(total) {
+			t.Errorf("observer %d got %d messages, %d were accepted", i, len(o.seen), total)
+		}
+		o.mu.Unlock()
+	}
+}
+
+func newHostErr() (host.Host, error) {
+	return libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
+}
+
+func artefactsDir(testing.TB) string { return artefacts.DefaultDir() }
