@@ -220,10 +220,13 @@ type WakuStart struct {
 	// connection: the default in light mode).
 	Dial string `json:"dial,omitempty"`
 	// WaitFor is the last stage waited for: "connection", "identify" (the
-	// default in light mode), and in relay mode "relay-peer" (gossipsub
-	// has the peer: it announced /vac/waku/relay/2.0.0), "subscribed"
-	// (the peer subscribed to all our pubsub topics) or "mesh" (it is in
-	// our mesh of every pubsub topic: the default in relay mode).
+	// default in light mode), in light mode "lightpush-peer" (js-waku's
+	// waitForRemotePeer with Protocols.LightPush: the peer's identify
+	// listed /vac/waku/lightpush/2.0.0-beta1 and a metadata handshake
+	// happened), and in relay mode "relay-peer" (gossipsub has the peer:
+	// it announced /vac/waku/relay/2.0.0), "subscribed" (the peer
+	// subscribed to all our pubsub topics) or "mesh" (it is in our mesh of
+	// every pubsub topic: the default in relay mode).
 	WaitFor   string `json:"waitFor,omitempty"`
 	TimeoutMs int    `json:"timeoutMs,omitempty"`
 	// QueryMetadata makes js-waku query the peer's metadata once
@@ -267,7 +270,11 @@ type WakuInfo struct {
 	RemoteProtocols []string       `json:"remoteProtocols"`
 	RemoteAgent     string         `json:"remoteAgent"`
 	RemoteShardInfo *WakuShardInfo `json:"remoteShardInfo"`
-	Gossipsub       *struct {
+	// LightPushPeers are the peers js-waku's light push sends to (light
+	// mode): it takes them from its peer store on a push when it has none,
+	// and drops (and hangs up on) one whose push failed.
+	LightPushPeers []string `json:"lightPushPeers"`
+	Gossipsub      *struct {
 		Peers       []string            `json:"peers"`
 		Subscribers map[string][]string `json:"subscribers"`
 		Mesh        map[string][]string `json:"mesh"`
@@ -400,6 +407,103 @@ type WakuSent struct {
 func (n *WakuNode) Send(ctx context.Context, req WakuSend) (*WakuSent, error) {
 	var out WakuSent
 	if err := n.Call(ctx, "send", req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// WakuLightPush is a message for js-waku's light push client (light mode).
+type WakuLightPush struct {
+	ContentTopic string `json:"contentTopic"`
+	// PubsubTopic defaults to the content topic's autoshard. js-waku's sdk
+	// refuses a topic the node was not started with ("Topic not
+	// configured"); Direct does not check.
+	PubsubTopic string `json:"pubsubTopic,omitempty"`
+	// Payload must not be empty: js-waku refuses to push an empty payload
+	// ("Payload is empty") without contacting the service.
+	Payload []byte `json:"payloadB64"`
+	// TimestampMs is the message time in ms; zero: now (js-waku always
+	// sets a timestamp, TimestampMs * 1e6 ns).
+	TimestampMs int64 `json:"timestampMs,omitempty"`
+	// RateLimitProof is an encoded RateLimitProof (canonical, as for
+	// WakuSend); nil pushes the message without one.
+	RateLimitProof []byte `json:"rateLimitProofB64,omitempty"`
+	Ephemeral      bool   `json:"ephemeral,omitempty"`
+	// Direct sends with js-waku's LightPushCore to the remote peer: no
+	// pubsub topic check, and no peer management (the sdk's send hangs up
+	// on a peer whose push failed and avoids it for 30 s).
+	Direct bool `json:"direct,omitempty"`
+	// Timeout bounds the push (0: 20 s); js-waku itself waits for the
+	// service's response until the service closes the stream.
+	Timeout time.Duration `json:"-"`
+}
+
+// WakuPushRequest is a PushRpc js-waku encoded during a light push.
+type WakuPushRequest struct {
+	RequestID   string `json:"requestId"`
+	PubsubTopic string `json:"pubsubTopic"`
+	// RPC is the PushRpc as written (without its length prefix).
+	RPC []byte `json:"rpcB64"`
+}
+
+// WakuPushResponse is a PushRpc js-waku decoded during a light push.
+type WakuPushResponse struct {
+	RequestID string `json:"requestId"`
+	// HasResponse is false for a PushRpc without field 3 (js-waku: "No
+	// response received").
+	HasResponse bool    `json:"hasResponse"`
+	IsSuccess   *bool   `json:"isSuccess"`
+	Info        *string `json:"info"`
+	// DecodeError is set when js-waku could not decode the bytes.
+	DecodeError string `json:"decodeError"`
+	RPC         []byte `json:"rpcB64"`
+}
+
+// WakuLightPushed is the answer to LightPush. A push js-waku reports as
+// failed is not an error of LightPush: OK is false and Failures, Info or
+// TimedOut say why.
+type WakuLightPushed struct {
+	// OK: js-waku reported at least one recipient and no failure.
+	OK          bool   `json:"ok"`
+	PubsubTopic string `json:"pubsubTopic"`
+	TimestampMs int64  `json:"timestampMs"`
+	// Wire is the WakuMessage js-waku pushed.
+	Wire     []byte `json:"wireB64"`
+	MsgIDHex string `json:"msgIdHex"`
+	Direct   bool   `json:"direct"`
+	Ms       int    `json:"ms"`
+	TimedOut bool   `json:"timedOut"`
+	// SendError is an exception js-waku threw (none expected).
+	SendError string `json:"sendError"`
+	// Recipients and Failures are js-waku's result: the peers that
+	// accepted the push, and the ProtocolError strings of the others
+	// ("Remote peer rejected", "No stream available", an RLN error, ...).
+	// No peer to push to gives neither.
+	Recipients []string      `json:"recipients"`
+	Failures   []WakuFailure `json:"failures"`
+	// Requests and Responses are the PushRpcs js-waku wrote and read.
+	Requests  []WakuPushRequest  `json:"requests"`
+	Responses []WakuPushResponse `json:"responses"`
+	// IsSuccess and Info are those of the first response (nil: none).
+	IsSuccess *bool   `json:"isSuccess"`
+	Info      *string `json:"info"`
+	// Connected tells whether js-waku is still connected to the remote
+	// after the push.
+	Connected bool `json:"connected"`
+}
+
+// LightPush pushes a message with js-waku's light push client (light mode
+// only); js-waku 0.0.27 speaks /vac/waku/lightpush/2.0.0-beta1 only.
+func (n *WakuNode) LightPush(ctx context.Context, req WakuLightPush) (*WakuLightPushed, error) {
+	body := struct {
+		WakuLightPush
+		TimeoutMs int64 `json:"timeoutMs,omitempty"`
+	}{WakuLightPush: req}
+	if req.Timeout > 0 {
+		body.TimeoutMs = max(1, req.Timeout.Milliseconds())
+	}
+	var out WakuLightPushed
+	if err := n.Call(ctx, "lightpush", body, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -17,10 +17,10 @@ for (const name of ['log', 'info', 'debug', 'warn']) {
 
 const sdk = await import('@waku/sdk');
 const { createRelayNode } = await import('@waku/sdk/relay');
-const { proto_message: protoMessage } = await import('@waku/proto');
+const { proto_message: protoMessage, proto_lightpush: protoLightPush } = await import('@waku/proto');
 const { multiaddr } = await import('@multiformats/multiaddr');
 
-const { createLightNode, createEncoder, createDecoder, utils } = sdk;
+const { createLightNode, createEncoder, createDecoder, utils, waitForRemotePeer, Protocols } = sdk;
 
 const RELAY_CODEC = '/vac/waku/relay/2.0.0';
 const DEFAULT_TIMEOUT_MS = 20000;
@@ -31,6 +31,52 @@ class RequestError extends Error {}
 let node = null; // the js-waku node
 let state = null; // { mode, clusterId, pubsubTopics, numShards, remote, remotePeerId }
 const subscriptions = new Map(); // contentTopic -> unsubscribe function
+
+// While a lightpush request runs, lightPushTap records the PushRpcs js-waku
+// encodes (its requests) and decodes (the service's responses). js-waku
+// reports neither: it keeps the request id to itself, and of a response only
+// "Remote peer rejected" (is_success false) or an RLN error name (info
+// containing "could not generate rln-v2 proof") reach the caller. The hooks
+// wrap @waku/proto's codec functions, which @waku/core looks up on every
+// call; they only observe. Requests run one at a time, so one tap suffices.
+let lightPushTap = null; // { requests: [], responses: [] }
+{
+  const { PushRpc } = protoLightPush;
+  const encode = PushRpc.encode;
+  const decode = PushRpc.decode;
+  const bytesOf = (buf) => (buf instanceof Uint8Array ? buf : buf.subarray());
+  PushRpc.encode = (obj, ...rest) => {
+    const bytes = encode(obj, ...rest);
+    if (lightPushTap && obj?.request) {
+      lightPushTap.requests.push({
+        requestId: obj.requestId ?? '',
+        pubsubTopic: obj.request.pubsubTopic ?? '',
+        rpcB64: b64(bytes),
+      });
+    }
+    return bytes;
+  };
+  PushRpc.decode = (buf, ...rest) => {
+    const tap = lightPushTap;
+    let rpc;
+    try {
+      rpc = decode(buf, ...rest);
+    } catch (err) {
+      tap?.responses.push({ decodeError: err.message, rpcB64: b64(bytesOf(buf)) });
+      throw err;
+    }
+    if (tap) {
+      tap.responses.push({
+        requestId: rpc.requestId,
+        hasResponse: rpc.response !== undefined,
+        isSuccess: rpc.response?.isSuccess ?? null,
+        info: rpc.response?.info ?? null,
+        rpcB64: b64(bytesOf(buf)),
+      });
+    }
+    return rpc;
+  };
+}
 
 // ---------------------------------------------------------------- helpers ----
 
@@ -128,6 +174,11 @@ async function describe() {
     // queried it.
     remoteShardInfo: await remoteShardInfo(peerIdStr),
   };
+  if (node.lightPush) {
+    // The peers js-waku's light push sends to (it picks them from the peer
+    // store when it has none, and drops one that fails).
+    out.lightPushPeers = node.lightPush.connectedPeers.map((p) => p.id.toString());
+  }
   if (node.relay) {
     const gs = node.relay.gossipSub;
     out.gossipsub = {
@@ -221,7 +272,7 @@ async function start(req) {
   const dial = req.dial ?? (mode === 'relay' ? 'waku' : 'libp2p');
   if (dial !== 'waku' && dial !== 'libp2p') throw new RequestError('dial: expected "waku" or "libp2p"');
   const stages = stagesFor(mode);
-  const waitFor = req.waitFor ?? stages[stages.length - 1];
+  const waitFor = req.waitFor ?? (mode === 'relay' ? 'mesh' : 'identify');
   if (!stages.includes(waitFor)) throw new RequestError(`waitFor: expected one of ${stages.join(', ')} in ${mode} mode`);
   const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const net = parseNetwork(req);
@@ -283,7 +334,7 @@ async function start(req) {
   }
   for (const stage of stages.slice(0, stages.indexOf(waitFor) + 1)) {
     try {
-      await waitUntil(stage, () => reached(stage), Math.max(0, timeoutMs - (Date.now() - t0)));
+      await awaitStage(stage, Math.max(0, timeoutMs - (Date.now() - t0)));
     } catch (err) {
       return { error: `${err.message}${dialError ? ` (dial error: ${dialError})` : ''}`, waited, ...(await describe()) };
     }
@@ -308,13 +359,33 @@ async function reached(stage) {
       return state.pubsubTopics.every((t) => node.relay.gossipSub.getSubscribers(t).some((p) => p.toString() === remote));
     case 'mesh':
       return state.pubsubTopics.every((t) => node.relay.getMeshPeers(t).includes(remote));
+    case 'lightpush-peer':
+      // Connected, and identify listed js-waku's light push codec.
+      return (await node.lightPush.protocol.connectedPeers()).some((p) => p.id.toString() === remote);
     default:
       return false;
   }
 }
 
+// awaitStage waits until a stage holds. lightpush-peer is js-waku's own
+// waitForRemotePeer(node, [Protocols.LightPush]): a connected peer whose
+// identify listed the light push codec, and a metadata handshake with it
+// (the peer's query of us, or ours of it), then that this peer is the remote.
+async function awaitStage(stage, timeoutMs) {
+  if (stage === 'lightpush-peer') {
+    const t0 = Date.now();
+    try {
+      await waitForRemotePeer(node, [Protocols.LightPush], Math.max(1, timeoutMs));
+    } catch (err) {
+      throw new Error(`${stage} not reached within ${timeoutMs} ms (waitForRemotePeer: ${err?.message ?? String(err)})`);
+    }
+    return waitUntil(stage, () => reached(stage), Math.max(0, timeoutMs - (Date.now() - t0)));
+  }
+  return waitUntil(stage, () => reached(stage), timeoutMs);
+}
+
 function stagesFor(mode) {
-  return mode === 'relay' ? ['connection', 'identify', 'relay-peer', 'subscribed', 'mesh'] : ['connection', 'identify'];
+  return mode === 'relay' ? ['connection', 'identify', 'relay-peer', 'subscribed', 'mesh'] : ['connection', 'identify', 'lightpush-peer'];
 }
 
 // wait waits for one stage (see start) after start, e.g. until the remote
@@ -327,7 +398,7 @@ async function wait(req) {
   const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const t0 = Date.now();
   try {
-    await waitUntil(req.stage, () => reached(req.stage), timeoutMs);
+    await awaitStage(req.stage, timeoutMs);
   } catch (err) {
     return { error: err.message, ...(await describe()) };
   }
@@ -379,8 +450,9 @@ async function subscribe(req) {
   };
 }
 
-async function send(req) {
-  requireNode();
+// prepareMessage builds the message, encoder and reported wire bytes of a
+// send or lightpush request.
+async function prepareMessage(req) {
   checkContentTopic(req);
   const payload = fromB64(req.payloadB64 ?? '', 'payloadB64');
   const message = { payload };
@@ -417,6 +489,12 @@ async function send(req) {
     // Gossipsub message id as js-waku computes it: sha256(data).
     msgIdHex: createHash('sha256').update(wire).digest('hex'),
   };
+  return { message, encoder, out };
+}
+
+async function send(req) {
+  requireNode();
+  const { message, encoder, out } = await prepareMessage(req);
   let res;
   try {
     res = node.relay ? await node.relay.send(encoder, message) : await node.lightPush.send(encoder, message);
@@ -430,6 +508,70 @@ async function send(req) {
     recipients: res.successes.map(String),
     failures: res.failures.map((f) => ({ error: String(f.error), peerId: f.peerId?.toString() ?? null })),
   };
+}
+
+// lightpush pushes a message with js-waku's light push client (light mode):
+// by default the sdk's node.lightPush.send, which picks its peers itself;
+// with "direct", LightPushCore.send to the remote peer (no topic check, no
+// peer management). js-waku's result comes back with what the tap saw.
+async function lightpush(req) {
+  requireNode();
+  if (!node.lightPush) throw new RequestError('lightpush: needs a light node (start with mode "light")');
+  const direct = req.direct ?? false;
+  if (typeof direct !== 'boolean') throw new RequestError('direct: expected a boolean');
+  const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new RequestError('timeoutMs: expected a positive integer');
+  const { message, encoder, out } = await prepareMessage(req);
+  let peer = null;
+  if (direct) {
+    peer = (await node.libp2p.peerStore.all()).find((p) => p.id.toString() === state.remotePeerId);
+    if (!peer) throw new RequestError('direct: the remote peer is not in the peer store');
+  }
+  const tap = { requests: [], responses: [] };
+  lightPushTap = tap;
+  const t0 = Date.now();
+  let res = null;
+  let sendError = null;
+  let timer;
+  try {
+    const sending = direct
+      ? node.lightPush.protocol.send(encoder, message, peer).then((r) => ({
+          successes: r.success ? [r.success] : [],
+          failures: r.failure ? [r.failure] : [],
+        }))
+      : node.lightPush.send(encoder, message);
+    sending.catch(() => {}); // a late failure after the timeout
+    // js-waku has no timeout of its own: it reads the response until the
+    // service closes the stream.
+    const timeout = new Promise((resolve) => {
+      timer = setTimeout(() => resolve(null), timeoutMs);
+    });
+    res = await Promise.race([sending, timeout]);
+  } catch (err) {
+    sendError = err instanceof Error ? err.message : String(err);
+  } finally {
+    clearTimeout(timer);
+    if (lightPushTap === tap) lightPushTap = null;
+  }
+  const ms = Date.now() - t0;
+  const first = tap.responses.find((r) => r.hasResponse) ?? null;
+  const result = {
+    ...out,
+    direct,
+    ms,
+    timedOut: res === null && sendError === null,
+    sendError,
+    recipients: res ? res.successes.map(String) : [],
+    failures: res ? res.failures.map((f) => ({ error: String(f.error), peerId: f.peerId?.toString() ?? null })) : [],
+    requests: tap.requests,
+    responses: tap.responses,
+    isSuccess: first ? first.isSuccess : null,
+    info: first ? first.info : null,
+    // js-waku's sdk hangs up on a peer whose push failed.
+    connected: connectionsTo(state.remotePeerId).some((c) => c.status === 'open'),
+  };
+  result.ok = result.recipients.length > 0 && result.failures.length === 0;
+  return result;
 }
 
 async function stop() {
@@ -447,7 +589,7 @@ async function stop() {
   return { ok: true };
 }
 
-const HANDLERS = { ping, start, wait, info, metadata, subscribe, send, stop };
+const HANDLERS = { ping, start, wait, info, metadata, subscribe, send, lightpush, stop };
 
 // ------------------------------------------------------------------- loop ----
 

@@ -5,10 +5,12 @@
 package lightpush
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"sync"
@@ -355,14 +357,31 @@ func (s *Service) publish(topic string, msg *messagepb.WakuMessage) Response {
 	return Response{Status: StatusOK, RelayPeers: uint32(n), Hash: h}
 }
 
+// awaitRequest waits, without a deadline, for a stream's first byte: js-waku
+// opens lightpush streams ahead of use and leaves them idle until its next
+// push, however late, and takes any answer or close meanwhile as that
+// push's. Then the request has streamTimeout to arrive and be answered. It
+// returns false for a stream that ended unused.
+func awaitRequest(st network.Stream) (io.Reader, bool) {
+	var first [1]byte
+	if _, err := io.ReadFull(st, first[:]); err != nil {
+		return nil, false
+	}
+	_ = st.SetDeadline(time.Now().Add(streamTimeout))
+	return io.MultiReader(bytes.NewReader(first[:]), st), true
+}
+
 func (s *Service) handleV3(st network.Stream) {
 	defer st.Close()
-	_ = st.SetDeadline(time.Now().Add(streamTimeout))
+	in, ok := awaitRequest(st)
+	if !ok {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), streamTimeout)
 	defer cancel()
 	var req lightpushpb.LightPushRequest
 	var r Response
-	if err := wire.ReadMsg(st, &req); err != nil {
+	if err := wire.ReadMsg(in, &req); err != nil {
 		r = Response{Status: StatusBadRequest, Description: "cannot read the request: " + err.Error()}
 		if errors.Is(err, wire.ErrTooLarge) {
 			r.Status = StatusTooLarge
@@ -385,12 +404,15 @@ func (s *Service) handleV3(st network.Stream) {
 
 func (s *Service) handleV2(st network.Stream) {
 	defer st.Close()
-	_ = st.SetDeadline(time.Now().Add(streamTimeout))
+	in, ok := awaitRequest(st)
+	if !ok {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), streamTimeout)
 	defer cancel()
 	var rpc lightpushpb.PushRPC
 	var r Response
-	if err := wire.ReadMsg(st, &rpc); err != nil {
+	if err := wire.ReadMsg(in, &rpc); err != nil {
 		r = Response{Status: StatusBadRequest, Description: "cannot read the request: " + err.Error()}
 		s.m.response(r.Status)
 	} else if rpc.GetRequest() == nil {
@@ -403,8 +425,7 @@ func (s *Service) handleV2(st network.Stream) {
 	if r.Status == StatusOK {
 		info = "OK"
 	}
-	ok := r.Status == StatusOK
-	out := &lightpushpb.PushRPC{RequestId: rpc.GetRequestId(), Response: &lightpushpb.PushResponse{IsSuccess: ok, Info: info}}
+	out := &lightpushpb.PushRPC{RequestId: rpc.GetRequestId(), Response: &lightpushpb.PushResponse{IsSuccess: r.Status == StatusOK, Info: info}}
 	if err := wire.WriteMsg(st, out); err != nil {
 		s.log.Debug("lightpush v2 answer", "peer", st.Conn().RemotePeer(), "err", err)
 	}
