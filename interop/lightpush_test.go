@@ -56,26 +56,13 @@ func newLightPushNet(t *testing.T, ctx context.Context, contentTopic string, ext
 	// The service's membership, the only one in the group.
 	member := relay.Member{Identity: rln.IdentityFromSeed([]byte("interop lightpush member")), Index: 0, UserMessageLimit: 20}
 	leaves := []fr.Element{member.Identity.RateCommitment(member.UserMessageLimit)}
-	rc := relay.DefaultRouterConfig()
-	rc.Params.HeartbeatInterval = 300 * time.Millisecond
 	newNode := func() (*node.Node, *config.Config, membership.Group) {
 		group, err := membership.NewStaticGroup(leaves, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg, err := config.Preset("devnet")
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Network.ClusterID, cfg.Network.NumShards = cluster, numShards
-		cfg.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/tcp/0/ws"}
-		cfg.Metrics.Enabled = false
-		nd, err := node.New(context.Background(), node.Options{Config: &cfg, Group: group, Verifier: verifier, Router: &rc})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { nd.Close() })
-		return nd, &cfg, group
+		nd, cfg := startRlndNode(t, cluster, numShards, group, verifier)
+		return nd, cfg, group
 	}
 	n := &lightPushNet{}
 	var svcGroup membership.Group

@@ -9,9 +9,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/membership"
-	"github.com/rlnd/rlnd/node"
 	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/rln"
 	"github.com/rlnd/rlnd/rln/artefacts"
@@ -42,22 +40,7 @@ func TestJSWakuRelayBothWays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A whole rlnd node (node.New, as `rlnd node` builds it) with the
-	// member's group given instead of synced from a chain.
-	cfg, err := config.Preset("devnet")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Network.ClusterID, cfg.Network.NumShards = cluster, numShards
-	cfg.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/tcp/0/ws"}
-	cfg.Metrics.Enabled = false
-	rc := relay.DefaultRouterConfig()
-	rc.Params.HeartbeatInterval = 300 * time.Millisecond
-	nd, err := node.New(context.Background(), node.Options{Config: &cfg, Group: group, Verifier: verifier, Router: &rc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nd.Close() })
+	nd, cfg := startRlndNode(t, cluster, numShards, group, verifier)
 	h, r := nd.Host(), nd.Relay()
 	pp := relay.ProofParams{EpochPeriod: cfg.RLN.EpochPeriod, Signal: rln.SignalTimestamped}
 	sub := r.Subscribe()

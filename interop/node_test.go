@@ -1,0 +1,35 @@
+package interop
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/rlnd/rlnd/config"
+	"github.com/rlnd/rlnd/membership"
+	"github.com/rlnd/rlnd/node"
+	"github.com/rlnd/rlnd/relay"
+	"github.com/rlnd/rlnd/rln"
+)
+
+// startRlndNode builds a whole rlnd node (node.New, as `rlnd node` does) on
+// loopback TCP and websocket, with the group given instead of synced from
+// a chain and a short heartbeat.
+func startRlndNode(t *testing.T, cluster uint16, numShards int, group membership.Group, verifier *rln.Verifier) (*node.Node, *config.Config) {
+	t.Helper()
+	cfg, err := config.Preset("devnet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Network.ClusterID, cfg.Network.NumShards = cluster, numShards
+	cfg.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/tcp/0/ws"}
+	cfg.Metrics.Enabled = false
+	rc := relay.DefaultRouterConfig()
+	rc.Params.HeartbeatInterval = 300 * time.Millisecond
+	nd, err := node.New(context.Background(), node.Options{Config: &cfg, Group: group, Verifier: verifier, Router: &rc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nd.Close() })
+	return nd, &cfg
+}
