@@ -1,0 +1,102 @@
+package filter
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the service's Prometheus metrics; nil records nothing. Names
+// follow nwaku's waku_filter_* where it has one (waku_filter_v2/
+// protocol_metrics.nim); the code label and the push counter are ours.
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	errors   *prometheus.CounterVec
+	pushes   *prometheus.CounterVec
+}
+
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing, nil
+			}
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+func newMetrics(reg prometheus.Registerer, s *Service) (*metrics, error) {
+	if reg == nil {
+		return nil, nil
+	}
+	m := &metrics{}
+	var err error
+	if m.requests, err = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "waku_filter_requests_total", Help: "Filter-subscribe requests by type and answer status code.",
+	}, []string{"type", "code"})); err != nil {
+		return nil, err
+	}
+	if m.duration, err = register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "waku_filter_request_duration_seconds", Help: "Time to handle a filter-subscribe request.",
+		Buckets: prometheus.ExponentialBuckets(0.00001, 4, 10),
+	}, []string{"type"})); err != nil {
+		return nil, err
+	}
+	if m.errors, err = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "waku_filter_errors_total", Help: "Filter errors by type.",
+	}, []string{"type"})); err != nil {
+		return nil, err
+	}
+	if m.pushes, err = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rlnd_filter_pushes_total", Help: "Messages for subscribers by result: ok (pushed), failed (the push failed), dropped (the subscriber's queue was full).",
+	}, []string{"result"})); err != nil {
+		return nil, err
+	}
+	for _, g := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "waku_filter_subscriptions", Help: "Peers with a filter subscription.",
+		}, func() float64 { return float64(s.Peers()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "rlnd_filter_criteria", Help: "Filter criteria (pubsub topic, content topic) of all subscribers.",
+		}, func() float64 { return float64(s.Criteria()) }),
+	} {
+		if err := reg.Register(g); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				return nil, err
+			}
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) request(kind string, code uint32, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.requests.WithLabelValues(kind, strconv.Itoa(int(code))).Inc()
+	if d > 0 {
+		m.duration.WithLabelValues(kind).Observe(d.Seconds())
+	}
+}
+
+func (m *metrics) error(kind string) {
+	if m != nil {
+		m.errors.WithLabelValues(kind).Inc()
+	}
+}
+
+func (m *metrics) push(result string) {
+	if m != nil {
+		m.pushes.WithLabelValues(result).Inc()
+		if result == "failed" {
+			m.errors.WithLabelValues("push_failure").Inc()
+		}
+	}
+}

@@ -1,0 +1,521 @@
+package filter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	manet "github.com/multiformats/go-multiaddr/net"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/rlnd/rlnd/relay"
+	"github.com/rlnd/rlnd/wire"
+	"github.com/rlnd/rlnd/wire/pb/filterpb"
+)
+
+const (
+	cluster   = 7
+	numShards = 8
+	ctA       = "/rlnd/1/filter-a/proto"
+	ctB       = "/rlnd/1/filter-b/proto"
+)
+
+func newHost(tb testing.TB) host.Host {
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { h.Close() })
+	return h
+}
+
+func link(tb testing.TB, a, b host.Host) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func newRelay(tb testing.TB, h host.Host) *relay.Relay {
+	val, err := relay.NewValidator(relay.ValidatorConfig{RLN: false})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rc := relay.DefaultRouterConfig()
+	rc.Params.HeartbeatInterval = 200 * time.Millisecond
+	r, err := relay.New(h, relay.Config{ClusterID: cluster, NumShards: numShards, Validator: val, Router: &rc})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { r.Close() })
+	return r
+}
+
+// fakeClock is a settable clock.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// testNet is a filter service on a relay node, and a relay peer that
+// publishes.
+type testNet struct {
+	svc      *Service
+	svcHost  host.Host
+	svcRelay *relay.Relay
+	pub      *relay.Relay
+	topicA   string
+	topicB   string
+	reg      *prometheus.Registry
+}
+
+func startNet(tb testing.TB, edit func(*ServiceConfig)) *testNet {
+	tb.Helper()
+	n := &testNet{reg: prometheus.NewRegistry()}
+	n.svcHost = newHost(tb)
+	n.svcRelay = newRelay(tb, n.svcHost)
+	cfg := ServiceConfig{Relay: n.svcRelay, Registerer: n.reg}
+	if edit != nil {
+		edit(&cfg)
+	}
+	s, err := NewService(n.svcHost, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	n.svc = s
+	n.topicA, _ = n.svcRelay.TopicFor(ctA)
+	n.topicB, _ = n.svcRelay.TopicFor(ctB)
+	ph := newHost(tb)
+	n.pub = newRelay(tb, ph)
+	link(tb, ph, n.svcHost)
+	deadline := time.Now().Add(10 * time.Second)
+	for _, t := range []string{n.topicA, n.topicB} {
+		for len(n.pub.PubSub().TopicPeers(t)) == 0 || len(n.svcRelay.PubSub().TopicPeers(t)) == 0 {
+			if time.Now().After(deadline) {
+				tb.Fatal("relay peers not subscribed")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return n
+}
+
+func (n *testNet) client(tb testing.TB) (*Client, host.Host) {
+	h := newHost(tb)
+	link(tb, h, n.svcHost)
+	c := NewClient(h)
+	tb.Cleanup(c.Close)
+	return c, h
+}
+
+func (n *testNet) publish(tb testing.TB, ct, payload string) {
+	tb.Helper()
+	m := wire.NewMessage(ct, []byte(payload), time.Now().UnixNano())
+	if _, _, err := n.pub.Publish("", m); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func ctx(tb testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	tb.Cleanup(cancel)
+	return c
+}
+
+// receive waits for the message with payload, failing on any other.
+func receive(tb testing.TB, c *Client, payload string) *relay.Envelope {
+	tb.Helper()
+	select {
+	case env := <-c.C():
+		if got := string(env.Message.GetPayload()); got != payload {
+			tb.Fatalf("received %q, want %q", got, payload)
+		}
+		return env
+	case <-time.After(10 * time.Second):
+		tb.Fatalf("never received %q", payload)
+		return nil
+	}
+}
+
+// quiet checks that nothing arrives for a while.
+func quiet(tb testing.TB, c *Client) {
+	tb.Helper()
+	select {
+	case env := <-c.C():
+		tb.Fatalf("unexpected push %q on %s", env.Message.GetPayload(), env.PubsubTopic)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+func statusCode(err error) uint32 {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return 0
+}
+
+func TestSubscribePushUnsubscribe(t *testing.T) {
+	n := startNet(t, nil)
+	c, _ := n.client(t)
+	svc := n.svcHost.ID()
+	if err := c.Subscribe(ctx(t), svc, n.topicA, []string{ctA}); err != nil {
+		t.Fatal(err)
+	}
+	// Autosharded: no pubsub topic.
+	if err := c.Subscribe(ctx(t), svc, "", []string{ctB}); err != nil {
+		t.Fatal(err)
+	}
+	if n.svc.Peers() != 1 || n.svc.Criteria() != 2 {
+		t.Fatalf("%d peers, %d criteria", n.svc.Peers(), n.svc.Criteria())
+	}
+	n.publish(t, "/rlnd/1/other/proto", "not subscribed")
+	n.publish(t, ctA, "a1")
+	env := receive(t, c, "a1")
+	if env.PubsubTopic != n.topicA || env.From != svc || env.Hash != wire.Hash(n.topicA, env.Message) {
+		t.Fatalf("envelope %+v", env)
+	}
+	n.publish(t, ctB, "b1")
+	if env := receive(t, c, "b1"); env.PubsubTopic != n.topicB {
+		t.Fatalf("pushed on %s, want %s", env.PubsubTopic, n.topicB)
+	}
+	quiet(t, c)
+
+	// Unsubscribe stops ctA's pushes, ctB's go on.
+	if err := c.Unsubscribe(ctx(t), svc, n.topicA, []string{ctA}); err != nil {
+		t.Fatal(err)
+	}
+	n.publish(t, ctA, "a2")
+	n.publish(t, ctB, "b2")
+	receive(t, c, "b2")
+	quiet(t, c)
+	// Again: the service no longer has it.
+	if err := c.Unsubscribe(ctx(t), svc, n.topicA, []string{ctA}); statusCode(err) != StatusNotFound {
+		t.Fatalf("second unsubscribe: %v", err)
+	}
+
+	// Unsubscribe-all ends everything.
+	if err := c.UnsubscribeAll(ctx(t), svc); err != nil {
+		t.Fatal(err)
+	}
+	if n.svc.Peers() != 0 || n.svc.Criteria() != 0 {
+		t.Fatalf("%d peers, %d criteria after unsubscribe-all", n.svc.Peers(), n.svc.Criteria())
+	}
+	n.publish(t, ctB, "b3")
+	quiet(t, c)
+	if err := c.Ping(ctx(t), svc); statusCode(err) != StatusNotFound {
+		t.Fatalf("ping after unsubscribe-all: %v", err)
+	}
+	if err := c.UnsubscribeAll(ctx(t), svc); statusCode(err) != StatusNotFound {
+		t.Fatalf("unsubscribe-all twice: %v", err)
+	}
+	if got := testutil.ToFloat64(n.svc.m.requests.WithLabelValues("SUBSCRIBE", "200")); got != 2 {
+		t.Fatalf("waku_filter_requests_total{SUBSCRIBE,200} = %v", got)
+	}
+	if got := testutil.ToFloat64(n.svc.m.pushes.WithLabelValues("ok")); got != 3 {
+		t.Fatalf("pushes ok = %v, want 3", got)
+	}
+}
+
+func TestPingUnknown(t *testing.T) {
+	n := startNet(t, nil)
+	c, _ := n.client(t)
+	err := c.Ping(ctx(t), n.svcHost.ID())
+	var se *StatusError
+	if !errors.As(err, &se) || se.Code != StatusNotFound || se.Description == "" {
+		t.Fatalf("ping of an unknown subscriber: %v", err)
+	}
+	if err := c.Unsubscribe(ctx(t), n.svcHost.ID(), n.topicA, []string{ctA}); statusCode(err) != StatusNotFound {
+		t.Fatalf("unsubscribe of an unknown subscriber: %v", err)
+	}
+	if err := c.Subscribe(ctx(t), n.svcHost.ID(), n.topicA, []string{ctA}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Ping(ctx(t), n.svcHost.ID()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	n := startNet(t, func(c *ServiceConfig) { c.MaxPeers = 1 })
+	c, _ := n.client(t)
+	svc := n.svcHost.ID()
+	topics := func(from, count int) []string {
+		var out []string
+		for i := range count {
+			out = append(out, fmt.Sprintf("/rlnd/1/limit-%d/proto", from+i))
+		}
+		return out
+	}
+	if err := c.Subscribe(ctx(t), svc, n.topicA, topics(0, 101)); statusCode(err) != StatusBadRequest {
+		t.Fatalf("101 content topics: %v", err)
+	}
+	if err := c.Subscribe(ctx(t), svc, n.topicA, nil); statusCode(err) != StatusBadRequest {
+		t.Fatalf("no content topics: %v", err)
+	}
+	if err := c.Subscribe(ctx(t), svc, "/waku/2/rs/99/0", []string{ctA}); statusCode(err) != StatusBadRequest {
+		t.Fatalf("a topic not relayed: %v", err)
+	}
+	if err := c.Subscribe(ctx(t), svc, "", []string{"not-a-content-topic"}); statusCode(err) != StatusBadRequest {
+		t.Fatalf("autosharding a bad content topic: %v", err)
+	}
+	for i := range 10 {
+		if err := c.Subscribe(ctx(t), svc, n.topicA, topics(i*100, 100)); err != nil {
+			t.Fatalf("subscription %d: %v", i, err)
+		}
+	}
+	// Re-subscribing to held criteria adds none.
+	if err := c.Subscribe(ctx(t), svc, n.topicA, topics(0, 100)); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Subscribe(ctx(t), svc, n.topicA, topics(1000, 1))
+	if statusCode(err) != StatusUnavailable {
+		t.Fatalf("criterion 1001: %v", err)
+	}
+	if n.svc.Criteria() != 1000 {
+		t.Fatalf("%d criteria", n.svc.Criteria())
+	}
+	// MaxPeers 1: another peer is refused.
+	c2, _ := n.client(t)
+	if err := c2.Subscribe(ctx(t), svc, n.topicA, []string{ctA}); statusCode(err) != StatusUnavailable {
+		t.Fatalf("second peer at MaxPeers 1: %v", err)
+	}
+	if got := testutil.ToFloat64(n.svc.m.requests.WithLabelValues("SUBSCRIBE", "400")); got != 4 {
+		t.Fatalf("400s counted %v", got)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	n := startNet(t, func(c *ServiceConfig) { c.RequestBurst, c.RequestRate, c.Now = 3, 1, clock.Now })
+	c, _ := n.client(t)
+	svc := n.svcHost.ID()
+	for range 3 {
+		if err := c.Subscribe(ctx(t), svc, n.topicA, []string{ctA}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Ping(ctx(t), svc); statusCode(err) != StatusTooManyRequests {
+		t.Fatalf("fourth request: %v", err)
+	}
+	clock.Add(time.Second)
+	if err := c.Ping(ctx(t), svc); err != nil {
+		t.Fatalf("after a second: %v", err)
+	}
+}
+
+func TestExpiry(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	n := startNet(t, func(c *ServiceConfig) { c.Now = clock.Now; c.SweepInterval = time.Hour })
+	c, h := n.client(t)
+	svc := n.svcHost.ID()
+	if err := c.Subscribe(ctx(t), svc, n.topicA, []string{ctA}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(4 * time.Minute)
+	n.svc.sweep()
+	if err := c.Ping(ctx(t), svc); err != nil {
+		t.Fatal(err) // refreshes
+	}
+	clock.Add(4 * time.Minute)
+	n.svc.sweep()
+	if !n.svc.Subscribed(h.ID()) {
+		t.Fatal("expired 4 min after a ping")
+	}
+	// Past the expiry, no more pushes even before the sweep.
+	clock.Add(time.Minute + time.Second)
+	n.publish(t, ctA, "too late")
+	quiet(t, c)
+	n.svc.sweep()
+	if n.svc.Subscribed(h.ID()) || n.svc.Criteria() != 0 {
+		t.Fatal("not expired 5 min after the last ping")
+	}
+	if err := c.Ping(ctx(t), svc); statusCode(err) != StatusNotFound {
+		t.Fatalf("ping after expiry: %v", err)
+	}
+	// A new subscribe starts over.
+	if err := c.Subscribe(ctx(t), svc, n.topicA, []string{ctA}); err != nil {
+		t.Fatal(err)
+	}
+	n.publish(t, ctA, "back")
+	receive(t, c, "back")
+}
+
+// A subscriber that stops reading does not hold up the others, and one
+// that is gone is removed after repeated failed pushes.
+func TestSlowAndDeadSubscribers(t *testing.T) {
+	n := startNet(t, func(c *ServiceConfig) {
+		c.PushQueue, c.PushTimeout, c.MaxPushFailures = 8, 300*time.Millisecond, 3
+	})
+	svc := n.svcHost.ID()
+	good, _ := n.client(t)
+	stalled, sh := n.client(t)
+	dead, dh := n.client(t)
+	for _, c := range []*Client{good, stalled, dead} {
+		if err := c.Subscribe(ctx(t), svc, n.topicA, []string{ctA}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The stalled subscriber's connection is lost and its address now
+	// accepts TCP and never speaks: each push hangs until PushTimeout.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	hole, err := manet.FromNetAddr(ln.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh.Close()
+	n.svcHost.Peerstore().ClearAddrs(sh.ID())
+	n.svcHost.Peerstore().AddAddr(sh.ID(), hole, time.Hour)
+	// The dead one goes away.
+	dh.Close()
+	const count = 40
+	payload := make([]byte, 50_000)
+	for i := range count {
+		body := append(fmt.Appendf(nil, "%d-", i), payload...)
+		m := wire.NewMessage(ctA, body, time.Now().UnixNano())
+		if _, _, err := n.pub.Publish("", m); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(30 * time.Millisecond) // a steady flow, not a burst past the good queue
+	}
+	got := map[string]bool{}
+	timeout := time.After(15 * time.Second)
+	for len(got) < count {
+		select {
+		case env := <-good.C():
+			got[string(env.Message.GetPayload())] = true
+		case <-timeout:
+			t.Fatalf("the good subscriber got %d of %d (pushed %d, failed %d, dropped %d, relay dropped %d)", len(got), count, n.svc.Pushed(), n.svc.PushFailures(), n.svc.Dropped(), n.svcRelay.Dropped())
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	// (The last push is counted once its stream closes, maybe after the
+	// client read it.)
+	for n.svc.Subscribed(dh.ID()) || n.svc.Subscribed(sh.ID()) || n.svc.Pushed() < count {
+		if time.Now().After(deadline) {
+			t.Fatal("dead or stalled subscriber not removed")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n.svc.PushFailures() < 6 || n.svc.Dropped() == 0 || n.svc.Pushed() != count {
+		t.Fatalf("pushed %d, failed %d, dropped %d", n.svc.Pushed(), n.svc.PushFailures(), n.svc.Dropped())
+	}
+	t.Logf("pushed %d, failed %d, dropped %d", n.svc.Pushed(), n.svc.PushFailures(), n.svc.Dropped())
+}
+
+// Pushes from a peer the client has no subscription with, or for topics it
+// did not subscribe to, are ignored.
+func TestClientIgnoresUnsolicitedPushes(t *testing.T) {
+	n := startNet(t, nil)
+	c, ch := n.client(t)
+	if err := c.Subscribe(ctx(t), n.svcHost.ID(), n.topicA, []string{ctA}); err != nil {
+		t.Fatal(err)
+	}
+	// A rogue service: its own relay feed, pushing to whoever subscribed.
+	rogueHost := newHost(t)
+	rogueRelay := newRelay(t, rogueHost)
+	rogue, err := NewService(rogueHost, ServiceConfig{Relay: rogueRelay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rogue.Close)
+	// The rogue is made to hold a subscription the client never asked for.
+	link(t, rogueHost, ch)
+	rogue.subscribe(ch.ID(), []criterion{{pubsub: n.topicA, content: ctA}}, time.Now())
+	m := wire.NewMessage(ctA, []byte("rogue"), time.Now().UnixNano())
+	if _, _, err := rogueRelay.Publish(n.topicA, m); err != nil {
+		t.Logf("rogue publish: %v", err) // no relay peers: delivered locally
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for rogue.Pushed() == 0 && c.Ignored() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("rogue push never happened")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	quiet(t, c)
+	if c.Ignored() == 0 {
+		t.Fatal("rogue push not counted as ignored")
+	}
+	// Our service, but a content topic the client did not subscribe to at
+	// it: also ignored (the service is made to push it).
+	n.svc.subscribe(ch.ID(), []criterion{{pubsub: n.topicB, content: ctB}}, time.Now())
+	before := c.Ignored()
+	n.publish(t, ctB, "unasked")
+	n.publish(t, ctA, "asked")
+	receive(t, c, "asked")
+	deadline = time.Now().Add(10 * time.Second)
+	for c.Ignored() == before {
+		if time.Now().After(deadline) {
+			t.Fatal("unasked push not ignored")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	quiet(t, c)
+}
+
+// A stream opened ahead of use (as js-waku does) is served when its request
+// comes; a malformed request gets 400 with a description.
+func TestStreamHandling(t *testing.T) {
+	n := startNet(t, nil)
+	h := newHost(t)
+	link(t, h, n.svcHost)
+	st, err := h.NewStream(ctx(t), n.svcHost.ID(), SubscribeProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	time.Sleep(300 * time.Millisecond) // idle before use
+	if err := wire.WriteFrame(st, []byte{0x0a, 0xff, 0xff}); err != nil {
+		t.Fatal(err)
+	}
+	var resp filterpb.FilterSubscribeResponse
+	if err := wire.ReadMsg(st, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetStatusCode() != StatusBadRequest || resp.GetStatusDesc() == "" {
+		t.Fatalf("answer %v", &resp)
+	}
+	checkState(t, n.svc)
+}
