@@ -30,6 +30,12 @@ type Config struct {
 	REST      RESTConfig      `mapstructure:"rest" yaml:"rest"`
 	Metrics   MetricsConfig   `mapstructure:"metrics" yaml:"metrics"`
 	Lightpush LightpushConfig `mapstructure:"lightpush" yaml:"lightpush"`
+	Filter    FilterConfig    `mapstructure:"filter" yaml:"filter"`
+}
+
+// FilterConfig controls the filter v2 service.
+type FilterConfig struct {
+	Enabled bool `mapstructure:"enabled" yaml:"enabled"`
 }
 
 // LightpushConfig controls the lightpush service and its RLN proof as a

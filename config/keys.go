@@ -186,6 +186,11 @@ func keys() []keySpec {
 			allowed: "1..64",
 			field:   func(c *Config) any { return &c.Lightpush.Workers },
 		},
+		{
+			name: "filter.enabled", usage: "serve filter v2 to light clients",
+			allowed: "true|false",
+			field:   func(c *Config) any { return &c.Filter.Enabled },
+		},
 	}
 }
 

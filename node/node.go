@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rlnd/rlnd/config"
+	"github.com/rlnd/rlnd/filter"
 	"github.com/rlnd/rlnd/lightpush"
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/relay"
@@ -69,6 +70,7 @@ type Node struct {
 	eth      *ethclient.Client
 	registry *prometheus.Registry
 	lp       *lightpush.Service
+	filter   *filter.Service
 	metrics  *http.Server
 	metAddr  net.Addr
 	cancel   context.CancelFunc
@@ -168,6 +170,11 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 	}
 	if cfg.Lightpush.Enabled {
 		if err := n.startLightpush(signal, o.Prover); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Filter.Enabled {
+		if n.filter, err = filter.NewService(n.host.Libp2p(), filter.ServiceConfig{Relay: n.relay, Logger: log, Registerer: reg}); err != nil {
 			return nil, err
 		}
 	}
@@ -282,6 +289,9 @@ func (n *Node) startLightpush(signal rln.SignalMode, prover *rln.Prover) error {
 	return nil
 }
 
+// Filter is the filter service (nil when off).
+func (n *Node) Filter() *filter.Service { return n.filter }
+
 // Lightpush is the lightpush service (nil when off).
 func (n *Node) Lightpush() *lightpush.Service { return n.lp }
 
@@ -352,6 +362,9 @@ func (n *Node) Close() error {
 		n.cancel()
 		if n.lp != nil {
 			n.lp.Close()
+		}
+		if n.filter != nil {
+			n.filter.Close()
 		}
 		if n.relay != nil {
 			_ = n.relay.Close()

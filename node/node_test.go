@@ -46,6 +46,7 @@ func TestNodeMetrics(t *testing.T) {
 	cfg.RLN.Enabled = false
 	cfg.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
 	cfg.Metrics.Enabled, cfg.Metrics.Address = true, "127.0.0.1:0"
+	cfg.Filter.Enabled = true
 	n, err := New(context.Background(), Options{Config: &cfg})
 	if err != nil {
 		t.Fatal(err)
@@ -57,10 +58,13 @@ func TestNodeMetrics(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, name := range []string{"waku_node_messages_total", "libp2p_peers", "libp2p_gossipsub_peers_per_topic_mesh", "waku_rln_", "go_goroutines"} {
+	for _, name := range []string{"waku_node_messages_total", "libp2p_peers", "libp2p_gossipsub_peers_per_topic_mesh", "waku_rln_", "waku_filter_subscriptions", "go_goroutines"} {
 		if !strings.Contains(string(body), name) {
 			t.Errorf("metrics lack %s", name)
 		}
+	}
+	if n.Filter() == nil {
+		t.Fatal("filter.enabled did not start the filter service")
 	}
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
