@@ -31,6 +31,19 @@ type Config struct {
 	Metrics   MetricsConfig   `mapstructure:"metrics" yaml:"metrics"`
 	Lightpush LightpushConfig `mapstructure:"lightpush" yaml:"lightpush"`
 	Filter    FilterConfig    `mapstructure:"filter" yaml:"filter"`
+	Store     StoreConfig     `mapstructure:"store" yaml:"store"`
+}
+
+// StoreConfig controls the store service and its archive.
+type StoreConfig struct {
+	Enabled bool `mapstructure:"enabled" yaml:"enabled"`
+	// DBPath is the SQLite archive file.
+	DBPath string `mapstructure:"db-path" yaml:"db-path"`
+	// RetentionTime, RetentionCount and RetentionBytes bound the archive
+	// (0: not applied).
+	RetentionTime  time.Duration `mapstructure:"retention-time" yaml:"retention-time"`
+	RetentionCount int           `mapstructure:"retention-count" yaml:"retention-count"`
+	RetentionBytes int           `mapstructure:"retention-bytes" yaml:"retention-bytes"`
 }
 
 // FilterConfig controls the filter v2 service.
@@ -133,6 +146,7 @@ func twnPreset() Config {
 		REST:      RESTConfig{Address: "127.0.0.1:8645"},
 		Metrics:   MetricsConfig{Address: "127.0.0.1:8008"},
 		Lightpush: LightpushConfig{SlotsFile: "rlnd-lightpush-slots", PerPeerQuota: 10, Workers: 2},
+		Store:     StoreConfig{DBPath: "rlnd-store.db", RetentionTime: 48 * time.Hour},
 	}
 }
 

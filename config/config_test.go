@@ -27,6 +27,7 @@ func TestPresetValues(t *testing.T) {
 		REST:      RESTConfig{Enabled: false, Address: "127.0.0.1:8645"},
 		Metrics:   MetricsConfig{Enabled: false, Address: "127.0.0.1:8008"},
 		Lightpush: LightpushConfig{SlotsFile: "rlnd-lightpush-slots", PerPeerQuota: 10, Workers: 2},
+		Store:     StoreConfig{DBPath: "rlnd-store.db", RetentionTime: 48 * time.Hour},
 	}
 	devnet := Config{
 		Log:     LogConfig{Level: "info", Format: "text"},
@@ -44,6 +45,7 @@ func TestPresetValues(t *testing.T) {
 		REST:      RESTConfig{Enabled: true, Address: "127.0.0.1:8645"},
 		Metrics:   MetricsConfig{Enabled: true, Address: "127.0.0.1:8008"},
 		Lightpush: LightpushConfig{SlotsFile: "rlnd-lightpush-slots", PerPeerQuota: 10, Workers: 2},
+		Store:     StoreConfig{DBPath: "rlnd-store.db", RetentionTime: 48 * time.Hour},
 	}
 
 	tests := []struct {

@@ -191,6 +191,31 @@ func keys() []keySpec {
 			allowed: "true|false",
 			field:   func(c *Config) any { return &c.Filter.Enabled },
 		},
+		{
+			name: "store.enabled", usage: "archive relayed messages and serve store v3 queries",
+			allowed: "true|false",
+			field:   func(c *Config) any { return &c.Store.Enabled },
+		},
+		{
+			name: "store.db-path", usage: "SQLite file of the message archive",
+			allowed: "a path",
+			field:   func(c *Config) any { return &c.Store.DBPath },
+		},
+		{
+			name: "store.retention-time", usage: "drop messages older than this; 0 keeps them",
+			allowed: ">= 0",
+			field:   func(c *Config) any { return &c.Store.RetentionTime },
+		},
+		{
+			name: "store.retention-count", usage: "keep at most this many messages; 0: no bound",
+			allowed: ">= 0",
+			field:   func(c *Config) any { return &c.Store.RetentionCount },
+		},
+		{
+			name: "store.retention-bytes", usage: "keep at most this many bytes of messages; 0: no bound",
+			allowed: ">= 0",
+			field:   func(c *Config) any { return &c.Store.RetentionBytes },
+		},
 	}
 }
 

@@ -61,6 +61,12 @@ func (c *Config) Validate() error {
 		ch.addf(nil, "lightpush.global-cap", "%d is out of range, allowed >= 0", c.Lightpush.GlobalCap)
 	}
 	ch.intRange("lightpush.workers", c.Lightpush.Workers, 1, 64)
+	if c.Store.RetentionTime < 0 || c.Store.RetentionCount < 0 || c.Store.RetentionBytes < 0 {
+		ch.addf(nil, "store.retention-*", "retention bounds must not be negative")
+	}
+	if c.Store.Enabled && c.Store.DBPath == "" {
+		ch.addf(nil, "store.db-path", "must be set when store.enabled")
+	}
 	if c.Lightpush.Enabled && c.Lightpush.Keystore != "" && c.Lightpush.SlotsFile == "" {
 		ch.addf(nil, "lightpush.slots-file", "must be set for proof as a service")
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/rlnd/rlnd/relay/p2p"
 	"github.com/rlnd/rlnd/rln"
 	"github.com/rlnd/rlnd/rln/artefacts"
+	"github.com/rlnd/rlnd/store"
 )
 
 // Options are what a node is built from besides its configuration.
@@ -71,6 +72,9 @@ type Node struct {
 	registry *prometheus.Registry
 	lp       *lightpush.Service
 	filter   *filter.Service
+	store    *store.Service
+	archiver *store.Archiver
+	archive  *store.SQLite
 	metrics  *http.Server
 	metAddr  net.Addr
 	cancel   context.CancelFunc
@@ -172,6 +176,16 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 		if err := n.startLightpush(signal, o.Prover); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.Store.Enabled {
+		db, err := store.OpenSQLite(cfg.Store.DBPath)
+		if err != nil {
+			return nil, fmt.Errorf("node: store archive: %w", err)
+		}
+		n.archive = db
+		n.archiver = store.NewArchiver(n.relay, db, store.ArchiverConfig{Logger: log, Retention: store.Retention{
+			MaxAge: cfg.Store.RetentionTime, MaxCount: cfg.Store.RetentionCount, MaxBytes: int64(cfg.Store.RetentionBytes)}})
+		n.store = store.NewService(n.host.Libp2p(), db, log)
 	}
 	if cfg.Filter.Enabled {
 		if n.filter, err = filter.NewService(n.host.Libp2p(), filter.ServiceConfig{Relay: n.relay, Logger: log, Registerer: reg}); err != nil {
@@ -289,6 +303,14 @@ func (n *Node) startLightpush(signal rln.SignalMode, prover *rln.Prover) error {
 	return nil
 }
 
+// Archive is the store archive (nil when off).
+func (n *Node) Archive() store.Archive {
+	if n.archive == nil {
+		return nil
+	}
+	return n.archive
+}
+
 // Filter is the filter service (nil when off).
 func (n *Node) Filter() *filter.Service { return n.filter }
 
@@ -366,11 +388,20 @@ func (n *Node) Close() error {
 		if n.filter != nil {
 			n.filter.Close()
 		}
+		if n.store != nil {
+			n.store.Close()
+		}
 		if n.relay != nil {
 			_ = n.relay.Close()
 		}
 		if n.host != nil {
 			_ = n.host.Close()
+		}
+		if n.archiver != nil {
+			n.archiver.Close() // after relay: what it delivered is stored
+		}
+		if n.archive != nil {
+			_ = n.archive.Close()
 		}
 		if n.gm != nil {
 			n.gm.Stop()

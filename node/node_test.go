@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,7 @@ func TestNodeMetrics(t *testing.T) {
 	cfg.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
 	cfg.Metrics.Enabled, cfg.Metrics.Address = true, "127.0.0.1:0"
 	cfg.Filter.Enabled = true
+	cfg.Store.Enabled, cfg.Store.DBPath = true, filepath.Join(t.TempDir(), "store.db")
 	n, err := New(context.Background(), Options{Config: &cfg})
 	if err != nil {
 		t.Fatal(err)
@@ -63,8 +65,8 @@ func TestNodeMetrics(t *testing.T) {
 			t.Errorf("metrics lack %s", name)
 		}
 	}
-	if n.Filter() == nil {
-		t.Fatal("filter.enabled did not start the filter service")
+	if n.Filter() == nil || n.Archive() == nil {
+		t.Fatal("filter.enabled or store.enabled did not start its service")
 	}
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
