@@ -19,6 +19,7 @@ import (
 
 	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/contracts/devchain"
+	"github.com/rlnd/rlnd/filter"
 	"github.com/rlnd/rlnd/lightpush"
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/relay"
@@ -26,8 +27,10 @@ import (
 	"github.com/rlnd/rlnd/relay/pubsub"
 	"github.com/rlnd/rlnd/rln"
 	"github.com/rlnd/rlnd/rln/artefacts"
+	"github.com/rlnd/rlnd/store"
 	"github.com/rlnd/rlnd/wire"
 	"github.com/rlnd/rlnd/wire/pb/messagepb"
+	"github.com/rlnd/rlnd/wire/pb/storepb"
 )
 
 // DevnetConfig configures RunDevnet.
@@ -74,14 +77,19 @@ type DevnetReport struct {
 	RejectedBeyondFirstHop int `json:"rejected_beyond_first_hop"`
 	// Light clients without memberships publishing through a lightpush
 	// service node that attaches proofs from its own memberships.
-	LightpushSent        int     `json:"lightpush_sent"`
-	LightpushAccepted    int     `json:"lightpush_accepted"`
-	LightpushDelivered   int     `json:"lightpush_delivered"`
-	LightpushRejected429 int     `json:"lightpush_rejected_429"`
-	ProofsAttached       int     `json:"proofs_attached"`
-	ChainID              uint64  `json:"chain_id"`
-	Contract             string  `json:"contract"`
-	Seconds              float64 `json:"seconds"`
+	LightpushSent        int `json:"lightpush_sent"`
+	LightpushAccepted    int `json:"lightpush_accepted"`
+	LightpushDelivered   int `json:"lightpush_delivered"`
+	LightpushRejected429 int `json:"lightpush_rejected_429"`
+	ProofsAttached       int `json:"proofs_attached"`
+	// A store client offline while messages were published retrieves
+	// them afterwards; a filter client streams them live.
+	StoreOfflinePublished int     `json:"store_offline_published"`
+	StoreRetrieved        int     `json:"store_retrieved"`
+	FilterReceived        int     `json:"filter_received"`
+	ChainID               uint64  `json:"chain_id"`
+	Contract              string  `json:"contract"`
+	Seconds               float64 `json:"seconds"`
 }
 
 // OK is the devnet's verdict: every valid message reached every node, and
@@ -89,7 +97,8 @@ type DevnetReport struct {
 func (r *DevnetReport) OK() bool {
 	return r.Published > 0 && r.Delivered == r.Expected &&
 		r.LightpushAccepted > 0 && r.LightpushDelivered == r.LightpushAccepted && r.ProofsAttached == r.LightpushAccepted &&
-		r.LightpushAccepted+r.LightpushRejected429 == r.LightpushSent && r.SpamDelivered == 0 && r.InvalidDelivered == 0 &&
+		r.LightpushAccepted+r.LightpushRejected429 == r.LightpushSent &&
+		r.StoreRetrieved == r.StoreOfflinePublished && r.FilterReceived == r.StoreOfflinePublished && r.SpamDelivered == 0 && r.InvalidDelivered == 0 &&
 		r.RejectedBeyondFirstHop == 0 && (r.SpamPublished == 0 || r.DoubleSignalsDetected > 0 && r.SecretsRecovered)
 }
 
@@ -239,6 +248,13 @@ func RunDevnet(ctx context.Context, dc DevnetConfig) (*DevnetReport, error) {
 			}
 		}
 	}()
+	slotsDir, err := os.MkdirTemp("", "rlnd-devnet-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(slotsDir)
+	// Node 2 is also a store node, node 3 a filter service node.
+	storeAt, filterAt := 2%dc.Nodes, 3%dc.Nodes
 	rec := &devRecorder{sent: map[wire.MessageHash]time.Time{}, hostile: map[wire.MessageHash]string{}, badCount: map[string]int{}}
 	var evMu sync.Mutex
 	var evidence []rln.Evidence
@@ -249,6 +265,9 @@ func RunDevnet(ctx context.Context, dc DevnetConfig) (*DevnetReport, error) {
 		cfg.Chain.ChainID = devchain.ChainID
 		cfg.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/tcp/0/ws"}
 		cfg.Metrics.Enabled, cfg.REST.Enabled = false, false
+		cfg.Store.Enabled = i == storeAt
+		cfg.Store.DBPath = filepath.Join(slotsDir, "store.db")
+		cfg.Filter.Enabled = i == filterAt
 		n, err := New(ctx, Options{
 			Config: &cfg, Verifier: verifier, Logger: dc.Logger.With("node", i),
 			SyncConfig: membership.SyncConfig{StartBlock: reg.Block, PollInterval: 250 * time.Millisecond},
@@ -367,11 +386,6 @@ func RunDevnet(ctx context.Context, dc DevnetConfig) (*DevnetReport, error) {
 	// memberships; three light clients (no memberships) push through it,
 	// one of them greedily, past its quota.
 	svcNode := nodes[1%dc.Nodes]
-	slotsDir, err := os.MkdirTemp("", "rlnd-devnet-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(slotsDir)
 	lpQuota := 4
 	svc, err := lightpush.NewService(svcNode.Host().Libp2p(), lightpush.ServiceConfig{
 		Relay: svcNode.Relay(), Prover: prover, Group: svcNode.Group(),
@@ -427,6 +441,34 @@ func RunDevnet(ctx context.Context, dc DevnetConfig) (*DevnetReport, error) {
 		return nil
 	}
 	say("a lightpush service on node %d attaches proofs for 3 light clients (quota %d per epoch)", 1%dc.Nodes, lpQuota)
+
+	// A filter client streams the content topic from node 3.
+	fh, err := p2p.NewHost(p2p.HostConfig{ClusterID: base.Network.ClusterID})
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	if err := link(fh, nodes[filterAt].Host()); err != nil {
+		return nil, fmt.Errorf("devnet: filter client: %w", err)
+	}
+	fc := filter.NewClient(fh.Libp2p())
+	defer fc.Close()
+	fctx, fcancel := context.WithTimeout(ctx, 10*time.Second)
+	err = fc.Subscribe(fctx, nodes[filterAt].Host().ID(), topic, []string{devnetContentTopic})
+	fcancel()
+	if err != nil {
+		return nil, fmt.Errorf("devnet: filter subscribe: %w", err)
+	}
+	filtered := map[wire.MessageHash]bool{}
+	var filterMu sync.Mutex
+	go func() {
+		for env := range fc.C() {
+			filterMu.Lock()
+			filtered[env.Hash] = true
+			filterMu.Unlock()
+		}
+	}()
+	say("a filter client subscribed at node %d; node %d archives for a store client that is offline", filterAt, storeAt)
 
 	say("publishing for %s: %d honest members, one every %s", dc.Duration, dc.Members, dc.Interval)
 	deadline := time.Now().Add(dc.Duration)
@@ -524,6 +566,52 @@ func RunDevnet(ctx context.Context, dc DevnetConfig) (*DevnetReport, error) {
 		return rec.delivered() >= rep.Expected && lpDelivered() >= rep.LightpushAccepted
 	})
 	rep.LightpushDelivered = lpDelivered()
+
+	// Every valid message: relayed ones and light clients' ones.
+	valid := map[wire.MessageHash]bool{}
+	rec.mu.Lock()
+	for h := range rec.sent {
+		valid[h] = true
+	}
+	for h := range lpSent {
+		valid[h] = true
+	}
+	rec.mu.Unlock()
+	rep.StoreOfflinePublished = len(valid)
+	_ = waitFor(ctx, 10*time.Second, func() bool {
+		filterMu.Lock()
+		defer filterMu.Unlock()
+		n := 0
+		for h := range valid {
+			if filtered[h] {
+				n++
+			}
+		}
+		rep.FilterReceived = n
+		return n == len(valid)
+	})
+	// The store client comes online now and pages through the archive.
+	sh, err := p2p.NewHost(p2p.HostConfig{ClusterID: base.Network.ClusterID})
+	if err != nil {
+		return nil, err
+	}
+	defer sh.Close()
+	if err := link(sh, nodes[storeAt].Host()); err != nil {
+		return nil, fmt.Errorf("devnet: store client: %w", err)
+	}
+	_ = waitFor(ctx, 10*time.Second, func() bool {
+		got, err := storeRetrieve(ctx, sh, nodes[storeAt].Host().ID(), topic)
+		if err != nil {
+			return false
+		}
+		rep.StoreRetrieved = 0
+		for h := range valid {
+			if got[h] {
+				rep.StoreRetrieved++
+			}
+		}
+		return rep.StoreRetrieved == len(valid)
+	})
 	rep.ProofsAttached = svc.ProofsAttached()
 	time.Sleep(time.Second) // let stragglers (duplicates, leaks) arrive before counting
 
@@ -599,6 +687,33 @@ func (r *devRecorder) delivered() int {
 		}
 	}
 	return n
+}
+
+// storeRetrieve pages through everything the store node has of the devnet
+// content topic.
+func storeRetrieve(ctx context.Context, h *p2p.Host, p peer.ID, topic string) (map[wire.MessageHash]bool, error) {
+	got := map[wire.MessageHash]bool{}
+	req := &storepb.StoreQueryRequest{PubsubTopic: &topic, ContentTopics: []string{devnetContentTopic}, PaginationForward: true}
+	for {
+		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		resp, err := store.QueryPeer(qctx, h.Libp2p(), p, req)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		if resp.GetStatusCode() != store.StatusOK {
+			return nil, fmt.Errorf("store answered %d: %s", resp.GetStatusCode(), resp.GetStatusDesc())
+		}
+		for _, kv := range resp.Messages {
+			var mh wire.MessageHash
+			copy(mh[:], kv.MessageHash)
+			got[mh] = true
+		}
+		if resp.PaginationCursor == nil {
+			return got, nil
+		}
+		req.PaginationCursor, req.RequestId = resp.PaginationCursor, ""
+	}
 }
 
 func percentileMs(sorted []time.Duration, q float64) float64 {

@@ -32,6 +32,9 @@ func TestDevnet(t *testing.T) {
 	if rep.LightpushAccepted == 0 || rep.ProofsAttached != rep.LightpushAccepted || rep.LightpushDelivered != rep.LightpushAccepted {
 		t.Fatalf("lightpush: %+v", *rep)
 	}
+	if rep.StoreOfflinePublished == 0 || rep.StoreRetrieved != rep.StoreOfflinePublished || rep.FilterReceived != rep.StoreOfflinePublished {
+		t.Fatalf("store/filter: %+v", *rep)
+	}
 	if rep.P50LatencyMs <= 0 || rep.P99LatencyMs < rep.P50LatencyMs {
 		t.Fatalf("latency p50 %v p99 %v", rep.P50LatencyMs, rep.P99LatencyMs)
 	}

@@ -85,5 +85,7 @@ func printDevnet(w io.Writer, r *node.DevnetReport) {
 	fmt.Fprintf(w, "rejected past first hop  %d\n", r.RejectedBeyondFirstHop)
 	fmt.Fprintf(w, "lightpush                %d sent by 3 light clients, %d accepted with a proof attached (%d proofs), %d delivered to every node, %d refused over quota (429)\n",
 		r.LightpushSent, r.LightpushAccepted, r.ProofsAttached, r.LightpushDelivered, r.LightpushRejected429)
+	fmt.Fprintf(w, "store                    %d of %d valid messages retrieved by a client that was offline\n", r.StoreRetrieved, r.StoreOfflinePublished)
+	fmt.Fprintf(w, "filter                   %d of %d valid messages streamed to a filter client\n", r.FilterReceived, r.StoreOfflinePublished)
 	fmt.Fprintf(w, "run time                 %.1f s\n", r.Seconds)
 }

@@ -100,7 +100,8 @@ func TestDevnetCommand(t *testing.T) {
 		t.Fatalf("%v: %s", err, stdout)
 	}
 	for _, k := range []string{"nodes", "published", "delivered_ratio", "p50_latency_ms", "p99_latency_ms", "spam_published",
-		"spam_delivered", "invalid_published", "invalid_delivered", "double_signals_detected"} {
+		"spam_delivered", "invalid_published", "invalid_delivered", "double_signals_detected",
+		"lightpush_sent", "lightpush_delivered", "lightpush_rejected_429", "proofs_attached", "store_offline_published", "store_retrieved", "filter_received"} {
 		if _, ok := rep[k]; !ok {
 			t.Errorf("no %q in %s", k, stdout)
 		}
