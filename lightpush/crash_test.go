@@ -267,8 +267,9 @@ func TestCrashNeverReusesNullifier(t *testing.T) {
 	}
 	_ = proc.Wait()
 	beforeCrash := ok.Load()
-	proc, ai = startHelper(t, slots, observers)
-	target.Store(&ai)
+	// A new variable: the clients read the old address through target.
+	_, restarted := startHelper(t, slots, observers)
+	target.Store(&restarted)
 	// Run the restarted service until every slot is used.
 	deadline := time.Now().Add(90 * time.Second)
 	for outOfSlots.Load() == 0 {

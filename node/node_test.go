@@ -15,7 +15,7 @@ import (
 // A devnet of four nodes passes: every valid message everywhere, spam and
 // invalid proofs stopped at the first hop, the spammer's secret recovered.
 func TestDevnet(t *testing.T) {
-	rep, err := RunDevnet(context.Background(), DevnetConfig{Nodes: 4, Duration: 3 * time.Second, Members: 2})
+	rep, err := RunDevnet(context.Background(), DevnetConfig{Nodes: 4, Duration: 5 * time.Second, Members: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,6 +23,8 @@ func TestDevnet(t *testing.T) {
 	if !rep.OK() {
 		t.Fatalf("devnet failed: %+v", *rep)
 	}
+	// Each member and the spammer published (under -race a proof takes
+	// several times longer, so the count varies).
 	if rep.Published < 3 || rep.Expected != rep.Published*4 || rep.DeliveredRatio != 1 {
 		t.Fatalf("published %d, expected %d, ratio %v", rep.Published, rep.Expected, rep.DeliveredRatio)
 	}
