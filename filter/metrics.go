@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rlnd/rlnd/internal/promutil"
 )
 
 // metrics are the service's Prometheus metrics; nil records nothing. Names
@@ -18,42 +20,29 @@ type metrics struct {
 	pushes   *prometheus.CounterVec
 }
 
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
-}
-
 func newMetrics(reg prometheus.Registerer, s *Service) (*metrics, error) {
 	if reg == nil {
 		return nil, nil
 	}
 	m := &metrics{}
 	var err error
-	if m.requests, err = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+	if m.requests, err = promutil.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "waku_filter_requests_total", Help: "Filter-subscribe requests by type and answer status code.",
 	}, []string{"type", "code"})); err != nil {
 		return nil, err
 	}
-	if m.duration, err = register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+	if m.duration, err = promutil.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "waku_filter_request_duration_seconds", Help: "Time to handle a filter-subscribe request.",
 		Buckets: prometheus.ExponentialBuckets(0.00001, 4, 10),
 	}, []string{"type"})); err != nil {
 		return nil, err
 	}
-	if m.errors, err = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+	if m.errors, err = promutil.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "waku_filter_errors_total", Help: "Filter errors by type.",
 	}, []string{"type"})); err != nil {
 		return nil, err
 	}
-	if m.pushes, err = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+	if m.pushes, err = promutil.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "rlnd_filter_pushes_total", Help: "Messages for subscribers by result: ok (pushed), failed (the push failed), dropped (the subscriber's queue was full).",
 	}, []string{"result"})); err != nil {
 		return nil, err

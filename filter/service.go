@@ -1,11 +1,9 @@
 package filter
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"sync"
@@ -556,22 +554,9 @@ func (s *Service) pushOne(p peer.ID, frame []byte) error {
 	return st.Close()
 }
 
-// awaitRequest waits, without a deadline, for a stream's first byte:
-// js-waku opens streams ahead of use. Then the request has streamTimeout
-// to arrive and be answered. It returns false for a stream that ended
-// unused.
-func awaitRequest(st network.Stream) (io.Reader, bool) {
-	var first [1]byte
-	if _, err := io.ReadFull(st, first[:]); err != nil {
-		return nil, false
-	}
-	_ = st.SetDeadline(time.Now().Add(streamTimeout))
-	return io.MultiReader(bytes.NewReader(first[:]), st), true
-}
-
 func (s *Service) handle(st network.Stream) {
 	defer st.Close()
-	in, ok := awaitRequest(st)
+	in, ok := wire.AwaitRequest(st, streamTimeout)
 	if !ok {
 		return
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rlnd/rlnd/internal/promutil"
 )
 
 // metrics are the service's Prometheus metrics; nil records nothing.
@@ -15,36 +17,23 @@ type metrics struct {
 	latency   prometheus.Histogram
 }
 
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
-}
-
 func newMetrics(reg prometheus.Registerer, s *Service) (*metrics, error) {
 	if reg == nil {
 		return nil, nil
 	}
 	m := &metrics{}
 	var err error
-	if m.responses, err = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+	if m.responses, err = promutil.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "waku_lightpush_v3_responses_total", Help: "Lightpush answers by status code (v2 answers counted by the code they stand for).",
 	}, []string{"code"})); err != nil {
 		return nil, err
 	}
-	if m.proofs, err = register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+	if m.proofs, err = promutil.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "rlnd_lightpush_proofs_generated_total", Help: "RLN proofs attached for light clients.",
 	})); err != nil {
 		return nil, err
 	}
-	if m.latency, err = register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
+	if m.latency, err = promutil.Register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "rlnd_lightpush_proof_duration_seconds", Help: "Time to prove one light client's message.",
 		Buckets: prometheus.ExponentialBuckets(0.005, 2, 10),
 	})); err != nil {

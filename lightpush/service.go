@@ -5,12 +5,10 @@
 package lightpush
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"sync"
@@ -357,23 +355,9 @@ func (s *Service) publish(topic string, msg *messagepb.WakuMessage) Response {
 	return Response{Status: StatusOK, RelayPeers: uint32(n), Hash: h}
 }
 
-// awaitRequest waits, without a deadline, for a stream's first byte: js-waku
-// opens lightpush streams ahead of use and leaves them idle until its next
-// push, however late, and takes any answer or close meanwhile as that
-// push's. Then the request has streamTimeout to arrive and be answered. It
-// returns false for a stream that ended unused.
-func awaitRequest(st network.Stream) (io.Reader, bool) {
-	var first [1]byte
-	if _, err := io.ReadFull(st, first[:]); err != nil {
-		return nil, false
-	}
-	_ = st.SetDeadline(time.Now().Add(streamTimeout))
-	return io.MultiReader(bytes.NewReader(first[:]), st), true
-}
-
 func (s *Service) handleV3(st network.Stream) {
 	defer st.Close()
-	in, ok := awaitRequest(st)
+	in, ok := wire.AwaitRequest(st, streamTimeout)
 	if !ok {
 		return
 	}
@@ -404,7 +388,7 @@ func (s *Service) handleV3(st network.Stream) {
 
 func (s *Service) handleV2(st network.Stream) {
 	defer st.Close()
-	in, ok := awaitRequest(st)
+	in, ok := wire.AwaitRequest(st, streamTimeout)
 	if !ok {
 		return
 	}

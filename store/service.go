@@ -1,12 +1,10 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
@@ -104,18 +102,15 @@ func (s *Service) Answer(ctx context.Context, req *storepb.StoreQueryRequest) *s
 
 func (s *Service) handle(st network.Stream) {
 	defer st.Close()
-	// Clients may open the stream ahead of use: wait for the first byte
-	// without a deadline, then give the query streamTimeout.
-	var first [1]byte
-	if _, err := io.ReadFull(st, first[:]); err != nil {
+	in, ok := wire.AwaitRequest(st, streamTimeout)
+	if !ok {
 		return
 	}
-	_ = st.SetDeadline(time.Now().Add(streamTimeout))
 	ctx, cancel := context.WithTimeout(context.Background(), streamTimeout)
 	defer cancel()
 	var req storepb.StoreQueryRequest
 	var resp *storepb.StoreQueryResponse
-	if err := wire.ReadMsg(io.MultiReader(bytes.NewReader(first[:]), st), &req); err != nil {
+	if err := wire.ReadMsg(in, &req); err != nil {
 		code, desc := uint32(StatusBadRequest), "cannot read the request: "+err.Error()
 		resp = &storepb.StoreQueryResponse{StatusCode: &code, StatusDesc: &desc}
 	} else {
