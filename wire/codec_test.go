@@ -5,8 +5,8 @@ import (
 	"errors"
 	"io"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
