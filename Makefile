@@ -3,6 +3,9 @@ SHELL := /bin/bash
 GO ?= go
 PKGS := ./...
 PROTOC_VERSION := 3.21.12
+# PostgreSQL server for the store's PostgreSQL tests (Debian bookworm).
+PG_MAJOR := 15
+PG_VERSION := 15.18-0+deb12u1
 PROTO_DIR := wire/proto
 PROTO_FILES := $(wildcard $(PROTO_DIR)/*.proto)
 FUZZTIME ?= 10s
@@ -32,7 +35,7 @@ demo: build
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/rlnd
 
-test: fmt-check vet proto-check contracts-check interop-deps race
+test: tools fmt-check vet proto-check contracts-check interop-deps race
 
 # Node.js packages of the interop harness (zerokit-wasm, snarkjs), pinned by
 # interop/package-lock.json; reinstalled when the lock file changes.
@@ -48,8 +51,10 @@ fmt-check:
 vet:
 	$(GO) vet $(PKGS)
 
+# The tests run beside a throwaway PostgreSQL server (.ci/with-postgres),
+# and the PostgreSQL tests fail rather than skip without one.
 race:
-	$(GO) test -race -count=1 $(PKGS)
+	RLND_REQUIRE_POSTGRES=1 PG_MAJOR=$(PG_MAJOR) .ci/with-postgres $(GO) test -race -count=1 $(PKGS)
 
 # protoc comes from Debian (pinned, installed by .ci/run or `make tools`);
 # protoc-gen-go is pinned as a tool in go.mod.
@@ -84,7 +89,7 @@ fuzz:
 	done
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count 5 $(PKGS)
+	PG_MAJOR=$(PG_MAJOR) .ci/with-postgres $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count 5 $(PKGS)
 
 # RLN proof generation and verification beside zerokit-wasm, same inputs,
 # same run (RUNS runs each; medians).
@@ -92,10 +97,15 @@ RUNS ?= 30
 bench-rln: interop-deps
 	$(GO) run ./cmd/rlnd rln bench --runs $(RUNS)
 
-# Installs the pinned code generators' system dependency (Debian package).
+# Installs the pinned system packages (Debian): protoc for the code
+# generator, and the PostgreSQL server the store tests run against. Each is
+# a no-op when the pinned version is already there.
 tools:
 	@if ! protoc --version 2>/dev/null | grep -q "libprotoc $(PROTOC_VERSION)$$"; then \
 		apt-get update -qq && apt-get install -y -qq protobuf-compiler=$(PROTOC_VERSION)-3+deb12u1; fi
+	@if [ "$$(dpkg-query -W -f '$${Version}' postgresql-$(PG_MAJOR) 2>/dev/null)" != "$(PG_VERSION)" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --allow-downgrades \
+			postgresql-$(PG_MAJOR)=$(PG_VERSION) postgresql-client-$(PG_MAJOR)=$(PG_VERSION); fi
 
 # ---------------------------------------------------------------------------
 # contracts/: the Solidity membership registry, its compiled artefacts

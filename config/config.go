@@ -39,6 +39,10 @@ type StoreConfig struct {
 	Enabled bool `mapstructure:"enabled" yaml:"enabled"`
 	// DBPath is the SQLite archive file.
 	DBPath string `mapstructure:"db-path" yaml:"db-path"`
+	// DBURL, when set, is a PostgreSQL archive (postgres:// or
+	// postgresql:// URL) used instead of DBPath; several store nodes may
+	// share it.
+	DBURL string `mapstructure:"db-url" yaml:"db-url"`
 	// RetentionTime, RetentionCount and RetentionBytes bound the archive
 	// (0: not applied).
 	RetentionTime  time.Duration `mapstructure:"retention-time" yaml:"retention-time"`

@@ -202,6 +202,11 @@ func keys() []keySpec {
 			field:   func(c *Config) any { return &c.Store.DBPath },
 		},
 		{
+			name: "store.db-url", usage: "PostgreSQL archive shared by several store nodes (postgres://user:password@host:5432/db); empty: the SQLite file store.db-path",
+			allowed: "empty or a postgres:// URL",
+			field:   func(c *Config) any { return &c.Store.DBURL },
+		},
+		{
 			name: "store.retention-time", usage: "drop messages older than this; 0 keeps them",
 			allowed: ">= 0",
 			field:   func(c *Config) any { return &c.Store.RetentionTime },

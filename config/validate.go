@@ -64,8 +64,11 @@ func (c *Config) Validate() error {
 	if c.Store.RetentionTime < 0 || c.Store.RetentionCount < 0 || c.Store.RetentionBytes < 0 {
 		ch.addf(nil, "store.retention-*", "retention bounds must not be negative")
 	}
-	if c.Store.Enabled && c.Store.DBPath == "" {
-		ch.addf(nil, "store.db-path", "must be set when store.enabled")
+	if c.Store.Enabled && c.Store.DBPath == "" && c.Store.DBURL == "" {
+		ch.addf(nil, "store.db-path", "must be set when store.enabled (or store.db-url)")
+	}
+	if u := c.Store.DBURL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		ch.addf(nil, "store.db-url", "must be a postgres:// or postgresql:// URL")
 	}
 	if c.Lightpush.Enabled && c.Lightpush.Keystore != "" && c.Lightpush.SlotsFile == "" {
 		ch.addf(nil, "lightpush.slots-file", "must be set for proof as a service")

@@ -74,7 +74,7 @@ type Node struct {
 	filter   *filter.Service
 	store    *store.Service
 	archiver *store.Archiver
-	archive  *store.SQLite
+	archive  store.Archive
 	metrics  *http.Server
 	metAddr  net.Addr
 	cancel   context.CancelFunc
@@ -178,7 +178,13 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 		}
 	}
 	if cfg.Store.Enabled {
-		db, err := store.OpenSQLite(cfg.Store.DBPath)
+		var db store.Archive
+		var err error
+		if cfg.Store.DBURL != "" {
+			db, err = store.OpenPostgres(cfg.Store.DBURL)
+		} else {
+			db, err = store.OpenSQLite(cfg.Store.DBPath)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("node: store archive: %w", err)
 		}
@@ -304,12 +310,7 @@ func (n *Node) startLightpush(signal rln.SignalMode, prover *rln.Prover) error {
 }
 
 // Archive is the store archive (nil when off).
-func (n *Node) Archive() store.Archive {
-	if n.archive == nil {
-		return nil
-	}
-	return n.archive
-}
+func (n *Node) Archive() store.Archive { return n.archive }
 
 // Filter is the filter service (nil when off).
 func (n *Node) Filter() *filter.Service { return n.filter }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -10,6 +11,9 @@ import (
 	"time"
 
 	"github.com/rlnd/rlnd/config"
+	"github.com/rlnd/rlnd/internal/pgtest"
+	"github.com/rlnd/rlnd/store"
+	"github.com/rlnd/rlnd/wire"
 )
 
 // A devnet of four nodes passes: every valid message everywhere, spam and
@@ -86,5 +90,68 @@ func TestNodeNeedsChain(t *testing.T) {
 	cfg.Metrics.Enabled = false
 	if _, err := New(context.Background(), Options{Config: &cfg}); err == nil || !strings.Contains(err.Error(), "rpc-url") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// Two store nodes share one PostgreSQL archive (store.db-url): a message
+// relayed to both is stored once, and either serves it.
+func TestNodesShareArchive(t *testing.T) {
+	dbURL := pgtest.Schema(t)
+	var nodes []*Node
+	for i := range 2 {
+		cfg, err := config.Preset("devnet")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.RLN.Enabled = false
+		cfg.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
+		cfg.Metrics.Enabled = false
+		cfg.Store.Enabled, cfg.Store.DBURL, cfg.Store.DBPath = true, dbURL, ""
+		if i == 1 {
+			cfg.P2P.StaticPeers = []string{fmt.Sprintf("%s/p2p/%s", nodes[0].Addrs()[0], nodes[0].Host().Libp2p().ID())}
+		}
+		n, err := New(context.Background(), Options{Config: &cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Close()
+		nodes = append(nodes, n)
+	}
+	topic, err := nodes[0].Relay().TopicFor("/app/1/shared/proto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(nodes[0].Relay().PubSub().TopicPeers(topic)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the nodes did not connect")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	m := wire.NewMessage("/app/1/shared/proto", []byte("stored once"), time.Now().UnixNano())
+	hash, _, err := nodes[0].Relay().Publish(topic, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range nodes {
+		for {
+			p, err := n.Archive().Query(context.Background(), store.Query{Hashes: []wire.MessageHash{hash}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Messages) == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d: the message was not archived", i)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	// Both archivers have had it (node 1 received it by relay); the archive
+	// holds it once.
+	time.Sleep(500 * time.Millisecond)
+	if c, err := nodes[1].Archive().Count(context.Background()); err != nil || c != 1 {
+		t.Fatalf("Count = %d, %v; want 1", c, err)
 	}
 }

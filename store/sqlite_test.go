@@ -9,7 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/rlnd/rlnd/internal/pgtest"
 )
 
 func openTestSQLite(t *testing.T) *SQLite {
@@ -39,8 +42,8 @@ func TestSQLiteMigrations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := s.SchemaVersion(ctx); err != nil || v != len(migrations) {
-		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, len(migrations))
+	if v, err := s.SchemaVersion(ctx); err != nil || v != len(sqliteMigrations) {
+		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, len(sqliteMigrations))
 	}
 	m := msg(testPubsub, "/app/1/a/proto", 5, 1)
 	mustPut(t, s, []Stored{m})
@@ -53,8 +56,8 @@ func TestSQLiteMigrations(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
-	if v, err := s.SchemaVersion(ctx); err != nil || v != len(migrations) {
-		t.Fatalf("SchemaVersion after reopen = %d, %v; want %d", v, err, len(migrations))
+	if v, err := s.SchemaVersion(ctx); err != nil || v != len(sqliteMigrations) {
+		t.Fatalf("SchemaVersion after reopen = %d, %v; want %d", v, err, len(sqliteMigrations))
 	}
 	checkHashes(t, "after reopen", mustQuery(t, s, Query{Forward: true}).Messages, []Stored{m})
 	if err := s.Close(); err != nil {
@@ -66,7 +69,7 @@ func TestSQLiteMigrations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(`UPDATE schema_version SET version = ?`, len(migrations)+1); err != nil {
+	if _, err := db.Exec(`UPDATE schema_version SET version = ?`, len(sqliteMigrations)+1); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -116,18 +119,38 @@ func TestSQLitePageUsesIndex(t *testing.T) {
 	}
 }
 
-// TestSQLiteSIGKILL runs a child process that puts batches and reports each
-// acknowledged batch on stdout, kills it with SIGKILL mid-stream, and checks
-// that every acknowledged message is in the archive.
-func TestSQLiteSIGKILL(t *testing.T) {
-	if path := os.Getenv("RLND_STORE_CRASH_CHILD"); path != "" {
-		crashChild(path)
+// TestSIGKILL runs, for each backend, a child process that puts batches
+// and reports each acknowledged batch on stdout, kills it with SIGKILL
+// mid-stream, and checks that the archive opens and holds every
+// acknowledged message.
+func TestSIGKILL(t *testing.T) {
+	if spec := os.Getenv("RLND_STORE_CRASH_CHILD"); spec != "" {
+		crashChild(spec)
 		return
 	}
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "store.db")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSQLiteSIGKILL$")
-	cmd.Env = append(os.Environ(), "RLND_STORE_CRASH_CHILD="+path)
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		testSIGKILL(t, "sqlite:"+filepath.Join(t.TempDir(), "store.db"))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		testSIGKILL(t, "postgres:"+pgtest.Schema(t))
+	})
+}
+
+// openSpec opens "sqlite:PATH" or "postgres:URL".
+func openSpec(spec string) (Archive, error) {
+	if url, ok := strings.CutPrefix(spec, "postgres:"); ok {
+		return OpenPostgres(url)
+	}
+	return OpenSQLite(strings.TrimPrefix(spec, "sqlite:"))
+}
+
+func testSIGKILL(t *testing.T, spec string) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSIGKILL$")
+	cmd.Env = append(os.Environ(), "RLND_STORE_CRASH_CHILD="+spec)
+	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -154,20 +177,28 @@ func TestSQLiteSIGKILL(t *testing.T) {
 	if acked < 30 {
 		t.Fatalf("child acknowledged only %d batches", acked)
 	}
-	s, err := OpenSQLite(path)
+	a, err := openSpec(spec)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("open after SIGKILL: %v", err)
 	}
-	defer s.Close()
+	defer a.Close()
 	for b := 0; b <= acked; b++ {
 		want := crashBatch(b)
-		p, err := s.Query(context.Background(), Query{Hashes: hashesOf(want), Forward: true, Limit: 100})
+		p, err := a.Query(context.Background(), Query{Hashes: hashesOf(want), Forward: true, Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(p.Messages) != len(want) {
 			t.Fatalf("batch %d: %d of %d acknowledged messages survived SIGKILL", b, len(p.Messages), len(want))
 		}
+	}
+	// The totals the triggers keep agree with the rows.
+	n, err := a.Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < (acked+1)*len(crashBatch(0)) {
+		t.Fatalf("Count = %d after %d acknowledged batches", n, acked+1)
 	}
 }
 
@@ -179,14 +210,14 @@ func crashBatch(b int) []Stored {
 	return out
 }
 
-func crashChild(path string) {
-	s, err := OpenSQLite(path)
+func crashChild(spec string) {
+	a, err := openSpec(spec)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
 	for b := 0; ; b++ {
-		if _, err := s.Put(context.Background(), crashBatch(b)); err != nil {
+		if _, err := a.Put(context.Background(), crashBatch(b)); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}

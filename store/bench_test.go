@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rlnd/rlnd/internal/pgtest"
 	"github.com/rlnd/rlnd/wire"
 )
 
@@ -32,20 +33,32 @@ func benchMsg(i int, ts int64) Stored {
 	return NewStored(testPubsub, m)
 }
 
-// BenchmarkSQLiteInsert puts batches of benchBatch messages. sync=FULL is
-// what OpenSQLite uses; sync=NORMAL shows what the per-commit fsync costs.
-func BenchmarkSQLiteInsert(b *testing.B) {
+// BenchmarkInsert puts batches of benchBatch messages. For SQLite,
+// sync=FULL is what OpenSQLite uses and sync=NORMAL shows what the
+// per-commit fsync costs; PostgreSQL runs with the server's defaults
+// (synchronous_commit=on: every commit waits for its WAL flush).
+func BenchmarkInsert(b *testing.B) {
 	for _, sync := range []string{"FULL", "NORMAL"} {
-		b.Run("sync="+sync, func(b *testing.B) { benchInsert(b, sync) })
+		b.Run("backend=sqlite/sync="+sync, func(b *testing.B) {
+			s, err := openSQLite(filepath.Join(b.TempDir(), "store.db"), sync)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			benchInsert(b, s)
+		})
 	}
+	b.Run("backend=postgres", func(b *testing.B) {
+		p, err := OpenPostgres(pgtest.Schema(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close()
+		benchInsert(b, p)
+	})
 }
 
-func benchInsert(b *testing.B, synchronous string) {
-	s, err := openSQLite(filepath.Join(b.TempDir(), "store.db"), synchronous)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+func benchInsert(b *testing.B, s Archive) {
 	ctx := context.Background()
 	// Messages are built outside the timer, one batch ahead.
 	base := time.Now().UnixNano()
@@ -74,63 +87,92 @@ func benchInsert(b *testing.B, synchronous string) {
 	b.ReportMetric(0, "ns/op")
 }
 
-// The page benchmark's archive is built once per process.
-var pageBench struct {
+// The page benchmarks' archives are built once per process and backend;
+// both hold the same messages.
+type pageArchive struct {
 	once   sync.Once
-	dir    string
-	s      *SQLite
+	a      Archive
 	topics [benchContentTopics][]wire.MessageHash // hashes per content topic, ascending
 	err    error
 }
 
-func pageArchive(b *testing.B) *SQLite {
-	pageBench.once.Do(func() {
+var (
+	pageBench  = map[string]*pageArchive{"sqlite": {}, "postgres": {}}
+	benchDir   string // SQLite's, removed by TestMain
+	benchClean []func()
+)
+
+func (pa *pageArchive) get(b *testing.B, backend string) *pageArchive {
+	pa.once.Do(func() {
 		start := time.Now()
-		dir, err := os.MkdirTemp("", "rlnd-store-bench-")
-		if err != nil {
-			pageBench.err = err
+		switch backend {
+		case "sqlite":
+			dir, err := os.MkdirTemp("", "rlnd-store-bench-")
+			if err != nil {
+				pa.err = err
+				return
+			}
+			benchDir = dir
+			pa.a, pa.err = OpenSQLite(filepath.Join(dir, "store.db"))
+		case "postgres":
+			// The schema outlives this benchmark (the next ones reuse
+			// the archive): it is made here and dropped by TestMain.
+			pa.a, pa.err = openBenchPostgres(b)
+		}
+		if pa.err != nil {
 			return
 		}
-		pageBench.dir = dir
-		s, err := OpenSQLite(filepath.Join(dir, "store.db"))
-		if err != nil {
-			pageBench.err = err
-			return
-		}
-		pageBench.s = s
+		benchClean = append(benchClean, func() { pa.a.Close() })
 		ctx := context.Background()
 		base := time.Now().Add(-24 * time.Hour).UnixNano()
 		batch := make([]Stored, 0, 5000)
 		for i := range benchPageRows {
 			m := benchMsg(i, base+int64(i)*1000)
-			pageBench.topics[i%benchContentTopics] = append(pageBench.topics[i%benchContentTopics], m.Hash)
+			pa.topics[i%benchContentTopics] = append(pa.topics[i%benchContentTopics], m.Hash)
 			batch = append(batch, m)
 			if len(batch) == cap(batch) || i == benchPageRows-1 {
-				if _, err := s.Put(ctx, batch); err != nil {
-					pageBench.err = err
+				if _, err := pa.a.Put(ctx, batch); err != nil {
+					pa.err = err
 					return
 				}
 				batch = batch[:0]
 			}
 		}
-		fmt.Fprintf(os.Stderr, "built %d-message archive in %v\n", benchPageRows, time.Since(start).Round(time.Millisecond))
+		if backend == "postgres" {
+			// As an operator would after a bulk load: fresh planner
+			// statistics.
+			if _, err := pa.a.(*Postgres).w.Exec(`ANALYZE messages`); err != nil {
+				pa.err = err
+				return
+			}
+		}
+		fmt.Fprintf(os.Stderr, "built a %d-message %s archive in %v\n", benchPageRows, backend, time.Since(start).Round(time.Millisecond))
 	})
-	if pageBench.err != nil {
-		b.Fatal(pageBench.err)
+	if pa.err != nil {
+		b.Fatal(pa.err)
 	}
-	return pageBench.s
+	return pa
 }
 
-func BenchmarkSQLitePage(b *testing.B) {
-	for _, topics := range []int{1, 3} {
-		b.Run(fmt.Sprintf("topics=%d", topics), func(b *testing.B) { benchPage(b, topics) })
+// BenchmarkPage queries random 20-message pages among benchPageRows
+// stored messages.
+func BenchmarkPage(b *testing.B) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		for _, topics := range []int{1, 3} {
+			b.Run(fmt.Sprintf("backend=%s/topics=%d", backend, topics), func(b *testing.B) {
+				if backend == "postgres" {
+					pgtest.URL(b)
+				}
+				benchPage(b, pageBench[backend].get(b, backend), topics)
+			})
+		}
 	}
 }
 
 // benchPage queries random 20-message pages with a cursor, filtered by
 // topics content topics (the cursor's own and its neighbours).
-func benchPage(b *testing.B, topics int) {
-	s := pageArchive(b)
+func benchPage(b *testing.B, pa *pageArchive, topics int) {
+	s := pa.a
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
 	var lat []time.Duration
@@ -138,7 +180,7 @@ func benchPage(b *testing.B, topics int) {
 	for b.Loop() {
 		b.StopTimer()
 		t := rng.IntN(benchContentTopics)
-		hashes := pageBench.topics[t]
+		hashes := pa.topics[t]
 		idx := rng.IntN(len(hashes))
 		cursor := hashes[idx]
 		q := Query{
@@ -173,13 +215,23 @@ func benchTopics(t, n int) []string {
 	return out
 }
 
+// openBenchPostgres opens an archive in a schema dropped by TestMain.
+func openBenchPostgres(b *testing.B) (*Postgres, error) {
+	u, drop, err := pgtest.NewSchema(pgtest.URL(b))
+	if err != nil {
+		return nil, err
+	}
+	benchClean = append(benchClean, func() { drop() })
+	return OpenPostgres(u)
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if pageBench.s != nil {
-		pageBench.s.Close()
+	for _, f := range slices.Backward(benchClean) {
+		f()
 	}
-	if pageBench.dir != "" {
-		os.RemoveAll(pageBench.dir)
+	if benchDir != "" {
+		os.RemoveAll(benchDir)
 	}
 	os.Exit(code)
 }
