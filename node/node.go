@@ -189,9 +189,13 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 			return nil, fmt.Errorf("node: store archive: %w", err)
 		}
 		n.archive = db
-		n.archiver = store.NewArchiver(n.relay, db, store.ArchiverConfig{Logger: log, Retention: store.Retention{
+		sm, err := store.NewMetrics(reg, db)
+		if err != nil {
+			return nil, err
+		}
+		n.archiver = store.NewArchiver(n.relay, db, store.ArchiverConfig{Logger: log, Metrics: sm, Retention: store.Retention{
 			MaxAge: cfg.Store.RetentionTime, MaxCount: cfg.Store.RetentionCount, MaxBytes: int64(cfg.Store.RetentionBytes)}})
-		n.store = store.NewService(n.host.Libp2p(), db, log)
+		n.store = store.NewService(n.host.Libp2p(), db, store.ServiceConfig{Logger: log, Metrics: sm})
 	}
 	if cfg.Filter.Enabled {
 		if n.filter, err = filter.NewService(n.host.Libp2p(), filter.ServiceConfig{Relay: n.relay, Logger: log, Registerer: reg}); err != nil {

@@ -69,7 +69,7 @@ func TestNodeMetrics(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, name := range []string{"waku_node_messages_total", "libp2p_peers", "libp2p_gossipsub_peers_per_topic_mesh", "waku_rln_", "waku_filter_subscriptions", "go_goroutines"} {
+	for _, name := range []string{"waku_node_messages_total", "libp2p_peers", "libp2p_gossipsub_peers_per_topic_mesh", "waku_rln_", "waku_filter_subscriptions", "waku_archive_messages", "go_goroutines"} {
 		if !strings.Contains(string(body), name) {
 			t.Errorf("metrics lack %s", name)
 		}

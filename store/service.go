@@ -12,7 +12,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/wire"
 	"github.com/rlnd/rlnd/wire/pb/storepb"
 )
@@ -35,14 +34,22 @@ type Service struct {
 	h   host.Host
 	a   Archive
 	log *slog.Logger
+	m   *Metrics
+}
+
+// ServiceConfig configures a Service; every field is optional.
+type ServiceConfig struct {
+	Logger  *slog.Logger
+	Metrics *Metrics
 }
 
 // NewService serves store v3 queries on h from a.
-func NewService(h host.Host, a Archive, log *slog.Logger) *Service {
+func NewService(h host.Host, a Archive, cfg ServiceConfig) *Service {
+	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{h: h, a: a, log: log}
+	s := &Service{h: h, a: a, log: log, m: cfg.Metrics}
 	h.SetStreamHandler(Protocol, s.handle)
 	return s
 }
@@ -56,6 +63,12 @@ func (s *Service) Answer(ctx context.Context, req *storepb.StoreQueryRequest) *s
 	fail := func(code uint32, format string, a ...any) *storepb.StoreQueryResponse {
 		desc := fmt.Sprintf(format, a...)
 		resp.StatusCode, resp.StatusDesc = &code, &desc
+		switch code {
+		case StatusBadRequest:
+			s.m.queryError("bad_request")
+		case StatusInternal:
+			s.m.queryError("store_failure")
+		}
 		return resp
 	}
 	q := Query{
@@ -78,7 +91,9 @@ func (s *Service) Answer(ctx context.Context, req *storepb.StoreQueryRequest) *s
 	if err := q.Validate(); err != nil {
 		return fail(StatusBadRequest, "%v", err)
 	}
+	start := time.Now()
 	page, err := s.a.Query(ctx, q)
+	s.m.queried(time.Since(start))
 	switch {
 	case errors.Is(err, ErrUnknownCursor), errors.Is(err, ErrInvalidQuery):
 		return fail(StatusBadRequest, "%v", err)
@@ -111,6 +126,7 @@ func (s *Service) handle(st network.Stream) {
 	var req storepb.StoreQueryRequest
 	var resp *storepb.StoreQueryResponse
 	if err := wire.ReadMsg(in, &req); err != nil {
+		s.m.queryError("decode_rpc_failure")
 		code, desc := uint32(StatusBadRequest), "cannot read the request: "+err.Error()
 		resp = &storepb.StoreQueryResponse{StatusCode: &code, StatusDesc: &desc}
 	} else {
@@ -150,122 +166,4 @@ func QueryPeer(ctx context.Context, h host.Host, p peer.ID, req *storepb.StoreQu
 		return nil, fmt.Errorf("store: answer to request %q, sent %q", resp.GetRequestId(), req.RequestId)
 	}
 	return &resp, nil
-}
-
-// ArchiverConfig configures an Archiver.
-type ArchiverConfig struct {
-	// MaxGap: messages whose timestamp is further than this from the
-	// clock are not archived (default 20 s).
-	MaxGap time.Duration
-	// Batch and Flush bound how many messages and how long wait before a
-	// Put (defaults 256 and 20 ms).
-	Batch int
-	Flush time.Duration
-	// Retention, applied every RetentionInterval (default 1 min) in the
-	// background, never blocking inserts.
-	Retention         Retention
-	RetentionInterval time.Duration
-	Now               func() time.Time
-	Logger            *slog.Logger
-}
-
-// Archiver stores what a relay delivers: only messages that passed relay
-// validation, not ephemeral ones, not ones whose timestamp is off by more
-// than MaxGap.
-type Archiver struct {
-	cfg  ArchiverConfig
-	a    Archive
-	sub  *relay.Subscription
-	done chan struct{}
-}
-
-// NewArchiver starts archiving r's deliveries into a.
-func NewArchiver(r *relay.Relay, a Archive, cfg ArchiverConfig) *Archiver {
-	if cfg.MaxGap <= 0 {
-		cfg.MaxGap = 20 * time.Second
-	}
-	if cfg.Batch <= 0 {
-		cfg.Batch = 256
-	}
-	if cfg.Flush <= 0 {
-		cfg.Flush = 20 * time.Millisecond
-	}
-	if cfg.RetentionInterval <= 0 {
-		cfg.RetentionInterval = time.Minute
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	ar := &Archiver{cfg: cfg, a: a, sub: r.Subscribe(), done: make(chan struct{})}
-	go ar.run()
-	return ar
-}
-
-func (ar *Archiver) run() {
-	defer close(ar.done)
-	var batch []Stored
-	flush := time.NewTicker(ar.cfg.Flush)
-	defer flush.Stop()
-	retain := time.NewTicker(ar.cfg.RetentionInterval)
-	defer retain.Stop()
-	put := func() {
-		if len(batch) == 0 {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if _, err := ar.a.Put(ctx, batch); err != nil {
-			ar.cfg.Logger.Error("archive", "messages", len(batch), "err", err)
-		}
-		cancel()
-		batch = batch[:0]
-	}
-	retaining := make(chan struct{}, 1)
-	for {
-		select {
-		case env, ok := <-ar.sub.C():
-			if !ok {
-				put()
-				return
-			}
-			m := env.Message
-			if m.GetEphemeral() || m.Timestamp == nil {
-				continue
-			}
-			if d := ar.cfg.Now().Sub(time.Unix(0, m.GetTimestamp())); d > ar.cfg.MaxGap || d < -ar.cfg.MaxGap {
-				continue
-			}
-			batch = append(batch, Stored{Hash: env.Hash, PubsubTopic: env.PubsubTopic, Message: m})
-			if len(batch) >= ar.cfg.Batch {
-				put()
-			}
-		case <-flush.C:
-			put()
-		case <-retain.C:
-			r := ar.cfg.Retention
-			if r == (Retention{}) {
-				continue
-			}
-			select {
-			case retaining <- struct{}{}:
-				go func() {
-					defer func() { <-retaining }()
-					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-					defer cancel()
-					if _, err := ar.a.Retain(ctx, r); err != nil {
-						ar.cfg.Logger.Error("retention", "err", err)
-					}
-				}()
-			default: // the previous pass is still running
-			}
-		}
-	}
-}
-
-// Close stops archiving (after storing what was received).
-func (ar *Archiver) Close() {
-	ar.sub.Cancel()
-	<-ar.done
 }

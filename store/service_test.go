@@ -54,7 +54,7 @@ func TestStoreService(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	ar := NewArchiver(storeRelay, db, ArchiverConfig{})
 	t.Cleanup(ar.Close)
-	svc := NewService(storeHost, db, nil)
+	svc := NewService(storeHost, db, ServiceConfig{})
 	t.Cleanup(svc.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -1,0 +1,204 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/rlnd/rlnd/relay"
+)
+
+// ArchiverConfig configures an Archiver.
+type ArchiverConfig struct {
+	// MaxGap: messages whose timestamp is further than this from the
+	// clock are not archived (default 20 s).
+	MaxGap time.Duration
+	// Batch and Flush bound how many messages and how long wait before a
+	// Put (defaults 256 and 20 ms).
+	Batch int
+	Flush time.Duration
+	// MaxPending bounds the messages kept while the archive is failing (a
+	// shared PostgreSQL restarting, a full disk): they are put again with
+	// a backoff, and beyond this many the oldest are dropped and counted
+	// (default 64 x Batch).
+	MaxPending int
+	// Retention, applied every RetentionInterval (default 1 min) in the
+	// background, never blocking inserts.
+	Retention         Retention
+	RetentionInterval time.Duration
+	Now               func() time.Time
+	Logger            *slog.Logger
+	Metrics           *Metrics
+}
+
+// Archiver stores what a relay delivers: only messages that passed relay
+// validation, not ephemeral ones, not ones whose timestamp is off by more
+// than MaxGap.
+type Archiver struct {
+	cfg  ArchiverConfig
+	a    Archive
+	sub  *relay.Subscription
+	done chan struct{}
+}
+
+// Backoff between Puts while the archive fails.
+const (
+	minRetry = 100 * time.Millisecond
+	maxRetry = 5 * time.Second
+)
+
+// NewArchiver starts archiving r's deliveries into a.
+func NewArchiver(r *relay.Relay, a Archive, cfg ArchiverConfig) *Archiver {
+	if cfg.MaxGap <= 0 {
+		cfg.MaxGap = 20 * time.Second
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 256
+	}
+	if cfg.Flush <= 0 {
+		cfg.Flush = 20 * time.Millisecond
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = 64 * cfg.Batch
+	}
+	if cfg.RetentionInterval <= 0 {
+		cfg.RetentionInterval = time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	ar := &Archiver{cfg: cfg, a: a, sub: r.Subscribe(), done: make(chan struct{})}
+	go ar.run()
+	return ar
+}
+
+// pending is what the archiver has received and not yet stored, and when
+// to try again after a failed Put.
+type pending struct {
+	ar      *Archiver
+	batch   []Stored
+	retryAt time.Time
+	backoff time.Duration
+	dropped int // since the last failed Put's log line
+}
+
+// put stores the pending messages unless the archive failed recently. A
+// message the archive refuses (ErrInvalidMessage) is logged and dropped
+// alone; on any other error everything is kept for the next try.
+func (p *pending) put(force bool) {
+	if len(p.batch) == 0 || (!force && time.Now().Before(p.retryAt)) {
+		return
+	}
+	ar, m := p.ar, p.ar.cfg.Metrics
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := ar.a.Put(ctx, p.batch)
+	if errors.Is(err, ErrInvalidMessage) {
+		// Find the refused ones: each message alone.
+		var kept []Stored
+		for _, s := range p.batch {
+			switch _, err1 := ar.a.Put(ctx, []Stored{s}); {
+			case errors.Is(err1, ErrInvalidMessage):
+				ar.cfg.Logger.Error("archive refused a message", "hash", s.Hash, "err", err1)
+				m.error("invalid_message")
+			case err1 != nil:
+				kept, err = append(kept, s), err1
+			}
+		}
+		p.batch = append(p.batch[:0], kept...)
+		if len(kept) == 0 {
+			err = nil
+		}
+	}
+	if err == nil {
+		m.inserted(time.Since(start))
+		p.batch, p.backoff = p.batch[:0], 0
+		return
+	}
+	m.error("insert_failure")
+	p.backoff = min(max(2*p.backoff, minRetry), maxRetry)
+	p.retryAt = time.Now().Add(p.backoff)
+	p.trim()
+	ar.cfg.Logger.Warn("archive failing: will try again", "pending", len(p.batch), "retry-in", p.backoff,
+		"dropped", p.dropped, "err", err)
+	p.dropped = 0
+}
+
+// add queues a message, dropping the oldest beyond MaxPending (counted,
+// and logged at the next failed Put).
+func (p *pending) add(s Stored) {
+	p.batch = append(p.batch, s)
+	p.trim()
+}
+
+func (p *pending) trim() {
+	if over := len(p.batch) - p.ar.cfg.MaxPending; over > 0 {
+		p.batch = append(p.batch[:0], p.batch[over:]...)
+		p.ar.cfg.Metrics.dropped(over)
+		p.dropped += over
+	}
+}
+
+func (ar *Archiver) run() {
+	defer close(ar.done)
+	p := &pending{ar: ar}
+	flush := time.NewTicker(ar.cfg.Flush)
+	defer flush.Stop()
+	retain := time.NewTicker(ar.cfg.RetentionInterval)
+	defer retain.Stop()
+	retaining := make(chan struct{}, 1)
+	for {
+		select {
+		case env, ok := <-ar.sub.C():
+			if !ok {
+				p.put(true)
+				return
+			}
+			m := env.Message
+			if m.GetEphemeral() || m.Timestamp == nil {
+				continue
+			}
+			if d := ar.cfg.Now().Sub(time.Unix(0, m.GetTimestamp())); d > ar.cfg.MaxGap || d < -ar.cfg.MaxGap {
+				continue
+			}
+			p.add(Stored{Hash: env.Hash, PubsubTopic: env.PubsubTopic, Message: m})
+			if len(p.batch) >= ar.cfg.Batch {
+				p.put(false)
+			}
+		case <-flush.C:
+			p.put(false)
+		case <-retain.C:
+			r := ar.cfg.Retention
+			if r == (Retention{}) {
+				continue
+			}
+			select {
+			case retaining <- struct{}{}:
+				go func() {
+					defer func() { <-retaining }()
+					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+					defer cancel()
+					n, err := ar.a.Retain(ctx, r)
+					ar.cfg.Metrics.retained(n)
+					if err != nil {
+						ar.cfg.Logger.Error("retention", "err", err)
+						ar.cfg.Metrics.error("retention_failure")
+					}
+				}()
+			default: // the previous pass is still running
+			}
+		}
+	}
+}
+
+// Close stops archiving (after trying once more to store what was
+// received).
+func (ar *Archiver) Close() {
+	ar.sub.Cancel()
+	<-ar.done
+}
