@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/wire"
 )
 
@@ -39,10 +40,20 @@ func (f *flakyArchive) Put(ctx context.Context, msgs []Stored) (int, error) {
 	return f.Archive.Put(ctx, msgs)
 }
 
-// The archiver keeps what it received while the archive fails and stores
-// it once the archive is back; a message the archive refuses is dropped
-// alone, and both are counted.
-func TestArchiverRetriesAndIsolatesRefusals(t *testing.T) {
+// archiverNet is a store relay archiving into a flakyArchive over SQLite,
+// a publishing relay connected to it, and the test's content topic.
+type archiverNet struct {
+	db    *SQLite
+	flaky *flakyArchive
+	m     *Metrics
+	reg   *prometheus.Registry
+	pub   *relay.Relay
+	topic string
+}
+
+const archiverTopic = "/rlnd/1/archiver-test/proto"
+
+func newArchiverNet(t *testing.T, failures int32, cfg ArchiverConfig) *archiverNet {
 	storeHost, pubHost := serviceHost(t), serviceHost(t)
 	storeRelay, pubRelay := serviceRelay(t, storeHost), serviceRelay(t, pubHost)
 	db, err := OpenSQLite(filepath.Join(t.TempDir(), "store.db"))
@@ -50,51 +61,68 @@ func TestArchiverRetriesAndIsolatesRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	flaky := &flakyArchive{Archive: db}
-	flaky.failures.Store(3)
-	reg := prometheus.NewRegistry()
-	m, err := NewMetrics(reg, db)
-	if err != nil {
+	n := &archiverNet{db: db, flaky: &flakyArchive{Archive: db}, reg: prometheus.NewRegistry(), pub: pubRelay}
+	n.flaky.failures.Store(failures)
+	if n.m, err = NewMetrics(n.reg, db); err != nil {
 		t.Fatal(err)
 	}
-	ar := NewArchiver(storeRelay, flaky, ArchiverConfig{Metrics: m})
+	cfg.Metrics = n.m
+	ar := NewArchiver(storeRelay, n.flaky, cfg)
 	t.Cleanup(ar.Close)
-
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := pubHost.Connect(ctx, peer.AddrInfo{ID: storeHost.ID(), Addrs: storeHost.Addrs()}); err != nil {
 		t.Fatal(err)
 	}
-	const ct = "/rlnd/1/archiver-test/proto"
-	topic, _ := pubRelay.TopicFor(ct)
-	for len(pubRelay.PubSub().TopicPeers(topic)) == 0 {
+	n.topic, _ = pubRelay.TopicFor(archiverTopic)
+	for len(pubRelay.PubSub().TopicPeers(n.topic)) == 0 {
 		if ctx.Err() != nil {
 			t.Fatal("store node not subscribed")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	return n
+}
+
+// publish sends n messages with the payloads payload(i).
+func (n *archiverNet) publish(t *testing.T, count int, payload func(i int) string) {
 	base := time.Now().UnixNano()
-	const n = 20
-	for i := range n {
-		payload := fmt.Sprintf("message %d", i)
-		if i == 7 {
-			payload = "refuse me"
-		}
-		if _, _, err := pubRelay.Publish(topic, wire.NewMessage(ct, []byte(payload), base+int64(i))); err != nil {
+	for i := range count {
+		if _, _, err := n.pub.Publish(n.topic, wire.NewMessage(archiverTopic, []byte(payload(i)), base+int64(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// waitCount waits until the archive holds want messages.
+func (n *archiverNet) waitCount(t *testing.T, want int) {
+	deadline := time.Now().Add(30 * time.Second)
 	for {
-		c, _ := db.Count(ctx)
-		if c == n-1 {
-			break
+		c, _ := n.db.Count(context.Background())
+		if c == want {
+			return
 		}
-		if ctx.Err() != nil {
-			t.Fatalf("archived %d of %d", c, n-1)
+		if time.Now().After(deadline) {
+			t.Fatalf("archived %d, want %d", c, want)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	p, err := db.Query(ctx, Query{PubsubTopic: topic, ContentTopics: []string{ct}, Forward: true, Limit: 100})
+}
+
+// The archiver keeps what it received while the archive fails and stores
+// it once the archive is back; a message the archive refuses is dropped
+// alone, and both are counted.
+func TestArchiverRetriesAndIsolatesRefusals(t *testing.T) {
+	n := newArchiverNet(t, 3, ArchiverConfig{})
+	const count = 20
+	n.publish(t, count, func(i int) string {
+		if i == 7 {
+			return "refuse me"
+		}
+		return fmt.Sprintf("message %d", i)
+	})
+	n.waitCount(t, count-1)
+	p, err := n.db.Query(context.Background(), Query{Forward: true, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +131,7 @@ func TestArchiverRetriesAndIsolatesRefusals(t *testing.T) {
 			t.Fatal("the refused message was stored")
 		}
 	}
+	m := n.m
 	if got := testutil.ToFloat64(m.archiveErrors.WithLabelValues("insert_failure")); got != 3 {
 		t.Errorf("insert_failure = %v, want 3", got)
 	}
@@ -112,11 +141,11 @@ func TestArchiverRetriesAndIsolatesRefusals(t *testing.T) {
 	if got := testutil.ToFloat64(m.droppedTotal); got != 0 {
 		t.Errorf("dropped = %v, want 0", got)
 	}
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(fmt.Sprintf(`
+	if err := testutil.GatherAndCompare(n.reg, strings.NewReader(fmt.Sprintf(`
 # HELP waku_archive_messages Messages in the archive.
 # TYPE waku_archive_messages gauge
 waku_archive_messages{type="stored"} %d
-`, n-1)), "waku_archive_messages"); err != nil {
+`, count-1)), "waku_archive_messages"); err != nil {
 		t.Error(err)
 	}
 }
@@ -124,60 +153,20 @@ waku_archive_messages{type="stored"} %d
 // While the archive keeps failing, at most MaxPending messages are kept:
 // the oldest are dropped and counted, the newest stored once it is back.
 func TestArchiverBoundsPending(t *testing.T) {
-	storeHost, pubHost := serviceHost(t), serviceHost(t)
-	storeRelay, pubRelay := serviceRelay(t, storeHost), serviceRelay(t, pubHost)
-	db, err := OpenSQLite(filepath.Join(t.TempDir(), "store.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	flaky := &flakyArchive{Archive: db}
-	flaky.failures.Store(1 << 20) // until the test lets it recover
-	m, err := NewMetrics(prometheus.NewRegistry(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ar := NewArchiver(storeRelay, flaky, ArchiverConfig{Metrics: m, Batch: 4, MaxPending: 8})
-	t.Cleanup(ar.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := pubHost.Connect(ctx, peer.AddrInfo{ID: storeHost.ID(), Addrs: storeHost.Addrs()}); err != nil {
-		t.Fatal(err)
-	}
-	const ct = "/rlnd/1/archiver-test/proto"
-	topic, _ := pubRelay.TopicFor(ct)
-	for len(pubRelay.PubSub().TopicPeers(topic)) == 0 {
-		if ctx.Err() != nil {
-			t.Fatal("store node not subscribed")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	base := time.Now().UnixNano()
-	const n = 20
-	for i := range n {
-		if _, _, err := pubRelay.Publish(topic, wire.NewMessage(ct, []byte(fmt.Sprintf("message %d", i)), base+int64(i))); err != nil {
-			t.Fatal(err)
-		}
-	}
+	n := newArchiverNet(t, 1<<20, ArchiverConfig{Batch: 4, MaxPending: 8}) // fails until the test lets it recover
+	const count = 20
+	n.publish(t, count, func(i int) string { return fmt.Sprintf("message %d", i) })
 	// Wait until the archiver has seen all 20 (it keeps the last 8).
-	for testutil.ToFloat64(m.droppedTotal) < n-8 {
-		if ctx.Err() != nil {
-			t.Fatalf("dropped %v, want %d", testutil.ToFloat64(m.droppedTotal), n-8)
+	deadline := time.Now().Add(30 * time.Second)
+	for testutil.ToFloat64(n.m.droppedTotal) < count-8 {
+		if time.Now().After(deadline) {
+			t.Fatalf("dropped %v, want %d", testutil.ToFloat64(n.m.droppedTotal), count-8)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	flaky.failures.Store(0)
-	for {
-		c, _ := db.Count(ctx)
-		if c == 8 {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("archived %d, want the 8 newest", c)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	p, err := db.Query(ctx, Query{Forward: true, Limit: 100})
+	n.flaky.failures.Store(0)
+	n.waitCount(t, 8)
+	p, err := n.db.Query(context.Background(), Query{Forward: true, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
