@@ -297,9 +297,12 @@ func testArchive(t *testing.T, open func(t *testing.T) Archive) {
 				// A writer adds messages at later timestamps while we page,
 				// and the pager itself inserts one after every page, so
 				// inserts certainly interleave with paging.
+				// Backward, the writer starts after the first page: what it
+				// adds is newer than where paging began and must not
+				// appear (before the first page it legitimately would).
 				stop := make(chan struct{})
 				done := make(chan error, 1)
-				go func() {
+				writer := func() {
 					defer close(done)
 					for i := range 300 {
 						select {
@@ -316,7 +319,10 @@ func testArchive(t *testing.T, open func(t *testing.T) Archive) {
 							return
 						}
 					}
-				}()
+				}
+				if forward {
+					go writer()
+				}
 				q := Query{PubsubTopic: testPubsub, ContentTopics: []string{"/app/1/a/proto"}, Forward: forward, Limit: 17}
 				var got, interleaved []Stored
 				for pages := 0; ; pages++ {
@@ -324,6 +330,9 @@ func testArchive(t *testing.T, open func(t *testing.T) Archive) {
 						t.Fatal("paging did not end")
 					}
 					p := mustQuery(t, a, q)
+					if !forward && pages == 0 {
+						go writer()
+					}
 					if forward {
 						got = append(got, p.Messages...)
 					} else {
