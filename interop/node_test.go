@@ -14,8 +14,9 @@ import (
 
 // startRlndNode builds a whole rlnd node (node.New, as `rlnd node` does) on
 // loopback TCP and websocket, with the group given instead of synced from
-// a chain and a short heartbeat.
-func startRlndNode(t *testing.T, cluster uint16, numShards int, group membership.Group, verifier *rln.Verifier) (*node.Node, *config.Config) {
+// a chain and a short heartbeat. edit may change the configuration first
+// (to turn services on, for example).
+func startRlndNode(t *testing.T, cluster uint16, numShards int, group membership.Group, verifier *rln.Verifier, edit ...func(*config.Config)) (*node.Node, *config.Config) {
 	t.Helper()
 	cfg, err := config.Preset("devnet")
 	if err != nil {
@@ -24,6 +25,9 @@ func startRlndNode(t *testing.T, cluster uint16, numShards int, group membership
 	cfg.Network.ClusterID, cfg.Network.NumShards = cluster, numShards
 	cfg.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/tcp/0/ws"}
 	cfg.Metrics.Enabled = false
+	for _, e := range edit {
+		e(&cfg)
+	}
 	rc := relay.DefaultRouterConfig()
 	rc.Params.HeartbeatInterval = 300 * time.Millisecond
 	nd, err := node.New(context.Background(), node.Options{Config: &cfg, Group: group, Verifier: verifier, Router: &rc})

@@ -220,10 +220,11 @@ type WakuStart struct {
 	// connection: the default in light mode).
 	Dial string `json:"dial,omitempty"`
 	// WaitFor is the last stage waited for: "connection", "identify" (the
-	// default in light mode), in light mode "lightpush-peer" (js-waku's
-	// waitForRemotePeer with Protocols.LightPush: the peer's identify
-	// listed /vac/waku/lightpush/2.0.0-beta1 and a metadata handshake
-	// happened), and in relay mode "relay-peer" (gossipsub has the peer:
+	// default in light mode), in light mode "lightpush-peer", "store-peer"
+	// or "filter-peer" (each after identify: js-waku's waitForRemotePeer
+	// with Protocols.LightPush, Store or Filter: the peer's identify listed
+	// the protocol's codec and a metadata handshake happened), and in relay
+	// mode "relay-peer" (gossipsub has the peer:
 	// it announced /vac/waku/relay/2.0.0), "subscribed" (the peer
 	// subscribed to all our pubsub topics) or "mesh" (it is in our mesh of
 	// every pubsub topic: the default in relay mode).
@@ -342,11 +343,142 @@ func (n *WakuNode) QueryMetadata(ctx context.Context) (*WakuMetadataQuery, error
 
 // WakuSubscribed is the answer to Subscribe.
 type WakuSubscribed struct {
-	OK             bool          `json:"ok"`
-	PubsubTopic    string        `json:"pubsubTopic"`
-	SubscribeError string        `json:"subscribeError"`
-	Successes      []string      `json:"successes"`
-	Failures       []WakuFailure `json:"failures"`
+	OK             bool   `json:"ok"`
+	PubsubTopic    string `json:"pubsubTopic"`
+	SubscribeError string `json:"subscribeError"`
+	WakuFilterResult
+}
+
+// WakuFilterResult is js-waku's result of a filter request (light mode):
+// the peers that accepted it and the failures (js-waku's ProtocolError
+// strings, such as "Remote peer rejected" for a status other than 2xx),
+// with the exchange as the harness saw it.
+type WakuFilterResult struct {
+	Successes []string      `json:"successes"`
+	Failures  []WakuFailure `json:"failures"`
+	// Requests are the FilterSubscribeRequests js-waku wrote and
+	// Responses the FilterSubscribeResponses it read (without length
+	// prefixes). js-waku's unsubscribe reads no response.
+	Requests  [][]byte `json:"requestsB64"`
+	Responses [][]byte `json:"responsesB64"`
+}
+
+// WakuUnsubscribed is the answer to Unsubscribe.
+type WakuUnsubscribed struct {
+	// OK: light mode, at least one success and no failure; relay mode,
+	// always.
+	OK          bool   `json:"ok"`
+	PubsubTopic string `json:"pubsubTopic"`
+	WakuFilterResult
+}
+
+// Unsubscribe ends the subscription Subscribe made to contentTopic (light:
+// js-waku's filter unsubscribe, which sends UNSUBSCRIBE and returns without
+// reading the answer).
+func (n *WakuNode) Unsubscribe(ctx context.Context, contentTopic string) (*WakuUnsubscribed, error) {
+	var out WakuUnsubscribed
+	if err := n.Call(ctx, "unsubscribe", map[string]any{"contentTopic": contentTopic}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// WakuFilterPinged is the answer to FilterPing.
+type WakuFilterPinged struct {
+	// OK: at least one success and no failure.
+	OK bool `json:"ok"`
+	WakuFilterResult
+}
+
+// FilterPing makes js-waku ping its filter peers (SUBSCRIBER_PING) with the
+// subscription it holds for pubsubTopic (light mode; the subscription
+// stays after its content topics are unsubscribed).
+func (n *WakuNode) FilterPing(ctx context.Context, pubsubTopic string) (*WakuFilterPinged, error) {
+	var out WakuFilterPinged
+	if err := n.Call(ctx, "filterPing", map[string]any{"pubsubTopic": pubsubTopic}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// WakuStoreQuery is a query for js-waku's store client (light mode only;
+// js-waku 0.0.27 speaks /vac/waku/store-query/3.0.0).
+type WakuStoreQuery struct {
+	// ContentTopics get one decoder each; the query names them all.
+	ContentTopics []string `json:"contentTopics"`
+	// PubsubTopic defaults to the first content topic's autoshard; js-waku
+	// refuses one the node was not started with.
+	PubsubTopic string `json:"pubsubTopic,omitempty"`
+	// PageSize is pagination_limit (0: not sent, the store's default).
+	PageSize int `json:"pageSize,omitempty"`
+	// Forward is pagination_forward (nil: js-waku's sdk default, true).
+	Forward *bool `json:"forward,omitempty"`
+	// TimeStartMs and TimeEndMs bound the time range (ms; js-waku sends
+	// them as ms * 10^6 ns). Nil: not sent.
+	TimeStartMs *int64 `json:"timeStartMs,omitempty"`
+	TimeEndMs   *int64 `json:"timeEndMs,omitempty"`
+	// API is "generator" (queryGenerator: pages as js-waku yields them,
+	// the default) or "ordered-callback" (queryWithOrderedCallback).
+	API string `json:"api,omitempty"`
+	// Timeout bounds the whole query (0: 20 s).
+	Timeout time.Duration `json:"-"`
+}
+
+// WakuStoredMessage is a message js-waku's store client returned, as
+// js-waku decoded it.
+type WakuStoredMessage struct {
+	PubsubTopic  string `json:"pubsubTopic"`
+	ContentTopic string `json:"contentTopic"`
+	Payload      []byte `json:"payloadB64"`
+	// TimestampNs is the timestamp in decimal ns ("" if none).
+	TimestampNs    string `json:"timestampNs"`
+	Version        *int   `json:"version"`
+	Ephemeral      bool   `json:"ephemeral"`
+	Meta           []byte `json:"metaB64"`
+	RateLimitProof []byte `json:"rateLimitProofB64"`
+	// HashHex is js-waku's deterministic hash of the message
+	// (store.createCursor).
+	HashHex string `json:"hashHex"`
+}
+
+// WakuStoreResult is the answer to Store. A query js-waku failed is not an
+// error of Store: OK is false and QueryError or TimedOut say why.
+type WakuStoreResult struct {
+	OK          bool   `json:"ok"`
+	PubsubTopic string `json:"pubsubTopic"`
+	API         string `json:"api"`
+	Ms          int    `json:"ms"`
+	TimedOut    bool   `json:"timedOut"`
+	// QueryError is what js-waku threw, e.g. "Store query failed with
+	// status code: 400, description: ...".
+	QueryError string `json:"queryError"`
+	// Messages in the order js-waku delivered them; nil for one its
+	// decoder refused.
+	Messages []*WakuStoredMessage `json:"messages"`
+	// Pages are the sizes of the pages queryGenerator yielded (it stops
+	// at the first empty page, which it does not yield).
+	Pages []int `json:"pages"`
+	// Requests are the StoreQueryRequests js-waku wrote and Responses the
+	// StoreQueryResponses it read, in order (without length prefixes).
+	Requests  [][]byte `json:"requestsB64"`
+	Responses [][]byte `json:"responsesB64"`
+}
+
+// Store runs a store query with js-waku's store client, which pages by
+// itself until a page comes back empty.
+func (n *WakuNode) Store(ctx context.Context, q WakuStoreQuery) (*WakuStoreResult, error) {
+	body := struct {
+		WakuStoreQuery
+		TimeoutMs int64 `json:"timeoutMs,omitempty"`
+	}{WakuStoreQuery: q}
+	if q.Timeout > 0 {
+		body.TimeoutMs = max(1, q.Timeout.Milliseconds())
+	}
+	var out WakuStoreResult
+	if err := n.Call(ctx, "store", body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // Subscribe delivers messages on contentTopic as "message" events (relay:
@@ -515,8 +647,9 @@ func (n *WakuNode) Stop(ctx context.Context) error { return n.Call(ctx, "stop", 
 // WakuEvent is an asynchronous event line.
 type WakuEvent struct {
 	// Event is "message" (a subscribed message, as js-waku decoded it),
-	// "gossip" (any relay message js-waku accepted), "peer:connect" or
-	// "peer:disconnect".
+	// "gossip" (any relay message js-waku accepted), "filter-push" (a
+	// filter MessagePush js-waku decoded, before it deduplicated it),
+	// "peer:connect" or "peer:disconnect".
 	Event        string `json:"event"`
 	PubsubTopic  string `json:"pubsubTopic"`
 	ContentTopic string `json:"contentTopic"`
@@ -531,6 +664,8 @@ type WakuEvent struct {
 	Data     []byte `json:"dataB64"`
 	MsgIDHex string `json:"msgIdHex"`
 	From     string `json:"from"`
+	// Push is the MessagePush of a "filter-push" event.
+	Push []byte `json:"pushB64"`
 	// PeerID is set on connection events.
 	PeerID string          `json:"peerId"`
 	Raw    json.RawMessage `json:"-"`

@@ -17,7 +17,12 @@ for (const name of ['log', 'info', 'debug', 'warn']) {
 
 const sdk = await import('@waku/sdk');
 const { createRelayNode } = await import('@waku/sdk/relay');
-const { proto_message: protoMessage, proto_lightpush: protoLightPush } = await import('@waku/proto');
+const {
+  proto_message: protoMessage,
+  proto_lightpush: protoLightPush,
+  proto_store: protoStore,
+  proto_filter_v2: protoFilter,
+} = await import('@waku/proto');
 const { multiaddr } = await import('@multiformats/multiaddr');
 
 const { createLightNode, createEncoder, createDecoder, utils, waitForRemotePeer, Protocols } = sdk;
@@ -30,7 +35,8 @@ class RequestError extends Error {}
 
 let node = null; // the js-waku node
 let state = null; // { mode, clusterId, pubsubTopics, numShards, remote, remotePeerId }
-const subscriptions = new Map(); // contentTopic -> unsubscribe function
+const subscriptions = new Map(); // contentTopic -> { pubsubTopic, unsubscribe }
+const filterSubscriptions = new Map(); // pubsubTopic -> js-waku's filter subscription
 
 // While a lightpush request runs, lightPushTap records the PushRpcs js-waku
 // encodes (its requests) and decodes (the service's responses). js-waku
@@ -44,7 +50,6 @@ let lightPushTap = null; // { requests: [], responses: [] }
   const { PushRpc } = protoLightPush;
   const encode = PushRpc.encode;
   const decode = PushRpc.decode;
-  const bytesOf = (buf) => (buf instanceof Uint8Array ? buf : buf.subarray());
   PushRpc.encode = (obj, ...rest) => {
     const bytes = encode(obj, ...rest);
     if (lightPushTap && obj?.request) {
@@ -78,10 +83,36 @@ let lightPushTap = null; // { requests: [], responses: [] }
   };
 }
 
+// The store and filter exchanges, observed the same way: storeTap and
+// filterTap record the bytes of each request js-waku encodes and each
+// response it decodes while one op runs (ops run one at a time), and every
+// filter push js-waku decodes becomes a "filter-push" event, before js-waku
+// deduplicates and dispatches it.
+let storeTap = null; // { requests: [], responses: [] }
+let filterTap = null; // { requests: [], responses: [] }
+observe(protoStore.StoreQueryRequest, 'encode', (_obj, bytes) => storeTap?.requests.push(b64(bytes)));
+observe(protoStore.StoreQueryResponse, 'decode', (buf) => storeTap?.responses.push(b64(bytesOf(buf))));
+observe(protoFilter.FilterSubscribeRequest, 'encode', (_obj, bytes) => filterTap?.requests.push(b64(bytes)));
+observe(protoFilter.FilterSubscribeResponse, 'decode', (buf) => filterTap?.responses.push(b64(bytesOf(buf))));
+observe(protoFilter.MessagePush, 'decode', (buf) => emit({ event: 'filter-push', pushB64: b64(bytesOf(buf)) }));
+
+// observe wraps one @waku/proto codec function (@waku/core looks them up on
+// each call) so that see(argument, result) runs after each call that
+// succeeded. It only watches.
+function observe(codec, name, see) {
+  const fn = codec[name];
+  codec[name] = (arg, ...rest) => {
+    const out = fn(arg, ...rest);
+    see(arg, out);
+    return out;
+  };
+}
+
 // ---------------------------------------------------------------- helpers ----
 
 const b64 = (u8) => Buffer.from(u8).toString('base64');
 const hex = (u8) => Buffer.from(u8).toString('hex');
+const bytesOf = (buf) => (buf instanceof Uint8Array ? buf : buf.subarray());
 
 function fromB64(value, name) {
   if (typeof value !== 'string') throw new RequestError(`${name}: expected a base64 string`);
@@ -210,10 +241,10 @@ function checkContentTopic(req) {
   }
 }
 
-function messageEvent(pubsubTopic, msg) {
+// messageFields describes a message as js-waku decoded it.
+function messageFields(pubsubTopic, msg) {
   const p = msg.proto ?? {};
   const ev = {
-    event: 'message',
     pubsubTopic,
     contentTopic: msg.contentTopic,
     payloadB64: b64(msg.payload ?? new Uint8Array()),
@@ -224,6 +255,10 @@ function messageEvent(pubsubTopic, msg) {
   if (p.meta) ev.metaB64 = b64(p.meta);
   if (p.rateLimitProof) ev.rateLimitProofB64 = b64(protoMessage.RateLimitProof.encode(p.rateLimitProof));
   return ev;
+}
+
+function messageEvent(pubsubTopic, msg) {
+  return { event: 'message', ...messageFields(pubsubTopic, msg) };
 }
 
 // --------------------------------------------------------------- handlers ----
@@ -271,9 +306,8 @@ async function start(req) {
   if (mode !== 'relay' && mode !== 'light') throw new RequestError('mode: expected "relay" or "light"');
   const dial = req.dial ?? (mode === 'relay' ? 'waku' : 'libp2p');
   if (dial !== 'waku' && dial !== 'libp2p') throw new RequestError('dial: expected "waku" or "libp2p"');
-  const stages = stagesFor(mode);
   const waitFor = req.waitFor ?? (mode === 'relay' ? 'mesh' : 'identify');
-  if (!stages.includes(waitFor)) throw new RequestError(`waitFor: expected one of ${stages.join(', ')} in ${mode} mode`);
+  if (!stagesFor(mode).includes(waitFor)) throw new RequestError(`waitFor: expected one of ${stagesFor(mode).join(', ')} in ${mode} mode`);
   const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const net = parseNetwork(req);
   const remotePeerId = peerIdOf(req.peer);
@@ -332,7 +366,7 @@ async function start(req) {
   } catch (err) {
     dialError = err.message;
   }
-  for (const stage of stages.slice(0, stages.indexOf(waitFor) + 1)) {
+  for (const stage of stagesUpTo(mode, waitFor)) {
     try {
       await awaitStage(stage, Math.max(0, timeoutMs - (Date.now() - t0)));
     } catch (err) {
@@ -360,22 +394,33 @@ async function reached(stage) {
     case 'mesh':
       return state.pubsubTopics.every((t) => node.relay.getMeshPeers(t).includes(remote));
     case 'lightpush-peer':
-      // Connected, and identify listed js-waku's light push codec.
-      return (await node.lightPush.protocol.connectedPeers()).some((p) => p.id.toString() === remote);
+    case 'store-peer':
+    case 'filter-peer':
+      // Connected, and identify listed js-waku's codec of the protocol.
+      return (await node[PEER_STAGES[stage].client].protocol.connectedPeers()).some((p) => p.id.toString() === remote);
     default:
       return false;
   }
 }
 
-// awaitStage waits until a stage holds. lightpush-peer is js-waku's own
-// waitForRemotePeer(node, [Protocols.LightPush]): a connected peer whose
-// identify listed the light push codec, and a metadata handshake with it
-// (the peer's query of us, or ours of it), then that this peer is the remote.
+// The light mode stages that wait for a service peer: js-waku's client of
+// the protocol and its name for waitForRemotePeer.
+const PEER_STAGES = {
+  'lightpush-peer': { client: 'lightPush', protocol: Protocols.LightPush },
+  'store-peer': { client: 'store', protocol: Protocols.Store },
+  'filter-peer': { client: 'filter', protocol: Protocols.Filter },
+};
+
+// awaitStage waits until a stage holds. lightpush-peer, store-peer and
+// filter-peer are js-waku's own waitForRemotePeer(node, [protocol]): a
+// connected peer whose identify listed the protocol's codec, and a metadata
+// handshake with it (the peer's query of us, or ours of it), then that this
+// peer is the remote.
 async function awaitStage(stage, timeoutMs) {
-  if (stage === 'lightpush-peer') {
+  if (Object.hasOwn(PEER_STAGES, stage)) {
     const t0 = Date.now();
     try {
-      await waitForRemotePeer(node, [Protocols.LightPush], Math.max(1, timeoutMs));
+      await waitForRemotePeer(node, [PEER_STAGES[stage].protocol], Math.max(1, timeoutMs));
     } catch (err) {
       throw new Error(`${stage} not reached within ${timeoutMs} ms (waitForRemotePeer: ${err?.message ?? String(err)})`);
     }
@@ -385,7 +430,15 @@ async function awaitStage(stage, timeoutMs) {
 }
 
 function stagesFor(mode) {
-  return mode === 'relay' ? ['connection', 'identify', 'relay-peer', 'subscribed', 'mesh'] : ['connection', 'identify', 'lightpush-peer'];
+  return mode === 'relay' ? ['connection', 'identify', 'relay-peer', 'subscribed', 'mesh'] : ['connection', 'identify', ...Object.keys(PEER_STAGES)];
+}
+
+// stagesUpTo lists the stages start waits for, in order: those before
+// stage, and stage; the service peer stages each come after identify.
+function stagesUpTo(mode, stage) {
+  if (Object.hasOwn(PEER_STAGES, stage)) return ['connection', 'identify', stage];
+  const stages = stagesFor(mode);
+  return stages.slice(0, stages.indexOf(stage) + 1);
 }
 
 // wait waits for one stage (see start) after start, e.g. until the remote
@@ -428,6 +481,23 @@ async function metadata() {
   return { ok: true, ...(await queryMetadata()) };
 }
 
+const protocolResult = (res) => ({
+  successes: res.successes.map(String),
+  failures: res.failures.map((f) => ({ error: String(f.error), peerId: f.peerId?.toString() ?? null })),
+});
+
+// withFilterTap runs fn and adds the filter-subscribe requests js-waku wrote
+// and the responses it read meanwhile.
+async function withFilterTap(fn) {
+  const tap = { requests: [], responses: [] };
+  filterTap = tap;
+  try {
+    return { ...(await fn()), requestsB64: tap.requests, responsesB64: tap.responses };
+  } finally {
+    if (filterTap === tap) filterTap = null;
+  }
+}
+
 async function subscribe(req) {
   requireNode();
   checkContentTopic(req);
@@ -436,17 +506,131 @@ async function subscribe(req) {
   const decoder = createDecoder(req.contentTopic, pubsubTopic);
   if (node.relay) {
     const unsubscribe = node.relay.subscribe([decoder], (msg) => emit(messageEvent(pubsubTopic, msg)));
-    subscriptions.set(req.contentTopic, unsubscribe);
+    subscriptions.set(req.contentTopic, { pubsubTopic, unsubscribe });
     return { ok: true, pubsubTopic };
   }
-  const res = await node.filter.subscribe([decoder], (msg) => emit(messageEvent(pubsubTopic, msg)));
-  if (res.error) return { ok: false, pubsubTopic, subscribeError: String(res.error) };
-  subscriptions.set(req.contentTopic, () => res.subscription.unsubscribe([req.contentTopic]));
+  return withFilterTap(async () => {
+    const res = await node.filter.subscribe([decoder], (msg) => emit(messageEvent(pubsubTopic, msg)));
+    if (res.error) return { ok: false, pubsubTopic, subscribeError: String(res.error) };
+    const subscription = res.subscription; // one per pubsub topic
+    filterSubscriptions.set(pubsubTopic, subscription);
+    subscriptions.set(req.contentTopic, { pubsubTopic, unsubscribe: () => subscription.unsubscribe([req.contentTopic]) });
+    return { ok: true, pubsubTopic, ...protocolResult(res.results) };
+  });
+}
+
+// unsubscribe ends a subscription made by subscribe (light: js-waku's
+// filter unsubscribe, which writes its request and does not read the
+// answer).
+async function unsubscribe(req) {
+  requireNode();
+  checkContentTopic(req);
+  const sub = subscriptions.get(req.contentTopic);
+  if (!sub) throw new RequestError(`not subscribed to ${req.contentTopic}`);
+  subscriptions.delete(req.contentTopic);
+  if (node.relay) {
+    await sub.unsubscribe();
+    return { ok: true, pubsubTopic: sub.pubsubTopic };
+  }
+  return withFilterTap(async () => {
+    const res = protocolResult(await sub.unsubscribe());
+    return { ok: res.failures.length === 0 && res.successes.length > 0, pubsubTopic: sub.pubsubTopic, ...res };
+  });
+}
+
+// filterPing pings the filter service peers of the subscription on a pubsub
+// topic (light mode), as js-waku's keep-alive does; it stays usable after
+// its content topics were unsubscribed.
+async function filterPing(req) {
+  requireNode();
+  if (!node.filter) throw new RequestError('filterPing: needs a light node (start with mode "light")');
+  const subscription = filterSubscriptions.get(req.pubsubTopic);
+  if (!subscription) throw new RequestError(`pubsubTopic: no filter subscription on ${JSON.stringify(req.pubsubTopic)}`);
+  return withFilterTap(async () => {
+    const res = protocolResult(await subscription.ping());
+    return { ok: res.failures.length === 0 && res.successes.length > 0, ...res };
+  });
+}
+
+// store queries the remote's store with js-waku's store client (light
+// mode): the sdk's queryGenerator (or queryWithOrderedCallback) with one
+// decoder per content topic, all on one pubsub topic. js-waku pages by
+// itself, with the hash of the last message of a page (forward) or the
+// first (backward) as the next cursor, until a page comes back empty.
+async function store(req) {
+  requireNode();
+  if (!node.store) throw new RequestError('store: needs a light node (start with mode "light")');
+  const { contentTopics } = req;
+  if (!Array.isArray(contentTopics) || contentTopics.length === 0 || !contentTopics.every((ct) => typeof ct === 'string' && ct !== '')) {
+    throw new RequestError('contentTopics: expected a non-empty array of non-empty strings');
+  }
+  const pubsubTopic = pubsubTopicFor({ contentTopic: contentTopics[0], pubsubTopic: req.pubsubTopic });
+  const decoders = contentTopics.map((ct) => createDecoder(ct, pubsubTopic));
+  const options = {};
+  if (req.pageSize !== undefined) {
+    if (!Number.isInteger(req.pageSize) || req.pageSize <= 0) throw new RequestError('pageSize: expected a positive integer');
+    options.paginationLimit = req.pageSize;
+  }
+  if (req.forward !== undefined) {
+    if (typeof req.forward !== 'boolean') throw new RequestError('forward: expected a boolean');
+    options.paginationForward = req.forward;
+  }
+  for (const [field, option] of [['timeStartMs', 'timeStart'], ['timeEndMs', 'timeEnd']]) {
+    if (req[field] === undefined) continue;
+    if (!Number.isSafeInteger(req[field]) || req[field] <= 0) throw new RequestError(`${field}: expected a positive integer`);
+    options[option] = new Date(req[field]);
+  }
+  const api = req.api ?? 'generator';
+  if (api !== 'generator' && api !== 'ordered-callback') throw new RequestError('api: expected "generator" or "ordered-callback"');
+  const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new RequestError('timeoutMs: expected a positive integer');
+
+  const messages = [];
+  const pages = [];
+  const describeStored = (msg) => ({ ...messageFields(msg.pubsubTopic, msg), hashHex: hex(node.store.createCursor(msg)) });
+  const tap = { requests: [], responses: [] };
+  storeTap = tap;
+  const t0 = Date.now();
+  let queryError = null;
+  let timedOut = false;
+  let timer;
+  try {
+    const querying = (async () => {
+      if (api === 'generator') {
+        for await (const page of node.store.queryGenerator(decoders, options)) {
+          const decoded = await Promise.all(page);
+          pages.push(decoded.length);
+          for (const msg of decoded) messages.push(msg ? describeStored(msg) : null);
+        }
+      } else {
+        await node.store.queryWithOrderedCallback(decoders, (msg) => {
+          messages.push(describeStored(msg));
+        }, options);
+      }
+      return true;
+    })();
+    querying.catch(() => {}); // a late failure after the timeout
+    const timeout = new Promise((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    timedOut = !(await Promise.race([querying, timeout]));
+  } catch (err) {
+    queryError = err instanceof Error ? err.message : String(err);
+  } finally {
+    clearTimeout(timer);
+    if (storeTap === tap) storeTap = null;
+  }
   return {
-    ok: true,
+    ok: queryError === null && !timedOut,
     pubsubTopic,
-    successes: res.results.successes.map(String),
-    failures: res.results.failures.map((f) => ({ error: String(f.error), peerId: f.peerId?.toString() ?? null })),
+    api,
+    ms: Date.now() - t0,
+    timedOut,
+    queryError,
+    messages,
+    pages,
+    requestsB64: tap.requests,
+    responsesB64: tap.responses,
   };
 }
 
@@ -576,7 +760,7 @@ async function lightpush(req) {
 
 async function stop() {
   if (!node) return { ok: true };
-  for (const unsubscribe of subscriptions.values()) {
+  for (const { unsubscribe } of subscriptions.values()) {
     try {
       await unsubscribe();
     } catch {
@@ -584,12 +768,13 @@ async function stop() {
     }
   }
   subscriptions.clear();
+  filterSubscriptions.clear();
   await node.stop();
   node = null;
   return { ok: true };
 }
 
-const HANDLERS = { ping, start, wait, info, metadata, subscribe, send, lightpush, stop };
+const HANDLERS = { ping, start, wait, info, metadata, subscribe, unsubscribe, filterPing, store, send, lightpush, stop };
 
 // ------------------------------------------------------------------- loop ----
 

@@ -158,3 +158,66 @@ func TestStoreService(t *testing.T) {
 		t.Fatalf("content topic without pubsub topic: %v", resp)
 	}
 }
+
+// js-waku's store client (0.0.27) pages without the answer's
+// pagination_cursor: its next cursor is the message_hash of the last entry
+// of a page going forward and of the first going backward, and it stops
+// only at a page with no messages. Both must work here: every message once,
+// pages in ascending order, and the request past the end answered 200 with
+// an empty page (an error would fail the whole query in js-waku).
+func TestServiceEntryCursorPaging(t *testing.T) {
+	db, err := OpenSQLite(filepath.Join(t.TempDir(), "store.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	svc := NewService(serviceHost(t), db, ServiceConfig{})
+	t.Cleanup(svc.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	topic, ct := "/waku/2/rs/3/0", "/rlnd/1/paging/proto"
+	base := time.Now().UnixNano()
+	var all []Stored
+	for i := range 25 {
+		all = append(all, NewStored(topic, wire.NewMessage(ct, []byte(fmt.Sprintf("message %d", i)), base+int64(i)*1000)))
+	}
+	if n, err := db.Put(ctx, all); err != nil || n != len(all) {
+		t.Fatalf("put %d of %d: %v", n, len(all), err)
+	}
+	for _, forward := range []bool{true, false} {
+		var cursor []byte
+		var sizes []int
+		seen := map[string]int{}
+		for len(sizes) < 10 {
+			req := &storepb.StoreQueryRequest{RequestId: fmt.Sprint("page ", len(sizes)), IncludeData: true, PubsubTopic: &topic,
+				ContentTopics: []string{ct}, PaginationForward: forward, PaginationLimit: proto.Uint64(10), PaginationCursor: cursor}
+			resp := svc.Answer(ctx, req)
+			if resp.GetStatusCode() != StatusOK || resp.StatusDesc == nil || resp.GetRequestId() != req.RequestId {
+				t.Fatalf("forward %v, request %d: %v", forward, len(sizes), resp)
+			}
+			sizes = append(sizes, len(resp.Messages))
+			if len(resp.Messages) == 0 {
+				break
+			}
+			for i, kv := range resp.Messages {
+				seen[string(kv.GetMessage().GetPayload())]++
+				if i > 0 && resp.Messages[i-1].GetMessage().GetTimestamp() >= kv.GetMessage().GetTimestamp() {
+					t.Fatalf("forward %v: page %d not in ascending order", forward, len(sizes))
+				}
+			}
+			edge := resp.Messages[len(resp.Messages)-1]
+			if !forward {
+				edge = resp.Messages[0]
+			}
+			cursor = edge.GetMessageHash()
+		}
+		if fmt.Sprint(sizes) != "[10 10 5 0]" || len(seen) != len(all) {
+			t.Fatalf("forward %v: pages %v, %d distinct messages", forward, sizes, len(seen))
+		}
+		for p, n := range seen {
+			if n != 1 {
+				t.Fatalf("forward %v: %q returned %d times", forward, p, n)
+			}
+		}
+	}
+}
