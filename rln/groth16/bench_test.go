@@ -3,6 +3,7 @@ package groth16
 import (
 	"crypto/rand"
 	"testing"
+	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 )
@@ -33,11 +34,62 @@ func BenchmarkProveMember(b *testing.B) {
 	}
 	w := memberWitness(b, secret, path, 1)
 	b.ResetTimer()
+	cpu := startCPU()
 	for b.Loop() {
 		if _, err := pr.ProveWithPartial(w, part, rand.Reader); err != nil {
 			b.Fatal(err)
 		}
 	}
+	cpu.report(b)
+}
+
+// BenchmarkProveMemberParallel: member proofs with one prover goroutine a
+// core (b.RunParallel), the way a service proving for many clients runs
+// them; proofs/s is the throughput of all of them together.
+func BenchmarkProveMemberParallel(b *testing.B) {
+	pr, _ := ceremonyProver(b)
+	secret := randFr(b)
+	path := make([]fr.Element, 20)
+	for i := range path {
+		path[i] = randFr(b)
+	}
+	part, err := pr.Precompute(memberWitness(b, secret, path, 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := memberWitness(b, secret, path, 1)
+	b.ResetTimer()
+	cpu := startCPU()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := pr.ProveWithPartial(w, part, rand.Reader); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "proofs/s")
+	cpu.report(b)
+}
+
+// cpuMeter reports the process CPU time per benchmark iteration.
+type cpuMeter struct {
+	start time.Duration
+	ok    bool
+}
+
+func startCPU() cpuMeter {
+	t, ok := processCPU()
+	return cpuMeter{t, ok}
+}
+
+func (m cpuMeter) report(b *testing.B) {
+	t, ok := processCPU()
+	if !m.ok || !ok || b.N == 0 {
+		return
+	}
+	b.ReportMetric(float64((t-m.start).Nanoseconds())/float64(b.N)/1e6, "cpu-ms/op")
 }
 
 func BenchmarkVerify(b *testing.B) {

@@ -9,36 +9,29 @@ import (
 )
 
 // fixedMSM computes multi-scalar multiplications over fixed bases with
-// precomputed window tables: table[k][j] = 2^(c*k) * P_j. A scalar is cut
-// into signed c-bit digits, so every (point, window) pair is one addition
-// into one of 2^(c-1) buckets, with no doublings between windows. Bucket
-// additions are done in affine coordinates in batches that share one field
-// inversion. It serves G1 and G2 through its type parameters: E the
-// coordinate field, P the affine point, J the Jacobian point of gnark-crypto.
+// precomputed window tables: table[k][j] = 2^(o_k) * P_j, o_k the first bit
+// of window k. A scalar is cut into signed digits of about c bits, so every
+// (point, window) pair is one addition into one of 2^(c-1) buckets, with no
+// doublings between windows. Bucket additions are done in affine
+// coordinates in batches that share one field inversion. It serves G1 and
+// G2 through its type parameters: E the coordinate field, P the affine
+// point, J the Jacobian point of gnark-crypto.
 type fixedMSM[E any, PE field[E], P any, J any, PJ jacobian[J, P]] struct {
 	c, windows int
-	idx        []int         // caller's index of each finite base (infinity adds nothing)
-	table      [][]affine[E] // [window][finite base]
+	width      []uint      // bits of each window: c or c-1, summing to frBits+1
+	idx        []int       // caller's index of each finite base (infinity adds nothing)
+	table      []affine[E] // [window*len(idx) + finite base]
 	g          group[E, P, J]
+	scratch    sync.Pool // *msmScratch[E, J]: one accumulation's buffers
+	digitBufs  sync.Pool // *[]int32: the memory of msmDigits
 }
 
-// batchAdder sets (x1[i], y1[i]) += (x2[i], y2[i]) for every i as affine
-// additions sharing one inversion. When some x1[i] == x2[i] (a doubling or
-// a cancellation, which the formula cannot do) it changes nothing and
-// returns false.
-type batchAdder[E any] func(x1, y1, x2, y2 []E) bool
-
-// field is what the bucket additions need of a coordinate field.
+// field is what the rare paths of the bucket additions need of a
+// coordinate field (the batch kernels are written per group).
 type field[E any] interface {
 	*E
-	Sub(a, b *E) *E
-	Mul(a, b *E) *E
-	Square(a *E) *E
-	Inverse(a *E) *E
 	Neg(a *E) *E
-	SetOne() *E
 	Equal(b *E) bool
-	IsZero() bool
 }
 
 // jacobian is what the bucket reduction needs of a Jacobian point type.
@@ -67,8 +60,8 @@ type group[E any, P any, J any] struct {
 	double     func(*J)
 	toAffine   func([]J) []P
 	// newAdder returns a batch-addition kernel with scratch for up to n
-	// additions; each accumulating goroutine makes its own.
-	newAdder func(n int) batchAdder[E]
+	// additions; each accumulating goroutine uses its own.
+	newAdder func(n int) pointAdder[E]
 }
 
 var (
@@ -94,7 +87,7 @@ var (
 			}
 			return a
 		},
-		newAdder: newScalarAdder[bn254.E2, *bn254.E2],
+		newAdder: newG2Adder,
 	}
 )
 
@@ -115,54 +108,63 @@ func newFixedMSM[PE field[E], PJ jacobian[J, P], E, P, J any](points []P, c int,
 			jac = append(jac, g.toJac(&points[i]))
 		}
 	}
-	// Signed digits cover 255 bits, one past the scalar field's 254.
-	f.windows = (frBits + 1 + c - 1) / c
+	f.windows, f.width = windowWidths(c)
 	for k := range f.windows {
 		if k > 0 {
 			for i := range jac {
-				for range c {
+				for range f.width[k-1] {
 					g.double(&jac[i])
 				}
 			}
 		}
-		row := g.toAffine(jac)
-		t := make([]affine[E], len(row))
-		for i := range row {
-			t[i] = g.coords(&row[i])
+		for _, p := range g.toAffine(jac) {
+			f.table = append(f.table, g.coords(&p))
 		}
-		f.table = append(f.table, t)
 	}
 	return f
 }
 
-// digits writes the signed base-2^c digits of s (canonical form) into d,
-// least significant first: s = sum d[k] 2^(ck), -2^(c-1) < d[k] <= 2^(c-1).
-// Since s < 2^254 and the windows cover 255 bits, the top digit never
-// carries out.
-func digits(s *fr.Element, c, windows int, d []int32) {
-	limbs := s.Bits() // regular form, little-endian limbs
-	uc := uint(c)
-	mask := uint64(1)<<uc - 1
-	half := int64(1) << (uc - 1)
+// windowWidths cuts the 255 bits of a signed-digit scalar (one past the
+// scalar field's 254) into the fewest windows of at most c bits, as even
+// as possible: widths c and c-1 only. A short top window (e.g. 7 bits
+// when 20 windows of 13 bits would cover 260) would send all its points
+// to a few buckets, which the batched additions cannot take at once.
+func windowWidths(c int) (int, []uint) {
+	windows := (frBits + 1 + c - 1) / c
+	width := make([]uint, windows)
+	long := (frBits + 1) - windows*(c-1) // windows of c bits, the rest c-1
+	for k := range width {
+		width[k] = uint(c - 1)
+		if k < long {
+			width[k] = uint(c)
+		}
+	}
+	return windows, width
+}
+
+// digits writes the signed digits of s (canonical form) into d[k*stride]
+// for each window k, least significant first: with windows of width[k]
+// bits starting at bit o_k, s = sum d[k] 2^(o_k) and -2^(width[k]-1) <
+// d[k] <= 2^(width[k]-1). Since s < 2^254 and the windows cover 255 bits,
+// the top digit never carries out.
+func digits(s *fr.Element, width []uint, d []int32, stride int) {
+	var limbs [8]uint64 // regular form, little-endian, zero limbs past the top
+	b := s.Bits()
+	copy(limbs[:4], b[:])
 	var carry int64
-	for k := range windows {
-		bit := uint(k) * uc
-		var v uint64
-		if limb := bit / 64; limb < 4 {
-			off := bit % 64
-			v = limbs[limb] >> off
-			if off+uc > 64 && limb+1 < 4 {
-				v |= limbs[limb+1] << (64 - off)
-			}
-			v &= mask
-		}
+	bit := uint(0)
+	for k, w := range width {
+		limb, off := bit/64, bit%64
+		// The bits of limb+1 shifted by 64-off, in two steps so that off
+		// = 0 gives 0 without a shift count of 64.
+		v := (limbs[limb&7]>>off | limbs[(limb+1)&7]<<1<<(63-off)) & (1<<(w&63) - 1)
 		x := int64(v) + carry
-		carry = 0
-		if x > half {
-			x -= int64(1) << uc
-			carry = 1
-		}
-		d[k] = int32(x)
+		// x > 2^(w-1): take 2^w off and carry one.
+		over := (int64(1)<<((w-1)&63) - x) >> 63 // -1 or 0
+		x += over << (w & 63)
+		carry = -over
+		d[k*stride] = int32(x)
+		bit += w
 	}
 }
 
@@ -170,25 +172,35 @@ func digits(s *fr.Element, c, windows int, d []int32) {
 // d[k*n+j] is digit k of the j-th finite base's scalar, so each window's
 // pass reads memory in order.
 type msmDigits struct {
-	d []int32
-	n int
+	d   []int32
+	n   int
+	buf *[]int32 // pooled memory of d
 }
 
-// Digits prepares scalars (scalars beyond the bases are ignored).
+// Digits prepares scalars (scalars beyond the bases are ignored). Release
+// hands the memory back once the sums are done.
 func (f *fixedMSM[E, PE, P, J, PJ]) Digits(scalars []fr.Element) msmDigits {
 	n := 0
 	for n < len(f.idx) && f.idx[n] < len(scalars) {
 		n++
 	}
-	dig := make([]int32, n*f.windows)
-	d := make([]int32, f.windows)
-	for j := range n {
-		digits(&scalars[f.idx[j]], f.c, f.windows, d)
-		for k, v := range d {
-			dig[k*n+j] = v
-		}
+	buf, _ := f.digitBufs.Get().(*[]int32)
+	if buf == nil || cap(*buf) < n*f.windows {
+		b := make([]int32, n*f.windows)
+		buf = &b
 	}
-	return msmDigits{d: dig, n: n}
+	dig := (*buf)[:n*f.windows] // every entry is written below
+	for j := range n {
+		digits(&scalars[f.idx[j]], f.width, dig[j:], n)
+	}
+	return msmDigits{d: dig, n: n, buf: buf}
+}
+
+// Release returns the memory of digits no longer needed.
+func (f *fixedMSM[E, PE, P, J, PJ]) Release(d msmDigits) {
+	if d.buf != nil {
+		f.digitBufs.Put(d.buf)
+	}
 }
 
 // Windows is the number of windows; Sum over disjoint window ranges that
@@ -204,7 +216,11 @@ func (f *fixedMSM[E, PE, P, J, PJ]) Sum(d msmDigits, lo, hi int) J {
 // are ignored), splitting the windows over nbTasks goroutines.
 func (f *fixedMSM[E, PE, P, J, PJ]) MultiExp(scalars []fr.Element, nbTasks int) J {
 	d := f.Digits(scalars)
+	defer f.Release(d)
 	nbTasks = max(1, min(nbTasks, f.windows))
+	if nbTasks == 1 {
+		return f.Sum(d, 0, f.windows)
+	}
 	results := make([]J, nbTasks)
 	var wg sync.WaitGroup
 	for t := range nbTasks {
@@ -224,119 +240,162 @@ func (f *fixedMSM[E, PE, P, J, PJ]) MultiExp(scalars []fr.Element, nbTasks int) 
 // maxBatch bounds how many affine additions share one inversion.
 const maxBatch = 512
 
+// Bucket states during an accumulation.
+const (
+	bucketEmpty   = iota // infinity
+	bucketFilled         // holds a point, not in the open batch
+	bucketInBatch        // holds a point and has an addition in the open batch
+)
+
+// msmScratch is the memory of one accumulation, kept in a pool between
+// proofs. Only state needs clearing: a bucket's point is read only when
+// its state says it holds one.
+type msmScratch[E any, J any] struct {
+	buckets        []affine[E]
+	state          []uint8
+	batchB         []int32 // the open batch: bucket, table reference
+	batchR         []int32
+	retryB         []int32 // additions waiting for a bucket in the batch
+	retryR         []int32
+	retryB2        []int32
+	retryR2        []int32
+	spill          []J // Jacobian buckets for what the batches cannot take
+	spilled        []bool
+	add            pointAdder[E]
+	redAdd         pointAdder[E]
+	run, tot       laneSet[E]
+	src            laneSet[E]
+	lane           []int
+	x1, y1, x2, y2 []E
+}
+
+func (f *fixedMSM[E, PE, P, J, PJ]) getScratch() *msmScratch[E, J] {
+	if s, ok := f.scratch.Get().(*msmScratch[E, J]); ok {
+		return s
+	}
+	nb := 1 << (f.c - 1)
+	bs := f.batchSize()
+	_, K := reduceShape(nb)
+	return &msmScratch[E, J]{
+		buckets: make([]affine[E], nb),
+		state:   make([]uint8, nb),
+		batchB:  make([]int32, 0, bs),
+		batchR:  make([]int32, 0, bs),
+		retryB:  make([]int32, 0, bs),
+		retryR:  make([]int32, 0, bs),
+		retryB2: make([]int32, 0, bs),
+		retryR2: make([]int32, 0, bs),
+		add:     f.g.newAdder(bs),
+		redAdd:  f.g.newAdder(K),
+		run:     newLaneSet[E](K),
+		tot:     newLaneSet[E](K),
+		src:     newLaneSet[E](K),
+	}
+}
+
+// batchSize: a batch holds additions to distinct buckets, so it is kept to
+// a quarter of them.
+func (f *fixedMSM[E, PE, P, J, PJ]) batchSize() int {
+	return max(16, min(maxBatch, (1<<(f.c-1))/4))
+}
+
 // accumulate adds the (base, window) pairs of windows [lo, hi) into
 // buckets and reduces them: sum over buckets m of (m+1) * bucket[m].
 func (f *fixedMSM[E, PE, P, J, PJ]) accumulate(dig []int32, n, lo, hi int) J {
-	nb := 1 << (f.c - 1)
-	buckets := make([]affine[E], nb)
-	filled := make([]bool, nb)
-	inBatch := make([]bool, nb)
-	// Additions the affine batches cannot take (a doubling, a
-	// cancellation, or too many waiting for a busy bucket) go to a
-	// Jacobian spill bucket.
-	spill := make([]J, nb)
-	spilled := make([]bool, nb)
-	toSpill := func(b int32, x, y *E) {
-		p := f.g.join(x, y)
-		spilled[b] = true
-		PJ(&spill[b]).AddMixed(&p)
-	}
+	s := f.getScratch()
+	defer f.scratch.Put(s)
+	clear(s.state)
+	s.spill, s.spilled = nil, nil
+	batchSize := cap(s.batchB)
+	buckets, state, table := s.buckets, s.state, f.table
+	batchB, batchR := s.batchB[:0], s.batchR[:0]
+	retryB, retryR := s.retryB[:0], s.retryR[:0]
+	retryB2, retryR2 := s.retryB2[:0], s.retryR2[:0]
 
-	// A batch holds additions to distinct buckets; an addition to a bucket
-	// already in the batch waits in retry for the next batch.
-	batchSize := max(16, min(maxBatch, nb/4))
-	var (
-		batchB          = make([]int32, 0, batchSize)
-		px              = make([]E, 0, batchSize)
-		py              = make([]E, 0, batchSize)
-		bx              = make([]E, batchSize)
-		by              = make([]E, batchSize)
-		retryB, retryB2 []int32
-		retryP, retryP2 []affine[E]
-		addBatch        = f.g.newAdder(batchSize)
-	)
-
-	// push never flushes: a new bucket is set, a free one joins the batch,
-	// a busy one (or any when the batch is full) waits in retry, and when
-	// retry is full the addition is spilled.
-	push := func(b int32, x, y *E) {
+	// push never flushes: an empty bucket takes the point, a free one
+	// joins the batch, a busy one (or any when the batch is full) waits in
+	// retry, and when retry is full the addition is spilled.
+	push := func(b, r int32) {
 		switch {
-		case !filled[b]:
-			buckets[b] = affine[E]{*x, *y}
-			filled[b] = true
-		case inBatch[b] || len(batchB) == batchSize:
+		case state[b] == bucketEmpty:
+			p := &table[r&refIndex]
+			buckets[b] = *p
+			if r < 0 {
+				PE(&buckets[b].Y).Neg(&p.Y)
+			}
+			state[b] = bucketFilled
+		case state[b] == bucketInBatch || len(batchB) == batchSize:
 			if len(retryB) < batchSize {
 				retryB = append(retryB, b)
-				retryP = append(retryP, affine[E]{*x, *y})
+				retryR = append(retryR, r)
 			} else {
-				toSpill(b, x, y)
+				f.toSpill(s, b, r)
 			}
 		default:
-			inBatch[b] = true
+			state[b] = bucketInBatch
 			batchB = append(batchB, b)
-			px = append(px, *x)
-			py = append(py, *y)
+			batchR = append(batchR, r)
 		}
 	}
 	flush := func() {
-		m := len(batchB)
-		if m == 0 {
+		if len(batchB) == 0 {
 			return
 		}
-		for j, b := range batchB {
-			bx[j], by[j] = buckets[b].X, buckets[b].Y
-		}
-		if !addBatch(bx[:m], by[:m], px, py) {
-			// Rare: some addition is a doubling or cancels out. Send those
-			// to the spill buckets and add the rest.
+		if !s.add.addPoints(buckets, table, batchB, batchR) {
+			// Rare: some addition is a doubling or cancels out. Send
+			// those to the spill buckets and add the rest.
 			keep := 0
 			for j, b := range batchB {
-				if PE(&bx[j]).Equal(&px[j]) {
-					toSpill(b, &px[j], &py[j])
-					inBatch[b] = false
+				if PE(&buckets[b].X).Equal(&table[batchR[j]&refIndex].X) {
+					f.toSpill(s, b, batchR[j])
+					state[b] = bucketFilled
 					continue
 				}
-				batchB[keep], px[keep], py[keep], bx[keep], by[keep] = b, px[j], py[j], bx[j], by[j]
+				batchB[keep], batchR[keep] = b, batchR[j]
 				keep++
 			}
-			batchB, px, py = batchB[:keep], px[:keep], py[:keep]
-			m = keep
-			if m > 0 && !addBatch(bx[:m], by[:m], px, py) {
+			batchB, batchR = batchB[:keep], batchR[:keep]
+			if keep > 0 && !s.add.addPoints(buckets, table, batchB, batchR) {
 				panic("groth16: batch addition failed without equal x")
 			}
 		}
-		for j, b := range batchB {
-			buckets[b].X, buckets[b].Y = bx[j], by[j]
-			inBatch[b] = false
+		for _, b := range batchB {
+			state[b] = bucketFilled
 		}
-		batchB, px, py = batchB[:0], px[:0], py[:0]
+		batchB, batchR = batchB[:0], batchR[:0]
 	}
 	// replay pushes the waiting additions again (into a fresh batch after
 	// a flush); buffers alternate so the list being replayed is never the
 	// one being appended to.
 	replay := func() {
-		rb, rp := retryB, retryP
-		retryB, retryP = retryB2[:0], retryP2[:0]
-		retryB2, retryP2 = rb, rp
+		rb, rr := retryB, retryR
+		retryB, retryR = retryB2[:0], retryR2[:0]
+		retryB2, retryR2 = rb, rr
 		for j := range rb {
-			push(rb[j], &rp[j].X, &rp[j].Y)
+			push(rb[j], rr[j])
 		}
 	}
 
-	var negY E
+	stride := len(f.idx)
 	for k := lo; k < hi; k++ {
-		row := f.table[k]
+		base := int32(k * stride)
 		for j, d := range dig[k*n : (k+1)*n] {
-			switch {
-			case d > 0:
-				push(d-1, &row[j].X, &row[j].Y)
-			case d < 0:
-				PE(&negY).Neg(&row[j].Y)
-				push(-d-1, &row[j].X, &negY)
-			default:
+			if d == 0 {
 				continue
 			}
-			for len(batchB) == batchSize {
+			b, r := d-1, base+int32(j)
+			if d < 0 {
+				b, r = -d-1, r|-1<<31
+			}
+			if state[b] == bucketFilled && len(batchB) < batchSize {
+				// push's common case, inline
+				state[b] = bucketInBatch
+				batchB = append(batchB, b)
+				batchR = append(batchR, r)
+			} else {
+				push(b, r)
+			}
+			if len(batchB) == batchSize {
 				flush()
 				replay()
 			}
@@ -346,8 +405,35 @@ func (f *fixedMSM[E, PE, P, J, PJ]) accumulate(dig []int32, n, lo, hi int) J {
 		flush()
 		replay()
 	}
+	s.batchB, s.batchR, s.retryB, s.retryR, s.retryB2, s.retryR2 = batchB, batchR, retryB, retryR, retryB2, retryR2
+	return f.reduce(s)
+}
 
-	return f.reduce(buckets, filled, spill, spilled)
+// toSpill adds +-table[r] to the Jacobian spill bucket b.
+func (f *fixedMSM[E, PE, P, J, PJ]) toSpill(s *msmScratch[E, J], b, r int32) {
+	if s.spill == nil {
+		nb := len(s.buckets)
+		s.spill, s.spilled = make([]J, nb), make([]bool, nb)
+	}
+	q := f.table[r&refIndex]
+	if r < 0 {
+		PE(&q.Y).Neg(&q.Y)
+	}
+	p := f.g.join(&q.X, &q.Y)
+	s.spilled[b] = true
+	PJ(&s.spill[b]).AddMixed(&p)
+}
+
+// reduceShape is the chunking of the bucket reduction: K chunks of L
+// buckets. Chunks long enough that the K-point Jacobian tail is small,
+// short enough that each batch shares its inversion among many additions
+// (chosen by benchmark on the RLN key's 4,096 and 512 buckets).
+func reduceShape(nb int) (L, K int) {
+	L = min(nb, 8)
+	if nb >= 4096 {
+		L = 32
+	}
+	return L, nb / L
 }
 
 // reduce returns sum over buckets m of (m+1) * bucket[m], plus the spill
@@ -358,33 +444,22 @@ func (f *fixedMSM[E, PE, P, J, PJ]) accumulate(dig []int32, n, lo, hi int) J {
 // its buckets and T_j = sum over its buckets t of (t+1) * bucket[jL+t],
 // the result is sum_j T_j + L * sum_j j * R_j; that last sum is over K
 // points only and done in Jacobian coordinates.
-func (f *fixedMSM[E, PE, P, J, PJ]) reduce(buckets []affine[E], filled []bool, spill []J, spilled []bool) J {
-	nb := len(buckets)
-	f.foldSpills(buckets, filled, spill, spilled)
-
-	// Chunk length: long enough that the K-point Jacobian tail is small,
-	// short enough that each batch shares its inversion among many
-	// additions (chosen by benchmark on the RLN key's 4,096 and 512
-	// buckets).
-	L := min(nb, 8)
-	if nb >= 4096 {
-		L = 32
-	}
-	K := nb / L
-	run := newLaneSet[E](K)
-	tot := newLaneSet[E](K)
-	b := &laneBatch[E]{add: f.g.newAdder(K)}
-	src := newLaneSet[E](K)
+func (f *fixedMSM[E, PE, P, J, PJ]) reduce(s *msmScratch[E, J]) J {
+	f.foldSpills(s)
+	L, K := reduceShape(len(s.buckets))
+	run, tot, src := &s.run, &s.tot, &s.src
+	clear(run.ok)
+	clear(tot.ok)
 	for t := L - 1; t >= 0; t-- {
 		for j := range K {
 			m := j*L + t
-			src.ok[j] = filled[m]
-			if filled[m] {
-				src.x[j], src.y[j] = buckets[m].X, buckets[m].Y
+			src.ok[j] = s.state[m] != bucketEmpty
+			if src.ok[j] {
+				src.x[j], src.y[j] = s.buckets[m].X, s.buckets[m].Y
 			}
 		}
-		f.addLanes(b, run, src)
-		f.addLanes(b, tot, run)
+		f.addLanes(s, run, src)
+		f.addLanes(s, tot, run)
 	}
 
 	// sum_j T_j + L * sum_{j>=1} j * R_j.
@@ -412,16 +487,16 @@ func (f *fixedMSM[E, PE, P, J, PJ]) reduce(buckets []affine[E], filled []bool, s
 
 // foldSpills adds each spill bucket into its affine bucket (rare: the
 // accumulation spills only doublings, cancellations and overflow).
-func (f *fixedMSM[E, PE, P, J, PJ]) foldSpills(buckets []affine[E], filled []bool, spill []J, spilled []bool) {
+func (f *fixedMSM[E, PE, P, J, PJ]) foldSpills(s *msmScratch[E, J]) {
 	var idx []int
 	var jac []J
-	for m := range spilled {
-		if !spilled[m] {
+	for m, sp := range s.spilled {
+		if !sp {
 			continue
 		}
-		j := spill[m]
-		if filled[m] {
-			p := f.g.join(&buckets[m].X, &buckets[m].Y)
+		j := s.spill[m]
+		if s.state[m] != bucketEmpty {
+			p := f.g.join(&s.buckets[m].X, &s.buckets[m].Y)
 			PJ(&j).AddMixed(&p)
 		}
 		idx = append(idx, m)
@@ -432,9 +507,10 @@ func (f *fixedMSM[E, PE, P, J, PJ]) foldSpills(buckets []affine[E], filled []boo
 	}
 	for k, p := range f.g.toAffine(jac) {
 		m := idx[k]
-		filled[m] = !f.g.isInfinity(&p)
-		if filled[m] {
-			buckets[m] = f.g.coords(&p)
+		s.state[m] = bucketEmpty
+		if !f.g.isInfinity(&p) {
+			s.buckets[m] = f.g.coords(&p)
+			s.state[m] = bucketFilled
 		}
 	}
 }
@@ -445,22 +521,27 @@ type laneSet[E any] struct {
 	ok   []bool
 }
 
-func newLaneSet[E any](k int) *laneSet[E] {
-	return &laneSet[E]{x: make([]E, k), y: make([]E, k), ok: make([]bool, k)}
+func newLaneSet[E any](k int) laneSet[E] {
+	return laneSet[E]{x: make([]E, k), y: make([]E, k), ok: make([]bool, k)}
 }
 
-// laneBatch is the scratch of addLanes.
-type laneBatch[E any] struct {
-	add            batchAdder[E]
-	lane           []int
-	x1, y1, x2, y2 []E
-}
-
-// addLanes sets dst[j] += src[j] for every lane j: copies where dst is
-// absent, one batched affine addition for the rest, and the exact group
-// law for the rare pairs with equal x (a doubling or a cancellation).
-func (f *fixedMSM[E, PE, P, J, PJ]) addLanes(b *laneBatch[E], dst, src *laneSet[E]) {
-	b.lane, b.x1, b.y1, b.x2, b.y2 = b.lane[:0], b.x1[:0], b.y1[:0], b.x2[:0], b.y2[:0]
+// addLanes sets dst[j] += src[j] for every lane j. When every lane of
+// both is present, one batched addition in place does it; otherwise (or
+// when some pair has equal x) copies where dst is absent, one batched
+// addition for the rest, and the exact group law for the rare pairs with
+// equal x (a doubling or a cancellation).
+func (f *fixedMSM[E, PE, P, J, PJ]) addLanes(s *msmScratch[E, J], dst, src *laneSet[E]) {
+	full := true
+	for j := range src.ok {
+		if !src.ok[j] || !dst.ok[j] {
+			full = false
+			break
+		}
+	}
+	if full && s.redAdd.addInPlace(dst.x, dst.y, src.x, src.y) {
+		return
+	}
+	s.lane, s.x1, s.y1, s.x2, s.y2 = s.lane[:0], s.x1[:0], s.y1[:0], s.x2[:0], s.y2[:0]
 	for j := range src.ok {
 		switch {
 		case !src.ok[j]:
@@ -469,19 +550,19 @@ func (f *fixedMSM[E, PE, P, J, PJ]) addLanes(b *laneBatch[E], dst, src *laneSet[
 		case PE(&dst.x[j]).Equal(&src.x[j]):
 			f.exactAdd(dst, j, &src.x[j], &src.y[j])
 		default:
-			b.lane = append(b.lane, j)
-			b.x1, b.y1 = append(b.x1, dst.x[j]), append(b.y1, dst.y[j])
-			b.x2, b.y2 = append(b.x2, src.x[j]), append(b.y2, src.y[j])
+			s.lane = append(s.lane, j)
+			s.x1, s.y1 = append(s.x1, dst.x[j]), append(s.y1, dst.y[j])
+			s.x2, s.y2 = append(s.x2, src.x[j]), append(s.y2, src.y[j])
 		}
 	}
-	if len(b.lane) == 0 {
+	if len(s.lane) == 0 {
 		return
 	}
-	if !b.add(b.x1, b.y1, b.x2, b.y2) {
+	if !s.redAdd.addInPlace(s.x1, s.y1, s.x2, s.y2) {
 		panic("groth16: batch addition failed without equal x")
 	}
-	for k, j := range b.lane {
-		dst.x[j], dst.y[j] = b.x1[k], b.y1[k]
+	for k, j := range s.lane {
+		dst.x[j], dst.y[j] = s.x1[k], s.y1[k]
 	}
 }
 
@@ -496,122 +577,5 @@ func (f *fixedMSM[E, PE, P, J, PJ]) exactAdd(dst *laneSet[E], j int, x, y *E) {
 	if dst.ok[j] {
 		c := f.g.coords(&a)
 		dst.x[j], dst.y[j] = c.X, c.Y
-	}
-}
-
-// newScalarAdder is the batch addition with one shared inversion
-// (Montgomery's trick), one field operation at a time.
-func newScalarAdder[E any, PE field[E]](n int) batchAdder[E] {
-	dx := make([]E, n)
-	prefix := make([]E, n)
-	return func(x1, y1, x2, y2 []E) bool {
-		var acc E
-		PE(&acc).SetOne()
-		for j := range x1 {
-			PE(&dx[j]).Sub(&x2[j], &x1[j])
-			prefix[j] = acc
-			PE(&acc).Mul(&acc, &dx[j])
-		}
-		if PE(&acc).IsZero() {
-			return false
-		}
-		var inv, invj, lambda, x3, y3 E
-		PE(&inv).Inverse(&acc)
-		for j := len(x1) - 1; j >= 0; j-- {
-			PE(&invj).Mul(&inv, &prefix[j])
-			PE(&inv).Mul(&inv, &dx[j])
-			PE(&lambda).Sub(&y2[j], &y1[j])
-			PE(&lambda).Mul(&lambda, &invj)
-			PE(&x3).Square(&lambda)
-			PE(&x3).Sub(&x3, &x1[j])
-			PE(&x3).Sub(&x3, &x2[j])
-			PE(&y3).Sub(&x1[j], &x3)
-			PE(&y3).Mul(&y3, &lambda)
-			PE(&y3).Sub(&y3, &y1[j])
-			x1[j], y1[j] = x3, y3
-		}
-		return true
-	}
-}
-
-// lanes is the width of gnark-crypto's vector multiplication blocks
-// (AVX-512 IFMA where the CPU has it).
-const lanes = 8
-
-// newG1Adder is the batch addition for G1 with every multiplication done
-// as a vector operation: the inversions run as 8 interleaved Montgomery
-// chains (row r holds elements 8r..8r+7), sharing one field inversion.
-func newG1Adder(n int) batchAdder[fp.Element] {
-	n = (n + lanes - 1) / lanes * lanes
-	var (
-		dx       = make(fp.Vector, n)
-		prefix   = make(fp.Vector, n)
-		inv      = make(fp.Vector, n)
-		dy       = make(fp.Vector, n)
-		lambda   = make(fp.Vector, n)
-		x3       = make(fp.Vector, n)
-		t        = make(fp.Vector, n)
-		laneIn   = make(fp.Vector, lanes)
-		laneNext = make(fp.Vector, lanes)
-	)
-	return func(x1, y1, x2, y2 []fp.Element) bool {
-		m := len(x1)
-		mp := (m + lanes - 1) / lanes * lanes
-		rows := mp / lanes
-		d := dx[:mp]
-		dm := d[:m]
-		dm.Sub(x2, x1)
-		for i := m; i < mp; i++ {
-			d[i].SetOne() // padding: inverts to 1, unused
-		}
-		// prefix row r = d row 0 * ... * d row r, lane by lane.
-		copy(prefix[:lanes], d[:lanes])
-		for r := 1; r < rows; r++ {
-			row := prefix[r*lanes : (r+1)*lanes]
-			row.Mul(prefix[(r-1)*lanes:r*lanes], d[r*lanes:(r+1)*lanes])
-		}
-		// Invert the eight lane totals with one inversion.
-		top := prefix[(rows-1)*lanes : rows*lanes]
-		for l := range top {
-			if top[l].IsZero() {
-				return false
-			}
-		}
-		var lanePre [lanes]fp.Element
-		var acc fp.Element
-		acc.SetOne()
-		for l := range lanes {
-			lanePre[l] = acc
-			acc.Mul(&acc, &top[l])
-		}
-		acc.Inverse(&acc)
-		for l := lanes - 1; l >= 0; l-- {
-			laneIn[l].Mul(&acc, &lanePre[l])
-			acc.Mul(&acc, &top[l])
-		}
-		// Walk back: inv row r = laneInv * prefix row r-1; laneInv *= d row r.
-		for r := rows - 1; r >= 1; r-- {
-			row := inv[r*lanes : (r+1)*lanes]
-			row.Mul(laneIn, prefix[(r-1)*lanes:r*lanes])
-			laneNext.Mul(laneIn, d[r*lanes:(r+1)*lanes])
-			laneIn, laneNext = laneNext, laneIn
-		}
-		copy(inv[:lanes], laneIn)
-
-		// lambda = (y2 - y1) / (x2 - x1); x3 = lambda^2 - x1 - x2;
-		// y3 = lambda (x1 - x3) - y1.
-		dyv, l, x, tv := dy[:m], lambda[:m], x3[:m], t[:m]
-		dyv.Sub(y2, y1)
-		l.Mul(dyv, inv[:m])
-		tv.Mul(l, l)
-		x.Sub(tv, x1)
-		tv.Sub(x, x2)
-		x, tv = tv, x // x holds x3
-		tv.Sub(x1, x)
-		dyv.Mul(tv, l)
-		tv.Sub(dyv, y1)
-		copy(y1, tv)
-		copy(x1, x)
-		return true
 	}
 }

@@ -68,42 +68,73 @@ func TestFixedMSMG2(t *testing.T) {
 		s.SetRandom()
 		points[i].ScalarMultiplication(&g2, s.BigInt(new(big.Int)))
 	}
-	points[3] = points[2]
+	points[3] = points[2]     // same point twice
+	points[5].Neg(&points[4]) // a point and its negation
 	points[8] = bn254.G2Affine{}
-	f := newG2MSM(points, 6)
-	scalars := make([]fr.Element, n)
-	for i := range scalars {
-		scalars[i].SetRandom()
-	}
-	var want bn254.G2Jac
-	if _, err := want.MultiExp(points, scalars, ecc.MultiExpConfig{}); err != nil {
-		t.Fatal(err)
-	}
-	for _, tasks := range []int{1, 2} {
-		if got := f.MultiExp(scalars, tasks); !got.Equal(&want) {
-			t.Fatalf("tasks %d: G2 fixed-base MSM differs from MultiExp", tasks)
+	for _, c := range []int{4, 6, 10} {
+		f := newG2MSM(points, c)
+		for trial := range 2 {
+			scalars := make([]fr.Element, n)
+			for i := range scalars {
+				scalars[i].SetRandom()
+				if trial == 1 {
+					scalars[i].SetUint64(uint64(i % 5)) // many equal small digits
+				}
+			}
+			scalars[2] = scalars[3] // doubles in a bucket
+			scalars[4] = scalars[5] // cancels with its negation
+			var want bn254.G2Jac
+			if _, err := want.MultiExp(points, scalars, ecc.MultiExpConfig{}); err != nil {
+				t.Fatal(err)
+			}
+			for _, tasks := range []int{1, 2} {
+				if got := f.MultiExp(scalars, tasks); !got.Equal(&want) {
+					t.Fatalf("c=%d trial %d tasks %d: G2 fixed-base MSM differs from MultiExp", c, trial, tasks)
+				}
+			}
 		}
 	}
 }
 
 func TestFixedMSMDigits(t *testing.T) {
 	t.Parallel()
-	const c, windows = 13, (frBits + 13) / 13
-	d := make([]int32, windows)
-	for range 200 {
-		var s fr.Element
-		s.SetRandom()
-		digits(&s, c, windows, d)
-		sum := new(big.Int)
-		for k := windows - 1; k >= 0; k-- {
-			sum.Lsh(sum, 13)
-			sum.Add(sum, big.NewInt(int64(d[k])))
-			if d[k] > 1<<12 || d[k] <= -(1<<12) {
-				t.Fatalf("digit %d out of range", d[k])
+	for _, c := range []int{2, 4, 9, 10, 13, 16} {
+		windows, width := windowWidths(c)
+		total := uint(0)
+		for _, w := range width {
+			if w != uint(c) && w != uint(c-1) {
+				t.Fatalf("c=%d: window of %d bits", c, w)
 			}
+			total += w
 		}
-		if sum.Cmp(s.BigInt(new(big.Int))) != 0 {
-			t.Fatal("digits do not recompose the scalar")
+		if len(width) != windows || total != frBits+1 || (windows-1)*c >= frBits+1 {
+			t.Fatalf("c=%d: %d windows of %v bits", c, windows, width)
+		}
+		d := make([]int32, windows)
+		for trial := range 200 {
+			var s fr.Element
+			switch trial {
+			case 0:
+				s.SetOne()
+				s.Neg(&s) // r-1
+			case 1:
+				s.SetZero()
+			default:
+				s.SetRandom()
+			}
+			digits(&s, width, d, 1)
+			sum := new(big.Int)
+			for k := windows - 1; k >= 0; k-- {
+				sum.Lsh(sum, width[k])
+				sum.Add(sum, big.NewInt(int64(d[k])))
+				half := int32(1) << (width[k] - 1)
+				if d[k] > half || d[k] <= -half {
+					t.Fatalf("c=%d: digit %d out of range", c, d[k])
+				}
+			}
+			if sum.Cmp(s.BigInt(new(big.Int))) != 0 {
+				t.Fatalf("c=%d: digits do not recompose the scalar", c)
+			}
 		}
 	}
 }
@@ -144,10 +175,11 @@ func TestBucketReduction(t *testing.T) {
 		f := newG1MSM([]bn254.G1Affine{g1}, c)
 		nb := 1 << (c - 1)
 		for pattern := range 4 {
-			buckets := make([]affine[fp.Element], nb)
-			filled := make([]bool, nb)
-			spill := make([]bn254.G1Jac, nb)
-			spilled := make([]bool, nb)
+			s := f.getScratch()
+			clear(s.state)
+			buckets := s.buckets
+			s.spill, s.spilled = make([]bn254.G1Jac, nb), make([]bool, nb)
+			spill, spilled := s.spill, s.spilled
 			var want bn254.G1Jac
 			for m := range nb {
 				var pt bn254.G1Affine
@@ -175,13 +207,13 @@ func TestBucketReduction(t *testing.T) {
 				case 3: // random
 					pt.ScalarMultiplication(&g1, big.NewInt(int64(m*m+3)))
 				}
-				buckets[m], filled[m] = affine[fp.Element]{pt.X, pt.Y}, true
+				buckets[m], s.state[m] = affine[fp.Element]{pt.X, pt.Y}, bucketFilled
 				var w bn254.G1Jac
 				w.FromAffine(&pt)
 				w.ScalarMultiplication(&w, big.NewInt(int64(m+1)))
 				want.AddAssign(&w)
 			}
-			got := f.reduce(buckets, filled, spill, spilled)
+			got := f.reduce(s)
 			if !got.Equal(&want) {
 				t.Fatalf("c=%d pattern %d: reduction differs", c, pattern)
 			}

@@ -2,12 +2,14 @@ package groth16
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math/big"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254"
@@ -26,18 +28,22 @@ var ErrBadWitness = errors.New("bad witness")
 // multiplications over the static signals then go into a Partial, computed
 // once and reused for every proof whose static values are the same.
 type Prover struct {
-	pk     *ProvingKey
-	domain *fft.Domain // size DomainSize, coset shift = a primitive 2n-th root of unity
+	pk  *ProvingKey
+	fft *cosetFFT // size DomainSize, coset shift = a primitive 2n-th root of unity
 	// Coefficients split by matrix, so each evaluation pass is one loop.
-	coefA, coefB []Coef
+	coefA, coefB matrix
 	nbTasks      int
+	inFlight     atomic.Int32 // proofs in progress
+	quotientBufs sync.Pool    // *quotientBufs
 
 	stat, dyn signalSet
-	// Fixed-base tables for the per-proof MSMs: the quotient's H points and
-	// the dynamic signals' A, B1, B2 and C points.
-	hMSM              *g1MSM
-	dynA, dynB1, dynC *g1MSM
-	dynB2             *g2MSM
+	// Fixed-base tables for the per-proof MSMs: the quotient's H points
+	// followed by the dynamic signals' C points (both sums go into the
+	// proof's C, so they share buckets), and the dynamic signals' A, B1
+	// and B2 points.
+	hcMSM       *g1MSM
+	dynA, dynB1 *g1MSM
+	dynB2       *g2MSM
 }
 
 // Window sizes of the fixed-base tables (chosen by benchmark on the
@@ -94,16 +100,19 @@ func NewProver(pk *ProvingKey, dynamic []bool) (*Prover, error) {
 	// The odd coset of the 2n-th roots of unity, as snarkjs and rapidsnark
 	// evaluate the quotient: shift = omega_2n with omega_2n^2 = omega_n.
 	shift := fft.NewDomain(2 * n).Generator
-	pr := &Prover{pk: pk, domain: fft.NewDomain(n, fft.WithShift(shift)), nbTasks: runtime.GOMAXPROCS(0)}
-	if !pr.domain.Generator.Equal(&base.Generator) {
+	var sq fr.Element
+	if !sq.Square(&shift).Equal(&base.Generator) {
 		return nil, errors.New("groth16: FFT domain generator mismatch")
 	}
+	pr := &Prover{pk: pk, fft: newCosetFFT(int(n), &base.Generator, &shift), nbTasks: runtime.GOMAXPROCS(0)}
 	for _, c := range pk.Coefs {
-		if c.Matrix == 0 {
-			pr.coefA = append(pr.coefA, c)
-		} else {
-			pr.coefB = append(pr.coefB, c)
+		m := &pr.coefA
+		if c.Matrix != 0 {
+			m = &pr.coefB
 		}
+		m.value = append(m.value, c.Value)
+		m.signal = append(m.signal, c.Signal)
+		m.constraint = append(m.constraint, c.Constraint)
 	}
 	if dynamic != nil && len(dynamic) != pk.NVars {
 		return nil, fmt.Errorf("%w: dynamic mask of %d signals, the key has %d", ErrBadWitness, len(dynamic), pk.NVars)
@@ -117,10 +126,9 @@ func NewProver(pk *ProvingKey, dynamic []bool) (*Prover, error) {
 		}
 	}
 	pr.stat, pr.dyn = gather(pk, statIdx), gather(pk, dynIdx)
-	pr.hMSM = newG1MSM(pk.H, hWindow)
+	pr.hcMSM = newG1MSM(append(append([]bn254.G1Affine(nil), pk.H...), pr.dyn.c...), hWindow)
 	pr.dynA = newG1MSM(pr.dyn.a, dynWindow)
 	pr.dynB1 = newG1MSM(pr.dyn.b1, dynWindow)
-	pr.dynC = newG1MSM(pr.dyn.c, dynWindow)
 	pr.dynB2 = newG2MSM(pr.dyn.b2, dynWindow)
 	return pr, nil
 }
@@ -138,13 +146,17 @@ func (pr *Prover) checkWitness(w []fr.Element) error {
 	return nil
 }
 
-// staticDigest hashes the values of the static signals.
+// staticDigest hashes the values of the static signals. It hashes their
+// Montgomery limbs as they are in memory (a bijection of the values, and
+// cheaper than converting each to bytes): the digest only ever meets
+// digests made by this function.
 func (pr *Prover) staticDigest(w []fr.Element) [sha256.Size]byte {
 	h := sha256.New()
 	buf := make([]byte, 0, 32*256)
 	for _, i := range pr.stat.idx {
-		b := w[i].Bytes()
-		buf = append(buf, b[:]...)
+		for _, limb := range w[i] {
+			buf = binary.LittleEndian.AppendUint64(buf, limb)
+		}
 		if len(buf) == cap(buf) {
 			h.Write(buf)
 			buf = buf[:0]
@@ -257,8 +269,23 @@ func (pr *Prover) ProveCached(w []fr.Element, cache PartialCache, rnd io.Reader)
 	return pr.prove(w, part, rnd)
 }
 
-// prove computes the proof from a checked witness and its Partial.
+// prove computes the proof from a checked witness and its Partial, in
+// two lanes when this is the only proof in progress and there is more
+// than one core, in one lane otherwise: concurrent proofs already keep
+// the cores busy, and one lane does less work (one bucket reduction for
+// the quotient's MSM instead of two, no hand-offs between goroutines).
 func (pr *Prover) prove(w []fr.Element, part *Partial, rnd io.Reader) (*Proof, error) {
+	lanes := 1
+	if pr.inFlight.Add(1) == 1 && runtime.GOMAXPROCS(0) > 1 {
+		lanes = 2
+	}
+	defer pr.inFlight.Add(-1)
+	return pr.proveLanes(w, part, rnd, lanes)
+}
+
+// proveLanes computes the proof in one lane or two; both give the same
+// proof for the same randomness.
+func (pr *Prover) proveLanes(w []fr.Element, part *Partial, rnd io.Reader, lanes int) (*Proof, error) {
 	pk := pr.pk
 	var r, s fr.Element
 	if err := randomScalar(rnd, &r); err != nil {
@@ -268,40 +295,59 @@ func (pr *Prover) prove(w []fr.Element, part *Partial, rnd io.Reader) (*Proof, e
 		return nil, err
 	}
 
-	// Two lanes of work, one a core: the quotient, then the first windows
-	// of its MSM; the dynamic signals' MSMs, then the remaining windows.
-	// The split puts more windows on the lane that is free sooner.
-	var (
-		hDigits         msmDigits
-		hLo, hHi        bn254.G1Jac
-		digitsReady, wg sync.WaitGroup
-	)
-	split := pr.hMSM.Windows() * 3 / 5
-	digitsReady.Add(1)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		hDigits = pr.hMSM.Digits(pr.quotient(w))
-		digitsReady.Done()
-		hLo = pr.hMSM.Sum(hDigits, 0, split)
-	}()
 	scalars := make([]fr.Element, len(pr.dyn.idx))
 	for k, i := range pr.dyn.idx {
 		scalars[k] = w[i]
 	}
-	cScalars := make([]fr.Element, len(pr.dyn.cIdx))
-	for k, j := range pr.dyn.cIdx {
-		cScalars[k] = scalars[j]
+	// The quotient's coefficients, then the private dynamic signals'.
+	q := pr.getQuotientBufs()
+	defer pr.quotientBufs.Put(q)
+	hcScalars := func() []fr.Element {
+		hc := pr.quotient(w, q)
+		for _, j := range pr.dyn.cIdx {
+			hc = append(hc, scalars[j])
+		}
+		return hc
 	}
-	bs2 := pr.dynB2.MultiExp(scalars, 1)
-	ar := pr.dynA.MultiExp(scalars, 1)
-	bs1 := pr.dynB1.MultiExp(scalars, 1)
-	krs := pr.dynC.MultiExp(cScalars, 1)
-	digitsReady.Wait()
-	hHi = pr.hMSM.Sum(hDigits, split, pr.hMSM.Windows())
-	wg.Wait()
-	krs.AddAssign(&hLo)
-	krs.AddAssign(&hHi)
+	var ar, bs1, krs bn254.G1Jac
+	var bs2 bn254.G2Jac
+	hc := pr.hcMSM
+	if lanes == 1 {
+		digits := hc.Digits(hcScalars())
+		krs = hc.Sum(digits, 0, hc.Windows())
+		hc.Release(digits)
+		bs2 = pr.dynB2.MultiExp(scalars, 1)
+		ar = pr.dynA.MultiExp(scalars, 1)
+		bs1 = pr.dynB1.MultiExp(scalars, 1)
+	} else {
+		// Two lanes of work, one a core: the quotient, then the first
+		// windows of the H and C MSM; the other MSMs, then the remaining
+		// windows. The split puts more windows on the lane that is free
+		// sooner.
+		var (
+			digits          msmDigits
+			lo, hi          bn254.G1Jac
+			digitsReady, wg sync.WaitGroup
+		)
+		split := hc.Windows() / 2
+		digitsReady.Add(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			digits = hc.Digits(hcScalars())
+			digitsReady.Done()
+			lo = hc.Sum(digits, 0, split)
+		}()
+		bs2 = pr.dynB2.MultiExp(scalars, 1)
+		ar = pr.dynA.MultiExp(scalars, 1)
+		bs1 = pr.dynB1.MultiExp(scalars, 1)
+		digitsReady.Wait()
+		hi = hc.Sum(digits, split, hc.Windows())
+		wg.Wait()
+		hc.Release(digits)
+		krs = lo
+		krs.AddAssign(&hi)
+	}
 	ar.AddAssign(&part.a)
 	bs1.AddAssign(&part.b1)
 	krs.AddAssign(&part.c)
@@ -349,39 +395,62 @@ func (pr *Prover) prove(w []fr.Element, part *Partial, rnd io.Reader) (*Proof, e
 	return p, nil
 }
 
+// matrix is one of the constraint matrices, a coefficient a position.
+type matrix struct {
+	value              fr.Vector
+	signal, constraint []uint32
+}
+
+// evaluate adds the matrix times w into out; t is scratch of at least
+// one element a coefficient. The products are one vector operation.
+func (m *matrix) evaluate(out, w []fr.Element, t fr.Vector) {
+	t = t[:len(m.value)]
+	for i, sig := range m.signal {
+		t[i] = w[sig]
+	}
+	t.Mul(t, m.value)
+	for i, con := range m.constraint {
+		out[con].Add(&out[con], &t[i])
+	}
+}
+
+// quotientBufs is the memory of one quotient: a has room for the dynamic
+// private signals after the n coefficients (see proveLanes), t for the
+// products of the larger matrix.
+type quotientBufs struct{ a, b, c, t []fr.Element }
+
+func (pr *Prover) getQuotientBufs() *quotientBufs {
+	if q, ok := pr.quotientBufs.Get().(*quotientBufs); ok {
+		return q
+	}
+	n := pr.pk.DomainSize
+	return &quotientBufs{
+		a: make([]fr.Element, n, n+len(pr.dyn.cIdx)),
+		b: make([]fr.Element, n),
+		c: make([]fr.Element, n),
+		t: make([]fr.Element, max(len(pr.coefA.value), len(pr.coefB.value))),
+	}
+}
+
 // quotient evaluates A(x)B(x) - C(x) on the odd coset of the 2n-th roots
 // of unity, where A, B interpolate the constraint evaluations A·w, B·w and
 // C = A·B on the domain. The proving key's H points absorb the constant
-// vanishing polynomial on that coset.
-func (pr *Prover) quotient(w []fr.Element) []fr.Element {
+// vanishing polynomial on that coset. It returns q.a, which has room for
+// more elements after the n.
+func (pr *Prover) quotient(w []fr.Element, q *quotientBufs) []fr.Element {
 	n := pr.pk.DomainSize
-	a := make([]fr.Element, n)
-	b := make([]fr.Element, n)
-	c := make([]fr.Element, n)
-	var t fr.Element
-	for i := range pr.coefA {
-		co := &pr.coefA[i]
-		t.Mul(&co.Value, &w[co.Signal])
-		a[co.Constraint].Add(&a[co.Constraint], &t)
-	}
-	for i := range pr.coefB {
-		co := &pr.coefB[i]
-		t.Mul(&co.Value, &w[co.Signal])
-		b[co.Constraint].Add(&b[co.Constraint], &t)
-	}
-	for i := range c {
-		c[i].Mul(&a[i], &b[i])
-	}
-	toCoset := func(v []fr.Element) {
-		pr.domain.FFTInverse(v, fft.DIF, fft.WithNbTasks(1))
-		pr.domain.FFT(v, fft.DIT, fft.OnCoset(), fft.WithNbTasks(1))
-	}
-	toCoset(a)
-	toCoset(b)
-	toCoset(c)
-	for i := range a {
-		a[i].Mul(&a[i], &b[i]).Sub(&a[i], &c[i])
-	}
+	a, b, c := q.a[:n], q.b, q.c
+	clear(a)
+	clear(b)
+	pr.coefA.evaluate(a, w, q.t)
+	pr.coefB.evaluate(b, w, q.t)
+	av, bv, cv := fr.Vector(a), fr.Vector(b), fr.Vector(c)
+	cv.Mul(av, bv)
+	pr.fft.toCoset(av)
+	pr.fft.toCoset(bv)
+	pr.fft.toCoset(cv)
+	av.Mul(av, bv)
+	av.Sub(av, cv)
 	return a
 }
 

@@ -1,6 +1,7 @@
 package groth16
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"path/filepath"
@@ -239,5 +240,64 @@ func TestVerifyBatch(t *testing.T) {
 	}
 	if err := vk.VerifyBatch(nil, nil, nil); err != nil {
 		t.Fatalf("empty batch: %v", err)
+	}
+}
+
+// One lane and two lanes make the same proof from the same randomness,
+// and it verifies; concurrent proofs (which run in one lane) verify too.
+func TestProveLanesAgree(t *testing.T) {
+	pr, vk := ceremonyProver(t)
+	secret := randFr(t)
+	path := make([]fr.Element, 20)
+	for i := range path {
+		path[i] = randFr(t)
+	}
+	part, err := pr.Precompute(memberWitness(t, secret, path, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for mid := uint64(1); mid < 4; mid++ {
+		w := memberWitness(t, secret, path, mid)
+		seed := make([]byte, 96)
+		if _, err := rand.Read(seed); err != nil {
+			t.Fatal(err)
+		}
+		var proofs [2]*Proof
+		for lanes := 1; lanes <= 2; lanes++ {
+			p, err := pr.proveLanes(w, part, bytes.NewReader(seed), lanes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := vk.Verify(p, w[1:6]); err != nil {
+				t.Fatalf("%d lane(s): proof rejected: %v", lanes, err)
+			}
+			proofs[lanes-1] = p
+		}
+		if proofs[0].Encode() != proofs[1].Encode() {
+			t.Fatal("one lane and two lanes made different proofs from the same randomness")
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for g := range errs {
+		w := memberWitness(t, secret, path, uint64(10+g))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 3 {
+				p, err := pr.ProveWithPartial(w, part, rand.Reader)
+				if err == nil {
+					err = vk.Verify(p, w[1:6])
+				}
+				if err != nil {
+					errs[g] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("concurrent proofs: %v", err)
 	}
 }

@@ -1,0 +1,33 @@
+package groth16
+
+import (
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr/fft"
+)
+
+// cosetFFT agrees with gnark-crypto's inverse FFT followed by its coset
+// FFT, on the odd coset of the 2n-th roots of unity the prover uses.
+func TestCosetFFTMatchesGnark(t *testing.T) {
+	t.Parallel()
+	for _, n := range []uint64{1, 2, 4, 8, 16, 64, 1024} {
+		shift := fft.NewDomain(2 * n).Generator
+		d := fft.NewDomain(n, fft.WithShift(shift))
+		f := newCosetFFT(int(n), &d.Generator, &shift)
+		v := make(fr.Vector, n)
+		for i := range v {
+			v[i].SetRandom()
+		}
+		want := make(fr.Vector, n)
+		copy(want, v)
+		d.FFTInverse(want, fft.DIF, fft.WithNbTasks(1))
+		d.FFT(want, fft.DIT, fft.OnCoset(), fft.WithNbTasks(1))
+		f.toCoset(v)
+		for i := range v {
+			if !v[i].Equal(&want[i]) {
+				t.Fatalf("n=%d: element %d differs", n, i)
+			}
+		}
+	}
+}
