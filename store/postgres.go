@@ -30,7 +30,6 @@ const totalSlots = 16
 const pgMigrationLock = 0x726c6e64
 
 var pgDialect = &dialect{
-	name:       "postgres",
 	param:      func(i int) string { return "$" + strconv.Itoa(i) },
 	migrations: pgMigrations,
 	lock:       fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d)`, pgMigrationLock),

@@ -25,7 +25,6 @@ type sqlArchive struct {
 
 // dialect is what differs between the SQL backends.
 type dialect struct {
-	name string
 	// param is the text of the i-th (1-based) positional parameter.
 	param func(i int) string
 	// migrations is the ordered schema history; schema_version holds how

@@ -21,7 +21,6 @@ import (
 type SQLite struct{ sqlArchive }
 
 var sqliteDialect = &dialect{
-	name:       "sqlite",
 	param:      func(int) string { return "?" },
 	migrations: sqliteMigrations,
 	readTx:     &sql.TxOptions{ReadOnly: true},
@@ -50,7 +49,7 @@ var sqliteDialect = &dialect{
 	},
 }
 
-// migrations is the ordered schema history; schema_version holds how many
+// sqliteMigrations is the ordered schema history; schema_version holds how many
 // have been applied. Append only: never edit an applied migration.
 var sqliteMigrations = []string{
 	// 1: messages, indexes, and running totals kept by triggers.
