@@ -306,11 +306,7 @@ type WakuStarted struct {
 // up to req.WaitFor. A stage not reached in time is a *WakuError whose
 // Response tells what was.
 func (n *WakuNode) Start(ctx context.Context, req WakuStart) (*WakuStarted, error) {
-	var out WakuStarted
-	if err := n.Call(ctx, "start", req, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[WakuStarted](ctx, n, "start", req)
 }
 
 // Wait waits up to timeout (0: 20 s) for a stage of WakuStart.WaitFor to
@@ -325,20 +321,12 @@ func (n *WakuNode) Wait(ctx context.Context, stage string, timeout time.Duration
 
 // Info reports the node's connections and its view of the peer.
 func (n *WakuNode) Info(ctx context.Context) (*WakuInfo, error) {
-	var out WakuInfo
-	if err := n.Call(ctx, "info", nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[WakuInfo](ctx, n, "info", nil)
 }
 
 // QueryMetadata makes js-waku query the peer's metadata now.
 func (n *WakuNode) QueryMetadata(ctx context.Context) (*WakuMetadataQuery, error) {
-	var out WakuMetadataQuery
-	if err := n.Call(ctx, "metadata", nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[WakuMetadataQuery](ctx, n, "metadata", nil)
 }
 
 // WakuSubscribed is the answer to Subscribe.
@@ -376,11 +364,7 @@ type WakuUnsubscribed struct {
 // js-waku's filter unsubscribe, which sends UNSUBSCRIBE and returns without
 // reading the answer).
 func (n *WakuNode) Unsubscribe(ctx context.Context, contentTopic string) (*WakuUnsubscribed, error) {
-	var out WakuUnsubscribed
-	if err := n.Call(ctx, "unsubscribe", map[string]any{"contentTopic": contentTopic}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[WakuUnsubscribed](ctx, n, "unsubscribe", map[string]any{"contentTopic": contentTopic})
 }
 
 // WakuFilterPinged is the answer to FilterPing.
@@ -394,11 +378,7 @@ type WakuFilterPinged struct {
 // subscription it holds for pubsubTopic (light mode; the subscription
 // stays after its content topics are unsubscribed).
 func (n *WakuNode) FilterPing(ctx context.Context, pubsubTopic string) (*WakuFilterPinged, error) {
-	var out WakuFilterPinged
-	if err := n.Call(ctx, "filterPing", map[string]any{"pubsubTopic": pubsubTopic}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[WakuFilterPinged](ctx, n, "filterPing", map[string]any{"pubsubTopic": pubsubTopic})
 }
 
 // WakuStoreQuery is a query for js-waku's store client (light mode only;
@@ -474,11 +454,7 @@ func (n *WakuNode) Store(ctx context.Context, q WakuStoreQuery) (*WakuStoreResul
 	if q.Timeout > 0 {
 		body.TimeoutMs = max(1, q.Timeout.Milliseconds())
 	}
-	var out WakuStoreResult
-	if err := n.Call(ctx, "store", body, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[WakuStoreResult](ctx, n, "store", body)
 }
 
 // Subscribe delivers messages on contentTopic as "message" events (relay:
@@ -489,11 +465,7 @@ func (n *WakuNode) Subscribe(ctx context.Context, contentTopic, pubsubTopic stri
 	if pubsubTopic != "" {
 		req["pubsubTopic"] = pubsubTopic
 	}
-	var out WakuSubscribed
-	if err := n.Call(ctx, "subscribe", req, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[WakuSubscribed](ctx, n, "subscribe", req)
 }
 
 // WakuSend is a message for js-waku to publish.
@@ -537,11 +509,7 @@ type WakuSent struct {
 
 // Send publishes a message (relay: gossipsub publish; light: light push).
 func (n *WakuNode) Send(ctx context.Context, req WakuSend) (*WakuSent, error) {
-	var out WakuSent
-	if err := n.Call(ctx, "send", req, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[WakuSent](ctx, n, "send", req)
 }
 
 // WakuLightPush is a message for js-waku's light push client (light mode).
@@ -634,11 +602,7 @@ func (n *WakuNode) LightPush(ctx context.Context, req WakuLightPush) (*WakuLight
 	if req.Timeout > 0 {
 		body.TimeoutMs = max(1, req.Timeout.Milliseconds())
 	}
-	var out WakuLightPushed
-	if err := n.Call(ctx, "lightpush", body, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[WakuLightPushed](ctx, n, "lightpush", body)
 }
 
 // Stop stops the js-waku node; the process keeps running until Close.
@@ -687,4 +651,13 @@ func (n *WakuNode) Close() error {
 		return fmt.Errorf("interop: waku.mjs: %w (stderr: %s)", err, n.Stderr())
 	}
 	return err
+}
+
+// call sends one request and decodes its answer into a new T.
+func call[T any](ctx context.Context, n *WakuNode, op string, req any) (*T, error) {
+	var out T
+	if err := n.Call(ctx, op, req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
