@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
 
@@ -76,16 +75,7 @@ func newLightPushNet(t *testing.T, ctx context.Context, contentTopic string, ext
 	}
 
 	// The relay peer: the service refuses to push with no one to relay to.
-	if _, err := n.peer.Host().Connect(ctx, peer.AddrInfo{ID: n.svc.Host().ID(), Addrs: n.svc.Host().Libp2p().Addrs()}); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(20 * time.Second); !contains(n.svc.Relay().PubSub().MeshPeers(n.topic), n.peer.Host().ID()) ||
-		!contains(n.peer.Relay().PubSub().MeshPeers(n.topic), n.svc.Host().ID()); {
-		if time.Now().After(deadline) {
-			t.Fatalf("the rlnd nodes did not mesh on %s", n.topic)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	meshNodes(t, ctx, n.peer, n.svc, n.topic)
 
 	// The service goes up before js-waku dials: js-waku learns a peer's
 	// protocols from identify when it connects, and does not take

@@ -73,16 +73,7 @@ func newServiceNet(t *testing.T, ctx context.Context) *serviceNet {
 	if _, err := fmt.Sscanf(n.topic, fmt.Sprintf("/waku/2/rs/%d/%%d", cluster), &n.shard); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.pub.Host().Connect(ctx, peer.AddrInfo{ID: n.svc.Host().ID(), Addrs: n.svc.Host().Libp2p().Addrs()}); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(30 * time.Second); !contains(n.svc.Relay().PubSub().MeshPeers(n.topic), n.pub.Host().ID()) ||
-		!contains(n.pub.Relay().PubSub().MeshPeers(n.topic), n.svc.Host().ID()); {
-		if time.Now().After(deadline) {
-			t.Fatalf("the rlnd nodes did not mesh on %s", n.topic)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	meshNodes(t, ctx, n.pub, n.svc, n.topic)
 	return n
 }
 
@@ -131,6 +122,18 @@ func (n *serviceNet) startLight(t *testing.T, ctx context.Context, waitFor strin
 	}
 	t.Logf("js-waku waited on %+v; our protocols as identified: %v", started.Waited, started.RemoteProtocols)
 	return js, started
+}
+
+// meshNodes connects a to b and waits until each has the other in its
+// mesh on topic.
+func meshNodes(t *testing.T, ctx context.Context, a, b *node.Node, topic string) {
+	t.Helper()
+	if _, err := a.Host().Connect(ctx, peer.AddrInfo{ID: b.Host().ID(), Addrs: b.Host().Libp2p().Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the rlnd nodes to mesh on "+topic, func() bool {
+		return contains(a.Relay().PubSub().MeshPeers(topic), b.Host().ID()) && contains(b.Relay().PubSub().MeshPeers(topic), a.Host().ID())
+	})
 }
 
 // waitFor polls cond every 20 ms for up to 30 s.
