@@ -26,20 +26,68 @@ const refIndex = 1<<31 - 1
 const lanes = 8
 
 // fpInverter inverts a vector of base field elements with one field
-// inversion: 8 interleaved Montgomery chains (row r holds elements
-// 8r..8r+7), every multiplication a vector operation.
+// inversion (Montgomery's trick), every multiplication a vector
+// operation. While the vector splits into two halves of whole lanes it
+// goes up a product tree of contiguous halves (level k+1 = low half times
+// high half of level k), whose long vector products keep the multiplier
+// busy; the top level (8 lanes, or an odd number of rows of 8) is done by
+// 8 interleaved chains. Going back down, the inverse of a product gives
+// each half's inverse as it times the other half.
 type fpInverter struct {
-	prefix, laneIn, laneNext fp.Vector
+	tree, treeInv    fp.Vector // the levels above the input, and their inverses
+	prefix           fp.Vector // the chains' running products
+	laneIn, laneNext fp.Vector
 }
 
 func newFpInverter(n int) fpInverter {
-	return fpInverter{prefix: make(fp.Vector, n), laneIn: make(fp.Vector, lanes), laneNext: make(fp.Vector, lanes)}
+	return fpInverter{
+		tree: make(fp.Vector, n), treeInv: make(fp.Vector, n), prefix: make(fp.Vector, n),
+		laneIn: make(fp.Vector, lanes), laneNext: make(fp.Vector, lanes),
+	}
 }
 
 // invert sets inv[i] = 1/d[i]; len(d) = len(inv) is a multiple of lanes
 // and at most the inverter's size. It returns false, leaving inv
 // unspecified, when some d[i] is zero.
 func (v *fpInverter) invert(inv, d fp.Vector) bool {
+	// levels[k] is level k+1 of the tree: tree[off : off+len].
+	var levels [32]struct{ off, n int }
+	nl, off, cur := 0, 0, d
+	for len(cur) > lanes && len(cur)%(2*lanes) == 0 {
+		h := len(cur) / 2
+		next := v.tree[off : off+h]
+		next.Mul(cur[:h], cur[h:])
+		levels[nl].off, levels[nl].n = off, h
+		nl++
+		off += h
+		cur = next
+	}
+	if nl == 0 {
+		return v.invertRows(inv, d)
+	}
+	top := levels[nl-1]
+	if !v.invertRows(v.treeInv[top.off:top.off+top.n], cur) {
+		return false
+	}
+	for k := nl - 1; k >= 0; k-- {
+		vals, out := d, inv // level k, and where its inverses go
+		if k > 0 {
+			l := levels[k-1]
+			vals, out = v.tree[l.off:l.off+l.n], v.treeInv[l.off:l.off+l.n]
+		}
+		l := levels[k]
+		up := v.treeInv[l.off : l.off+l.n]
+		h := len(vals) / 2
+		lo, hi := out[:h], out[h:]
+		lo.Mul(up, vals[h:])
+		hi.Mul(up, vals[:h])
+	}
+	return true
+}
+
+// invertRows is invert by 8 interleaved Montgomery chains (row r holds
+// elements 8r..8r+7) whose 8 totals share one field inversion.
+func (v *fpInverter) invertRows(inv, d fp.Vector) bool {
 	rows := len(d) / lanes
 	prefix := v.prefix[:len(d)]
 	// prefix row r = d row 0 * ... * d row r, lane by lane.

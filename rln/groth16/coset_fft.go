@@ -13,7 +13,8 @@ import (
 // order), one pass that multiplies coefficient i by shift^i / n, and a
 // forward FFT by decimation in time (which takes bit-reversed input), so
 // no bit reversal is ever done. Butterfly stages of 8 or more pairs
-// multiply by their twiddles as vector operations.
+// are vector operations: additions, subtractions and the twiddles'
+// multiplications.
 type cosetFFT struct {
 	n int
 	// tw[m+j] = omega_{2m}^j and twInv[m+j] = omega_{2m}^-j for the stage
@@ -65,22 +66,34 @@ func reverseBits(i, logN int) int {
 }
 
 // toCoset replaces the evaluations v on the domain with those on the
-// coset; len(v) must be n.
-func (f *cosetFFT) toCoset(v fr.Vector) {
-	f.difInverse(v)
+// coset; len(v) must be n and scratch must hold n/2 elements.
+func (f *cosetFFT) toCoset(v, scratch fr.Vector) {
+	f.difInverse(v, scratch)
 	v.Mul(v, f.scale)
-	f.dit(v)
+	f.dit(v, scratch)
 }
+
+// vectorStage is the smallest half-size whose butterflies are done as
+// vector additions and subtractions (with scratch) rather than one pair at
+// a time.
+const vectorStage = 8
 
 // difInverse is the unscaled inverse transform, natural order in,
 // bit-reversed order out: each stage does a butterfly (u, v) -> (u+v,
 // (u-v) w^-j).
-func (f *cosetFFT) difInverse(a fr.Vector) {
+func (f *cosetFFT) difInverse(a, scratch fr.Vector) {
 	n := f.n
 	for m := n / 2; m >= 1; m /= 2 {
 		tw := f.twInv[m : 2*m]
 		for s := 0; s < n; s += 2 * m {
 			lo, hi := a[s:s+m], a[s+m:s+2*m]
+			if m >= vectorStage {
+				d := scratch[:m]
+				d.Sub(lo, hi)
+				lo.Add(lo, hi)
+				hi.Mul(d, tw)
+				continue
+			}
 			for j := range lo {
 				fr.Butterfly(&lo[j], &hi[j])
 			}
@@ -91,13 +104,20 @@ func (f *cosetFFT) difInverse(a fr.Vector) {
 
 // dit is the forward transform, bit-reversed order in, natural order
 // out: each stage does a butterfly (u, v) -> (u + v w^j, u - v w^j).
-func (f *cosetFFT) dit(a fr.Vector) {
+func (f *cosetFFT) dit(a, scratch fr.Vector) {
 	n := f.n
 	for m := 1; m < n; m *= 2 {
 		tw := f.tw[m : 2*m]
 		for s := 0; s < n; s += 2 * m {
 			lo, hi := a[s:s+m], a[s+m:s+2*m]
 			mulTwiddles(hi, tw)
+			if m >= vectorStage {
+				sum := scratch[:m]
+				sum.Add(lo, hi)
+				hi.Sub(lo, hi)
+				copy(lo, sum)
+				continue
+			}
 			for j := range lo {
 				fr.Butterfly(&lo[j], &hi[j])
 			}

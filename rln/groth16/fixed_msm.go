@@ -24,6 +24,7 @@ type fixedMSM[E any, PE field[E], P any, J any, PJ jacobian[J, P]] struct {
 	g          group[E, P, J]
 	scratch    sync.Pool // *msmScratch[E, J]: one accumulation's buffers
 	digitBufs  sync.Pool // *[]int32: the memory of msmDigits
+	regBufs    sync.Pool // *fr.Vector: scalars out of Montgomery form
 }
 
 // field is what the rare paths of the bucket additions need of a
@@ -142,15 +143,14 @@ func windowWidths(c int) (int, []uint) {
 	return windows, width
 }
 
-// digits writes the signed digits of s (canonical form) into d[k*stride]
-// for each window k, least significant first: with windows of width[k]
-// bits starting at bit o_k, s = sum d[k] 2^(o_k) and -2^(width[k]-1) <
-// d[k] <= 2^(width[k]-1). Since s < 2^254 and the windows cover 255 bits,
-// the top digit never carries out.
-func digits(s *fr.Element, width []uint, d []int32, stride int) {
-	var limbs [8]uint64 // regular form, little-endian, zero limbs past the top
-	b := s.Bits()
-	copy(limbs[:4], b[:])
+// digits writes the signed digits of s (its regular, not Montgomery, form:
+// little-endian limbs) into d[k*stride] for each window k, least
+// significant first: with windows of width[k] bits starting at bit o_k, s
+// = sum d[k] 2^(o_k) and -2^(width[k]-1) < d[k] <= 2^(width[k]-1). Since s
+// < 2^254 and the windows cover 255 bits, the top digit never carries out.
+func digits(s *[4]uint64, width []uint, d []int32, stride int) {
+	var limbs [8]uint64 // zero limbs past the top
+	copy(limbs[:4], s[:])
 	var carry int64
 	bit := uint(0)
 	for k, w := range width {
@@ -190,11 +190,28 @@ func (f *fixedMSM[E, PE, P, J, PJ]) Digits(scalars []fr.Element) msmDigits {
 		buf = &b
 	}
 	dig := (*buf)[:n*f.windows] // every entry is written below
-	for j := range n {
-		digits(&scalars[f.idx[j]], f.width, dig[j:], n)
+	// Out of Montgomery form all at once: a vector product with the
+	// element whose Montgomery limbs are 1 divides by R.
+	reg, _ := f.regBufs.Get().(*fr.Vector)
+	if reg == nil || cap(*reg) < n {
+		r := make(fr.Vector, n)
+		reg = &r
 	}
+	rv := (*reg)[:n]
+	for j := range n {
+		rv[j] = scalars[f.idx[j]]
+	}
+	rv.ScalarMul(rv, &montOne)
+	for j := range rv {
+		digits((*[4]uint64)(&rv[j]), f.width, dig[j:], n)
+	}
+	f.regBufs.Put(reg)
 	return msmDigits{d: dig, n: n, buf: buf}
 }
+
+// montOne is the field element whose Montgomery limbs are those of 1:
+// x times it is x / R, the regular form of x's limbs.
+var montOne = fr.Element{1, 0, 0, 0}
 
 // Release returns the memory of digits no longer needed.
 func (f *fixedMSM[E, PE, P, J, PJ]) Release(d msmDigits) {

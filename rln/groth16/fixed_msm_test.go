@@ -122,7 +122,8 @@ func TestFixedMSMDigits(t *testing.T) {
 			default:
 				s.SetRandom()
 			}
-			digits(&s, width, d, 1)
+			reg := s.Bits()
+			digits(&reg, width, d, 1)
 			sum := new(big.Int)
 			for k := windows - 1; k >= 0; k-- {
 				sum.Lsh(sum, width[k])

@@ -37,13 +37,15 @@ type Prover struct {
 	quotientBufs sync.Pool    // *quotientBufs
 
 	stat, dyn signalSet
-	// Fixed-base tables for the per-proof MSMs: the quotient's H points
-	// followed by the dynamic signals' C points (both sums go into the
-	// proof's C, so they share buckets), and the dynamic signals' A, B1
-	// and B2 points.
-	hcMSM       *g1MSM
-	dynA, dynB1 *g1MSM
-	dynB2       *g2MSM
+	// Fixed-base tables for the per-proof MSMs. The proof's C is the sum
+	// of three MSMs that share one table and one set of buckets: the
+	// quotient's over the H points, the dynamic private signals' over
+	// their C points, and r times the dynamic signals' B1 sum (G1's B is
+	// only ever used in C, as r B1). The dynamic signals' A and B2 sums
+	// are separate, as the proof carries them.
+	hcMSM *g1MSM
+	dynA  *g1MSM
+	dynB2 *g2MSM
 }
 
 // Window sizes of the fixed-base tables (chosen by benchmark on the
@@ -126,9 +128,11 @@ func NewProver(pk *ProvingKey, dynamic []bool) (*Prover, error) {
 		}
 	}
 	pr.stat, pr.dyn = gather(pk, statIdx), gather(pk, dynIdx)
-	pr.hcMSM = newG1MSM(append(append([]bn254.G1Affine(nil), pk.H...), pr.dyn.c...), hWindow)
+	hc := append([]bn254.G1Affine(nil), pk.H...)
+	hc = append(hc, pr.dyn.c...)
+	hc = append(hc, pr.dyn.b1...)
+	pr.hcMSM = newG1MSM(hc, hWindow)
 	pr.dynA = newG1MSM(pr.dyn.a, dynWindow)
-	pr.dynB1 = newG1MSM(pr.dyn.b1, dynWindow)
 	pr.dynB2 = newG2MSM(pr.dyn.b2, dynWindow)
 	return pr, nil
 }
@@ -299,7 +303,8 @@ func (pr *Prover) proveLanes(w []fr.Element, part *Partial, rnd io.Reader, lanes
 	for k, i := range pr.dyn.idx {
 		scalars[k] = w[i]
 	}
-	// The quotient's coefficients, then the private dynamic signals'.
+	// The quotient's coefficients, the private dynamic signals', then r
+	// times every dynamic signal's.
 	q := pr.getQuotientBufs()
 	defer pr.quotientBufs.Put(q)
 	hcScalars := func() []fr.Element {
@@ -307,9 +312,13 @@ func (pr *Prover) proveLanes(w []fr.Element, part *Partial, rnd io.Reader, lanes
 		for _, j := range pr.dyn.cIdx {
 			hc = append(hc, scalars[j])
 		}
+		n := len(hc)
+		hc = hc[:n+len(scalars)]
+		rw := fr.Vector(hc[n:])
+		rw.ScalarMul(scalars, &r)
 		return hc
 	}
-	var ar, bs1, krs bn254.G1Jac
+	var ar, krs bn254.G1Jac
 	var bs2 bn254.G2Jac
 	hc := pr.hcMSM
 	if lanes == 1 {
@@ -318,7 +327,6 @@ func (pr *Prover) proveLanes(w []fr.Element, part *Partial, rnd io.Reader, lanes
 		hc.Release(digits)
 		bs2 = pr.dynB2.MultiExp(scalars, 1)
 		ar = pr.dynA.MultiExp(scalars, 1)
-		bs1 = pr.dynB1.MultiExp(scalars, 1)
 	} else {
 		// Two lanes of work, one a core: the quotient, then the first
 		// windows of the H and C MSM; the other MSMs, then the remaining
@@ -340,7 +348,6 @@ func (pr *Prover) proveLanes(w []fr.Element, part *Partial, rnd io.Reader, lanes
 		}()
 		bs2 = pr.dynB2.MultiExp(scalars, 1)
 		ar = pr.dynA.MultiExp(scalars, 1)
-		bs1 = pr.dynB1.MultiExp(scalars, 1)
 		digitsReady.Wait()
 		hi = hc.Sum(digits, split, hc.Windows())
 		wg.Wait()
@@ -349,7 +356,6 @@ func (pr *Prover) proveLanes(w []fr.Element, part *Partial, rnd io.Reader, lanes
 		krs.AddAssign(&hi)
 	}
 	ar.AddAssign(&part.a)
-	bs1.AddAssign(&part.b1)
 	krs.AddAssign(&part.c)
 	bs2.AddAssign(&part.b2)
 
@@ -374,6 +380,9 @@ func (pr *Prover) proveLanes(w []fr.Element, part *Partial, rnd io.Reader, lanes
 	tmp2.ScalarMultiplication(&tmp2, &sBig)
 	bs2.AddAssign(&tmp2)
 
+	// The rest of B (G1): its static signals' sum, beta and s delta. The
+	// dynamic signals' sum is already in krs, times r.
+	bs1 := part.b1
 	bs1.AddMixed(&pk.Beta1)
 	tmp.FromAffine(&pk.Delta1)
 	tmp.ScalarMultiplication(&tmp, &sBig)
@@ -414,9 +423,9 @@ func (m *matrix) evaluate(out, w []fr.Element, t fr.Vector) {
 	}
 }
 
-// quotientBufs is the memory of one quotient: a has room for the dynamic
-// private signals after the n coefficients (see proveLanes), t for the
-// products of the larger matrix.
+// quotientBufs is the memory of one quotient: a has room after the n
+// coefficients for the other scalars of the H and C MSM (see proveLanes),
+// t for the products of the larger matrix and then the FFTs' scratch.
 type quotientBufs struct{ a, b, c, t []fr.Element }
 
 func (pr *Prover) getQuotientBufs() *quotientBufs {
@@ -425,10 +434,10 @@ func (pr *Prover) getQuotientBufs() *quotientBufs {
 	}
 	n := pr.pk.DomainSize
 	return &quotientBufs{
-		a: make([]fr.Element, n, n+len(pr.dyn.cIdx)),
+		a: make([]fr.Element, n, n+len(pr.dyn.cIdx)+len(pr.dyn.idx)),
 		b: make([]fr.Element, n),
 		c: make([]fr.Element, n),
-		t: make([]fr.Element, max(len(pr.coefA.value), len(pr.coefB.value))),
+		t: make([]fr.Element, max(len(pr.coefA.value), len(pr.coefB.value), n/2)),
 	}
 }
 
@@ -446,9 +455,9 @@ func (pr *Prover) quotient(w []fr.Element, q *quotientBufs) []fr.Element {
 	pr.coefB.evaluate(b, w, q.t)
 	av, bv, cv := fr.Vector(a), fr.Vector(b), fr.Vector(c)
 	cv.Mul(av, bv)
-	pr.fft.toCoset(av)
-	pr.fft.toCoset(bv)
-	pr.fft.toCoset(cv)
+	pr.fft.toCoset(av, q.t)
+	pr.fft.toCoset(bv, q.t)
+	pr.fft.toCoset(cv, q.t)
 	av.Mul(av, bv)
 	av.Sub(av, cv)
 	return a
