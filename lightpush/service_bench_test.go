@@ -43,6 +43,7 @@ const (
 	benchLimit       = 1000 // their user message limit: 8,000 slots per epoch
 	benchBurst       = 120  // proofs of the closed-loop capacity burst
 	benchPayloadSize = 128
+	benchWarmUp      = 4 * benchClients // untimed proofs before the timed ones
 )
 
 var benchPrefix = []byte("lightpush bench ")
@@ -215,12 +216,13 @@ func BenchmarkProofsAttached(b *testing.B) {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
 			bn := startBenchNet(b, workers)
 			epoch := rln.Epoch(time.Now(), relay.DefaultEpochPeriod)
-			// Warm-up, untimed: a proof for each client (streams,
-			// protocol negotiation, the prover's first runs).
-			if err := bn.closedLoop(benchClients); err != nil {
+			// Warm-up, untimed: four proofs for each client (streams,
+			// protocol negotiation, the prover's first runs and its
+			// buffers' first use).
+			if err := bn.closedLoop(benchWarmUp); err != nil {
 				b.Fatal(err)
 			}
-			if err := bn.waitRelayed(benchClients); err != nil {
+			if err := bn.waitRelayed(benchWarmUp); err != nil {
 				b.Fatal(err)
 			}
 			b.ResetTimer()
@@ -229,7 +231,7 @@ func BenchmarkProofsAttached(b *testing.B) {
 			if err := bn.closedLoop(b.N); err != nil {
 				b.Fatal(err)
 			}
-			if err := bn.waitRelayed(int64(benchClients + b.N)); err != nil {
+			if err := bn.waitRelayed(int64(benchWarmUp + b.N)); err != nil {
 				b.Fatal(err)
 			}
 			b.StopTimer()
@@ -237,7 +239,7 @@ func BenchmarkProofsAttached(b *testing.B) {
 			cpu = processCPU(b) - cpu
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "proofs/s")
 			b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/proof")
-			bn.checkSlots(b, epoch, benchClients+b.N)
+			bn.checkSlots(b, epoch, benchWarmUp+b.N)
 		})
 	}
 }
@@ -251,7 +253,7 @@ func BenchmarkProofsAttached(b *testing.B) {
 func BenchmarkLatencyAt80(b *testing.B) {
 	bn := startBenchNet(b, *benchWorkers)
 	epoch := rln.Epoch(time.Now(), relay.DefaultEpochPeriod)
-	if err := bn.closedLoop(benchClients); err != nil {
+	if err := bn.closedLoop(benchWarmUp); err != nil {
 		b.Fatal(err)
 	}
 	start := time.Now()
@@ -263,7 +265,7 @@ func BenchmarkLatencyAt80(b *testing.B) {
 	if *benchRate > 0 {
 		rate = *benchRate
 	}
-	if err := bn.waitRelayed(benchClients + benchBurst); err != nil {
+	if err := bn.waitRelayed(benchWarmUp + benchBurst); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
@@ -271,11 +273,11 @@ func BenchmarkLatencyAt80(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := bn.waitRelayed(int64(benchClients + benchBurst + b.N)); err != nil {
+	if err := bn.waitRelayed(int64(benchWarmUp + benchBurst + b.N)); err != nil {
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	bn.checkSlots(b, epoch, benchClients+benchBurst+b.N)
+	bn.checkSlots(b, epoch, benchWarmUp+benchBurst+b.N)
 	slices.Sort(lat)
 	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
 	b.ReportMetric(q(0.5), "p50-ms")

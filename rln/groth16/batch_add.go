@@ -150,22 +150,30 @@ func newG1Adder(n int) pointAdder[fp.Element] {
 }
 
 func (a *g1Adder) addPoints(buckets, table []affine[fp.Element], b, ref []int32) bool {
+	// Local slices of the batch's length: no reloads of a's fields and no
+	// bounds checks in the loops.
+	m := len(b)
+	x1, y1, x2, y2, ref := a.x1[:m], a.y1[:m], a.x2[:m], a.y2[:m], ref[:m]
 	for i, bi := range b {
 		q := &buckets[bi]
 		r := ref[i]
 		p := &table[r&refIndex]
-		a.x1[i], a.y1[i], a.x2[i] = q.X, q.Y, p.X
+		x1[i] = q.X
+		y1[i] = q.Y
+		x2[i] = p.X
 		if r < 0 {
-			a.y2[i].Neg(&p.Y)
+			y2[i].Neg(&p.Y)
 		} else {
-			a.y2[i] = p.Y
+			y2[i] = p.Y
 		}
 	}
-	if !a.compute(len(b)) {
+	if !a.compute(m) {
 		return false
 	}
 	for i, bi := range b {
-		buckets[bi] = affine[fp.Element]{a.x1[i], a.y1[i]}
+		q := &buckets[bi]
+		q.X = x1[i]
+		q.Y = y1[i]
 	}
 	return true
 }
