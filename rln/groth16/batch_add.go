@@ -141,6 +141,15 @@ type g1Adder struct {
 }
 
 func newG1Adder(n int) pointAdder[fp.Element] {
+	if have52 {
+		return newG1Adder52(n)
+	}
+	return newG1AdderVec(n)
+}
+
+// newG1AdderVec is the batch addition on gnark-crypto's vector operations,
+// where the radix-2^52 kernels are not available.
+func newG1AdderVec(n int) *g1Adder {
 	n = roundUp(n)
 	v := func() fp.Vector { return make(fp.Vector, n) }
 	return &g1Adder{

@@ -1,9 +1,12 @@
 package groth16
 
 import (
+	"math/big"
 	"testing"
 
+	"github.com/consensys/gnark-crypto/ecc/bn254"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fp"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 )
 
 // The inverter agrees with field inversion one element at a time, for
@@ -34,6 +37,79 @@ func TestFpInverter(t *testing.T) {
 			e[z].SetZero()
 			if inv.invert(got, e) {
 				t.Fatalf("n=%d: zero at %d not reported", n, z)
+			}
+		}
+	}
+}
+
+// randomG1 returns n random points of G1 as table entries.
+func randomG1(t *testing.T, n int) []affine[fp.Element] {
+	t.Helper()
+	out := make([]affine[fp.Element], n)
+	for i := range out {
+		var s fr.Element
+		s.SetRandom()
+		var k big.Int
+		var p bn254.G1Affine
+		p.ScalarMultiplicationBase(s.BigInt(&k))
+		out[i] = affine[fp.Element]{p.X, p.Y}
+	}
+	return out
+}
+
+// The radix-2^52 adder gives the same sums as the vector one, for full
+// and partial batches, negated table points and additions in place; an
+// addition with equal x makes both refuse the batch and change nothing.
+func TestG1Adder52MatchesVec(t *testing.T) {
+	if !have52 {
+		t.Skip("no AVX-512 IFMA here")
+	}
+	t.Parallel()
+	table := randomG1(t, 600)
+	for _, m := range []int{1, 7, 8, 9, 100, 512} {
+		buckets := randomG1(t, m)
+		b, ref := make([]int32, m), make([]int32, m)
+		for i := range b {
+			b[i] = int32(i)
+			ref[i] = int32(i)
+			if i%3 == 1 {
+				ref[i] |= -1 << 31
+			}
+		}
+		want := append([]affine[fp.Element](nil), buckets...)
+		got := append([]affine[fp.Element](nil), buckets...)
+		if !newG1AdderVec(512).addPoints(want, table, b, ref) || !newG1Adder52(512).addPoints(got, table, b, ref) {
+			t.Fatalf("m=%d: batch refused", m)
+		}
+		for i := range want {
+			if want[i] != got[i] {
+				t.Fatalf("m=%d: sum %d differs", m, i)
+			}
+		}
+		// In place, on the sums.
+		x1, y1, x2, y2 := make([]fp.Element, m), make([]fp.Element, m), make([]fp.Element, m), make([]fp.Element, m)
+		for i := range m {
+			x1[i], y1[i], x2[i], y2[i] = got[i].X, got[i].Y, table[i].X, table[i].Y
+		}
+		wx, wy := append([]fp.Element(nil), x1...), append([]fp.Element(nil), y1...)
+		if !newG1AdderVec(512).addInPlace(wx, wy, x2, y2) || !newG1Adder52(512).addInPlace(x1, y1, x2, y2) {
+			t.Fatalf("m=%d: in-place batch refused", m)
+		}
+		for i := range m {
+			if wx[i] != x1[i] || wy[i] != y1[i] {
+				t.Fatalf("m=%d: in-place sum %d differs", m, i)
+			}
+		}
+		// Equal x: a bucket holding the table point itself.
+		eq := append([]affine[fp.Element](nil), buckets...)
+		eq[m/2] = table[m/2]
+		before := append([]affine[fp.Element](nil), eq...)
+		if newG1Adder52(512).addPoints(eq, table, b, ref) {
+			t.Fatalf("m=%d: equal x accepted", m)
+		}
+		for i := range eq {
+			if eq[i] != before[i] {
+				t.Fatalf("m=%d: refused batch changed bucket %d", m, i)
 			}
 		}
 	}

@@ -1,0 +1,118 @@
+package groth16
+
+import (
+	"math/big"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fp"
+)
+
+// Radix-2^52 vectors of base field elements, for the AVX-512 IFMA kernels
+// (field52_amd64.s). An element keeps gnark-crypto's Montgomery form (x
+// 2^256 mod p, fully reduced) but is cut into five 52-bit limbs. Elements
+// go in blocks of eight, limb-major: limb j of lane l of block k is at
+// [k*blockWords + j*8 + l], so each limb of a block is one 512-bit
+// register. The kernels take and give fully reduced, normalised limbs;
+// their products are bit for bit those of fp.Element.Mul. Elements move in
+// and out through blocks of the same shape with the four 64-bit limbs
+// (wideWords a block): Go code only copies limbs, to52 and from52 convert
+// eight elements a step.
+//
+// mul52 computes the Montgomery product in radix 2^52: five rounds, each
+// adding a_i b and then m p with m = -t_0/p mod 2^52, and dropping the
+// low limb, divide by 2^260. One operand is shifted left by 4 bits first
+// (16 a < 16 p < 2^258 fits the five limbs), so the result is a b / 2^256,
+// gnark-crypto's product. It is below 16 p^2 / 2^260 + p < 2p, and one
+// conditional subtraction reduces it.
+const (
+	blockLanes = 8
+	blockWords = 5 * blockLanes
+	wideWords  = 4 * blockLanes
+	limbMask   = 1<<52 - 1
+)
+
+// field52Consts is the modulus's five limbs, -1/p mod 2^52 and the mask,
+// in the order the kernels load them.
+var field52Consts = func() (c [7]uint64) {
+	p := fp.Modulus()
+	two52 := new(big.Int).Lsh(big.NewInt(1), 52)
+	m := new(big.Int).Set(p)
+	for j := range 5 {
+		c[j] = new(big.Int).And(m, big.NewInt(limbMask)).Uint64()
+		m.Rsh(m, 52)
+	}
+	inv := new(big.Int).ModInverse(new(big.Int).Mod(p, two52), two52)
+	c[5] = new(big.Int).Sub(two52, inv).Uint64()
+	c[6] = limbMask
+	return
+}()
+
+// put52 writes x into lane i of the block vector v (i counts lanes from
+// the start of v).
+func put52(v []uint64, i int, x *fp.Element) {
+	b := v[(i/blockLanes)*blockWords+i%blockLanes:]
+	_ = b[4*blockLanes]
+	b[0] = x[0] & limbMask
+	b[blockLanes] = (x[0]>>52 | x[1]<<12) & limbMask
+	b[2*blockLanes] = (x[1]>>40 | x[2]<<24) & limbMask
+	b[3*blockLanes] = (x[2]>>28 | x[3]<<36) & limbMask
+	b[4*blockLanes] = x[3] >> 16
+}
+
+// get52 reads lane i of the block vector v.
+func get52(v []uint64, i int, x *fp.Element) {
+	b := v[(i/blockLanes)*blockWords+i%blockLanes:]
+	_ = b[4*blockLanes]
+	l0, l1, l2, l3, l4 := b[0], b[blockLanes], b[2*blockLanes], b[3*blockLanes], b[4*blockLanes]
+	x[0] = l0 | l1<<52
+	x[1] = l1>>12 | l2<<40
+	x[2] = l2>>24 | l3<<28
+	x[3] = l3>>36 | l4<<16
+}
+
+// put64 writes x into lane i of the 64-bit block vector v.
+func put64(v []uint64, i int, x *fp.Element) {
+	b := v[(i/blockLanes)*wideWords+i%blockLanes:]
+	_ = b[3*blockLanes]
+	b[0], b[blockLanes], b[2*blockLanes], b[3*blockLanes] = x[0], x[1], x[2], x[3]
+}
+
+// get64 reads lane i of the 64-bit block vector v.
+func get64(v []uint64, i int, x *fp.Element) {
+	b := v[(i/blockLanes)*wideWords+i%blockLanes:]
+	_ = b[3*blockLanes]
+	x[0], x[1], x[2], x[3] = b[0], b[blockLanes], b[2*blockLanes], b[3*blockLanes]
+}
+
+// vecTo52 converts the 64-bit block vector src into res (as many blocks).
+func vecTo52(res, src []uint64) {
+	if n := len(src) / wideWords; n > 0 {
+		_ = res[n*blockWords-1]
+		to52(&res[0], &src[0], n)
+	}
+}
+
+// vecFrom52 converts the block vector src into the 64-bit res.
+func vecFrom52(res, src []uint64) {
+	if n := len(src) / blockWords; n > 0 {
+		_ = res[n*wideWords-1]
+		from52(&res[0], &src[0], n)
+	}
+}
+
+// blocks returns the block vector's blocks [lo, hi).
+func blocks(v []uint64, lo, hi int) []uint64 { return v[lo*blockWords : hi*blockWords] }
+
+// vecMul52 sets res = a b block by block; the three have the same length,
+// and res may be a or b.
+func vecMul52(res, a, b []uint64) {
+	if n := len(res) / blockWords; n > 0 {
+		mul52(&res[0], &a[0], &b[0], &field52Consts, n)
+	}
+}
+
+// vecSub52 sets res = a - b block by block, as vecMul52.
+func vecSub52(res, a, b []uint64) {
+	if n := len(res) / blockWords; n > 0 {
+		sub52(&res[0], &a[0], &b[0], &field52Consts, n)
+	}
+}

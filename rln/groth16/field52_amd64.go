@@ -1,0 +1,20 @@
+//go:build amd64 && !purego
+
+package groth16
+
+import "github.com/consensys/gnark-crypto/utils/cpu"
+
+// have52 reports whether the radix-2^52 kernels can run here.
+var have52 = cpu.SupportAVX512IFMA
+
+//go:noescape
+func mul52(res, a, b *uint64, c *[7]uint64, n int)
+
+//go:noescape
+func sub52(res, a, b *uint64, c *[7]uint64, n int)
+
+//go:noescape
+func to52(res, src *uint64, n int)
+
+//go:noescape
+func from52(res, src *uint64, n int)

@@ -1,0 +1,14 @@
+//go:build !amd64 || purego
+
+package groth16
+
+// have52 is false: the radix-2^52 kernels are written for amd64 only.
+const have52 = false
+
+func mul52(res, a, b *uint64, c *[7]uint64, n int) { panic("groth16: radix-2^52 kernels need amd64") }
+
+func sub52(res, a, b *uint64, c *[7]uint64, n int) { panic("groth16: radix-2^52 kernels need amd64") }
+
+func to52(res, src *uint64, n int) { panic("groth16: radix-2^52 kernels need amd64") }
+
+func from52(res, src *uint64, n int) { panic("groth16: radix-2^52 kernels need amd64") }
