@@ -3,6 +3,7 @@ package groth16
 import (
 	"math/big"
 	"math/bits"
+	"sync"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 )
@@ -24,7 +25,15 @@ type cosetFFT struct {
 	// scale[i] = shift^rev(i) / n: the coefficient at bit-reversed
 	// position i is that of x^rev(i).
 	scale fr.Vector
+	// With the radix-2^52 kernels, the stages of 8 or more pairs run on
+	// them, with these twiddles (times 16, the kernels' multiplier form):
+	// stage m's from element m-8 on. Nil without the kernels.
+	tw52, twInv52 []uint64
+	bufs52        sync.Pool // *fft52Bufs
 }
+
+// fft52Bufs is one transform's memory on the kernels' path.
+type fft52Bufs struct{ wide, narrow []uint64 }
 
 // newCosetFFT prepares the tables for n a power of two, omega a primitive
 // n-th root of unity and shift the coset's shift.
@@ -44,6 +53,10 @@ func newCosetFFT(n int, omega, shift *fr.Element) *cosetFFT {
 			f.tw[m+j].Mul(&f.tw[m+j-1], &w)
 			f.twInv[m+j].Mul(&f.twInv[m+j-1], &wInv)
 		}
+	}
+	if have52 && n >= 2*vectorStage {
+		f.tw52 = twiddles52(f.tw, n)
+		f.twInv52 = twiddles52(f.twInv, n)
 	}
 	logN := bits.TrailingZeros(uint(n))
 	var nInv fr.Element
@@ -65,12 +78,78 @@ func reverseBits(i, logN int) int {
 	return int(bits.Reverse64(uint64(i)) >> (64 - logN))
 }
 
+// twiddles52 lays out 16 tw[m+j] for the stages m >= vectorStage as the
+// kernels' multipliers (an integer below 2^258, not reduced): stage m's
+// from element m-8 on.
+func twiddles52(tw fr.Vector, n int) []uint64 {
+	out := make([]uint64, (n-vectorStage)/blockLanes*blockWords)
+	for m := vectorStage; m < n; m *= 2 {
+		for j := range m {
+			put52Times16(out, m-vectorStage+j, (*[4]uint64)(&tw[m+j]))
+		}
+	}
+	return out
+}
+
 // toCoset replaces the evaluations v on the domain with those on the
 // coset; len(v) must be n and scratch must hold n/2 elements.
 func (f *cosetFFT) toCoset(v, scratch fr.Vector) {
-	f.difInverse(v, scratch)
+	if f.tw52 != nil {
+		f.toCoset52(v, scratch)
+		return
+	}
+	f.difInverse(v, scratch, f.n/2)
 	v.Mul(v, f.scale)
-	f.dit(v, scratch)
+	f.dit(v, scratch, f.n/2)
+}
+
+// toCoset52 is toCoset with the stages of 8 or more pairs on the
+// radix-2^52 kernels (one call does a run of butterflies: additions,
+// subtractions and the twiddles' products) and the three smallest, whose
+// pairs lie within one block of 8, as before.
+func (f *cosetFFT) toCoset52(v, scratch fr.Vector) {
+	n := f.n
+	b, _ := f.bufs52.Get().(*fft52Bufs)
+	if b == nil {
+		b = &fft52Bufs{wide: make([]uint64, n/blockLanes*wideWords), narrow: make([]uint64, n/blockLanes*blockWords)}
+	}
+	defer f.bufs52.Put(b)
+	w := b.narrow
+	at := func(i int) *uint64 { return &w[i/blockLanes*blockWords] }
+	f.load52(b, v)
+	for m := n / 2; m >= vectorStage; m /= 2 {
+		tw := &f.twInv52[(m-vectorStage)/blockLanes*blockWords]
+		for s := 0; s < n; s += 2 * m {
+			difBfly52(at(s), at(s+m), tw, &fr52Consts, m/blockLanes)
+		}
+	}
+	f.store52(b, v)
+	f.difInverse(v, scratch, vectorStage/2)
+	v.Mul(v, f.scale)
+	f.dit(v, scratch, vectorStage/2)
+	f.load52(b, v)
+	for m := vectorStage; m < n; m *= 2 {
+		tw := &f.tw52[(m-vectorStage)/blockLanes*blockWords]
+		for s := 0; s < n; s += 2 * m {
+			ditBfly52(at(s), at(s+m), tw, &fr52Consts, m/blockLanes)
+		}
+	}
+	f.store52(b, v)
+}
+
+// load52 puts v into the kernels' blocks; store52 takes it back.
+func (f *cosetFFT) load52(b *fft52Bufs, v fr.Vector) {
+	for i := range v {
+		put64(b.wide, i, &v[i])
+	}
+	vecTo52(b.narrow, b.wide)
+}
+
+func (f *cosetFFT) store52(b *fft52Bufs, v fr.Vector) {
+	vecFrom52(b.wide, b.narrow)
+	for i := range v {
+		get64(b.wide, i, &v[i])
+	}
 }
 
 // vectorStage is the smallest half-size whose butterflies are done as
@@ -80,10 +159,10 @@ const vectorStage = 8
 
 // difInverse is the unscaled inverse transform, natural order in,
 // bit-reversed order out: each stage does a butterfly (u, v) -> (u+v,
-// (u-v) w^-j).
-func (f *cosetFFT) difInverse(a, scratch fr.Vector) {
+// (u-v) w^-j). It does the stages of top pairs and fewer.
+func (f *cosetFFT) difInverse(a, scratch fr.Vector, top int) {
 	n := f.n
-	for m := n / 2; m >= 1; m /= 2 {
+	for m := top; m >= 1; m /= 2 {
 		tw := f.twInv[m : 2*m]
 		for s := 0; s < n; s += 2 * m {
 			lo, hi := a[s:s+m], a[s+m:s+2*m]
@@ -103,10 +182,11 @@ func (f *cosetFFT) difInverse(a, scratch fr.Vector) {
 }
 
 // dit is the forward transform, bit-reversed order in, natural order
-// out: each stage does a butterfly (u, v) -> (u + v w^j, u - v w^j).
-func (f *cosetFFT) dit(a, scratch fr.Vector) {
+// out: each stage does a butterfly (u, v) -> (u + v w^j, u - v w^j). It
+// does the stages of top pairs and fewer.
+func (f *cosetFFT) dit(a, scratch fr.Vector, top int) {
 	n := f.n
-	for m := 1; m < n; m *= 2 {
+	for m := 1; m <= top && m < n; m *= 2 {
 		tw := f.tw[m : 2*m]
 		for s := 0; s < n; s += 2 * m {
 			lo, hi := a[s:s+m], a[s+m:s+2*m]

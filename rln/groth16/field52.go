@@ -2,8 +2,10 @@ package groth16
 
 import (
 	"math/big"
+	"unsafe"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fp"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 )
 
 // Radix-2^52 vectors of base field elements, for the AVX-512 IFMA kernels
@@ -30,10 +32,15 @@ const (
 	limbMask   = 1<<52 - 1
 )
 
-// field52Consts is the modulus's five limbs, -1/p mod 2^52 and the mask,
-// in the order the kernels load them.
-var field52Consts = func() (c [7]uint64) {
-	p := fp.Modulus()
+// field52Consts and fr52Consts are a modulus's five limbs, -1/m mod 2^52
+// and the mask, in the order the kernels load them: the base field's and
+// the scalar field's.
+var (
+	field52Consts = consts52(fp.Modulus())
+	fr52Consts    = consts52(fr.Modulus())
+)
+
+func consts52(p *big.Int) (c [7]uint64) {
 	two52 := new(big.Int).Lsh(big.NewInt(1), 52)
 	m := new(big.Int).Set(p)
 	for j := range 5 {
@@ -44,11 +51,15 @@ var field52Consts = func() (c [7]uint64) {
 	c[5] = new(big.Int).Sub(two52, inv).Uint64()
 	c[6] = limbMask
 	return
-}()
+}
+
+// limbs4 is a field element of either field: four 64-bit limbs.
+type limbs4 interface{ ~[4]uint64 }
 
 // put52 writes x into lane i of the block vector v (i counts lanes from
 // the start of v).
-func put52(v []uint64, i int, x *fp.Element) {
+func put52[E limbs4](v []uint64, i int, e *E) {
+	x := (*[4]uint64)(unsafe.Pointer(e)) // E is a [4]uint64
 	b := v[(i/blockLanes)*blockWords+i%blockLanes:]
 	_ = b[4*blockLanes]
 	b[0] = x[0] & limbMask
@@ -58,8 +69,22 @@ func put52(v []uint64, i int, x *fp.Element) {
 	b[4*blockLanes] = x[3] >> 16
 }
 
+// put52Times16 writes 16 x (x's limbs as an integer, below 2^254: the
+// product is below 2^258) into lane i, not reduced: the form in which the
+// kernels take a fixed multiplier.
+func put52Times16(v []uint64, i int, x *[4]uint64) {
+	b := v[(i/blockLanes)*blockWords+i%blockLanes:]
+	_ = b[4*blockLanes]
+	b[0] = x[0] << 4 & limbMask
+	b[blockLanes] = (x[0]>>48 | x[1]<<16) & limbMask
+	b[2*blockLanes] = (x[1]>>36 | x[2]<<28) & limbMask
+	b[3*blockLanes] = (x[2]>>24 | x[3]<<40) & limbMask
+	b[4*blockLanes] = x[3] >> 12
+}
+
 // get52 reads lane i of the block vector v.
-func get52(v []uint64, i int, x *fp.Element) {
+func get52[E limbs4](v []uint64, i int, e *E) {
+	x := (*[4]uint64)(unsafe.Pointer(e)) // E is a [4]uint64
 	b := v[(i/blockLanes)*blockWords+i%blockLanes:]
 	_ = b[4*blockLanes]
 	l0, l1, l2, l3, l4 := b[0], b[blockLanes], b[2*blockLanes], b[3*blockLanes], b[4*blockLanes]
@@ -70,14 +95,16 @@ func get52(v []uint64, i int, x *fp.Element) {
 }
 
 // put64 writes x into lane i of the 64-bit block vector v.
-func put64(v []uint64, i int, x *fp.Element) {
+func put64[E limbs4](v []uint64, i int, e *E) {
+	x := (*[4]uint64)(unsafe.Pointer(e)) // E is a [4]uint64
 	b := v[(i/blockLanes)*wideWords+i%blockLanes:]
 	_ = b[3*blockLanes]
 	b[0], b[blockLanes], b[2*blockLanes], b[3*blockLanes] = x[0], x[1], x[2], x[3]
 }
 
 // get64 reads lane i of the 64-bit block vector v.
-func get64(v []uint64, i int, x *fp.Element) {
+func get64[E limbs4](v []uint64, i int, e *E) {
+	x := (*[4]uint64)(unsafe.Pointer(e)) // E is a [4]uint64
 	b := v[(i/blockLanes)*wideWords+i%blockLanes:]
 	_ = b[3*blockLanes]
 	x[0], x[1], x[2], x[3] = b[0], b[blockLanes], b[2*blockLanes], b[3*blockLanes]

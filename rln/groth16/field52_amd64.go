@@ -18,3 +18,12 @@ func to52(res, src *uint64, n int)
 
 //go:noescape
 func from52(res, src *uint64, n int)
+
+//go:noescape
+func add52(res, a, b *uint64, c *[7]uint64, n int)
+
+//go:noescape
+func difBfly52(lo, hi, tw *uint64, c *[7]uint64, n int)
+
+//go:noescape
+func ditBfly52(lo, hi, tw *uint64, c *[7]uint64, n int)

@@ -4,96 +4,115 @@ import (
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fp"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 )
 
-// field52Inputs is n elements with the edges first: 0, 1, p-1, p-2, 2,
-// the Montgomery one, then random ones.
-func field52Inputs(n int) []fp.Element {
-	v := make([]fp.Element, n)
-	edges := []fp.Element{{}, {1}}
-	var e fp.Element
-	e.SetOne()
-	e.Neg(&e)
-	edges = append(edges, e) // p-1
-	e.Sub(&e, new(fp.Element).SetOne())
-	edges = append(edges, e, fp.Element{2})
-	edges = append(edges, *new(fp.Element).SetOne())
-	for i := range v {
-		if i < len(edges) {
-			v[i] = edges[i]
-		} else {
-			v[i].SetRandom()
-		}
-	}
-	return v
+// fieldOps is what the kernel test needs of one of gnark-crypto's fields.
+type fieldOps[E limbs4] struct {
+	consts        *[7]uint64
+	edges         []E // 0, 1, m-1, m-2, 2, the Montgomery one
+	random        func() E
+	mul, sub, add func(a, b E) E
 }
 
-// The kernels agree bit for bit with gnark-crypto's Mul and Sub, over
-// every pair of edge values and many random ones, including in place.
+func fpOps() fieldOps[fp.Element] {
+	var one, m1, m2 fp.Element
+	one.SetOne()
+	m1.Neg(&one)
+	m2.Sub(&m1, &one)
+	return fieldOps[fp.Element]{
+		consts: &field52Consts,
+		edges:  []fp.Element{{}, {1}, m1, m2, {2}, one},
+		random: func() (e fp.Element) { e.SetRandom(); return },
+		mul:    func(a, b fp.Element) (c fp.Element) { c.Mul(&a, &b); return },
+		sub:    func(a, b fp.Element) (c fp.Element) { c.Sub(&a, &b); return },
+		add:    func(a, b fp.Element) (c fp.Element) { c.Add(&a, &b); return },
+	}
+}
+
+func frOps() fieldOps[fr.Element] {
+	var one, m1, m2 fr.Element
+	one.SetOne()
+	m1.Neg(&one)
+	m2.Sub(&m1, &one)
+	return fieldOps[fr.Element]{
+		consts: &fr52Consts,
+		edges:  []fr.Element{{}, {1}, m1, m2, {2}, one},
+		random: func() (e fr.Element) { e.SetRandom(); return },
+		mul:    func(a, b fr.Element) (c fr.Element) { c.Mul(&a, &b); return },
+		sub:    func(a, b fr.Element) (c fr.Element) { c.Sub(&a, &b); return },
+		add:    func(a, b fr.Element) (c fr.Element) { c.Add(&a, &b); return },
+	}
+}
+
+// checkKernels compares the kernels with the field's own operations over
+// every pair of edge values and random pairs (n of them in all), out of
+// place and in place, and the conversions both ways.
+func checkKernels[E limbs4](t *testing.T, f fieldOps[E], n int) {
+	t.Helper()
+	a, b := make([]E, n), make([]E, n)
+	ne := len(f.edges)
+	for i := range n {
+		a[i], b[i] = f.random(), f.random()
+		if i < ne*ne {
+			a[i], b[i] = f.edges[i/ne], f.edges[i%ne]
+		}
+	}
+	words := n / blockLanes * blockWords
+	a52, b52 := make([]uint64, words), make([]uint64, words)
+	wide := make([]uint64, n/blockLanes*wideWords)
+	for i := range n {
+		put64(wide, i, &a[i])
+		put52(b52, i, &b[i])
+	}
+	vecTo52(a52, wide)
+	mul, sub, add := make([]uint64, words), make([]uint64, words), make([]uint64, words)
+	nb := n / blockLanes
+	mul52(&mul[0], &a52[0], &b52[0], f.consts, nb)
+	sub52(&sub[0], &a52[0], &b52[0], f.consts, nb)
+	add52(&add[0], &a52[0], &b52[0], f.consts, nb)
+	back := make([]uint64, len(wide))
+	vecFrom52(back, a52)
+	for i := range n {
+		var got E
+		if get52(mul, i, &got); got != f.mul(a[i], b[i]) {
+			t.Fatalf("mul %d: %v * %v = %v, want %v", i, a[i], b[i], got, f.mul(a[i], b[i]))
+		}
+		if get52(sub, i, &got); got != f.sub(a[i], b[i]) {
+			t.Fatalf("sub %d: %v - %v = %v, want %v", i, a[i], b[i], got, f.sub(a[i], b[i]))
+		}
+		if get52(add, i, &got); got != f.add(a[i], b[i]) {
+			t.Fatalf("add %d: %v + %v = %v, want %v", i, a[i], b[i], got, f.add(a[i], b[i]))
+		}
+		if get52(a52, i, &got); got != a[i] {
+			t.Fatalf("to52 of %v gives %v", a[i], got)
+		}
+		if get64(back, i, &got); got != a[i] {
+			t.Fatalf("from52 of %v gives %v", a[i], got)
+		}
+	}
+	// In place: the result over either operand.
+	mul52(&a52[0], &a52[0], &b52[0], f.consts, nb)
+	sub52(&b52[0], &a52[0], &b52[0], f.consts, nb)
+	for i := range n {
+		prod := f.mul(a[i], b[i])
+		var got E
+		if get52(a52, i, &got); got != prod {
+			t.Fatalf("in-place mul %d wrong", i)
+		}
+		if get52(b52, i, &got); got != f.sub(prod, b[i]) {
+			t.Fatalf("in-place sub %d wrong", i)
+		}
+	}
+}
+
+// The kernels agree bit for bit with gnark-crypto's field operations, in
+// both fields.
 func TestField52MatchesGnark(t *testing.T) {
 	if !have52 {
 		t.Skip("no AVX-512 IFMA here")
 	}
 	t.Parallel()
-	const n = 4096
-	a := field52Inputs(n)
-	b := field52Inputs(n)
-	// Every edge against every edge, then random pairs.
-	for i := range 6 {
-		for j := range 6 {
-			a[i*6+j], b[i*6+j] = a[i], b[j]
-		}
-	}
-	a52, b52 := make([]uint64, n/blockLanes*blockWords), make([]uint64, n/blockLanes*blockWords)
-	for i := range n {
-		put52(a52, i, &a[i])
-		put52(b52, i, &b[i])
-	}
-	mul, sub := make([]uint64, len(a52)), make([]uint64, len(a52))
-	vecMul52(mul, a52, b52)
-	vecSub52(sub, a52, b52)
-	for i := range n {
-		var want, got fp.Element
-		want.Mul(&a[i], &b[i])
-		if get52(mul, i, &got); got != want {
-			t.Fatalf("mul %d: %v * %v = %v, want %v", i, a[i], b[i], got, want)
-		}
-		want.Sub(&a[i], &b[i])
-		if get52(sub, i, &got); got != want {
-			t.Fatalf("sub %d: %v - %v = %v, want %v", i, a[i], b[i], got, want)
-		}
-		var back fp.Element
-		if get52(a52, i, &back); back != a[i] {
-			t.Fatalf("radix conversion of %v gives %v", a[i], back)
-		}
-	}
-	// The vector conversions agree with the scalar ones, both ways.
-	wide, narrow, again := make([]uint64, n/blockLanes*wideWords), make([]uint64, len(a52)), make([]uint64, n/blockLanes*wideWords)
-	for i := range n {
-		put64(wide, i, &a[i])
-	}
-	vecTo52(narrow, wide)
-	vecFrom52(again, narrow)
-	for i := range n {
-		var x, y fp.Element
-		get52(narrow, i, &x)
-		get64(again, i, &y)
-		if x != a[i] || y != a[i] {
-			t.Fatalf("vector conversion of %v gives %v and back %v", a[i], x, y)
-		}
-	}
-	// In place: res aliasing either operand.
-	vecMul52(a52, a52, b52)
-	vecSub52(b52, a52, b52)
-	for i := range n {
-		var prod, diff, got fp.Element
-		prod.Mul(&a[i], &b[i])
-		diff.Sub(&prod, &b[i])
-		if get52(a52, i, &got); got != prod {
-			t.Fatalf("in-place mul %d wrong", i)
-		}
-		if get52(b52, i, &got); got != diff {
-			t.Fatalf("in-place sub %d wrong", i)
-		}
-	}
+	t.Run("fp", func(t *testing.T) { checkKernels(t, fpOps(), 4096) })
+	t.Run("fr", func(t *testing.T) { checkKernels(t, frOps(), 4096) })
 }
