@@ -29,7 +29,10 @@ type cosetFFT struct {
 	// them, with these twiddles (times 16, the kernels' multiplier form):
 	// stage m's from element m-8 on. Nil without the kernels.
 	tw52, twInv52 []uint64
-	bufs52        sync.Pool // *fft52Bufs
+	// The in-block stages' multipliers, lane by lane (DIF m = 4, 2, then
+	// DIT m = 2, 4; m = 1's is one), and the scale, times 16.
+	mid52, scale52 []uint64
+	bufs52         sync.Pool // *fft52Bufs
 }
 
 // fft52Bufs is one transform's memory on the kernels' path.
@@ -54,10 +57,6 @@ func newCosetFFT(n int, omega, shift *fr.Element) *cosetFFT {
 			f.twInv[m+j].Mul(&f.twInv[m+j-1], &wInv)
 		}
 	}
-	if have52 && n >= 2*vectorStage {
-		f.tw52 = twiddles52(f.tw, n)
-		f.twInv52 = twiddles52(f.twInv, n)
-	}
 	logN := bits.TrailingZeros(uint(n))
 	var nInv fr.Element
 	nInv.SetUint64(uint64(n))
@@ -66,6 +65,23 @@ func newCosetFFT(n int, omega, shift *fr.Element) *cosetFFT {
 	for i := range n {
 		f.scale[reverseBits(i, logN)] = pow
 		pow.Mul(&pow, shift)
+	}
+	if have52 && n >= 2*vectorStage {
+		f.tw52 = twiddles52(f.tw, n)
+		f.twInv52 = twiddles52(f.twInv, n)
+		f.mid52 = make([]uint64, 4*blockWords)
+		for k, st := range []struct {
+			tw fr.Vector
+			m  int
+		}{{f.twInv, 4}, {f.twInv, 2}, {f.tw, 2}, {f.tw, 4}} {
+			for l := range blockLanes {
+				put52Times16(f.mid52, k*blockLanes+l, (*[4]uint64)(&st.tw[st.m+l&(st.m-1)]))
+			}
+		}
+		f.scale52 = make([]uint64, n/blockLanes*blockWords)
+		for i := range n {
+			put52Times16(f.scale52, i, (*[4]uint64)(&f.scale[i]))
+		}
 	}
 	return f
 }
@@ -103,10 +119,11 @@ func (f *cosetFFT) toCoset(v, scratch fr.Vector) {
 	f.dit(v, scratch, f.n/2)
 }
 
-// toCoset52 is toCoset with the stages of 8 or more pairs on the
-// radix-2^52 kernels (one call does a run of butterflies: additions,
-// subtractions and the twiddles' products) and the three smallest, whose
-// pairs lie within one block of 8, as before.
+// toCoset52 is toCoset on the radix-2^52 kernels: the stages of 8 or more
+// pairs a run of fused butterflies at a time (sum, difference, twiddle
+// product), then one pass over the blocks for the three smallest stages of
+// each transform, whose pairs lie within a block, and the scaling between
+// them.
 func (f *cosetFFT) toCoset52(v, scratch fr.Vector) {
 	n := f.n
 	b, _ := f.bufs52.Get().(*fft52Bufs)
@@ -123,11 +140,7 @@ func (f *cosetFFT) toCoset52(v, scratch fr.Vector) {
 			difBfly52(at(s), at(s+m), tw, &fr52Consts, m/blockLanes)
 		}
 	}
-	f.store52(b, v)
-	f.difInverse(v, scratch, vectorStage/2)
-	v.Mul(v, f.scale)
-	f.dit(v, scratch, vectorStage/2)
-	f.load52(b, v)
+	midFFT52(&w[0], &f.scale52[0], &f.mid52[0], &fr52Consts, n/blockLanes)
 	for m := vectorStage; m < n; m *= 2 {
 		tw := &f.tw52[(m-vectorStage)/blockLanes*blockWords]
 		for s := 0; s < n; s += 2 * m {

@@ -27,3 +27,6 @@ func difBfly52(lo, hi, tw *uint64, c *[7]uint64, n int)
 
 //go:noescape
 func ditBfly52(lo, hi, tw *uint64, c *[7]uint64, n int)
+
+//go:noescape
+func midFFT52(v, scale, tw *uint64, c *[7]uint64, n int)

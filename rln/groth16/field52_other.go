@@ -22,3 +22,7 @@ func difBfly52(lo, hi, tw *uint64, c *[7]uint64, n int) {
 func ditBfly52(lo, hi, tw *uint64, c *[7]uint64, n int) {
 	panic("groth16: radix-2^52 kernels need amd64")
 }
+
+func midFFT52(v, scale, tw *uint64, c *[7]uint64, n int) {
+	panic("groth16: radix-2^52 kernels need amd64")
+}
