@@ -236,6 +236,15 @@ type g2Adder struct {
 }
 
 func newG2Adder(n int) pointAdder[bn254.E2] {
+	if have52 {
+		return newG2Adder52(n)
+	}
+	return newG2AdderVec(n)
+}
+
+// newG2AdderVec is the G2 batch addition on gnark-crypto's vector
+// operations, where the radix-2^52 kernels are not available.
+func newG2AdderVec(n int) *g2Adder {
 	n = roundUp(n)
 	v := func() fp.Vector { return make(fp.Vector, n) }
 	return &g2Adder{

@@ -1,6 +1,7 @@
 package groth16
 
 import (
+	"github.com/consensys/gnark-crypto/ecc/bn254"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fp"
 )
 
@@ -11,9 +12,18 @@ import (
 // tree, and the sums are converted back and scattered. Only the tree's top
 // block (8 elements) is inverted with scalar field operations.
 type g1Adder52 struct {
-	in64, in52                        []uint64 // a batch's x1 | y1 | x2 | y2, nb blocks each
-	out64                             []uint64 // its x3 | y3
-	dx, inv, lam, t, e, tree, treeInv []uint64 // tree: the levels above dx, treeInv their inverses
+	in64, in52         []uint64 // a batch's x1 | y1 | x2 | y2, nb blocks each
+	out64              []uint64 // its x3 | y3
+	dx, inv, lam, t, e []uint64
+	inverter52
+}
+
+// inverter52 is the memory of a batch inversion on the kernels: the
+// product tree's levels above the input, and their inverses.
+type inverter52 struct{ tree, treeInv []uint64 }
+
+func newInverter52(nb int) inverter52 {
+	return inverter52{tree: make([]uint64, nb*blockWords), treeInv: make([]uint64, nb*blockWords)}
 }
 
 // blocksFor is the number of blocks that holds n elements: a power of two.
@@ -30,7 +40,7 @@ func newG1Adder52(n int) *g1Adder52 {
 	v := func() []uint64 { return make([]uint64, nb*blockWords) }
 	return &g1Adder52{
 		in64: make([]uint64, 4*nb*wideWords), in52: make([]uint64, 4*nb*blockWords), out64: make([]uint64, 2*nb*wideWords),
-		dx: v(), inv: v(), lam: v(), t: v(), e: v(), tree: v(), treeInv: v(),
+		dx: v(), inv: v(), lam: v(), t: v(), e: v(), inverter52: newInverter52(nb),
 	}
 }
 
@@ -127,7 +137,7 @@ func (a *g1Adder52) compute(m int) bool {
 // times its high half, down to one block, whose 8 elements are inverted
 // with one field inversion; going down, a half's inverse is its parent's
 // inverse times the other half.
-func (a *g1Adder52) invert(inv, d []uint64, nb int) bool {
+func (a *inverter52) invert(inv, d []uint64, nb int) bool {
 	var offs [32]int // level k+1 at tree[offs[k]:], of nb>>(k+1) blocks
 	levels, off, cur := 0, 0, d
 	for n := nb; n > 1; n /= 2 {
@@ -180,5 +190,155 @@ func invertBlock(out, in []uint64) bool {
 		acc.Mul(&acc, &e[l])
 		put52(out, l, &x)
 	}
+	return true
+}
+
+// g2Adder52 is the G2 batch addition on the kernels, with the E2
+// coordinates as their two base field components: 1/d for d = d0 + d1 u
+// (u^2 = -1) is (d0 - d1 u) / N with N = d0^2 + d1^2, so the batch inverts
+// the norms.
+type g2Adder52 struct {
+	in64, in52 []uint64 // x1 | y1 | x2 | y2 by component (x1.A0, x1.A1, ...): 8 operands of nb blocks
+	out64      []uint64 // x3.A0 | x3.A1 | y3.A0 | y3.A1
+	work       []uint64 // 12 operands of nb blocks
+	inverter52
+}
+
+func newG2Adder52(n int) *g2Adder52 {
+	nb := blocksFor(n)
+	return &g2Adder52{
+		in64: make([]uint64, 8*nb*wideWords), in52: make([]uint64, 8*nb*blockWords),
+		out64: make([]uint64, 4*nb*wideWords), work: make([]uint64, 12*nb*blockWords),
+		inverter52: newInverter52(nb),
+	}
+}
+
+// put stores addition i: (x1, y1) + (x2, +-y2), on a batch of lanes lanes.
+func (a *g2Adder52) put(i, lanes int, x1, y1, x2, y2 *bn254.E2, neg bool) {
+	in := a.in64
+	put64(in, i, &x1.A0)
+	put64(in, lanes+i, &x1.A1)
+	put64(in, 2*lanes+i, &y1.A0)
+	put64(in, 3*lanes+i, &y1.A1)
+	put64(in, 4*lanes+i, &x2.A0)
+	put64(in, 5*lanes+i, &x2.A1)
+	if neg {
+		var ny bn254.E2
+		ny.Neg(y2)
+		y2 = &ny
+	}
+	put64(in, 6*lanes+i, &y2.A0)
+	put64(in, 7*lanes+i, &y2.A1)
+}
+
+// get reads sum i.
+func (a *g2Adder52) get(i, lanes int, x, y *bn254.E2) {
+	out := a.out64
+	get64(out, i, &x.A0)
+	get64(out, lanes+i, &x.A1)
+	get64(out, 2*lanes+i, &y.A0)
+	get64(out, 3*lanes+i, &y.A1)
+}
+
+func (a *g2Adder52) addPoints(buckets, table []affine[bn254.E2], b, ref []int32) bool {
+	ref = ref[:len(b)]
+	lanes := blocksFor(len(b)) * blockLanes
+	for i, bi := range b {
+		q := &buckets[bi]
+		r := ref[i]
+		p := &table[r&refIndex]
+		a.put(i, lanes, &q.X, &q.Y, &p.X, &p.Y, r < 0)
+	}
+	if !a.compute(len(b)) {
+		return false
+	}
+	for i, bi := range b {
+		q := &buckets[bi]
+		a.get(i, lanes, &q.X, &q.Y)
+	}
+	return true
+}
+
+func (a *g2Adder52) addInPlace(x1, y1, x2, y2 []bn254.E2) bool {
+	lanes := blocksFor(len(x1)) * blockLanes
+	for i := range x1 {
+		a.put(i, lanes, &x1[i], &y1[i], &x2[i], &y2[i], false)
+	}
+	if !a.compute(len(x1)) {
+		return false
+	}
+	for i := range x1 {
+		a.get(i, lanes, &x1[i], &y1[i])
+	}
+	return true
+}
+
+// compute turns the m gathered additions into the 64-bit sums: lambda =
+// dy / dx, x3 = lambda^2 - x1 - x2, y3 = lambda (x1 - x3) - y1, in E2.
+func (a *g2Adder52) compute(m int) bool {
+	nb := blocksFor(m)
+	lanes := nb * blockLanes
+	var zero, one fp.Element
+	one.SetOne()
+	for i := m; i < lanes; i++ { // padding: x2 - x1 = 1
+		for k := range 8 {
+			put64(a.in64, k*lanes+i, &zero)
+		}
+		put64(a.in64, 4*lanes+i, &one)
+	}
+	in := a.in52[:8*nb*blockWords]
+	vecTo52(in, a.in64[:8*nb*wideWords])
+	op := func(v []uint64, k int) []uint64 { return blocks(v, k*nb, (k+1)*nb) }
+	x10, x11, y10, y11, x20, x21, y20, y21 := op(in, 0), op(in, 1), op(in, 2), op(in, 3), op(in, 4), op(in, 5), op(in, 6), op(in, 7)
+	w := a.work
+	dx0, dx1, dy0, dy1, sx0, sx1 := op(w, 0), op(w, 1), op(w, 2), op(w, 3), op(w, 4), op(w, 5)
+	nrm, inv, t0, t1, t2, t3 := op(w, 6), op(w, 7), op(w, 8), op(w, 9), op(w, 10), op(w, 11)
+	vecSub52(dx0, x20, x10)
+	vecSub52(dx1, x21, x11)
+	vecSub52(dy0, y20, y10)
+	vecSub52(dy1, y21, y11)
+	vecAdd52(sx0, x20, x10)
+	vecAdd52(sx1, x21, x11)
+	vecMul52(nrm, dx0, dx0)
+	vecMul52(t0, dx1, dx1)
+	vecAdd52(nrm, nrm, t0)
+	if !a.invert(inv, nrm, nb) {
+		return false
+	}
+	// 1/dx = (t0 - t1 u) with t0 = dx0 / N, t1 = dx1 / N.
+	vecMul52(t0, dx0, inv)
+	vecMul52(t1, dx1, inv)
+	// lambda = (dy0 t0 + dy1 t1) + (dy1 t0 - dy0 t1) u, into (dx0, dx1).
+	vecMul52(t2, dy0, t0)
+	vecMul52(t3, dy1, t1)
+	vecAdd52(dx0, t2, t3)
+	vecMul52(t2, dy1, t0)
+	vecMul52(t3, dy0, t1)
+	vecSub52(dx1, t2, t3)
+	// lambda^2 = (l0 + l1)(l0 - l1) + 2 l0 l1 u; x3 = lambda^2 - (x1 + x2), into (sx0, sx1).
+	vecAdd52(t0, dx0, dx1)
+	vecSub52(t1, dx0, dx1)
+	vecMul52(t2, t0, t1)
+	vecMul52(t3, dx0, dx1)
+	vecAdd52(t3, t3, t3)
+	vecSub52(sx0, t2, sx0)
+	vecSub52(sx1, t3, sx1)
+	// y3 = lambda (x1 - x3) - y1 = (l0 e0 - l1 e1 - y10) + (l0 e1 + l1 e0 - y11) u.
+	e0, e1 := dy0, dy1 // free now
+	vecSub52(e0, x10, sx0)
+	vecSub52(e1, x11, sx1)
+	vecMul52(t2, dx0, e0)
+	vecMul52(t3, dx1, e1)
+	vecSub52(t0, t2, t3)
+	vecSub52(t0, t0, y10)
+	vecMul52(t2, dx0, e1)
+	vecMul52(t3, dx1, e0)
+	vecAdd52(t1, t2, t3)
+	vecSub52(t1, t1, y11)
+	out := a.out64
+	vecFrom52(out[:nb*wideWords], sx0)
+	vecFrom52(out[nb*wideWords:2*nb*wideWords], sx1)
+	vecFrom52(out[2*nb*wideWords:3*nb*wideWords], t0)
+	vecFrom52(out[3*nb*wideWords:4*nb*wideWords], t1)
 	return true
 }

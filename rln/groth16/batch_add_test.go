@@ -114,3 +114,72 @@ func TestG1Adder52MatchesVec(t *testing.T) {
 		}
 	}
 }
+
+// randomG2 returns n random points of G2 as table entries.
+func randomG2(t *testing.T, n int) []affine[bn254.E2] {
+	t.Helper()
+	out := make([]affine[bn254.E2], n)
+	for i := range out {
+		var s fr.Element
+		s.SetRandom()
+		var k big.Int
+		var p bn254.G2Affine
+		p.ScalarMultiplicationBase(s.BigInt(&k))
+		out[i] = affine[bn254.E2]{p.X, p.Y}
+	}
+	return out
+}
+
+// The same for G2.
+func TestG2Adder52MatchesVec(t *testing.T) {
+	if !have52 {
+		t.Skip("no AVX-512 IFMA here")
+	}
+	t.Parallel()
+	table := randomG2(t, 200)
+	for _, m := range []int{1, 9, 64, 130} {
+		buckets := randomG2(t, m)
+		b, ref := make([]int32, m), make([]int32, m)
+		for i := range b {
+			b[i] = int32(i)
+			ref[i] = int32(i)
+			if i%3 == 1 {
+				ref[i] |= -1 << 31
+			}
+		}
+		want := append([]affine[bn254.E2](nil), buckets...)
+		got := append([]affine[bn254.E2](nil), buckets...)
+		if !newG2AdderVec(256).addPoints(want, table, b, ref) || !newG2Adder52(256).addPoints(got, table, b, ref) {
+			t.Fatalf("m=%d: batch refused", m)
+		}
+		for i := range want {
+			if want[i] != got[i] {
+				t.Fatalf("m=%d: sum %d differs", m, i)
+			}
+		}
+		x1, y1, x2, y2 := make([]bn254.E2, m), make([]bn254.E2, m), make([]bn254.E2, m), make([]bn254.E2, m)
+		for i := range m {
+			x1[i], y1[i], x2[i], y2[i] = got[i].X, got[i].Y, table[i].X, table[i].Y
+		}
+		wx, wy := append([]bn254.E2(nil), x1...), append([]bn254.E2(nil), y1...)
+		if !newG2AdderVec(256).addInPlace(wx, wy, x2, y2) || !newG2Adder52(256).addInPlace(x1, y1, x2, y2) {
+			t.Fatalf("m=%d: in-place batch refused", m)
+		}
+		for i := range m {
+			if wx[i] != x1[i] || wy[i] != y1[i] {
+				t.Fatalf("m=%d: in-place sum %d differs", m, i)
+			}
+		}
+		eq := append([]affine[bn254.E2](nil), buckets...)
+		eq[m/2] = table[m/2]
+		before := append([]affine[bn254.E2](nil), eq...)
+		if newG2Adder52(256).addPoints(eq, table, b, ref) {
+			t.Fatalf("m=%d: equal x accepted", m)
+		}
+		for i := range eq {
+			if eq[i] != before[i] {
+				t.Fatalf("m=%d: refused batch changed bucket %d", m, i)
+			}
+		}
+	}
+}

@@ -137,6 +137,13 @@ func vecMul52(res, a, b []uint64) {
 	}
 }
 
+// vecAdd52 sets res = a + b block by block, as vecMul52.
+func vecAdd52(res, a, b []uint64) {
+	if n := len(res) / blockWords; n > 0 {
+		add52(&res[0], &a[0], &b[0], &field52Consts, n)
+	}
+}
+
 // vecSub52 sets res = a - b block by block, as vecMul52.
 func vecSub52(res, a, b []uint64) {
 	if n := len(res) / blockWords; n > 0 {
