@@ -12,8 +12,9 @@ import (
 // tree, and the sums are converted back and scattered. Only the tree's top
 // block (8 elements) is inverted with scalar field operations.
 type g1Adder52 struct {
-	in64, in52         []uint64 // a batch's x1 | y1 | x2 | y2, nb blocks each
-	out64              []uint64 // its x3 | y3
+	in                 []fp.Element // a batch's x1 | y1 | x2 | y2, 8 nb each
+	in52               []uint64     // the same as blocks
+	out                []fp.Element // its x3 | y3
 	dx, inv, lam, t, e []uint64
 	inverter52
 }
@@ -39,80 +40,70 @@ func newG1Adder52(n int) *g1Adder52 {
 	nb := blocksFor(n)
 	v := func() []uint64 { return make([]uint64, nb*blockWords) }
 	return &g1Adder52{
-		in64: make([]uint64, 4*nb*wideWords), in52: make([]uint64, 4*nb*blockWords), out64: make([]uint64, 2*nb*wideWords),
+		in: make([]fp.Element, 4*nb*blockLanes), in52: make([]uint64, 4*nb*blockWords), out: make([]fp.Element, 2*nb*blockLanes),
 		dx: v(), inv: v(), lam: v(), t: v(), e: v(), inverter52: newInverter52(nb),
 	}
 }
 
 func (a *g1Adder52) addPoints(buckets, table []affine[fp.Element], b, ref []int32) bool {
 	ref = ref[:len(b)]
-	lanes := blocksFor(len(b)) * blockLanes
-	in := a.in64
+	m := len(b)
+	lanes := blocksFor(m) * blockLanes
+	x1, y1, x2, y2 := a.in[:m], a.in[lanes:lanes+m], a.in[2*lanes:2*lanes+m], a.in[3*lanes:3*lanes+m]
 	for i, bi := range b {
 		q := &buckets[bi]
 		r := ref[i]
 		p := &table[r&refIndex]
-		put64(in, i, &q.X)
-		put64(in, lanes+i, &q.Y)
-		put64(in, 2*lanes+i, &p.X)
+		x1[i] = q.X
+		y1[i] = q.Y
+		x2[i] = p.X
 		if r < 0 {
-			var ny fp.Element
-			ny.Neg(&p.Y)
-			put64(in, 3*lanes+i, &ny)
+			y2[i].Neg(&p.Y)
 		} else {
-			put64(in, 3*lanes+i, &p.Y)
+			y2[i] = p.Y
 		}
 	}
-	if !a.compute(len(b)) {
+	if !a.compute(m) {
 		return false
 	}
-	out := a.out64
+	x3, y3 := a.out[:m], a.out[lanes:lanes+m]
 	for i, bi := range b {
 		q := &buckets[bi]
-		get64(out, i, &q.X)
-		get64(out, lanes+i, &q.Y)
+		q.X = x3[i]
+		q.Y = y3[i]
 	}
 	return true
 }
 
 func (a *g1Adder52) addInPlace(x1, y1, x2, y2 []fp.Element) bool {
-	lanes := blocksFor(len(x1)) * blockLanes
-	in := a.in64
-	for i := range x1 {
-		put64(in, i, &x1[i])
-		put64(in, lanes+i, &y1[i])
-		put64(in, 2*lanes+i, &x2[i])
-		put64(in, 3*lanes+i, &y2[i])
-	}
-	if !a.compute(len(x1)) {
+	m := len(x1)
+	lanes := blocksFor(m) * blockLanes
+	copy(a.in, x1)
+	copy(a.in[lanes:], y1)
+	copy(a.in[2*lanes:], x2)
+	copy(a.in[3*lanes:], y2)
+	if !a.compute(m) {
 		return false
 	}
-	out := a.out64
-	for i := range x1 {
-		get64(out, i, &x1[i])
-		get64(out, lanes+i, &y1[i])
-	}
+	copy(x1, a.out[:m])
+	copy(y1, a.out[lanes:lanes+m])
 	return true
 }
 
 // padOne is a non-zero x difference for the padding lanes.
 var padOne = fp.Element{1}
 
-// compute turns the m gathered additions into the 64-bit x3 | y3:
+// compute turns the m gathered additions into x3 | y3 in out:
 // lambda = (y2 - y1) / (x2 - x1), x3 = lambda^2 - x1 - x2, y3 = lambda
 // (x1 - x3) - y1.
 func (a *g1Adder52) compute(m int) bool {
 	nb := blocksFor(m)
 	lanes := nb * blockLanes
-	var zero fp.Element
 	for i := m; i < lanes; i++ {
-		put64(a.in64, i, &zero)
-		put64(a.in64, lanes+i, &zero)
-		put64(a.in64, 2*lanes+i, &padOne)
-		put64(a.in64, 3*lanes+i, &zero)
+		a.in[i], a.in[lanes+i], a.in[2*lanes+i], a.in[3*lanes+i] = fp.Element{}, fp.Element{}, padOne, fp.Element{}
 	}
 	in := a.in52[:4*nb*blockWords]
-	vecTo52(in, a.in64[:4*nb*wideWords])
+	elemsTo52(in, a.in[:4*lanes])
 	x1, y1, x2, y2 := blocks(in, 0, nb), blocks(in, nb, 2*nb), blocks(in, 2*nb, 3*nb), blocks(in, 3*nb, 4*nb)
 	dx, inv, lam, t, e := blocks(a.dx, 0, nb), blocks(a.inv, 0, nb), blocks(a.lam, 0, nb), blocks(a.t, 0, nb), blocks(a.e, 0, nb)
 	vecSub52(dx, x2, x1)
@@ -127,8 +118,8 @@ func (a *g1Adder52) compute(m int) bool {
 	vecSub52(e, x1, t)
 	vecMul52(e, lam, e)
 	vecSub52(e, e, y1)
-	vecFrom52(a.out64[:nb*wideWords], t)
-	vecFrom52(a.out64[nb*wideWords:2*nb*wideWords], e)
+	elemsFrom52(a.out[:lanes], t)
+	elemsFrom52(a.out[lanes:2*lanes], e)
 	return true
 }
 
@@ -198,46 +189,41 @@ func invertBlock(out, in []uint64) bool {
 // (u^2 = -1) is (d0 - d1 u) / N with N = d0^2 + d1^2, so the batch inverts
 // the norms.
 type g2Adder52 struct {
-	in64, in52 []uint64 // x1 | y1 | x2 | y2 by component (x1.A0, x1.A1, ...): 8 operands of nb blocks
-	out64      []uint64 // x3.A0 | x3.A1 | y3.A0 | y3.A1
-	work       []uint64 // 12 operands of nb blocks
+	in   []fp.Element // x1 | y1 | x2 | y2 by component (x1.A0, x1.A1, ...): 8 operands of 8 nb
+	in52 []uint64     // the same as blocks
+	out  []fp.Element // x3.A0 | x3.A1 | y3.A0 | y3.A1
+	work []uint64     // 12 operands of nb blocks
 	inverter52
 }
 
 func newG2Adder52(n int) *g2Adder52 {
 	nb := blocksFor(n)
 	return &g2Adder52{
-		in64: make([]uint64, 8*nb*wideWords), in52: make([]uint64, 8*nb*blockWords),
-		out64: make([]uint64, 4*nb*wideWords), work: make([]uint64, 12*nb*blockWords),
+		in: make([]fp.Element, 8*nb*blockLanes), in52: make([]uint64, 8*nb*blockWords),
+		out: make([]fp.Element, 4*nb*blockLanes), work: make([]uint64, 12*nb*blockWords),
 		inverter52: newInverter52(nb),
 	}
 }
 
 // put stores addition i: (x1, y1) + (x2, +-y2), on a batch of lanes lanes.
 func (a *g2Adder52) put(i, lanes int, x1, y1, x2, y2 *bn254.E2, neg bool) {
-	in := a.in64
-	put64(in, i, &x1.A0)
-	put64(in, lanes+i, &x1.A1)
-	put64(in, 2*lanes+i, &y1.A0)
-	put64(in, 3*lanes+i, &y1.A1)
-	put64(in, 4*lanes+i, &x2.A0)
-	put64(in, 5*lanes+i, &x2.A1)
+	in := a.in
+	in[i], in[lanes+i] = x1.A0, x1.A1
+	in[2*lanes+i], in[3*lanes+i] = y1.A0, y1.A1
+	in[4*lanes+i], in[5*lanes+i] = x2.A0, x2.A1
 	if neg {
-		var ny bn254.E2
-		ny.Neg(y2)
-		y2 = &ny
+		in[6*lanes+i].Neg(&y2.A0)
+		in[7*lanes+i].Neg(&y2.A1)
+	} else {
+		in[6*lanes+i], in[7*lanes+i] = y2.A0, y2.A1
 	}
-	put64(in, 6*lanes+i, &y2.A0)
-	put64(in, 7*lanes+i, &y2.A1)
 }
 
 // get reads sum i.
 func (a *g2Adder52) get(i, lanes int, x, y *bn254.E2) {
-	out := a.out64
-	get64(out, i, &x.A0)
-	get64(out, lanes+i, &x.A1)
-	get64(out, 2*lanes+i, &y.A0)
-	get64(out, 3*lanes+i, &y.A1)
+	out := a.out
+	x.A0, x.A1 = out[i], out[lanes+i]
+	y.A0, y.A1 = out[2*lanes+i], out[3*lanes+i]
 }
 
 func (a *g2Adder52) addPoints(buckets, table []affine[bn254.E2], b, ref []int32) bool {
@@ -273,21 +259,19 @@ func (a *g2Adder52) addInPlace(x1, y1, x2, y2 []bn254.E2) bool {
 	return true
 }
 
-// compute turns the m gathered additions into the 64-bit sums: lambda =
+// compute turns the m gathered additions into the sums in out: lambda =
 // dy / dx, x3 = lambda^2 - x1 - x2, y3 = lambda (x1 - x3) - y1, in E2.
 func (a *g2Adder52) compute(m int) bool {
 	nb := blocksFor(m)
 	lanes := nb * blockLanes
-	var zero, one fp.Element
-	one.SetOne()
 	for i := m; i < lanes; i++ { // padding: x2 - x1 = 1
 		for k := range 8 {
-			put64(a.in64, k*lanes+i, &zero)
+			a.in[k*lanes+i] = fp.Element{}
 		}
-		put64(a.in64, 4*lanes+i, &one)
+		a.in[4*lanes+i] = padOne
 	}
 	in := a.in52[:8*nb*blockWords]
-	vecTo52(in, a.in64[:8*nb*wideWords])
+	elemsTo52(in, a.in[:8*lanes])
 	op := func(v []uint64, k int) []uint64 { return blocks(v, k*nb, (k+1)*nb) }
 	x10, x11, y10, y11, x20, x21, y20, y21 := op(in, 0), op(in, 1), op(in, 2), op(in, 3), op(in, 4), op(in, 5), op(in, 6), op(in, 7)
 	w := a.work
@@ -335,10 +319,10 @@ func (a *g2Adder52) compute(m int) bool {
 	vecMul52(t3, dx1, e0)
 	vecAdd52(t1, t2, t3)
 	vecSub52(t1, t1, y11)
-	out := a.out64
-	vecFrom52(out[:nb*wideWords], sx0)
-	vecFrom52(out[nb*wideWords:2*nb*wideWords], sx1)
-	vecFrom52(out[2*nb*wideWords:3*nb*wideWords], t0)
-	vecFrom52(out[3*nb*wideWords:4*nb*wideWords], t1)
+	out := a.out
+	elemsFrom52(out[:lanes], sx0)
+	elemsFrom52(out[lanes:2*lanes], sx1)
+	elemsFrom52(out[2*lanes:3*lanes], t0)
+	elemsFrom52(out[3*lanes:4*lanes], t1)
 	return true
 }

@@ -36,7 +36,7 @@ type cosetFFT struct {
 }
 
 // fft52Bufs is one transform's memory on the kernels' path.
-type fft52Bufs struct{ wide, narrow []uint64 }
+type fft52Bufs struct{ narrow []uint64 }
 
 // newCosetFFT prepares the tables for n a power of two, omega a primitive
 // n-th root of unity and shift the coset's shift.
@@ -128,12 +128,12 @@ func (f *cosetFFT) toCoset52(v, scratch fr.Vector) {
 	n := f.n
 	b, _ := f.bufs52.Get().(*fft52Bufs)
 	if b == nil {
-		b = &fft52Bufs{wide: make([]uint64, n/blockLanes*wideWords), narrow: make([]uint64, n/blockLanes*blockWords)}
+		b = &fft52Bufs{narrow: make([]uint64, n/blockLanes*blockWords)}
 	}
 	defer f.bufs52.Put(b)
 	w := b.narrow
 	at := func(i int) *uint64 { return &w[i/blockLanes*blockWords] }
-	f.load52(b, v)
+	elemsTo52(w, v)
 	for m := n / 2; m >= vectorStage; m /= 2 {
 		tw := &f.twInv52[(m-vectorStage)/blockLanes*blockWords]
 		for s := 0; s < n; s += 2 * m {
@@ -147,22 +147,7 @@ func (f *cosetFFT) toCoset52(v, scratch fr.Vector) {
 			ditBfly52(at(s), at(s+m), tw, &fr52Consts, m/blockLanes)
 		}
 	}
-	f.store52(b, v)
-}
-
-// load52 puts v into the kernels' blocks; store52 takes it back.
-func (f *cosetFFT) load52(b *fft52Bufs, v fr.Vector) {
-	for i := range v {
-		put64(b.wide, i, &v[i])
-	}
-	vecTo52(b.narrow, b.wide)
-}
-
-func (f *cosetFFT) store52(b *fft52Bufs, v fr.Vector) {
-	vecFrom52(b.wide, b.narrow)
-	for i := range v {
-		get64(b.wide, i, &v[i])
-	}
+	elemsFrom52(v, w)
 }
 
 // vectorStage is the smallest half-size whose butterflies are done as

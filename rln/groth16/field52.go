@@ -15,8 +15,7 @@ import (
 // [k*blockWords + j*8 + l], so each limb of a block is one 512-bit
 // register. The kernels take and give fully reduced, normalised limbs;
 // their products are bit for bit those of fp.Element.Mul. Elements move in
-// and out through blocks of the same shape with the four 64-bit limbs
-// (wideWords a block): Go code only copies limbs, to52 and from52 convert
+// and out as plain vectors: to52aos and from52aos transpose and convert
 // eight elements a step.
 //
 // mul52 computes the Montgomery product in radix 2^52: five rounds, each
@@ -28,7 +27,6 @@ import (
 const (
 	blockLanes = 8
 	blockWords = 5 * blockLanes
-	wideWords  = 4 * blockLanes
 	limbMask   = 1<<52 - 1
 )
 
@@ -94,35 +92,24 @@ func get52[E limbs4](v []uint64, i int, e *E) {
 	x[3] = l3>>36 | l4<<16
 }
 
-// put64 writes x into lane i of the 64-bit block vector v.
-func put64[E limbs4](v []uint64, i int, e *E) {
-	x := (*[4]uint64)(unsafe.Pointer(e)) // E is a [4]uint64
-	b := v[(i/blockLanes)*wideWords+i%blockLanes:]
-	_ = b[3*blockLanes]
-	b[0], b[blockLanes], b[2*blockLanes], b[3*blockLanes] = x[0], x[1], x[2], x[3]
-}
+// transposeIdx are the two permutations of a register pair that the
+// plain-vector conversions use (see field52_amd64.s).
+var transposeIdx = [16]uint64{0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15}
 
-// get64 reads lane i of the 64-bit block vector v.
-func get64[E limbs4](v []uint64, i int, e *E) {
-	x := (*[4]uint64)(unsafe.Pointer(e)) // E is a [4]uint64
-	b := v[(i/blockLanes)*wideWords+i%blockLanes:]
-	_ = b[3*blockLanes]
-	x[0], x[1], x[2], x[3] = b[0], b[blockLanes], b[2*blockLanes], b[3*blockLanes]
-}
-
-// vecTo52 converts the 64-bit block vector src into res (as many blocks).
-func vecTo52(res, src []uint64) {
-	if n := len(src) / wideWords; n > 0 {
+// elemsTo52 converts a plain vector of elements (len a multiple of 8) into
+// blocks.
+func elemsTo52[E limbs4](res []uint64, src []E) {
+	if n := len(src) / blockLanes; n > 0 {
 		_ = res[n*blockWords-1]
-		to52(&res[0], &src[0], n)
+		to52aos(&res[0], (*uint64)(unsafe.Pointer(&src[0])), &transposeIdx[0], n)
 	}
 }
 
-// vecFrom52 converts the block vector src into the 64-bit res.
-func vecFrom52(res, src []uint64) {
-	if n := len(src) / blockWords; n > 0 {
-		_ = res[n*wideWords-1]
-		from52(&res[0], &src[0], n)
+// elemsFrom52 converts blocks into a plain vector of elements.
+func elemsFrom52[E limbs4](res []E, src []uint64) {
+	if n := len(res) / blockLanes; n > 0 {
+		_ = src[n*blockWords-1]
+		from52aos((*uint64)(unsafe.Pointer(&res[0])), &src[0], &transposeIdx[0], n)
 	}
 }
 

@@ -14,12 +14,6 @@ func mul52(res, a, b *uint64, c *[7]uint64, n int)
 func sub52(res, a, b *uint64, c *[7]uint64, n int)
 
 //go:noescape
-func to52(res, src *uint64, n int)
-
-//go:noescape
-func from52(res, src *uint64, n int)
-
-//go:noescape
 func add52(res, a, b *uint64, c *[7]uint64, n int)
 
 //go:noescape
@@ -30,3 +24,9 @@ func ditBfly52(lo, hi, tw *uint64, c *[7]uint64, n int)
 
 //go:noescape
 func midFFT52(v, scale, tw *uint64, c *[7]uint64, n int)
+
+//go:noescape
+func to52aos(res, src, idx *uint64, n int)
+
+//go:noescape
+func from52aos(res, src, idx *uint64, n int)

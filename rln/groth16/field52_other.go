@@ -9,10 +9,6 @@ func mul52(res, a, b *uint64, c *[7]uint64, n int) { panic("groth16: radix-2^52 
 
 func sub52(res, a, b *uint64, c *[7]uint64, n int) { panic("groth16: radix-2^52 kernels need amd64") }
 
-func to52(res, src *uint64, n int) { panic("groth16: radix-2^52 kernels need amd64") }
-
-func from52(res, src *uint64, n int) { panic("groth16: radix-2^52 kernels need amd64") }
-
 func add52(res, a, b *uint64, c *[7]uint64, n int) { panic("groth16: radix-2^52 kernels need amd64") }
 
 func difBfly52(lo, hi, tw *uint64, c *[7]uint64, n int) {
@@ -26,3 +22,7 @@ func ditBfly52(lo, hi, tw *uint64, c *[7]uint64, n int) {
 func midFFT52(v, scale, tw *uint64, c *[7]uint64, n int) {
 	panic("groth16: radix-2^52 kernels need amd64")
 }
+
+func to52aos(res, src, idx *uint64, n int) { panic("groth16: radix-2^52 kernels need amd64") }
+
+func from52aos(res, src, idx *uint64, n int) { panic("groth16: radix-2^52 kernels need amd64") }

@@ -60,19 +60,17 @@ func checkKernels[E limbs4](t *testing.T, f fieldOps[E], n int) {
 	}
 	words := n / blockLanes * blockWords
 	a52, b52 := make([]uint64, words), make([]uint64, words)
-	wide := make([]uint64, n/blockLanes*wideWords)
 	for i := range n {
-		put64(wide, i, &a[i])
 		put52(b52, i, &b[i])
 	}
-	vecTo52(a52, wide)
+	elemsTo52(a52, a)
 	mul, sub, add := make([]uint64, words), make([]uint64, words), make([]uint64, words)
 	nb := n / blockLanes
 	mul52(&mul[0], &a52[0], &b52[0], f.consts, nb)
 	sub52(&sub[0], &a52[0], &b52[0], f.consts, nb)
 	add52(&add[0], &a52[0], &b52[0], f.consts, nb)
-	back := make([]uint64, len(wide))
-	vecFrom52(back, a52)
+	back := make([]E, n)
+	elemsFrom52(back, a52)
 	for i := range n {
 		var got E
 		if get52(mul, i, &got); got != f.mul(a[i], b[i]) {
@@ -85,10 +83,10 @@ func checkKernels[E limbs4](t *testing.T, f fieldOps[E], n int) {
 			t.Fatalf("add %d: %v + %v = %v, want %v", i, a[i], b[i], got, f.add(a[i], b[i]))
 		}
 		if get52(a52, i, &got); got != a[i] {
-			t.Fatalf("to52 of %v gives %v", a[i], got)
+			t.Fatalf("elemsTo52 of %v gives %v", a[i], got)
 		}
-		if get64(back, i, &got); got != a[i] {
-			t.Fatalf("from52 of %v gives %v", a[i], got)
+		if back[i] != a[i] {
+			t.Fatalf("elemsFrom52 of %v gives %v", a[i], back[i])
 		}
 	}
 	// In place: the result over either operand.
