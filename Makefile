@@ -12,7 +12,7 @@ FUZZTIME ?= 10s
 BENCHTIME ?= 1s
 BIN := bin/rlnd
 
-.PHONY: help demo build test bench-rln interop-deps fmt-check vet race proto proto-check lint fuzz bench tools contracts contracts-check contracts-deps
+.PHONY: help demo build test bench-rln interop-deps fmt-check vet race proto proto-check asm asm-check lint fuzz bench tools contracts contracts-check contracts-deps
 
 help:
 	@echo "demo         run a local network end to end: dev chain, members, relays, spam (rlnd devnet)"
@@ -21,6 +21,7 @@ help:
 	@echo "bench        run every Go benchmark (BENCHTIME=$(BENCHTIME))"
 	@echo "bench-rln    RLN prove/verify medians beside zerokit-wasm (RUNS=$(RUNS))"
 	@echo "proto        regenerate wire/pb from wire/proto (pinned protoc $(PROTOC_VERSION))"
+	@echo "asm          regenerate the prover's AVX-512 IFMA kernels (rln/groth16/field52_amd64.s)"
 	@echo "lint         gofmt, go vet, staticcheck"
 	@echo "fuzz         run every fuzz target for FUZZTIME=$(FUZZTIME)"
 
@@ -35,7 +36,7 @@ demo: build
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/rlnd
 
-test: tools fmt-check vet proto-check contracts-check interop-deps race
+test: tools fmt-check vet proto-check contracts-check asm-check interop-deps race
 
 # Node.js packages of the interop harness (zerokit-wasm, snarkjs), pinned by
 # interop/package-lock.json; reinstalled when the lock file changes.
@@ -74,6 +75,15 @@ proto-check:
 	@diff -r .proto-out/wire/pb wire/pb >/dev/null || { diff -r .proto-out/wire/pb wire/pb | head -40; rm -rf .proto-out; echo "wire/pb is stale: run 'make proto' and commit" >&2; exit 1; }
 	@rm -rf .proto-out
 	@echo "wire/pb is up to date"
+
+# The prover's radix-2^52 kernels are printed by a Go program.
+ASM := rln/groth16/field52_amd64.s
+asm:
+	$(GO) run ./rln/groth16/internal/asmgen -o $(ASM)
+
+asm-check:
+	@$(GO) run ./rln/groth16/internal/asmgen | cmp -s - $(ASM) || { echo "$(ASM) is stale: run 'make asm' and commit" >&2; exit 1; }
+	@echo "$(ASM) is up to date"
 
 lint: fmt-check
 	$(GO) vet $(PKGS)

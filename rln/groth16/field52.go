@@ -1,5 +1,7 @@
 package groth16
 
+//go:generate go run ./internal/asmgen -o field52_amd64.s
+
 import (
 	"math/big"
 	"unsafe"
