@@ -139,3 +139,18 @@ func vecSub52(res, a, b []uint64) {
 		sub52(&res[0], &a[0], &b[0], &field52Consts, n)
 	}
 }
+
+// digitKernel is the kernel that cuts scalars into the signed digits of
+// windows of about c bits (see digits), nil where there is none.
+func digitKernel(c int) func(dig *int32, src, idx *uint64, consts *[7]uint64, n, stride int) {
+	if !have52 {
+		return nil
+	}
+	switch c {
+	case 13:
+		return digits52c13
+	case 10:
+		return digits52c10
+	}
+	return nil
+}

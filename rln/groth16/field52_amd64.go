@@ -30,3 +30,9 @@ func to52aos(res, src, idx *uint64, n int)
 
 //go:noescape
 func from52aos(res, src, idx *uint64, n int)
+
+//go:noescape
+func digits52c13(dig *int32, src, idx *uint64, c *[7]uint64, n, stride int)
+
+//go:noescape
+func digits52c10(dig *int32, src, idx *uint64, c *[7]uint64, n, stride int)

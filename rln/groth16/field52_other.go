@@ -26,3 +26,11 @@ func midFFT52(v, scale, tw *uint64, c *[7]uint64, n int) {
 func to52aos(res, src, idx *uint64, n int) { panic("groth16: radix-2^52 kernels need amd64") }
 
 func from52aos(res, src, idx *uint64, n int) { panic("groth16: radix-2^52 kernels need amd64") }
+
+func digits52c13(dig *int32, src, idx *uint64, c *[7]uint64, n, stride int) {
+	panic("groth16: radix-2^52 kernels need amd64")
+}
+
+func digits52c10(dig *int32, src, idx *uint64, c *[7]uint64, n, stride int) {
+	panic("groth16: radix-2^52 kernels need amd64")
+}

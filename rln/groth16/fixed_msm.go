@@ -2,6 +2,7 @@ package groth16
 
 import (
 	"sync"
+	"unsafe"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fp"
@@ -201,9 +202,17 @@ func (f *fixedMSM[E, PE, P, J, PJ]) Digits(scalars []fr.Element) msmDigits {
 	for j := range n {
 		rv[j] = scalars[f.idx[j]]
 	}
-	rv.ScalarMul(rv, &montOne)
-	for j := range rv {
-		digits((*[4]uint64)(&rv[j]), f.width, dig[j:], n)
+	// Whole blocks of 8 on a digit kernel where there is one for c, the
+	// rest here.
+	done := 0
+	if kernel := digitKernel(f.c); kernel != nil && n >= blockLanes {
+		done = n / blockLanes * blockLanes
+		kernel(&dig[0], (*uint64)(unsafe.Pointer(&rv[0])), &transposeIdx[0], &fr52Consts, done/blockLanes, 4*n)
+	}
+	tail := rv[done:]
+	tail.ScalarMul(tail, &montOne)
+	for j := range tail {
+		digits((*[4]uint64)(&tail[j]), f.width, dig[done+j:], n)
 	}
 	f.regBufs.Put(reg)
 	return msmDigits{d: dig, n: n, buf: buf}

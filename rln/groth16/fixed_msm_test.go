@@ -3,6 +3,7 @@ package groth16
 import (
 	"math/big"
 	"testing"
+	"unsafe"
 
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254"
@@ -217,6 +218,49 @@ func TestBucketReduction(t *testing.T) {
 			got := f.reduce(s)
 			if !got.Equal(&want) {
 				t.Fatalf("c=%d pattern %d: reduction differs", c, pattern)
+			}
+		}
+	}
+}
+
+// The digit kernels cut scalars exactly as digits does: every window of
+// every scalar, for the window sizes that have a kernel, over edge values
+// (0, 1, r-1, r-2, 2^253) and random ones, with a tail that is not a
+// whole block.
+func TestDigitKernels(t *testing.T) {
+	if !have52 {
+		t.Skip("no AVX-512 IFMA here")
+	}
+	t.Parallel()
+	for _, c := range []int{13, 10} {
+		const n = 8*37 + 5
+		scalars := make([]fr.Element, n)
+		var one, m1 fr.Element
+		one.SetOne()
+		m1.Neg(&one)
+		edges := []fr.Element{{}, one, m1}
+		edges = append(edges, *new(fr.Element).Sub(&m1, &one))
+		edges = append(edges, *new(fr.Element).SetBigInt(new(big.Int).Lsh(big.NewInt(1), 253)))
+		for i := range scalars {
+			if i < len(edges) {
+				scalars[i] = edges[i]
+			} else {
+				scalars[i].SetRandom()
+			}
+		}
+		windows, width := windowWidths(c)
+		want := make([]int32, n*windows)
+		for j := range scalars {
+			reg := scalars[j].Bits()
+			digits(&reg, width, want[j:], n)
+		}
+		got := make([]int32, n*windows)
+		digitKernel(c)(&got[0], (*uint64)(unsafe.Pointer(&scalars[0])), &transposeIdx[0], &fr52Consts, n/blockLanes, 4*n)
+		for k := range windows {
+			for j := range n / blockLanes * blockLanes {
+				if got[k*n+j] != want[k*n+j] {
+					t.Fatalf("c=%d: scalar %d window %d: %d, want %d", c, j, k, got[k*n+j], want[k*n+j])
+				}
 			}
 		}
 	}

@@ -416,6 +416,120 @@ func (g *gen) conversions() {
 	convTail("from52aos", 320, 256)
 }
 
+// windowWidths is groth16's windowWidths: the 255 bits of a signed-digit
+// scalar in the fewest windows of at most c bits, widths c and c-1 only,
+// the wider ones first. The digit kernels' test checks the two agree.
+func windowWidths(c int) []int {
+	windows := (255 + c - 1) / c
+	long := 255 - windows*(c-1)
+	w := make([]int, windows)
+	for k := range w {
+		w[k] = c - 1
+		if k < long {
+			w[k] = c
+		}
+	}
+	return w
+}
+
+// digits emits digits52c<c>: signed window digits of n blocks of 8
+// scalars (Montgomery form, one after another at src), written
+// window-major: window k of scalar j at dig + k*stride + 4j. Each block is
+// transposed, brought out of Montgomery form by a product with 16 (the
+// kernels' form of the raw 1) and cut: a window's bits, plus the carry,
+// above half the window's range become negative with a carry into the
+// next window.
+func (g *gen) digits(c int) {
+	name := fmt.Sprintf("digits52c%d", c)
+	g.header(name, 48, "dig *int32, src, idx *uint64, c *[7]uint64, n, stride int")
+	g.o("\tMOVQ dig+0(FP), DI")
+	g.o("\tMOVQ src+8(FP), SI")
+	g.o("\tMOVQ idx+16(FP), DX")
+	g.o("\tMOVQ n+32(FP), CX")
+	g.o("\tMOVQ stride+40(FP), R9")
+	g.consts(24)
+	g.o("%sLoop:", name)
+	g.o("\tTESTQ CX, CX")
+	g.o("\tJEQ %sDone", name)
+	g.load("SI", []int{0, 1, 2, 3})
+	g.o("\tVMOVDQU64 0(DX), Z20")
+	g.o("\tVMOVDQU64 64(DX), Z21")
+	// Z0..Z3: 8 scalars -> their 64-bit limbs 0..3
+	g.o("\tVMOVDQA64 Z20, Z4")
+	g.o("\tVPERMI2Q Z1, Z0, Z4")
+	g.o("\tVMOVDQA64 Z21, Z5")
+	g.o("\tVPERMI2Q Z1, Z0, Z5")
+	g.o("\tVMOVDQA64 Z20, Z6")
+	g.o("\tVPERMI2Q Z3, Z2, Z6")
+	g.o("\tVMOVDQA64 Z21, Z7")
+	g.o("\tVPERMI2Q Z3, Z2, Z7")
+	g.o("\tVSHUFI64X2 $0x44, Z6, Z4, Z0")
+	g.o("\tVSHUFI64X2 $0xEE, Z6, Z4, Z1")
+	g.o("\tVSHUFI64X2 $0x44, Z7, Z5, Z2")
+	g.o("\tVSHUFI64X2 $0xEE, Z7, Z5, Z3")
+	// 64-bit limbs Z0..Z3 -> 52-bit limbs Z5..Z9 (the product's b)
+	g.o("\tVPANDQ Z%d, Z0, Z5", mask)
+	for _, sp := range [][5]int{{0, 1, 52, 12, 6}, {1, 2, 40, 24, 7}, {2, 3, 28, 36, 8}} {
+		g.o("\tVPSRLQ $%d, Z%d, Z%d", sp[2], sp[0], sp[4])
+		g.o("\tVPSLLQ $%d, Z%d, Z4", sp[3], sp[1])
+		g.o("\tVPORQ Z4, Z%d, Z%d", sp[4], sp[4])
+		g.o("\tVPANDQ Z%d, Z%d, Z%d", mask, sp[4], sp[4])
+	}
+	g.o("\tVPSRLQ $16, Z3, Z9")
+	// a = 16: the product is the scalar's regular form, in Z10..Z14
+	g.o("\tMOVQ $16, AX")
+	g.o("\tVPBROADCASTQ AX, Z0")
+	for j := 1; j < 5; j++ {
+		g.o("\tVPXORQ Z%d, Z%d, Z%d", j, j, j)
+	}
+	g.mont()
+	// window constants: masks and halves of the two widths
+	g.o("\tMOVQ $%d, AX", 1<<c-1)
+	g.o("\tVPBROADCASTQ AX, Z16")
+	g.o("\tMOVQ $%d, AX", 1<<(c-1))
+	g.o("\tVPBROADCASTQ AX, Z17")
+	g.o("\tMOVQ $%d, AX", 1<<(c-1)-1)
+	g.o("\tVPBROADCASTQ AX, Z18")
+	g.o("\tMOVQ $%d, AX", 1<<(c-2))
+	g.o("\tVPBROADCASTQ AX, Z19")
+	g.o("\tVPXORQ Z15, Z15, Z15") // carry
+	g.o("\tVPXORQ Z20, Z20, Z20") // zero
+	g.o("\tMOVQ DI, R10")
+	bit := 0
+	for k, w := range windowWidths(c) {
+		limb, off := bit/52, bit%52
+		mreg, hreg := 16, 17
+		if w == c-1 {
+			mreg, hreg = 18, 19
+		}
+		g.o("\t// window %d: bits %d..%d", k, bit, bit+w-1)
+		g.o("\tVPSRLQ $%d, Z%d, Z6", off, 10+limb)
+		if off+w > 52 && limb < 4 {
+			g.o("\tVPSLLQ $%d, Z%d, Z7", 52-off, 10+limb+1)
+			g.o("\tVPORQ Z7, Z6, Z6")
+		}
+		g.o("\tVPANDQ Z%d, Z6, Z6", mreg)
+		g.o("\tVPADDQ Z15, Z6, Z6")
+		g.o("\tVPSUBQ Z6, Z%d, Z7", hreg) // half - x
+		g.o("\tVPSRAQ $63, Z7, Z7")       // -1 where x > half
+		g.o("\tVPSLLQ $%d, Z7, Z8", w)
+		g.o("\tVPADDQ Z8, Z6, Z6")
+		g.o("\tVPSUBQ Z7, Z20, Z15")
+		g.o("\tVPMOVQD Z6, Y6")
+		g.o("\tVMOVDQU Y6, (R10)")
+		g.o("\tADDQ R9, R10")
+		bit += w
+	}
+	g.o("\tADDQ $256, SI")
+	g.o("\tADDQ $32, DI")
+	g.o("\tDECQ CX")
+	g.o("\tJMP %sLoop", name)
+	g.o("%sDone:", name)
+	g.o("\tVZEROUPPER")
+	g.o("\tRET")
+	g.o("")
+}
+
 func main() {
 	out := flag.String("o", "", "output file (default: standard output)")
 	flag.Parse()
@@ -442,6 +556,8 @@ func main() {
 	g.butterflies()
 	g.midFFT()
 	g.conversions()
+	g.digits(13)
+	g.digits(10)
 	if err := g.w.Flush(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
