@@ -3,7 +3,7 @@
 package groth16
 
 // have52 is false: the radix-2^52 kernels are written for amd64 only.
-const have52 = false
+var have52 = false
 
 func mul52(res, a, b *uint64, c *[7]uint64, n int) { panic("groth16: radix-2^52 kernels need amd64") }
 

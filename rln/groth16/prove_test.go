@@ -301,3 +301,58 @@ func TestProveLanesAgree(t *testing.T) {
 		t.Fatalf("concurrent proofs: %v", err)
 	}
 }
+
+// A prover built without the radix-2^52 kernels (as on a CPU without
+// AVX-512 IFMA) makes the same proof from the same randomness as one with
+// them, so the fallback path is checked on machines that have the kernels.
+func TestProveWithoutKernels(t *testing.T) {
+	if !have52 {
+		t.Skip("no AVX-512 IFMA here: every test already runs without the kernels")
+	}
+	pr, vk := ceremonyProver(t)
+	pk, _ := ceremonyKeys(t)
+	dyn, err := ceremonyGraph(t).DependsOn("x", "externalNullifier", "messageId")
+	if err != nil {
+		t.Fatal(err)
+	}
+	have52 = false
+	plain, err := NewProver(pk, dyn)
+	have52 = true
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.fft.tw52 != nil {
+		t.Fatal("the fallback prover uses the kernels' FFT")
+	}
+	secret := randFr(t)
+	path := make([]fr.Element, 20)
+	for i := range path {
+		path[i] = randFr(t)
+	}
+	w := memberWitness(t, secret, path, 3)
+	seed := make([]byte, 96)
+	if _, err := rand.Read(seed); err != nil {
+		t.Fatal(err)
+	}
+	var proofs [2]*Proof
+	for i, p := range []*Prover{pr, plain} {
+		part, err := p.Precompute(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p == plain {
+			have52 = false // the digit kernels are chosen per call
+		}
+		proofs[i], err = p.proveLanes(w, part, bytes.NewReader(seed), 1)
+		have52 = true
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := vk.Verify(proofs[i], w[1:6]); err != nil {
+			t.Fatalf("prover %d: proof rejected: %v", i, err)
+		}
+	}
+	if proofs[0].Encode() != proofs[1].Encode() {
+		t.Fatal("the kernels and the fallback made different proofs from the same randomness")
+	}
+}
