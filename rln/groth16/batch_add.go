@@ -159,10 +159,20 @@ func newG1AdderVec(n int) *g1Adder {
 }
 
 func (a *g1Adder) addPoints(buckets, table []affine[fp.Element], b, ref []int32) bool {
-	// Local slices of the batch's length: no reloads of a's fields and no
-	// bounds checks in the loops.
 	m := len(b)
-	x1, y1, x2, y2, ref := a.x1[:m], a.y1[:m], a.x2[:m], a.y2[:m], ref[:m]
+	gatherG1(a.x1[:m], a.y1[:m], a.x2[:m], a.y2[:m], buckets, table, b, ref)
+	if !a.compute(m) {
+		return false
+	}
+	scatterG1(buckets, b, a.x1[:m], a.y1[:m])
+	return true
+}
+
+// gatherG1 copies the batch's additions, buckets[b[i]] + table[ref[i]]
+// (the table point negated where ref[i] < 0), into x1, y1, x2, y2 (each
+// len(b) long: local slices, so the loop has no bounds checks).
+func gatherG1(x1, y1, x2, y2 []fp.Element, buckets, table []affine[fp.Element], b, ref []int32) {
+	ref = ref[:len(b)]
 	for i, bi := range b {
 		q := &buckets[bi]
 		r := ref[i]
@@ -176,15 +186,15 @@ func (a *g1Adder) addPoints(buckets, table []affine[fp.Element], b, ref []int32)
 			y2[i] = p.Y
 		}
 	}
-	if !a.compute(m) {
-		return false
-	}
+}
+
+// scatterG1 writes the batch's sums back into their buckets.
+func scatterG1(buckets []affine[fp.Element], b []int32, x3, y3 []fp.Element) {
 	for i, bi := range b {
 		q := &buckets[bi]
-		q.X = x1[i]
-		q.Y = y1[i]
+		q.X = x3[i]
+		q.Y = y3[i]
 	}
-	return true
 }
 
 func (a *g1Adder) addInPlace(x1, y1, x2, y2 []fp.Element) bool {

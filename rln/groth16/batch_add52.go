@@ -46,32 +46,13 @@ func newG1Adder52(n int) *g1Adder52 {
 }
 
 func (a *g1Adder52) addPoints(buckets, table []affine[fp.Element], b, ref []int32) bool {
-	ref = ref[:len(b)]
 	m := len(b)
 	lanes := blocksFor(m) * blockLanes
-	x1, y1, x2, y2 := a.in[:m], a.in[lanes:lanes+m], a.in[2*lanes:2*lanes+m], a.in[3*lanes:3*lanes+m]
-	for i, bi := range b {
-		q := &buckets[bi]
-		r := ref[i]
-		p := &table[r&refIndex]
-		x1[i] = q.X
-		y1[i] = q.Y
-		x2[i] = p.X
-		if r < 0 {
-			y2[i].Neg(&p.Y)
-		} else {
-			y2[i] = p.Y
-		}
-	}
+	gatherG1(a.in[:m], a.in[lanes:lanes+m], a.in[2*lanes:2*lanes+m], a.in[3*lanes:3*lanes+m], buckets, table, b, ref)
 	if !a.compute(m) {
 		return false
 	}
-	x3, y3 := a.out[:m], a.out[lanes:lanes+m]
-	for i, bi := range b {
-		q := &buckets[bi]
-		q.X = x3[i]
-		q.Y = y3[i]
-	}
+	scatterG1(buckets, b, a.out[:m], a.out[lanes:lanes+m])
 	return true
 }
 

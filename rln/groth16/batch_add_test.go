@@ -57,17 +57,15 @@ func randomG1(t *testing.T, n int) []affine[fp.Element] {
 	return out
 }
 
-// The radix-2^52 adder gives the same sums as the vector one, for full
-// and partial batches, negated table points and additions in place; an
-// addition with equal x makes both refuse the batch and change nothing.
-func TestG1Adder52MatchesVec(t *testing.T) {
-	if !have52 {
-		t.Skip("no AVX-512 IFMA here")
-	}
-	t.Parallel()
-	table := randomG1(t, 600)
-	for _, m := range []int{1, 7, 8, 9, 100, 512} {
-		buckets := randomG1(t, m)
+// checkAdders runs the kernels' adder against the vector one: the same
+// sums for full and partial batches (sizes), negated table points and
+// additions in place; an addition with equal x makes the adder refuse the
+// batch and change nothing.
+func checkAdders[E comparable](t *testing.T, random func(t *testing.T, n int) []affine[E], vec, k52 func(n int) pointAdder[E], sizes []int, capacity int) {
+	t.Helper()
+	table := random(t, sizes[len(sizes)-1]+16)
+	for _, m := range sizes {
+		buckets := random(t, m)
 		b, ref := make([]int32, m), make([]int32, m)
 		for i := range b {
 			b[i] = int32(i)
@@ -76,9 +74,9 @@ func TestG1Adder52MatchesVec(t *testing.T) {
 				ref[i] |= -1 << 31
 			}
 		}
-		want := append([]affine[fp.Element](nil), buckets...)
-		got := append([]affine[fp.Element](nil), buckets...)
-		if !newG1AdderVec(512).addPoints(want, table, b, ref) || !newG1Adder52(512).addPoints(got, table, b, ref) {
+		want := append([]affine[E](nil), buckets...)
+		got := append([]affine[E](nil), buckets...)
+		if !vec(capacity).addPoints(want, table, b, ref) || !k52(capacity).addPoints(got, table, b, ref) {
 			t.Fatalf("m=%d: batch refused", m)
 		}
 		for i := range want {
@@ -87,12 +85,12 @@ func TestG1Adder52MatchesVec(t *testing.T) {
 			}
 		}
 		// In place, on the sums.
-		x1, y1, x2, y2 := make([]fp.Element, m), make([]fp.Element, m), make([]fp.Element, m), make([]fp.Element, m)
+		x1, y1, x2, y2 := make([]E, m), make([]E, m), make([]E, m), make([]E, m)
 		for i := range m {
 			x1[i], y1[i], x2[i], y2[i] = got[i].X, got[i].Y, table[i].X, table[i].Y
 		}
-		wx, wy := append([]fp.Element(nil), x1...), append([]fp.Element(nil), y1...)
-		if !newG1AdderVec(512).addInPlace(wx, wy, x2, y2) || !newG1Adder52(512).addInPlace(x1, y1, x2, y2) {
+		wx, wy := append([]E(nil), x1...), append([]E(nil), y1...)
+		if !vec(capacity).addInPlace(wx, wy, x2, y2) || !k52(capacity).addInPlace(x1, y1, x2, y2) {
 			t.Fatalf("m=%d: in-place batch refused", m)
 		}
 		for i := range m {
@@ -101,10 +99,10 @@ func TestG1Adder52MatchesVec(t *testing.T) {
 			}
 		}
 		// Equal x: a bucket holding the table point itself.
-		eq := append([]affine[fp.Element](nil), buckets...)
+		eq := append([]affine[E](nil), buckets...)
 		eq[m/2] = table[m/2]
-		before := append([]affine[fp.Element](nil), eq...)
-		if newG1Adder52(512).addPoints(eq, table, b, ref) {
+		before := append([]affine[E](nil), eq...)
+		if k52(capacity).addPoints(eq, table, b, ref) {
 			t.Fatalf("m=%d: equal x accepted", m)
 		}
 		for i := range eq {
@@ -113,6 +111,17 @@ func TestG1Adder52MatchesVec(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestG1Adder52MatchesVec(t *testing.T) {
+	if !have52 {
+		t.Skip("no AVX-512 IFMA here")
+	}
+	t.Parallel()
+	checkAdders(t, randomG1,
+		func(n int) pointAdder[fp.Element] { return newG1AdderVec(n) },
+		func(n int) pointAdder[fp.Element] { return newG1Adder52(n) },
+		[]int{1, 7, 8, 9, 100, 512}, 512)
 }
 
 // randomG2 returns n random points of G2 as table entries.
@@ -130,56 +139,13 @@ func randomG2(t *testing.T, n int) []affine[bn254.E2] {
 	return out
 }
 
-// The same for G2.
 func TestG2Adder52MatchesVec(t *testing.T) {
 	if !have52 {
 		t.Skip("no AVX-512 IFMA here")
 	}
 	t.Parallel()
-	table := randomG2(t, 200)
-	for _, m := range []int{1, 9, 64, 130} {
-		buckets := randomG2(t, m)
-		b, ref := make([]int32, m), make([]int32, m)
-		for i := range b {
-			b[i] = int32(i)
-			ref[i] = int32(i)
-			if i%3 == 1 {
-				ref[i] |= -1 << 31
-			}
-		}
-		want := append([]affine[bn254.E2](nil), buckets...)
-		got := append([]affine[bn254.E2](nil), buckets...)
-		if !newG2AdderVec(256).addPoints(want, table, b, ref) || !newG2Adder52(256).addPoints(got, table, b, ref) {
-			t.Fatalf("m=%d: batch refused", m)
-		}
-		for i := range want {
-			if want[i] != got[i] {
-				t.Fatalf("m=%d: sum %d differs", m, i)
-			}
-		}
-		x1, y1, x2, y2 := make([]bn254.E2, m), make([]bn254.E2, m), make([]bn254.E2, m), make([]bn254.E2, m)
-		for i := range m {
-			x1[i], y1[i], x2[i], y2[i] = got[i].X, got[i].Y, table[i].X, table[i].Y
-		}
-		wx, wy := append([]bn254.E2(nil), x1...), append([]bn254.E2(nil), y1...)
-		if !newG2AdderVec(256).addInPlace(wx, wy, x2, y2) || !newG2Adder52(256).addInPlace(x1, y1, x2, y2) {
-			t.Fatalf("m=%d: in-place batch refused", m)
-		}
-		for i := range m {
-			if wx[i] != x1[i] || wy[i] != y1[i] {
-				t.Fatalf("m=%d: in-place sum %d differs", m, i)
-			}
-		}
-		eq := append([]affine[bn254.E2](nil), buckets...)
-		eq[m/2] = table[m/2]
-		before := append([]affine[bn254.E2](nil), eq...)
-		if newG2Adder52(256).addPoints(eq, table, b, ref) {
-			t.Fatalf("m=%d: equal x accepted", m)
-		}
-		for i := range eq {
-			if eq[i] != before[i] {
-				t.Fatalf("m=%d: refused batch changed bucket %d", m, i)
-			}
-		}
-	}
+	checkAdders(t, randomG2,
+		func(n int) pointAdder[bn254.E2] { return newG2AdderVec(n) },
+		func(n int) pointAdder[bn254.E2] { return newG2Adder52(n) },
+		[]int{1, 9, 64, 130}, 256)
 }

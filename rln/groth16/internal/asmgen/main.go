@@ -160,6 +160,27 @@ func (g *gen) consts(off int) {
 	g.o("\tVPBROADCASTQ 48(R8), Z%d", mask)
 }
 
+// loopStart opens a kernel's loop over CX blocks.
+func (g *gen) loopStart(label string) {
+	g.o("%sLoop:", label)
+	g.o("\tTESTQ CX, CX")
+	g.o("\tJEQ %sDone", label)
+}
+
+// loopEnd advances the pointers (each "$bytes, REG"), closes the loop and
+// returns.
+func (g *gen) loopEnd(label string, advances ...string) {
+	for _, a := range advances {
+		g.o("\tADDQ %s", a)
+	}
+	g.o("\tDECQ CX")
+	g.o("\tJMP %sLoop", label)
+	g.o("%sDone:", label)
+	g.o("\tVZEROUPPER")
+	g.o("\tRET")
+	g.o("")
+}
+
 // loop emits a kernel over n blocks with three block pointers (DI, SI,
 // DX) that all advance a block a step.
 func (g *gen) loop(name, label string, ptrs [3]string, body func()) {
@@ -169,19 +190,9 @@ func (g *gen) loop(name, label string, ptrs [3]string, body func()) {
 	g.o("\tMOVQ %s+16(FP), DX", ptrs[2])
 	g.o("\tMOVQ n+32(FP), CX")
 	g.consts(24)
-	g.o("%sLoop:", label)
-	g.o("\tTESTQ CX, CX")
-	g.o("\tJEQ %sDone", label)
+	g.loopStart(label)
 	body()
-	g.o("\tADDQ $320, SI")
-	g.o("\tADDQ $320, DX")
-	g.o("\tADDQ $320, DI")
-	g.o("\tDECQ CX")
-	g.o("\tJMP %sLoop", label)
-	g.o("%sDone:", label)
-	g.o("\tVZEROUPPER")
-	g.o("\tRET")
-	g.o("")
+	g.loopEnd(label, "$320, SI", "$320, DX", "$320, DI")
 }
 
 var (
@@ -313,9 +324,7 @@ func (g *gen) midFFT() {
 		g.sub(zb, p, x, 20, 21, 22) // high lanes: u - v w
 		mstore(zb, hi[m])
 	}
-	g.o("midLoop:")
-	g.o("\tTESTQ CX, CX")
-	g.o("\tJEQ midDone")
+	g.loopStart("mid")
 	dif(4, 0)
 	dif(2, 320)
 	dif(1, -1)
@@ -326,14 +335,37 @@ func (g *gen) midFFT() {
 	dit(1, -1)
 	dit(2, 640)
 	dit(4, 960)
-	g.o("\tADDQ $320, DI")
-	g.o("\tADDQ $320, SI")
-	g.o("\tDECQ CX")
-	g.o("\tJMP midLoop")
-	g.o("midDone:")
-	g.o("\tVZEROUPPER")
-	g.o("\tRET")
-	g.o("")
+	g.loopEnd("mid", "$320, DI", "$320, SI")
+}
+
+// transposeIn turns Z0-Z3, eight elements two to a register, into Z0-Z3,
+// their limbs 0-3 (Z4-Z7 scratch; i0 and i1 hold the index vectors).
+func (g *gen) transposeIn(i0, i1 int) {
+	g.o("\tVMOVDQA64 Z%d, Z4", i0)
+	g.o("\tVPERMI2Q Z1, Z0, Z4") // a0 b0 c0 d0 a1 b1 c1 d1
+	g.o("\tVMOVDQA64 Z%d, Z5", i1)
+	g.o("\tVPERMI2Q Z1, Z0, Z5") // a2 b2 c2 d2 a3 b3 c3 d3
+	g.o("\tVMOVDQA64 Z%d, Z6", i0)
+	g.o("\tVPERMI2Q Z3, Z2, Z6") // e0 f0 g0 h0 e1 f1 g1 h1
+	g.o("\tVMOVDQA64 Z%d, Z7", i1)
+	g.o("\tVPERMI2Q Z3, Z2, Z7") // e2 f2 g2 h2 e3 f3 g3 h3
+	g.o("\tVSHUFI64X2 $0x44, Z6, Z4, Z0")
+	g.o("\tVSHUFI64X2 $0xEE, Z6, Z4, Z1")
+	g.o("\tVSHUFI64X2 $0x44, Z7, Z5, Z2")
+	g.o("\tVSHUFI64X2 $0xEE, Z7, Z5, Z3")
+}
+
+// split52 cuts the 64-bit limbs in Z0-Z3 into the five 52-bit limbs
+// dst..dst+4 (the mask in Z31, tmp scratch).
+func (g *gen) split52(dst, tmp int) {
+	g.o("\tVPANDQ Z%d, Z0, Z%d", mask, dst)
+	for j, sh := range [][2]int{{52, 12}, {40, 24}, {28, 36}} {
+		g.o("\tVPSRLQ $%d, Z%d, Z%d", sh[0], j, dst+1+j)
+		g.o("\tVPSLLQ $%d, Z%d, Z%d", sh[1], j+1, tmp)
+		g.o("\tVPORQ Z%d, Z%d, Z%d", tmp, dst+1+j, dst+1+j)
+		g.o("\tVPANDQ Z%d, Z%d, Z%d", mask, dst+1+j, dst+1+j)
+	}
+	g.o("\tVPSRLQ $16, Z3, Z%d", dst+4)
 }
 
 // conversions from and to plain element vectors (four 64-bit limbs an
@@ -351,50 +383,20 @@ func (g *gen) conversions() {
 		g.o("\tVMOVDQU64 0(R8), Z28")
 		g.o("\tVMOVDQU64 64(R8), Z29")
 	}
-	convTail := func(label string, in, out int) {
-		g.o("\tADDQ $%d, SI", in)
-		g.o("\tADDQ $%d, DI", out)
-		g.o("\tDECQ CX")
-		g.o("\tJMP %sLoop", label)
-		g.o("%sDone:", label)
-		g.o("\tVZEROUPPER")
-		g.o("\tRET")
-		g.o("")
-	}
-	split := [][5]int{{0, 1, 52, 12, 5}, {1, 2, 40, 24, 6}, {2, 3, 28, 36, 7}}
 	join := [][5]int{{11, 12, 12, 40, 16}, {12, 13, 24, 28, 17}, {13, 14, 36, 16, 18}}
 
 	convHead("to52aos")
 	g.o("\tMOVQ $0xfffffffffffff, AX")
 	g.o("\tVPBROADCASTQ AX, Z31")
-	g.o("to52aosLoop:")
-	g.o("\tTESTQ CX, CX")
-	g.o("\tJEQ to52aosDone")
+	g.loopStart("to52aos")
 	g.load("SI", []int{0, 1, 2, 3})
-	// Z0..Z3 = 8 elements, 2 a register -> Z0..Z3 = their limbs 0..3.
-	for _, s := range []string{"Z28, Z4\n\tVPERMI2Q Z1, Z0, Z4", "Z29, Z5\n\tVPERMI2Q Z1, Z0, Z5", "Z28, Z6\n\tVPERMI2Q Z3, Z2, Z6", "Z29, Z7\n\tVPERMI2Q Z3, Z2, Z7"} {
-		g.o("\tVMOVDQA64 %s", s)
-	}
-	g.o("\tVSHUFI64X2 $0x44, Z6, Z4, Z0")
-	g.o("\tVSHUFI64X2 $0xEE, Z6, Z4, Z1")
-	g.o("\tVSHUFI64X2 $0x44, Z7, Z5, Z2")
-	g.o("\tVSHUFI64X2 $0xEE, Z7, Z5, Z3")
-	// 64-bit limbs Z0..Z3 -> 52-bit limbs Z4..Z8
-	g.o("\tVPANDQ Z31, Z0, Z4")
-	for _, c := range split {
-		g.o("\tVPSRLQ $%d, Z%d, Z%d", c[2], c[0], c[4])
-		g.o("\tVPSLLQ $%d, Z%d, Z9", c[3], c[1])
-		g.o("\tVPORQ Z9, Z%d, Z%d", c[4], c[4])
-		g.o("\tVPANDQ Z31, Z%d, Z%d", c[4], c[4])
-	}
-	g.o("\tVPSRLQ $16, Z3, Z8")
+	g.transposeIn(28, 29)
+	g.split52(4, 9)
 	g.store("DI", []int{4, 5, 6, 7, 8})
-	convTail("to52aos", 256, 320)
+	g.loopEnd("to52aos", "$256, SI", "$320, DI")
 
 	convHead("from52aos")
-	g.o("from52aosLoop:")
-	g.o("\tTESTQ CX, CX")
-	g.o("\tJEQ from52aosDone")
+	g.loopStart("from52aos")
 	g.load("SI", []int{10, 11, 12, 13, 14})
 	// 52-bit limbs Z10..Z14 -> 64-bit limbs Z15..Z18
 	g.o("\tVPSLLQ $52, Z11, Z15")
@@ -413,7 +415,7 @@ func (g *gen) conversions() {
 		g.o("\tVMOVDQA64 %s", s)
 	}
 	g.store("DI", []int{0, 1, 2, 3})
-	convTail("from52aos", 320, 256)
+	g.loopEnd("from52aos", "$320, SI", "$256, DI")
 }
 
 // windowWidths is groth16's windowWidths: the 255 bits of a signed-digit
@@ -448,34 +450,13 @@ func (g *gen) digits(c int) {
 	g.o("\tMOVQ n+32(FP), CX")
 	g.o("\tMOVQ stride+40(FP), R9")
 	g.consts(24)
-	g.o("%sLoop:", name)
-	g.o("\tTESTQ CX, CX")
-	g.o("\tJEQ %sDone", name)
+	g.loopStart(name)
 	g.load("SI", []int{0, 1, 2, 3})
 	g.o("\tVMOVDQU64 0(DX), Z20")
 	g.o("\tVMOVDQU64 64(DX), Z21")
-	// Z0..Z3: 8 scalars -> their 64-bit limbs 0..3
-	g.o("\tVMOVDQA64 Z20, Z4")
-	g.o("\tVPERMI2Q Z1, Z0, Z4")
-	g.o("\tVMOVDQA64 Z21, Z5")
-	g.o("\tVPERMI2Q Z1, Z0, Z5")
-	g.o("\tVMOVDQA64 Z20, Z6")
-	g.o("\tVPERMI2Q Z3, Z2, Z6")
-	g.o("\tVMOVDQA64 Z21, Z7")
-	g.o("\tVPERMI2Q Z3, Z2, Z7")
-	g.o("\tVSHUFI64X2 $0x44, Z6, Z4, Z0")
-	g.o("\tVSHUFI64X2 $0xEE, Z6, Z4, Z1")
-	g.o("\tVSHUFI64X2 $0x44, Z7, Z5, Z2")
-	g.o("\tVSHUFI64X2 $0xEE, Z7, Z5, Z3")
-	// 64-bit limbs Z0..Z3 -> 52-bit limbs Z5..Z9 (the product's b)
-	g.o("\tVPANDQ Z%d, Z0, Z5", mask)
-	for _, sp := range [][5]int{{0, 1, 52, 12, 6}, {1, 2, 40, 24, 7}, {2, 3, 28, 36, 8}} {
-		g.o("\tVPSRLQ $%d, Z%d, Z%d", sp[2], sp[0], sp[4])
-		g.o("\tVPSLLQ $%d, Z%d, Z4", sp[3], sp[1])
-		g.o("\tVPORQ Z4, Z%d, Z%d", sp[4], sp[4])
-		g.o("\tVPANDQ Z%d, Z%d, Z%d", mask, sp[4], sp[4])
-	}
-	g.o("\tVPSRLQ $16, Z3, Z9")
+	// 8 scalars -> 52-bit limbs in Z5..Z9, the product's b
+	g.transposeIn(20, 21)
+	g.split52(5, 4)
 	// a = 16: the product is the scalar's regular form, in Z10..Z14
 	g.o("\tMOVQ $16, AX")
 	g.o("\tVPBROADCASTQ AX, Z0")
@@ -520,14 +501,7 @@ func (g *gen) digits(c int) {
 		g.o("\tADDQ R9, R10")
 		bit += w
 	}
-	g.o("\tADDQ $256, SI")
-	g.o("\tADDQ $32, DI")
-	g.o("\tDECQ CX")
-	g.o("\tJMP %sLoop", name)
-	g.o("%sDone:", name)
-	g.o("\tVZEROUPPER")
-	g.o("\tRET")
-	g.o("")
+	g.loopEnd(name, "$256, SI", "$32, DI")
 }
 
 func main() {
