@@ -6,11 +6,12 @@ import (
 )
 
 // g1Adder52 is the G1 batch addition on the radix-2^52 kernels: the pairs
-// are copied into 64-bit block vectors (padded to a power of two of blocks
-// with harmless additions) and converted, every step from the differences
-// to the sums is a kernel call, including the batch inversion's product
-// tree, and the sums are converted back and scattered. Only the tree's top
-// block (8 elements) is inverted with scalar field operations.
+// are copied into plain vectors (padded to a power of two of blocks with
+// harmless additions) and converted into blocks by the kernels' in-register
+// transposes, every step from the differences to the sums is a kernel
+// call, including the batch inversion's product tree, and the sums are
+// converted back and scattered. Only the tree's top block (8 elements) is
+// inverted with scalar field operations.
 type g1Adder52 struct {
 	in                 []fp.Element // a batch's x1 | y1 | x2 | y2, 8 nb each
 	in52               []uint64     // the same as blocks

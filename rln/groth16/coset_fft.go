@@ -111,7 +111,7 @@ func twiddles52(tw fr.Vector, n int) []uint64 {
 // coset; len(v) must be n and scratch must hold n/2 elements.
 func (f *cosetFFT) toCoset(v, scratch fr.Vector) {
 	if f.tw52 != nil {
-		f.toCoset52(v, scratch)
+		f.toCoset52(v)
 		return
 	}
 	f.difInverse(v, scratch, f.n/2)
@@ -124,7 +124,7 @@ func (f *cosetFFT) toCoset(v, scratch fr.Vector) {
 // product), then one pass over the blocks for the three smallest stages of
 // each transform, whose pairs lie within a block, and the scaling between
 // them.
-func (f *cosetFFT) toCoset52(v, scratch fr.Vector) {
+func (f *cosetFFT) toCoset52(v fr.Vector) {
 	n := f.n
 	b, _ := f.bufs52.Get().(*fft52Bufs)
 	if b == nil {

@@ -25,7 +25,7 @@ type fixedMSM[E any, PE field[E], P any, J any, PJ jacobian[J, P]] struct {
 	g          group[E, P, J]
 	scratch    sync.Pool // *msmScratch[E, J]: one accumulation's buffers
 	digitBufs  sync.Pool // *[]int32: the memory of msmDigits
-	regBufs    sync.Pool // *fr.Vector: scalars out of Montgomery form
+	regBufs    sync.Pool // *fr.Vector: the scalars of Digits, gathered
 }
 
 // field is what the rare paths of the bucket additions need of a
@@ -191,8 +191,11 @@ func (f *fixedMSM[E, PE, P, J, PJ]) Digits(scalars []fr.Element) msmDigits {
 		buf = &b
 	}
 	dig := (*buf)[:n*f.windows] // every entry is written below
-	// Out of Montgomery form all at once: a vector product with the
-	// element whose Montgomery limbs are 1 divides by R.
+	// The finite bases' scalars, gathered. Whole blocks of 8 go to a
+	// digit kernel where there is one for c (it leaves Montgomery form
+	// itself); the rest leave it all at once here, a vector product with
+	// the element whose Montgomery limbs are 1 dividing by R, and are cut
+	// one by one.
 	reg, _ := f.regBufs.Get().(*fr.Vector)
 	if reg == nil || cap(*reg) < n {
 		r := make(fr.Vector, n)
@@ -202,8 +205,6 @@ func (f *fixedMSM[E, PE, P, J, PJ]) Digits(scalars []fr.Element) msmDigits {
 	for j := range n {
 		rv[j] = scalars[f.idx[j]]
 	}
-	// Whole blocks of 8 on a digit kernel where there is one for c, the
-	// rest here.
 	done := 0
 	if kernel := digitKernel(f.c); kernel != nil && n >= blockLanes {
 		done = n / blockLanes * blockLanes
