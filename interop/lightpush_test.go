@@ -20,7 +20,6 @@ import (
 	"github.com/rlnd/rlnd/node"
 	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/rln"
-	"github.com/rlnd/rlnd/rln/artefacts"
 	"github.com/rlnd/rlnd/wire"
 	"github.com/rlnd/rlnd/wire/pb/lightpushpb"
 	"github.com/rlnd/rlnd/wire/pb/messagepb"
@@ -44,14 +43,7 @@ type lightPushNet struct {
 func newLightPushNet(t *testing.T, ctx context.Context, contentTopic string, extraShards ...uint32) *lightPushNet {
 	t.Helper()
 	const cluster, numShards = 42, 8
-	prover, err := rln.LoadProver(artefacts.DefaultDir(), rln.WakuRLNIdentifier)
-	if err != nil {
-		t.Fatal(err)
-	}
-	verifier, err := prover.Verifier()
-	if err != nil {
-		t.Fatal(err)
-	}
+	prover, verifier := loadEngine(t)
 	// The service's membership, the only one in the group.
 	member := relay.Member{Identity: rln.IdentityFromSeed([]byte("interop lightpush member")), Index: 0, UserMessageLimit: 20}
 	leaves := []fr.Element{member.Identity.RateCommitment(member.UserMessageLimit)}
@@ -67,6 +59,7 @@ func newLightPushNet(t *testing.T, ctx context.Context, contentTopic string, ext
 	var svcGroup membership.Group
 	n.svc, n.cfg, svcGroup = newNode()
 	n.peer, _, _ = newNode()
+	var err error
 	if n.topic, err = n.svc.Relay().TopicFor(contentTopic); err != nil {
 		t.Fatal(err)
 	}

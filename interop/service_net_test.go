@@ -37,9 +37,10 @@ type serviceNet struct {
 	lastMs   int64  // the last timestamp used, in ms
 }
 
-func newServiceNet(t *testing.T, ctx context.Context) *serviceNet {
+// loadEngine loads the RLN prover from the ceremony artefacts, and its
+// verifier.
+func loadEngine(t *testing.T) (*rln.Prover, *rln.Verifier) {
 	t.Helper()
-	const cluster, numShards = 42, 8
 	prover, err := rln.LoadProver(artefacts.DefaultDir(), rln.WakuRLNIdentifier)
 	if err != nil {
 		t.Fatal(err)
@@ -48,6 +49,13 @@ func newServiceNet(t *testing.T, ctx context.Context) *serviceNet {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return prover, verifier
+}
+
+func newServiceNet(t *testing.T, ctx context.Context) *serviceNet {
+	t.Helper()
+	const cluster, numShards = 42, 8
+	prover, verifier := loadEngine(t)
 	// One membership, with room for every message a test sends in one
 	// epoch (message ids are never reused).
 	member := relay.Member{Identity: rln.IdentityFromSeed([]byte("interop store/filter member")), Index: 0, UserMessageLimit: 100}
@@ -67,6 +75,7 @@ func newServiceNet(t *testing.T, ctx context.Context) *serviceNet {
 	})
 	n.group = newGroup()
 	n.pub, _ = startRlndNode(t, cluster, numShards, n.group, verifier)
+	var err error
 	if n.topic, err = n.svc.Relay().TopicFor("/rlnd/1/interop-service/proto"); err != nil {
 		t.Fatal(err)
 	}

@@ -23,11 +23,7 @@ func BenchmarkProve(b *testing.B) {
 // path), the case of a relay or lightpush node proving for its memberships.
 func BenchmarkProveMember(b *testing.B) {
 	pr, _ := ceremonyProver(b)
-	secret := randFr(b)
-	path := make([]fr.Element, 20)
-	for i := range path {
-		path[i] = randFr(b)
-	}
+	secret, path := randomMember(b)
 	part, err := pr.Precompute(memberWitness(b, secret, path, 0))
 	if err != nil {
 		b.Fatal(err)
@@ -48,11 +44,7 @@ func BenchmarkProveMember(b *testing.B) {
 // them; proofs/s is the throughput of all of them together.
 func BenchmarkProveMemberParallel(b *testing.B) {
 	pr, _ := ceremonyProver(b)
-	secret := randFr(b)
-	path := make([]fr.Element, 20)
-	for i := range path {
-		path[i] = randFr(b)
-	}
+	secret, path := randomMember(b)
 	part, err := pr.Precompute(memberWitness(b, secret, path, 0))
 	if err != nil {
 		b.Fatal(err)

@@ -44,6 +44,16 @@ func randFr(t testing.TB) fr.Element {
 	return e
 }
 
+// randomMember is a random identity secret and Merkle path (depth 20).
+func randomMember(t testing.TB) (fr.Element, []fr.Element) {
+	t.Helper()
+	path := make([]fr.Element, 20)
+	for i := range path {
+		path[i] = randFr(t)
+	}
+	return randFr(t), path
+}
+
 // rlnWitness computes a witness of the RLN circuit for random inputs.
 func rlnWitness(t testing.TB, messageID uint64) []fr.Element {
 	t.Helper()
@@ -152,11 +162,7 @@ func TestProveVerifyCeremony(t *testing.T) {
 // A partial computed for a member serves its later proofs, and only those.
 func TestProveWithPartial(t *testing.T) {
 	pr, vk := ceremonyProver(t)
-	secret := randFr(t)
-	path := make([]fr.Element, 20)
-	for i := range path {
-		path[i] = randFr(t)
-	}
+	secret, path := randomMember(t)
 	w1 := memberWitness(t, secret, path, 1)
 	part, err := pr.Precompute(w1)
 	if err != nil {
@@ -247,11 +253,7 @@ func TestVerifyBatch(t *testing.T) {
 // and it verifies; concurrent proofs (which run in one lane) verify too.
 func TestProveLanesAgree(t *testing.T) {
 	pr, vk := ceremonyProver(t)
-	secret := randFr(t)
-	path := make([]fr.Element, 20)
-	for i := range path {
-		path[i] = randFr(t)
-	}
+	secret, path := randomMember(t)
 	part, err := pr.Precompute(memberWitness(t, secret, path, 0))
 	if err != nil {
 		t.Fatal(err)
@@ -324,11 +326,7 @@ func TestProveWithoutKernels(t *testing.T) {
 	if plain.fft.tw52 != nil {
 		t.Fatal("the fallback prover uses the kernels' FFT")
 	}
-	secret := randFr(t)
-	path := make([]fr.Element, 20)
-	for i := range path {
-		path[i] = randFr(t)
-	}
+	secret, path := randomMember(t)
 	w := memberWitness(t, secret, path, 3)
 	seed := make([]byte, 96)
 	if _, err := rand.Read(seed); err != nil {
