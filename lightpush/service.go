@@ -302,12 +302,10 @@ func (s *Service) push(ctx context.Context, from peer.ID, pubsubTopic string, ms
 func (s *Service) admit(from peer.ID, epoch uint64) (Response, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// A message of an earlier epoch (within the gap) is counted against
+	// the current epoch's quotas, which is the stricter choice.
 	if epoch > s.epoch {
 		s.epoch, s.perPeer, s.total = epoch, map[peer.ID]int{}, 0
-	} else if epoch < s.epoch {
-		// A message of the previous epoch (within the gap): counted
-		// against the current quotas, which is the stricter choice.
-		epoch = s.epoch
 	}
 	if s.perPeer[from] >= s.cfg.PerPeerQuota {
 		return Response{Status: StatusTooManyRequests, Description: fmt.Sprintf("quota of %d proofs per epoch used", s.cfg.PerPeerQuota)}, false

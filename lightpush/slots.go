@@ -209,7 +209,7 @@ func (s *SlotStore) Compact(minEpoch uint64) error {
 			buf = append(buf, encodeSlot(Slot{Epoch: e, Member: m, MessageID: next - 1})...)
 		}
 	}
-	if _, err := f.Write(buf); err == nil {
+	if _, err = f.Write(buf); err == nil {
 		err = f.Sync()
 	}
 	if err != nil {
