@@ -1,6 +1,7 @@
 package lightpush
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -8,7 +9,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
+	"time"
+
+	"github.com/rlnd/rlnd/rln"
 )
 
 // A slot is one RLN message id of one membership in one epoch: proving two
@@ -16,6 +21,16 @@ import (
 // member's secret and gets it slashed. The slot store hands out each slot
 // once, ever: a slot is written and synced to disk before it is returned,
 // so a crash and restart within the same epoch can never hand it out again.
+//
+// The file is a 16-byte header (magic "rlndslot", version u32, crc32 of the
+// first 12 bytes) and then 24-byte records (epoch u64 | member u64 | message
+// id u32 | crc32 of the first 20 bytes), all little-endian. Only one kind of
+// damage is expected and repaired: a final record cut short by a crash while
+// it was written (it was never synced, so its slot was never handed out).
+// Anything else (a bad record before the end, a misaligned tail, an unknown
+// header or version) means records may be lost, so the store keeps the file
+// aside and treats every slot of the epochs a message may still be proved in
+// as used: it never guesses which slots a damaged file held.
 
 // Slot is an allocated (epoch, membership, message id).
 type Slot struct {
@@ -24,86 +39,256 @@ type Slot struct {
 	MessageID uint64
 }
 
-// recordSize is the on-disk record: epoch u64 | member u64 | message id u32
-// | crc32 (IEEE) of the first 20 bytes, little-endian.
-const recordSize = 24
+const (
+	headerSize      = 16
+	recordSize      = 24
+	slotFileVersion = 1
+)
 
-// ErrNoSlot means every membership used its whole rate in the epoch.
-var ErrNoSlot = errors.New("lightpush: no RLN slot left this epoch")
+var slotMagic = [8]byte{'r', 'l', 'n', 'd', 's', 'l', 'o', 't'}
+
+var (
+	// ErrNoSlot means every membership used its whole rate in the epoch.
+	ErrNoSlot = errors.New("lightpush: no RLN slot left this epoch")
+	// ErrSlotStoreBroken means a failed write could not be rolled back: the
+	// file's state is unknown, so no slot is handed out until a restart
+	// reads it again.
+	ErrSlotStoreBroken = errors.New("lightpush: slot store failed and hands out no slot until restarted")
+)
+
+// SlotOptions configures a slot store.
+type SlotOptions struct {
+	// FS is the file layer (default: the operating system's).
+	FS SlotFS
+	// Now, EpochPeriod and MaxEpochGap say which epochs a message may still
+	// be proved in, which a damaged file blocks (required: EpochPeriod).
+	Now         func() time.Time
+	EpochPeriod time.Duration
+	MaxEpochGap time.Duration
+}
+
+// Damage describes a slot file found damaged when it was opened.
+type Damage struct {
+	Reason string // what was wrong
+	Offset int64  // where, in bytes from the start
+	KeptAs string // the damaged file, kept aside
+	// FirstEpoch and LastEpoch are the epochs whose slots were all marked
+	// used for the store's memberships.
+	FirstEpoch, LastEpoch uint64
+}
+
+func (d *Damage) Error() string {
+	return fmt.Sprintf("slot file damaged at byte %d (%s); kept as %s; every slot of epochs %d-%d treated as used",
+		d.Offset, d.Reason, d.KeptAs, d.FirstEpoch, d.LastEpoch)
+}
 
 // SlotStore allocates slots and persists them.
 type SlotStore struct {
 	mu     sync.Mutex
 	path   string
-	f      *os.File
+	opts   SlotOptions
+	f      SlotFile
+	size   int64             // bytes of whole records (and header) in f
 	limits map[uint64]uint64 // member -> user message limit
 	order  []uint64          // members, in allocation order
 	next   map[uint64]map[uint64]uint64
 	cursor int
 	closed bool
+	broken error
+	torn   int64
+	damage *Damage
 }
 
 // OpenSlots opens (or creates) the store at path for the given memberships
 // (leaf index -> rate limit). Records of other memberships are kept: they
-// still count if the membership comes back. A torn last record (a crash
-// while it was being written, so before it was ever handed out) is cut.
-func OpenSlots(path string, members []uint64, limits []uint64) (*SlotStore, error) {
+// still count if the membership comes back. A torn last record is cut; any
+// other damage is handled as the package comment says and reported by
+// Damage.
+func OpenSlots(path string, members []uint64, limits []uint64, opts SlotOptions) (*SlotStore, error) {
 	if len(members) != len(limits) {
 		return nil, errors.New("lightpush: one limit per membership")
 	}
-	s := &SlotStore{path: path, limits: map[uint64]uint64{}, next: map[uint64]map[uint64]uint64{}}
+	if opts.EpochPeriod <= 0 {
+		return nil, errors.New("lightpush: the slot store needs the epoch period")
+	}
+	if opts.FS == nil {
+		opts.FS = OSFS{}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &SlotStore{path: path, opts: opts, limits: map[uint64]uint64{}, next: map[uint64]map[uint64]uint64{}}
 	for i, m := range members {
 		if _, dup := s.limits[m]; dup {
 			return nil, fmt.Errorf("lightpush: membership %d given twice", m)
 		}
+		if limits[i] == 0 || limits[i] > 1<<32 {
+			return nil, fmt.Errorf("lightpush: membership %d has rate limit %d, want 1 to 2^32", m, limits[i])
+		}
 		s.limits[m] = limits[i]
 		s.order = append(s.order, m)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
+	fs := opts.FS
+	dir := filepath.Dir(path)
+	if err := fs.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("lightpush: slot directory: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := fs.OpenFile(path, os.O_RDWR, 0)
+	created := false
+	if isNotExist(err) {
+		f, err = fs.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		created = true
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("lightpush: open slot file: %w", err)
 	}
-	good, err := s.load(f)
+	data, err := io.ReadAll(f)
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, fmt.Errorf("lightpush: read %s: %w", path, err)
 	}
-	if err := f.Truncate(good); err != nil {
+	good, reason := parseSlots(data, s.mark)
+	if reason != "" {
 		f.Close()
-		return nil, fmt.Errorf("lightpush: cut the torn record of %s: %w", path, err)
-	}
-	if _, err := f.Seek(good, io.SeekStart); err != nil {
-		f.Close()
-		return nil, err
+		if err := s.quarantine(reason, good); err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
 	s.f = f
+	switch {
+	case good == 0:
+		// New, or a header cut short at creation: nothing was ever handed
+		// out from this file.
+		err = s.writeHeader(created || len(data) > 0)
+	case good < int64(len(data)):
+		s.torn = int64(len(data)) - good
+		err = f.Truncate(good)
+		if err == nil {
+			err = f.Sync()
+		}
+		if err != nil {
+			err = fmt.Errorf("lightpush: cut the torn record of %s: %w", path, err)
+		}
+		s.size = good
+	default:
+		s.size = good
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
-// load reads the records and returns the length of the valid prefix.
-func (s *SlotStore) load(f *os.File) (int64, error) {
-	data, err := io.ReadAll(f)
+// writeHeader starts an empty file.
+func (s *SlotStore) writeHeader(syncDir bool) error {
+	err := s.f.Truncate(0)
+	if err == nil {
+		_, err = s.f.WriteAt(slotHeader(), 0)
+	}
+	if err == nil {
+		err = s.f.Sync()
+	}
+	if err == nil && syncDir {
+		err = s.opts.FS.SyncDir(filepath.Dir(s.path))
+	}
 	if err != nil {
-		return 0, fmt.Errorf("lightpush: read %s: %w", s.path, err)
+		return fmt.Errorf("lightpush: start slot file %s: %w", s.path, err)
 	}
-	var good int64
-	for len(data) >= recordSize {
-		rec := data[:recordSize]
-		if crc32.ChecksumIEEE(rec[:20]) != binary.LittleEndian.Uint32(rec[20:]) {
-			break
+	s.size = headerSize
+	return nil
+}
+
+func slotHeader() []byte {
+	h := make([]byte, headerSize)
+	copy(h, slotMagic[:])
+	binary.LittleEndian.PutUint32(h[8:], slotFileVersion)
+	binary.LittleEndian.PutUint32(h[12:], crc32.ChecksumIEEE(h[:12]))
+	return h
+}
+
+// parseSlots reads a slot file, calling visit for every valid record. It
+// returns the length of the part to keep and, for damage, what is wrong
+// (the damage is at that length). A final record cut short is not damage:
+// good then stops before it.
+func parseSlots(data []byte, visit func(Slot)) (good int64, damage string) {
+	if len(data) < headerSize {
+		if bytes.HasPrefix(slotHeader(), data) {
+			return 0, ""
 		}
-		s.mark(Slot{
-			Epoch:     binary.LittleEndian.Uint64(rec[0:]),
-			Member:    binary.LittleEndian.Uint64(rec[8:]),
-			MessageID: uint64(binary.LittleEndian.Uint32(rec[16:])),
-		})
-		data = data[recordSize:]
-		good += recordSize
+		return 0, fmt.Sprintf("%d bytes that are not a slot file header", len(data))
 	}
-	return good, nil
+	h := data[:headerSize]
+	switch {
+	case !bytes.Equal(h[:8], slotMagic[:]):
+		return 0, "not a slot file (unknown magic)"
+	case crc32.ChecksumIEEE(h[:12]) != binary.LittleEndian.Uint32(h[12:]):
+		return 0, "header checksum mismatch"
+	case binary.LittleEndian.Uint32(h[8:]) != slotFileVersion:
+		return 0, fmt.Sprintf("unknown version %d (this build reads %d)", binary.LittleEndian.Uint32(h[8:]), slotFileVersion)
+	}
+	off := int64(headerSize)
+	for ; int64(len(data))-off >= recordSize; off += recordSize {
+		rec := data[off : off+recordSize]
+		if crc32.ChecksumIEEE(rec[:20]) != binary.LittleEndian.Uint32(rec[20:]) {
+			return off, "record checksum mismatch"
+		}
+		visit(decodeSlot(rec))
+	}
+	return off, ""
+}
+
+func decodeSlot(rec []byte) Slot {
+	return Slot{
+		Epoch:     binary.LittleEndian.Uint64(rec[0:]),
+		Member:    binary.LittleEndian.Uint64(rec[8:]),
+		MessageID: uint64(binary.LittleEndian.Uint32(rec[16:])),
+	}
+}
+
+func encodeSlot(sl Slot) []byte {
+	rec := make([]byte, recordSize)
+	binary.LittleEndian.PutUint64(rec[0:], sl.Epoch)
+	binary.LittleEndian.PutUint64(rec[8:], sl.Member)
+	binary.LittleEndian.PutUint32(rec[16:], uint32(sl.MessageID))
+	binary.LittleEndian.PutUint32(rec[20:], crc32.ChecksumIEEE(rec[:20]))
+	return rec
+}
+
+// openEpochs are the epochs a message may be proved in now: those of the
+// timestamps within the max epoch gap of the clock, and at least the
+// current and the next.
+func (s *SlotStore) openEpochs() (first, last uint64) {
+	now, p := s.opts.Now(), s.opts.EpochPeriod
+	first = rln.Epoch(now.Add(-s.opts.MaxEpochGap), p)
+	last = max(rln.Epoch(now, p)+1, rln.Epoch(now.Add(s.opts.MaxEpochGap), p))
+	return first, last
+}
+
+// quarantine handles a damaged file: it is renamed aside, every slot of the
+// open epochs is marked used for the store's memberships, and a new file
+// holding that (and the valid records read) takes its place.
+func (s *SlotStore) quarantine(reason string, at int64) error {
+	fs, dir := s.opts.FS, filepath.Dir(s.path)
+	first, last := s.openEpochs()
+	d := &Damage{Reason: reason, Offset: at, KeptAs: fmt.Sprintf("%s.damaged-%d", s.path, s.opts.Now().UnixNano()), FirstEpoch: first, LastEpoch: last}
+	if err := fs.Rename(s.path, d.KeptAs); err != nil {
+		return fmt.Errorf("lightpush: %s: set the damaged file aside: %w", d.Error(), err)
+	}
+	if err := fs.SyncDir(dir); err != nil {
+		return fmt.Errorf("lightpush: %s: sync %s: %w", d.Error(), dir, err)
+	}
+	for e := first; e <= last; e++ {
+		for _, m := range s.order {
+			s.mark(Slot{Epoch: e, Member: m, MessageID: s.limits[m] - 1})
+		}
+	}
+	if err := s.rewrite(0); err != nil {
+		return fmt.Errorf("lightpush: %s: %w", d.Error(), err)
+	}
+	s.damage = d
+	return nil
 }
 
 // mark records a slot as used: the member's next id in the epoch moves past
@@ -119,22 +304,18 @@ func (s *SlotStore) mark(sl Slot) {
 	}
 }
 
-func encodeSlot(sl Slot) []byte {
-	rec := make([]byte, recordSize)
-	binary.LittleEndian.PutUint64(rec[0:], sl.Epoch)
-	binary.LittleEndian.PutUint64(rec[8:], sl.Member)
-	binary.LittleEndian.PutUint32(rec[16:], uint32(sl.MessageID))
-	binary.LittleEndian.PutUint32(rec[20:], crc32.ChecksumIEEE(rec[:20]))
-	return rec
-}
-
 // Take allocates the next free slot of the epoch, rotating over the
-// memberships, and returns it once it is on disk.
+// memberships, and returns it once it is on disk. A failed write or sync
+// is rolled back to the last whole record and the slot stays unused in the
+// file but burnt in memory: it is never handed out by this process.
 func (s *SlotStore) Take(epoch uint64) (Slot, error) {
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
 		return Slot{}, errors.New("lightpush: slot store closed")
+	case s.broken != nil:
+		return Slot{}, fmt.Errorf("%w: %v", ErrSlotStoreBroken, s.broken)
 	}
 	var sl Slot
 	found := false
@@ -148,23 +329,34 @@ func (s *SlotStore) Take(epoch uint64) (Slot, error) {
 		}
 	}
 	if !found {
-		s.mu.Unlock()
 		return Slot{}, ErrNoSlot
 	}
-	// Marked before the write: a failed write burns the slot rather than
-	// risking it being handed out twice.
 	s.mark(sl)
-	_, err := s.f.Write(encodeSlot(sl))
-	f := s.f
-	s.mu.Unlock()
+	n, err := s.f.WriteAt(encodeSlot(sl), s.size)
+	if err == nil && n < recordSize {
+		err = io.ErrShortWrite
+	}
+	if err == nil {
+		err = s.f.Sync()
+	}
 	if err != nil {
+		if rerr := s.rollback(); rerr != nil {
+			s.broken = fmt.Errorf("roll back to %d bytes after %v: %w", s.size, err, rerr)
+			return Slot{}, fmt.Errorf("%w: %v", ErrSlotStoreBroken, s.broken)
+		}
 		return Slot{}, fmt.Errorf("lightpush: persist slot: %w", err)
 	}
-	// The sync covers this record (and any written before it).
-	if err := f.Sync(); err != nil {
-		return Slot{}, fmt.Errorf("lightpush: sync slot: %w", err)
-	}
+	s.size += recordSize
 	return sl, nil
+}
+
+// rollback cuts what a failed write may have left after the last whole
+// record, so the next record lands aligned.
+func (s *SlotStore) rollback() error {
+	if err := s.f.Truncate(s.size); err != nil {
+		return err
+	}
+	return s.f.Sync()
 }
 
 // Left is the number of slots not yet used in the epoch.
@@ -180,6 +372,33 @@ func (s *SlotStore) Left(epoch uint64) int {
 	return left
 }
 
+// Capacity is the number of slots of one epoch.
+func (s *SlotStore) Capacity() int {
+	n := 0
+	for _, l := range s.limits {
+		n += int(l)
+	}
+	return n
+}
+
+// Used calls fn for every (epoch, member) with slots used, with the number
+// used (ids 0 to n-1).
+func (s *SlotStore) Used(fn func(epoch, member, n uint64)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for e, members := range s.next {
+		for m, n := range members {
+			fn(e, m, n)
+		}
+	}
+}
+
+// Damage is the damage found at open, or nil.
+func (s *SlotStore) Damage() *Damage { return s.damage }
+
+// Torn is the number of bytes of a torn final record cut at open.
+func (s *SlotStore) Torn() int64 { return s.torn }
+
 // Compact drops the records of epochs before minEpoch: the file is
 // rewritten to a temporary file, synced and renamed over the old one.
 func (s *SlotStore) Compact(minEpoch uint64) error {
@@ -194,39 +413,67 @@ func (s *SlotStore) Compact(minEpoch uint64) error {
 	if !stale || s.closed {
 		return nil
 	}
+	if s.broken != nil {
+		return fmt.Errorf("%w: %v", ErrSlotStoreBroken, s.broken)
+	}
+	return s.rewrite(minEpoch)
+}
+
+// rewrite writes the used slots of epochs from minEpoch on to a new file
+// and renames it over the store's: the highest id used stands for all
+// below it. Until the rename, the old file stays as it was; a failure after
+// it (the directory not synced) leaves the store broken, since the old file
+// could come back after a crash without the records appended to the new.
+func (s *SlotStore) rewrite(minEpoch uint64) error {
+	fs, dir := s.opts.FS, filepath.Dir(s.path)
 	tmp := s.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := fs.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return err
+		return fmt.Errorf("lightpush: compact slots: %w", err)
 	}
-	var buf []byte
-	for e, members := range s.next {
-		if e < minEpoch {
-			continue
-		}
-		for m, next := range members {
-			// The highest id used stands for all below it.
-			buf = append(buf, encodeSlot(Slot{Epoch: e, Member: m, MessageID: next - 1})...)
+	buf := slotHeader()
+	epochs := make([]uint64, 0, len(s.next))
+	for e := range s.next {
+		if e >= minEpoch {
+			epochs = append(epochs, e)
 		}
 	}
-	if _, err = f.Write(buf); err == nil {
+	sort.Slice(epochs, func(i, j int) bool { return epochs[i] < epochs[j] })
+	for _, e := range epochs {
+		members := make([]uint64, 0, len(s.next[e]))
+		for m := range s.next[e] {
+			members = append(members, m)
+		}
+		sort.Slice(members, func(i, j int) bool { return members[i] < members[j] })
+		for _, m := range members {
+			buf = append(buf, encodeSlot(Slot{Epoch: e, Member: m, MessageID: s.next[e][m] - 1})...)
+		}
+	}
+	n, err := f.WriteAt(buf, 0)
+	if err == nil && n < len(buf) {
+		err = io.ErrShortWrite
+	}
+	if err == nil {
 		err = f.Sync()
 	}
 	if err != nil {
 		f.Close()
-		os.Remove(tmp)
+		_ = fs.Remove(tmp)
+		return fmt.Errorf("lightpush: compact slots: write %s: %w", tmp, err)
+	}
+	if err := fs.Rename(tmp, s.path); err != nil {
+		f.Close()
+		_ = fs.Remove(tmp)
 		return fmt.Errorf("lightpush: compact slots: %w", err)
 	}
-	if err := os.Rename(tmp, s.path); err != nil {
-		f.Close()
-		return err
+	if s.f != nil {
+		s.f.Close()
 	}
-	if d, err := os.Open(filepath.Dir(s.path)); err == nil {
-		_ = d.Sync()
-		d.Close()
+	s.f, s.size = f, int64(len(buf))
+	if err := fs.SyncDir(dir); err != nil {
+		s.broken = fmt.Errorf("sync %s after renaming the compacted slot file: %w", dir, err)
+		return fmt.Errorf("%w: %v", ErrSlotStoreBroken, s.broken)
 	}
-	s.f.Close()
-	s.f = f
 	for e := range s.next {
 		if e < minEpoch {
 			delete(s.next, e)

@@ -10,7 +10,7 @@ import (
 func TestSlotsNeverReused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "slots")
 	members, limits := []uint64{5, 9}, []uint64{2, 3}
-	s, err := OpenSlots(path, members, limits)
+	s, err := OpenSlots(path, members, limits, testSlotOpts(100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestSlotsNeverReused(t *testing.T) {
 	// A restart (even an unclean one: Close only closes the file) resumes
 	// after the used slots.
 	s.Close()
-	s, err = OpenSlots(path, members, limits)
+	s, err = OpenSlots(path, members, limits, testSlotOpts(100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,11 +55,11 @@ func TestSlotsNeverReused(t *testing.T) {
 	}
 	f.Write([]byte{1, 2, 3, 4, 5, 6, 7})
 	f.Close()
-	s, err = OpenSlots(path, members, limits)
+	s, err = OpenSlots(path, members, limits, testSlotOpts(100))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := os.Stat(path); st.Size()%recordSize != 0 {
+	if st, _ := os.Stat(path); (st.Size()-headerSize)%recordSize != 0 {
 		t.Fatalf("file of %d bytes after reopening", st.Size())
 	}
 	if s.Left(101) != 4 {
@@ -71,7 +71,7 @@ func TestSlotsNeverReused(t *testing.T) {
 	}
 	take(s, 101)
 	s.Close()
-	s, err = OpenSlots(path, members, limits)
+	s, err = OpenSlots(path, members, limits, testSlotOpts(100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestSlotsNeverReused(t *testing.T) {
 	if s.Left(101) != 3 || s.Left(100) != 5 {
 		t.Fatalf("after compaction: left %d in 101, %d in 100", s.Left(101), s.Left(100))
 	}
-	if st, _ := os.Stat(path); st.Size() > 3*recordSize {
+	if st, _ := os.Stat(path); st.Size() > headerSize+3*recordSize {
 		t.Fatalf("compacted file of %d bytes", st.Size())
 	}
 }
@@ -88,21 +88,21 @@ func TestSlotsNeverReused(t *testing.T) {
 // when it is back.
 func TestSlotsOfAbsentMembership(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "slots")
-	s, _ := OpenSlots(path, []uint64{1, 2}, []uint64{1, 1})
+	s, _ := OpenSlots(path, []uint64{1, 2}, []uint64{1, 1}, testSlotOpts(7))
 	s.Take(7)
 	s.Take(7)
 	s.Close()
-	s, _ = OpenSlots(path, []uint64{2}, []uint64{1})
+	s, _ = OpenSlots(path, []uint64{2}, []uint64{1}, testSlotOpts(7))
 	if s.Left(7) != 0 {
 		t.Fatal("membership 2's used slot forgotten")
 	}
 	s.Close()
-	s, _ = OpenSlots(path, []uint64{1, 2, 3}, []uint64{1, 1, 1})
+	s, _ = OpenSlots(path, []uint64{1, 2, 3}, []uint64{1, 1, 1}, testSlotOpts(7))
 	defer s.Close()
 	if sl, err := s.Take(7); err != nil || sl.Member != 3 {
 		t.Fatalf("took %+v, %v; want membership 3's", sl, err)
 	}
-	if _, err := OpenSlots(filepath.Join(t.TempDir(), "x"), []uint64{1, 1}, []uint64{1, 1}); err == nil {
+	if _, err := OpenSlots(filepath.Join(t.TempDir(), "x"), []uint64{1, 1}, []uint64{1, 1}, testSlotOpts(7)); err == nil {
 		t.Fatal("duplicate membership accepted")
 	}
 }

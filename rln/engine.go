@@ -10,6 +10,7 @@ import (
 
 	"github.com/rlnd/rlnd/rln/artefacts"
 	"github.com/rlnd/rlnd/rln/groth16"
+	"github.com/rlnd/rlnd/rln/poseidon"
 	"github.com/rlnd/rlnd/rln/witness"
 )
 
@@ -183,6 +184,17 @@ func (p *Prover) Witness(req *ProveRequest) ([]fr.Element, error) {
 		"x":                 {req.X},
 		"externalNullifier": {ext},
 	})
+}
+
+// Nullifier is the nullifier a member's proof for the given epoch and
+// message id carries: Poseidon(a1) with a1 = Poseidon(secret,
+// external_nullifier, message_id). A proof service uses it to know which
+// nullifiers it already used without keeping the proofs.
+func (p *Prover) Nullifier(secret fr.Element, epoch, messageID uint64) fr.Element {
+	var mid fr.Element
+	mid.SetUint64(messageID)
+	a1 := poseidon.Hash3(secret, ExternalNullifier(epoch, p.identifier), mid)
+	return poseidon.Hash1(a1)
 }
 
 // Prove computes the witness and the proof for one message. rnd supplies

@@ -302,6 +302,9 @@ func TestDoubleSignalRecoversSecret(t *testing.T) {
 		if err := v.Verify(proof, req.X); err != nil {
 			t.Fatal(err)
 		}
+		if want := p.Nullifier(m.id.Secret, epoch, mid); !proof.Nullifier.Equal(&want) {
+			t.Fatalf("Nullifier(epoch %d, id %d) differs from the proof's", epoch, mid)
+		}
 		return log.Record(proof.Epoch, proof.Nullifier, Share{X: proof.ShareX, Y: proof.ShareY})
 	}
 	if v, _ := send(0, "first"); v != Fresh {
