@@ -84,7 +84,7 @@ func runCrashHelper() error {
 		return err
 	}
 	if _, err := NewService(h, ServiceConfig{Relay: r, Prover: p, Group: g, Memberships: ms, Signal: rln.SignalTimestamped,
-		SlotsPath: os.Getenv("RLND_SLOTS"), PerPeerQuota: 10_000, Workers: 2}); err != nil {
+		SlotsPath: os.Getenv("RLND_SLOTS"), PerPeerQuota: 10_000, ReservedShare: -1, Workers: 2}); err != nil {
 		return err
 	}
 	for _, s := range strings.Split(os.Getenv("RLND_OBSERVERS"), ",") {

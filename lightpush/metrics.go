@@ -15,6 +15,8 @@ type metrics struct {
 	responses *prometheus.CounterVec
 	proofs    prometheus.Counter
 	latency   prometheus.Histogram
+	refusals  *prometheus.CounterVec
+	slotFiles *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, s *Service) (*metrics, error) {
@@ -39,6 +41,17 @@ func newMetrics(reg prometheus.Registerer, s *Service) (*metrics, error) {
 	})); err != nil {
 		return nil, err
 	}
+	if m.refusals, err = promutil.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rlnd_lightpush_proof_refusals_total", Help: "Requests for a proof that the service turned down, by reason.",
+	}, []string{"reason"})); err != nil {
+		return nil, err
+	}
+	if m.slotFiles, err = promutil.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rlnd_lightpush_slot_file_faults_total",
+		Help: "Slot files found at start with a torn final record (cut) or damage (kept aside, open epochs blocked).",
+	}, []string{"kind"})); err != nil {
+		return nil, err
+	}
 	left := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "rlnd_lightpush_slots_left", Help: "Proofs the service can still attach in the current epoch.",
 	}, func() float64 { return float64(s.SlotsLeft()) })
@@ -61,5 +74,17 @@ func (m *metrics) proved(d time.Duration) {
 	if m != nil {
 		m.proofs.Inc()
 		m.latency.Observe(d.Seconds())
+	}
+}
+
+func (m *metrics) refused(reason string) {
+	if m != nil {
+		m.refusals.WithLabelValues(reason).Inc()
+	}
+}
+
+func (m *metrics) slotFile(kind string) {
+	if m != nil {
+		m.slotFiles.WithLabelValues(kind).Inc()
 	}
 }

@@ -11,13 +11,13 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	manet "github.com/multiformats/go-multiaddr/net"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
 
@@ -55,6 +55,9 @@ const (
 	DefaultPerPeerQuota = 10
 	DefaultWorkers      = 2
 	DefaultQueue        = 64
+	// DefaultReservedShare of each epoch's slots is kept for clients not
+	// yet served in it.
+	DefaultReservedShare = 0.25
 	// proofOverhead is what an attached RateLimitProof adds to a message:
 	// 128 + 6 x 32 bytes of fields, their tags and lengths, and field 21's.
 	proofOverhead = 128 + 6*32 + 7*2 + 3 + 2
@@ -84,13 +87,28 @@ type ServiceConfig struct {
 	Memberships []relay.Member
 	EpochPeriod time.Duration
 	Signal      rln.SignalMode
+	// MaxEpochGap is the node's rln.max-epoch-gap: a message whose
+	// timestamp is further from the clock is refused before any slot is
+	// taken (default relay.DefaultMaxEpochGap).
+	MaxEpochGap time.Duration
 	// SlotsPath is where used slots are persisted (required with
-	// memberships).
+	// memberships); SlotFS the file layer under it (default: the OS's).
 	SlotsPath string
+	SlotFS    SlotFS
 	// PerPeerQuota is the proofs one client (peer id) may get per epoch
-	// (default 10); GlobalCap the proofs the service attaches per epoch in
-	// all (0: as many as the memberships allow).
-	PerPeerQuota, GlobalCap int
+	// (default 10); PerIPQuota and PerPrefixQuota the proofs all clients
+	// of one IP address, or of one /24 (IPv4) or /56 (IPv6) prefix, may get
+	// (0: no such bound); GlobalCap the proofs the service attaches per
+	// epoch in all (0: as many as the memberships allow).
+	PerPeerQuota, PerIPQuota, PerPrefixQuota, GlobalCap int
+	// ReservedShare of each epoch's slots is kept for clients (peer ids
+	// and prefixes) not yet served in that epoch (default 0.25; negative:
+	// none).
+	ReservedShare float64
+	// AllowlistPath, when set, is a file of client peer ids (one a line):
+	// only they get proofs attached; anyone may still push messages with
+	// their own proofs. ReloadAllowlist reads it again.
+	AllowlistPath string
 	// Workers is the proving pool's size (default 2); Queue the requests
 	// that may wait for a worker (default 64; more get 503).
 	Workers, Queue int
@@ -109,11 +127,11 @@ type Service struct {
 	waiting atomic.Int64
 	proofs  atomic.Int64
 	m       *metrics
-
-	mu      sync.Mutex
-	epoch   uint64
-	perPeer map[peer.ID]int
-	total   int
+	quotas  *quotas
+	allow   *allowlist
+	// used holds every (epoch, nullifier) the service proved with: rebuilt
+	// from the slot file at start, checked before each publish.
+	used *rln.NullifierLog
 }
 
 // NewService starts the service on h (v3 and v2-beta1).
@@ -127,6 +145,17 @@ func NewService(h host.Host, cfg ServiceConfig) (*Service, error) {
 	if cfg.PerPeerQuota <= 0 {
 		cfg.PerPeerQuota = DefaultPerPeerQuota
 	}
+	if cfg.MaxEpochGap <= 0 {
+		cfg.MaxEpochGap = relay.DefaultMaxEpochGap
+	}
+	switch {
+	case cfg.ReservedShare == 0:
+		cfg.ReservedShare = DefaultReservedShare
+	case cfg.ReservedShare < 0:
+		cfg.ReservedShare = 0
+	case cfg.ReservedShare > 1:
+		return nil, fmt.Errorf("lightpush: reserved share %v, want 0 to 1", cfg.ReservedShare)
+	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = DefaultWorkers
 	}
@@ -139,37 +168,24 @@ func NewService(h host.Host, cfg ServiceConfig) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger, h: h, workers: make(chan struct{}, cfg.Workers), perPeer: map[peer.ID]int{}}
-	if len(cfg.Memberships) > 0 {
-		if cfg.Prover == nil || cfg.Group == nil || cfg.SlotsPath == "" {
-			return nil, errors.New("lightpush: proof as a service needs a prover, the group and a slots file")
-		}
-		members := make([]uint64, len(cfg.Memberships))
-		limits := make([]uint64, len(cfg.Memberships))
-		for i, m := range cfg.Memberships {
-			members[i], limits[i] = m.Index, m.UserMessageLimit
-		}
-		slots, err := OpenSlots(cfg.SlotsPath, members, limits)
-		if err != nil {
-			return nil, err
-		}
-		s.slots = slots
-		// Only the epochs a message may still be proved in matter.
-		if cur := s.currentEpoch(); cur > 1 {
-			if err := slots.Compact(cur - 1); err != nil {
-				slots.Close()
-				return nil, err
-			}
-		}
-	}
+	s := &Service{cfg: cfg, log: cfg.Logger, h: h, workers: make(chan struct{}, cfg.Workers),
+		quotas: newQuotas(QuotaConfig{PerPeer: cfg.PerPeerQuota, PerIP: cfg.PerIPQuota, PerPrefix: cfg.PerPrefixQuota,
+			Global: cfg.GlobalCap, ReservedShare: cfg.ReservedShare})}
 	m, err := newMetrics(cfg.Registerer, s)
 	if err != nil {
-		if s.slots != nil {
-			s.slots.Close()
-		}
 		return nil, err
 	}
 	s.m = m
+	if cfg.AllowlistPath != "" {
+		if s.allow, err = loadAllowlist(cfg.AllowlistPath); err != nil {
+			return nil, err
+		}
+	}
+	if len(cfg.Memberships) > 0 {
+		if err := s.openSlots(); err != nil {
+			return nil, err
+		}
+	}
 	h.SetStreamHandler(ProtocolV3, s.handleV3)
 	h.SetStreamHandler(ProtocolV2, s.handleV2)
 	return s, nil
@@ -185,6 +201,82 @@ func (s *Service) Close() {
 }
 
 func (s *Service) currentEpoch() uint64 { return rln.Epoch(s.cfg.Now(), s.cfg.EpochPeriod) }
+
+// openSlots opens the slot store, reports what it found, compacts it to the
+// epochs a message may still be proved in, and rebuilds the nullifiers used
+// in them.
+func (s *Service) openSlots() error {
+	cfg := s.cfg
+	if cfg.Prover == nil || cfg.Group == nil || cfg.SlotsPath == "" {
+		return errors.New("lightpush: proof as a service needs a prover, the group and a slots file")
+	}
+	members := make([]uint64, len(cfg.Memberships))
+	limits := make([]uint64, len(cfg.Memberships))
+	for i, m := range cfg.Memberships {
+		members[i], limits[i] = m.Index, m.UserMessageLimit
+	}
+	slots, err := OpenSlots(cfg.SlotsPath, members, limits, SlotOptions{FS: cfg.SlotFS, Now: cfg.Now,
+		EpochPeriod: cfg.EpochPeriod, MaxEpochGap: cfg.MaxEpochGap})
+	if err != nil {
+		return err
+	}
+	if d := slots.Damage(); d != nil {
+		s.log.Error("lightpush: the slot file was damaged; no proofs are attached in the epochs it could have used",
+			"file", cfg.SlotsPath, "reason", d.Reason, "offset", d.Offset, "kept_as", d.KeptAs,
+			"first_epoch", d.FirstEpoch, "last_epoch", d.LastEpoch)
+		s.m.slotFile("damaged")
+	}
+	if n := slots.Torn(); n > 0 {
+		s.log.Warn("lightpush: cut a torn final record of the slot file (a crash while it was written)", "file", cfg.SlotsPath, "bytes", n)
+		s.m.slotFile("torn")
+	}
+	first, last := slots.openEpochs()
+	if err := slots.Compact(first); err != nil {
+		slots.Close()
+		return err
+	}
+	// The nullifier log keeps the open epochs, with room for every slot.
+	s.used = rln.NewNullifierLog(last-first+2, slots.Capacity()+1)
+	byIndex := map[uint64]relay.Member{}
+	for _, m := range cfg.Memberships {
+		byIndex[m.Index] = m
+	}
+	slots.Used(func(epoch, member, n uint64) {
+		m, ok := byIndex[member]
+		if !ok || epoch < first {
+			return
+		}
+		for id := range min(n, m.UserMessageLimit) {
+			s.used.Record(epoch, cfg.Prover.Nullifier(m.Identity.Secret, epoch, id), rln.Share{})
+		}
+	})
+	s.slots = slots
+	return nil
+}
+
+// ReloadAllowlist reads the allowlist file again (rlnd does on SIGHUP); on
+// an error the list stays as it was.
+func (s *Service) ReloadAllowlist() error {
+	if s.allow == nil {
+		return errors.New("lightpush: no allowlist configured")
+	}
+	if err := s.allow.reload(); err != nil {
+		return err
+	}
+	s.log.Info("lightpush: allowlist reloaded", "file", s.cfg.AllowlistPath, "peers", s.allow.len())
+	return nil
+}
+
+// clientOf is the client behind a peer id: the IP address of its
+// connection, when it has one.
+func (s *Service) clientOf(p peer.ID) client {
+	for _, c := range s.h.Network().ConnsToPeer(p) {
+		if ip, err := manet.ToIP(c.RemoteMultiaddr()); err == nil {
+			return newClient(p, ip)
+		}
+	}
+	return newClient(p, nil)
+}
 
 // SlotsLeft is the number of proofs the service can still attach in the
 // current epoch.
@@ -211,6 +303,15 @@ func (s *Service) push(ctx context.Context, from peer.ID, pubsubTopic string, ms
 		return Response{Status: StatusBadRequest, Description: "no message"}
 	}
 	wire.Normalize(msg)
+	// Every check that can refuse the message runs before a slot is
+	// taken, on the message as it will be published: its timestamp filled
+	// in, its proof counted.
+	prove := msg.RateLimitProof == nil && s.slots != nil
+	now := s.cfg.Now()
+	if prove && msg.Timestamp == nil {
+		ts := now.UnixNano()
+		msg.Timestamp = &ts
+	}
 	if err := wire.CheckMessage(msg); err != nil {
 		if errors.Is(err, wire.ErrTooLarge) {
 			return Response{Status: StatusTooLarge, Description: err.Error()}
@@ -218,7 +319,7 @@ func (s *Service) push(ctx context.Context, from peer.ID, pubsubTopic string, ms
 		return Response{Status: StatusBadRequest, Description: err.Error()}
 	}
 	size := proto.Size(msg)
-	if msg.RateLimitProof == nil && s.slots != nil {
+	if prove {
 		size += proofOverhead // the proof we would attach
 	}
 	if size > wire.MaxMessageSize {
@@ -245,88 +346,80 @@ func (s *Service) push(ctx context.Context, from peer.ID, pubsubTopic string, ms
 	if s.slots == nil {
 		return Response{Status: StatusInvalidMessage, Description: "message has no RLN proof and this node does not attach them"}
 	}
-	now := s.cfg.Now()
-	if msg.Timestamp == nil {
-		ts := now.UnixNano()
-		msg.Timestamp = &ts
+	c := s.clientOf(from)
+	if s.allow != nil && !s.allow.allows(from) {
+		s.refuse(c, "not-allowlisted")
+		return Response{Status: StatusInvalidMessage, Description: "message has no RLN proof and this node attaches proofs only for the clients it lists"}
 	}
-	if gap := now.Sub(time.Unix(0, msg.GetTimestamp())); gap > relay.DefaultMaxEpochGap || gap < -relay.DefaultMaxEpochGap {
-		return Response{Status: StatusInvalidMessage, Description: "timestamp more than 20 s from the node's clock"}
+	if gap := now.Sub(time.Unix(0, msg.GetTimestamp())); gap > s.cfg.MaxEpochGap || gap < -s.cfg.MaxEpochGap {
+		s.refuse(c, "epoch-gap")
+		return Response{Status: StatusInvalidMessage, Description: fmt.Sprintf("timestamp %s from the node's clock, at most %s allowed", gap.Round(time.Millisecond), s.cfg.MaxEpochGap)}
 	}
 	epoch := rln.Epoch(time.Unix(0, msg.GetTimestamp()), s.cfg.EpochPeriod)
-	if r, ok := s.admit(from, epoch); !ok {
-		return r
+	s.quotas.prune(rln.Epoch(now.Add(-s.cfg.MaxEpochGap), s.cfg.EpochPeriod))
+	if reason, desc, ok := s.quotas.take(c, epoch, s.slots.Left(epoch), s.slots.Capacity()); !ok {
+		s.refuse(c, reason)
+		return Response{Status: StatusTooManyRequests, Description: desc}
 	}
 	// A place in the proving queue, then the slot: a refused request must
 	// not burn a slot.
 	if s.waiting.Add(1) > int64(s.cfg.Queue) {
 		s.waiting.Add(-1)
-		s.release(from, epoch)
+		s.quotas.release(c, epoch)
+		s.refuse(c, "queue-full")
 		return Response{Status: StatusUnavailable, Description: "proving queue full, retry shortly"}
 	}
 	defer s.waiting.Add(-1)
 	select {
 	case s.workers <- struct{}{}:
 	case <-ctx.Done():
-		s.release(from, epoch)
+		s.quotas.release(c, epoch)
+		s.refuse(c, "queue-timeout")
 		return Response{Status: StatusUnavailable, Description: "timed out waiting for a prover"}
 	}
 	defer func() { <-s.workers }()
 	slot, err := s.slots.Take(epoch)
 	if errors.Is(err, ErrNoSlot) {
-		s.release(from, epoch)
+		s.quotas.release(c, epoch)
+		s.refuse(c, "out-of-slots")
 		next := rln.EpochStart(epoch+1, s.cfg.EpochPeriod).Sub(now).Round(time.Second)
 		return Response{Status: StatusOutOfProofs, Description: fmt.Sprintf("out of RLN proofs this epoch; the next epoch starts in %s", next)}
 	}
 	if err != nil {
-		s.release(from, epoch)
-		s.log.Error("slot store", "err", err)
+		s.quotas.release(c, epoch)
+		s.refuse(c, "slot-store")
+		s.log.Error("lightpush: slot store", "err", err)
 		return Response{Status: StatusInternal, Description: "cannot record the proof slot"}
 	}
+	s.quotas.taken(epoch)
 	mem, ok := s.member(slot.Member)
 	if !ok {
 		return Response{Status: StatusInternal, Description: "slot of an unknown membership"}
 	}
 	start := time.Now()
-	_, err = relay.AttachProof(s.cfg.Prover, s.cfg.Group, mem, relay.ProofParams{EpochPeriod: s.cfg.EpochPeriod, Signal: s.cfg.Signal}, msg, slot.MessageID)
+	proof, err := relay.AttachProof(s.cfg.Prover, s.cfg.Group, mem, relay.ProofParams{EpochPeriod: s.cfg.EpochPeriod, Signal: s.cfg.Signal}, msg, slot.MessageID)
 	if err != nil {
 		s.log.Error("proof as a service", "member", slot.Member, "err", err)
 		return Response{Status: StatusInternal, Description: "could not prove the message"}
+	}
+	// Whatever the slot file said, a nullifier proved with before is never
+	// published again.
+	if v, _ := s.used.Record(slot.Epoch, proof.Nullifier, rln.Share{X: proof.ShareX, Y: proof.ShareY}); v != rln.Fresh {
+		s.refuse(c, "nullifier-reuse")
+		s.log.Error("lightpush: refused to publish a proof whose nullifier the service used before in its epoch",
+			"member", slot.Member, "epoch", slot.Epoch, "message_id", slot.MessageID, "verdict", v)
+		msg.RateLimitProof = nil
+		return Response{Status: StatusInternal, Description: "the proof slot was used before; not published"}
 	}
 	s.m.proved(time.Since(start))
 	s.proofs.Add(1)
 	return s.publish(pubsubTopic, msg)
 }
 
-// admit checks and counts the client's quota and the global cap.
-func (s *Service) admit(from peer.ID, epoch uint64) (Response, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// A message of an earlier epoch (within the gap) is counted against
-	// the current epoch's quotas, which is the stricter choice.
-	if epoch > s.epoch {
-		s.epoch, s.perPeer, s.total = epoch, map[peer.ID]int{}, 0
-	}
-	if s.perPeer[from] >= s.cfg.PerPeerQuota {
-		return Response{Status: StatusTooManyRequests, Description: fmt.Sprintf("quota of %d proofs per epoch used", s.cfg.PerPeerQuota)}, false
-	}
-	if s.cfg.GlobalCap > 0 && s.total >= s.cfg.GlobalCap {
-		return Response{Status: StatusTooManyRequests, Description: "the service's proofs for this epoch are used"}, false
-	}
-	s.perPeer[from]++
-	s.total++
-	return Response{}, true
-}
-
-// release gives back a quota unit taken by admit for a request that got
-// no proof.
-func (s *Service) release(from peer.ID, epoch uint64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if epoch >= s.epoch && s.perPeer[from] > 0 {
-		s.perPeer[from]--
-		s.total--
-	}
+// refuse counts and logs a request proof as a service turned down.
+func (s *Service) refuse(c client, reason string) {
+	s.m.refused(reason)
+	s.log.Debug("lightpush: proof refused", "peer", c.peer, "ip", c.ip, "reason", reason)
 }
 
 func (s *Service) member(index uint64) (relay.Member, bool) {

@@ -206,7 +206,7 @@ func TestProofAsAService(t *testing.T) {
 
 // Each status code of lightpush v3 where it belongs.
 func TestStatusCodes(t *testing.T) {
-	n := startNet(t, 1, 2, func(c *ServiceConfig) { c.PerPeerQuota = 100 })
+	n := startNet(t, 1, 2, func(c *ServiceConfig) { c.PerPeerQuota, c.ReservedShare = 100, -1 })
 	c := n.client(t)
 
 	// 400: no message; a content topic that gives no shard.
