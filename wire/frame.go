@@ -15,6 +15,11 @@ import (
 // ReadFrame reads one frame of at most max bytes. A frame announcing more
 // is rejected before its body is read. io.EOF is returned only when the
 // stream ends cleanly before a frame starts.
+//
+// The body's buffer grows as its bytes arrive (FrameChunk first, then
+// doubling, capped at the announced length), so a peer that announces a
+// large frame and sends little of it holds about twice what it sent, not
+// what it announced. A complete frame's buffer is exactly its length.
 func ReadFrame(r io.Reader, max int) ([]byte, error) {
 	n, err := readUvarint(r)
 	if err != nil {
@@ -23,14 +28,32 @@ func ReadFrame(r io.Reader, max int) ([]byte, error) {
 	if n > uint64(max) {
 		return nil, fmt.Errorf("%w: frame of %d bytes, at most %d allowed", ErrTooLarge, n, max)
 	}
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
+	return readBody(r, int(n))
+}
+
+// FrameChunk is the first buffer ReadFrame allocates for a frame body.
+const FrameChunk = 4 << 10
+
+// readBody reads n bytes into a buffer that doubles as they arrive.
+func readBody(r io.Reader, n int) ([]byte, error) {
+	buf := make([]byte, min(n, FrameChunk))
+	got := 0
+	for {
+		k, err := io.ReadFull(r, buf[got:])
+		got += k
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, fmt.Errorf("read frame body (%d of %d bytes): %w", got, n, err)
 		}
-		return nil, fmt.Errorf("read frame body (%d bytes): %w", n, err)
+		if got == n {
+			return buf, nil
+		}
+		grown := make([]byte, min(2*len(buf), n))
+		copy(grown, buf)
+		buf = grown
 	}
-	return buf, nil
 }
 
 // readUvarint reads a varint one byte at a time (streams are not

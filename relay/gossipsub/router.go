@@ -301,6 +301,10 @@ func (r *Router) SetProtocol(id PeerID, proto Protocol) {
 	}
 }
 
+// Penalize adds n to a peer's behaviour penalty (P7) for misbehaviour only
+// the driver sees, such as a frame not finished within its deadline.
+func (r *Router) Penalize(id PeerID, n float64) { r.sc.penalty(id, n) }
+
 // RemovePeer forgets a peer whose stream or connection went down. Its score
 // is retained for RetainScore if negative.
 func (r *Router) RemovePeer(now time.Time, id PeerID) {

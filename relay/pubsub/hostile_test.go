@@ -53,8 +53,9 @@ type hostileNet struct {
 	from      []int
 }
 
-// newHostileNet builds the network; params adjusts the routers' parameters.
-func newHostileNet(t *testing.T, params func(*gossipsub.Params)) *hostileNet {
+// newHostileNet builds the network; params adjusts the routers' parameters
+// and edits the honest nodes' configs.
+func newHostileNet(t *testing.T, params func(*gossipsub.Params), edits ...func(*Config)) *hostileNet {
 	n := &hostileNet{t: t}
 	for i := range 3 {
 		h := newHost(t)
@@ -62,7 +63,11 @@ func newHostileNet(t *testing.T, params func(*gossipsub.Params)) *hostileNet {
 		if params != nil {
 			params(&cfg.Params)
 		}
-		ps, err := New(h, Config{Router: cfg, Validator: &rejectPrefix{prefix: badMarker}})
+		pcfg := Config{Router: cfg, Validator: &rejectPrefix{prefix: badMarker}}
+		for _, edit := range edits {
+			edit(&pcfg)
+		}
+		ps, err := New(h, pcfg)
 		if err != nil {
 			t.Fatal(err)
 		}

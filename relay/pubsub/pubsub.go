@@ -8,9 +8,11 @@ package pubsub
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,8 +72,23 @@ type Config struct {
 	// Events bounds the event loop's queue (default 4096); stream readers
 	// wait when it is full.
 	Events int
-	Logger *slog.Logger
+	// FrameTimeout bounds the time from the first byte of an incoming
+	// RPC frame (its length) to its last (default DefaultFrameTimeout).
+	// A frame not finished in time resets its stream and adds one to the
+	// peer's behaviour penalty. Streams may idle between frames.
+	FrameTimeout time.Duration
+	Logger       *slog.Logger
 }
+
+// DefaultFrameTimeout is the default FrameTimeout. The largest frame
+// accepted (MaxRPCSize plus framing, about 154 KiB by default) then needs
+// a sustained 5.2 KB/s (42 kbit/s) from a peer, well below any link that
+// can relay at mesh rates at all, while a peer that trickles or stalls a
+// frame holds its stream for at most 30 s. Honest peers write a frame
+// with one write once it is marshalled, so it is late only behind a
+// congested link. (With the 1 MiB frames of go-libp2p-pubsub peers, 30 s
+// still asks only for 35 KB/s.)
+const DefaultFrameTimeout = 30 * time.Second
 
 // Message is a delivered message.
 type Message struct {
@@ -119,6 +136,8 @@ type Stats struct {
 	RPCsIn, RPCsOut uint64
 	SendsDropped    uint64 // a peer's writer queue was full
 	BadFrames       uint64 // oversized or undecodable frames (stream reset)
+	SlowFrames      uint64 // frames not finished within FrameTimeout (stream reset)
+	FramesInFlight  int    // incoming frames started and not yet finished
 	SlowSubscriber  uint64 // deliveries dropped: subscription buffer full
 	ValidationFull  uint64 // the validator had no room
 	Pending         int
@@ -144,7 +163,8 @@ type PubSub struct {
 	stats   Stats
 
 	// Counted from stream goroutines.
-	rpcsIn, badFrames atomic.Uint64
+	rpcsIn, badFrames, slowFrames atomic.Uint64
+	framesInFlight                atomic.Int64
 
 	notifee *network.NotifyBundle
 }
@@ -164,6 +184,9 @@ func New(h host.Host, cfg Config) (*PubSub, error) {
 	}
 	if cfg.Events <= 0 {
 		cfg.Events = 4096
+	}
+	if cfg.FrameTimeout <= 0 {
+		cfg.FrameTimeout = DefaultFrameTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -462,16 +485,25 @@ func (ps *PubSub) handleStream(s network.Stream) {
 		_ = s.Reset()
 		return
 	}
-	br := bufio.NewReaderSize(s, 64<<10)
+	// A small read buffer: frame bodies grow their own buffers as they
+	// arrive (wire.ReadFrame), so what a stream holds follows what its
+	// peer sent, not what it announced.
+	br := bufio.NewReaderSize(s, readBuffer)
 	max := ps.maxFrame()
 	for {
-		b, err := wire.ReadFrame(br, max)
+		b, err := ps.readFrame(s, br, max)
 		if err != nil {
-			if errors.Is(err, wire.ErrTooLarge) || errors.Is(err, wire.ErrMalformed) {
+			switch {
+			case errors.Is(err, wire.ErrTooLarge) || errors.Is(err, wire.ErrMalformed):
 				ps.badFrames.Add(1)
 				ps.log.Debug("bad pubsub frame", "peer", p, "err", err)
 				_ = s.Reset()
-			} else {
+			case isTimeout(err):
+				ps.slowFrames.Add(1)
+				ps.log.Debug("pubsub frame not finished in time", "peer", p, "timeout", ps.cfg.FrameTimeout, "err", err)
+				_ = s.Reset()
+				ps.post(func(time.Time) { ps.r.Penalize(gossipsub.PeerID(p), 1) })
+			default:
 				_ = s.Close()
 			}
 			return
@@ -489,6 +521,46 @@ func (ps *PubSub) handleStream(s network.Stream) {
 			return
 		}
 	}
+}
+
+// readBuffer is the read buffer of a pubsub stream.
+const readBuffer = 4 << 10
+
+// readFrame waits, without a deadline, for the first byte of the next
+// frame, then reads the frame within FrameTimeout. A frame already whole
+// in the read buffer needs no deadline.
+func (ps *PubSub) readFrame(s network.Stream, br *bufio.Reader, max int) ([]byte, error) {
+	if _, err := br.Peek(1); err != nil {
+		return nil, err // the stream ended (io.EOF) or broke
+	}
+	if buffered, _ := br.Peek(br.Buffered()); frameWhole(buffered) {
+		return wire.ReadFrame(br, max)
+	}
+	ps.framesInFlight.Add(1)
+	defer ps.framesInFlight.Add(-1)
+	if err := s.SetReadDeadline(time.Now().Add(ps.cfg.FrameTimeout)); err != nil {
+		return nil, fmt.Errorf("set the frame deadline: %w", err)
+	}
+	b, err := wire.ReadFrame(br, max)
+	if err == nil {
+		err = s.SetReadDeadline(time.Time{})
+	}
+	return b, err
+}
+
+// frameWhole tells whether b starts with a whole frame.
+func frameWhole(b []byte) bool {
+	n, k := binary.Uvarint(b)
+	return k > 0 && n <= uint64(len(b)-k)
+}
+
+// isTimeout tells whether err is a passed deadline (yamux's and mplex's).
+func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
 }
 
 // Subscribe joins topic and returns a subscription to its messages.
@@ -539,6 +611,8 @@ func (ps *PubSub) Stats() Stats {
 	})
 	st.RPCsIn = ps.rpcsIn.Load()
 	st.BadFrames = ps.badFrames.Load()
+	st.SlowFrames = ps.slowFrames.Load()
+	st.FramesInFlight = int(ps.framesInFlight.Load())
 	return st
 }
 
