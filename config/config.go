@@ -67,8 +67,18 @@ type LightpushConfig struct {
 	// SlotsFile persists the slots used, so a restart never reuses one.
 	SlotsFile    string `mapstructure:"slots-file" yaml:"slots-file"`
 	PerPeerQuota int    `mapstructure:"per-peer-quota" yaml:"per-peer-quota"`
-	GlobalCap    int    `mapstructure:"global-cap" yaml:"global-cap"`
-	Workers      int    `mapstructure:"workers" yaml:"workers"`
+	// PerIPQuota and PerPrefixQuota bound the proofs all clients of one IP
+	// address, or of one /24 (IPv4) or /56 (IPv6), get per epoch (0: none).
+	PerIPQuota     int `mapstructure:"per-ip-quota" yaml:"per-ip-quota"`
+	PerPrefixQuota int `mapstructure:"per-prefix-quota" yaml:"per-prefix-quota"`
+	GlobalCap      int `mapstructure:"global-cap" yaml:"global-cap"`
+	// ReservedPercent of each epoch's slots is kept for clients not yet
+	// served in it.
+	ReservedPercent int `mapstructure:"reserved-percent" yaml:"reserved-percent"`
+	// Allowlist, when set, is a file of client peer ids (one a line); only
+	// they get proofs attached. Reloaded on SIGHUP.
+	Allowlist string `mapstructure:"allowlist" yaml:"allowlist"`
+	Workers   int    `mapstructure:"workers" yaml:"workers"`
 }
 
 // LogConfig selects the log level and output format.
@@ -149,7 +159,7 @@ func twnPreset() Config {
 		},
 		REST:      RESTConfig{Address: "127.0.0.1:8645"},
 		Metrics:   MetricsConfig{Address: "127.0.0.1:8008"},
-		Lightpush: LightpushConfig{SlotsFile: "rlnd-lightpush-slots", PerPeerQuota: 10, Workers: 2},
+		Lightpush: LightpushConfig{SlotsFile: "rlnd-lightpush-slots", PerPeerQuota: 10, PerIPQuota: 20, PerPrefixQuota: 40, ReservedPercent: 25, Workers: 2},
 		Store:     StoreConfig{DBPath: "rlnd-store.db", RetentionTime: 48 * time.Hour},
 	}
 }

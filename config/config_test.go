@@ -26,7 +26,7 @@ func TestPresetValues(t *testing.T) {
 		Chain:     ChainConfig{ChainID: 59141, Contract: "0xB9cd878C90E49F797B4431fBF4fb333108CB90e6"},
 		REST:      RESTConfig{Enabled: false, Address: "127.0.0.1:8645"},
 		Metrics:   MetricsConfig{Enabled: false, Address: "127.0.0.1:8008"},
-		Lightpush: LightpushConfig{SlotsFile: "rlnd-lightpush-slots", PerPeerQuota: 10, Workers: 2},
+		Lightpush: LightpushConfig{SlotsFile: "rlnd-lightpush-slots", PerPeerQuota: 10, PerIPQuota: 20, PerPrefixQuota: 40, ReservedPercent: 25, Workers: 2},
 		Store:     StoreConfig{DBPath: "rlnd-store.db", RetentionTime: 48 * time.Hour},
 	}
 	devnet := Config{
@@ -44,7 +44,7 @@ func TestPresetValues(t *testing.T) {
 		Chain:     ChainConfig{RPCURL: "http://127.0.0.1:8545", ChainID: 1337, Contract: "0xd08010Cd3204D90daAea433bB4EA56d882594A53"},
 		REST:      RESTConfig{Enabled: true, Address: "127.0.0.1:8645"},
 		Metrics:   MetricsConfig{Enabled: true, Address: "127.0.0.1:8008"},
-		Lightpush: LightpushConfig{SlotsFile: "rlnd-lightpush-slots", PerPeerQuota: 10, Workers: 2},
+		Lightpush: LightpushConfig{SlotsFile: "rlnd-lightpush-slots", PerPeerQuota: 10, PerIPQuota: 20, PerPrefixQuota: 40, ReservedPercent: 25, Workers: 2},
 		Store:     StoreConfig{DBPath: "rlnd-store.db", RetentionTime: 48 * time.Hour},
 	}
 

@@ -177,6 +177,26 @@ func keys() []keySpec {
 			field:   func(c *Config) any { return &c.Lightpush.PerPeerQuota },
 		},
 		{
+			name: "lightpush.per-ip-quota", usage: "proofs all light clients of one IP address may get per epoch; 0: no bound",
+			allowed: "0..65535",
+			field:   func(c *Config) any { return &c.Lightpush.PerIPQuota },
+		},
+		{
+			name: "lightpush.per-prefix-quota", usage: "proofs all light clients of one /24 (IPv4) or /56 (IPv6) may get per epoch; 0: no bound",
+			allowed: "0..65535",
+			field:   func(c *Config) any { return &c.Lightpush.PerPrefixQuota },
+		},
+		{
+			name: "lightpush.reserved-percent", usage: "share of each epoch's proofs kept for clients (peer ids and prefixes) not yet served in it",
+			allowed: "0..100",
+			field:   func(c *Config) any { return &c.Lightpush.ReservedPercent },
+		},
+		{
+			name: "lightpush.allowlist", usage: "file of client peer ids (one a line) that alone get proofs attached, reloaded on SIGHUP; empty: every client",
+			allowed: "any path",
+			field:   func(c *Config) any { return &c.Lightpush.Allowlist },
+		},
+		{
 			name: "lightpush.global-cap", usage: "proofs the service attaches per epoch in all; 0: as many as its memberships allow",
 			allowed: ">= 0",
 			field:   func(c *Config) any { return &c.Lightpush.GlobalCap },

@@ -57,6 +57,9 @@ func (c *Config) Validate() error {
 	ch.hostPort("metrics.address", c.Metrics.Address)
 
 	ch.intRange("lightpush.per-peer-quota", c.Lightpush.PerPeerQuota, 1, 65535)
+	ch.intRange("lightpush.per-ip-quota", c.Lightpush.PerIPQuota, 0, 65535)
+	ch.intRange("lightpush.per-prefix-quota", c.Lightpush.PerPrefixQuota, 0, 65535)
+	ch.intRange("lightpush.reserved-percent", c.Lightpush.ReservedPercent, 0, 100)
 	if c.Lightpush.GlobalCap < 0 {
 		ch.addf(nil, "lightpush.global-cap", "%d is out of range, allowed >= 0", c.Lightpush.GlobalCap)
 	}

@@ -391,6 +391,9 @@ func RunDevnet(ctx context.Context, dc DevnetConfig) (*DevnetReport, error) {
 		Relay: svcNode.Relay(), Prover: prover, Group: svcNode.Group(),
 		Memberships: []relay.Member{members[dc.Members+2].Member, members[dc.Members+3].Member},
 		EpochPeriod: period, Signal: rln.SignalTimestamped, SlotsPath: filepath.Join(slotsDir, "slots"), PerPeerQuota: lpQuota,
+		// The light clients all come from 127.0.0.1, one prefix: no share
+		// is kept for new clients, so the greedy one meets its own quota.
+		ReservedShare: -1,
 	})
 	if err != nil {
 		return nil, err

@@ -193,7 +193,7 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 		if err != nil {
 			return nil, err
 		}
-		n.archiver = store.NewArchiver(n.relay, db, store.ArchiverConfig{Logger: log, Metrics: sm, Retention: store.Retention{
+		n.archiver = store.NewArchiver(n.relay, db, store.ArchiverConfig{Logger: log, Metrics: sm, MaxGap: cfg.RLN.MaxEpochGap, Retention: store.Retention{
 			MaxAge: cfg.Store.RetentionTime, MaxCount: cfg.Store.RetentionCount, MaxBytes: int64(cfg.Store.RetentionBytes)}})
 		n.store = store.NewService(n.host.Libp2p(), db, store.ServiceConfig{Logger: log, Metrics: sm})
 	}
@@ -263,9 +263,13 @@ func (n *Node) startSync(ctx, runCtx context.Context, sc membership.SyncConfig) 
 func (n *Node) startLightpush(signal rln.SignalMode, prover *rln.Prover) error {
 	lc := n.cfg.Lightpush
 	sc := lightpush.ServiceConfig{
-		Relay: n.relay, Group: n.group, EpochPeriod: n.cfg.RLN.EpochPeriod, Signal: signal,
-		SlotsPath: lc.SlotsFile, PerPeerQuota: lc.PerPeerQuota, GlobalCap: lc.GlobalCap, Workers: lc.Workers,
+		Relay: n.relay, Group: n.group, EpochPeriod: n.cfg.RLN.EpochPeriod, MaxEpochGap: n.cfg.RLN.MaxEpochGap, Signal: signal,
+		SlotsPath: lc.SlotsFile, PerPeerQuota: lc.PerPeerQuota, PerIPQuota: lc.PerIPQuota, PerPrefixQuota: lc.PerPrefixQuota,
+		GlobalCap: lc.GlobalCap, ReservedShare: float64(lc.ReservedPercent) / 100, AllowlistPath: lc.Allowlist, Workers: lc.Workers,
 		Logger: n.log, Registerer: n.registry,
+	}
+	if lc.ReservedPercent == 0 {
+		sc.ReservedShare = -1 // none
 	}
 	if lc.Keystore != "" {
 		if !n.cfg.RLN.Enabled {
@@ -321,6 +325,15 @@ func (n *Node) Filter() *filter.Service { return n.filter }
 
 // Lightpush is the lightpush service (nil when off).
 func (n *Node) Lightpush() *lightpush.Service { return n.lp }
+
+// Reload reads again what may change while the node runs: the lightpush
+// allowlist, when one is configured. On an error the old values stay.
+func (n *Node) Reload() error {
+	if n.lp != nil && n.cfg.Lightpush.Allowlist != "" {
+		return n.lp.ReloadAllowlist()
+	}
+	return nil
+}
 
 // keepConnected dials a static peer and redials it when it drops.
 func (n *Node) keepConnected(ctx context.Context, ai peer.AddrInfo) {

@@ -12,7 +12,8 @@ import (
 // ArchiverConfig configures an Archiver.
 type ArchiverConfig struct {
 	// MaxGap: messages whose timestamp is further than this from the
-	// clock are not archived (default 20 s).
+	// clock are not archived (the node passes rln.max-epoch-gap; default
+	// relay.DefaultMaxEpochGap).
 	MaxGap time.Duration
 	// Batch and Flush bound how many messages and how long wait before a
 	// Put (defaults 256 and 20 ms).
@@ -51,7 +52,7 @@ const (
 // NewArchiver starts archiving r's deliveries into a.
 func NewArchiver(r *relay.Relay, a Archive, cfg ArchiverConfig) *Archiver {
 	if cfg.MaxGap <= 0 {
-		cfg.MaxGap = 20 * time.Second
+		cfg.MaxGap = relay.DefaultMaxEpochGap
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 256

@@ -33,7 +33,7 @@ func newNodeCmd(env []string) *cobra.Command {
 		Long: "Run a Waku relay node: listen on the configured addresses, dial the static peers, follow\n" +
 			"the membership registry on the chain, validate every message's RLN proof and relay the\n" +
 			"valid ones on the cluster's shards. Prometheus metrics are served when metrics.enabled is\n" +
-			"set. SIGINT or SIGTERM stops the node gracefully.",
+			"set. SIGINT or SIGTERM stops the node gracefully; SIGHUP reloads the lightpush allowlist.",
 		Example: "  rlnd node --preset devnet\n" +
 			"  rlnd node --config rlnd.yaml --p2p-static-peers /ip4/10.0.0.2/tcp/60000/p2p/16Uiu2...\n" +
 			"  RLND_CHAIN_RPC_URL=https://rpc.sepolia.linea.build rlnd node",
@@ -58,7 +58,22 @@ func newNodeCmd(env []string) *cobra.Command {
 			if a := n.MetricsAddr(); a != nil {
 				fmt.Fprintf(out, "metrics on http://%s/metrics\n", a)
 			}
-			<-ctx.Done()
+			// SIGHUP reloads what can change without a restart (the
+			// lightpush allowlist).
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+		wait:
+			for {
+				select {
+				case <-ctx.Done():
+					break wait
+				case <-hup:
+					if err := n.Reload(); err != nil {
+						log.Error("reload on SIGHUP", "err", err)
+					}
+				}
+			}
 			log.Info("shutting down")
 			done := make(chan struct{})
 			go func() { n.Close(); close(done) }()
