@@ -195,7 +195,9 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 		}
 		n.archiver = store.NewArchiver(n.relay, db, store.ArchiverConfig{Logger: log, Metrics: sm, MaxGap: cfg.RLN.MaxEpochGap, Retention: store.Retention{
 			MaxAge: cfg.Store.RetentionTime, MaxCount: cfg.Store.RetentionCount, MaxBytes: int64(cfg.Store.RetentionBytes)}})
-		n.store = store.NewService(n.host.Libp2p(), db, store.ServiceConfig{Logger: log, Metrics: sm})
+		if n.store, err = store.NewService(n.host.Libp2p(), db, store.ServiceConfig{Logger: log, Metrics: sm, Registerer: reg}); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Filter.Enabled {
 		if n.filter, err = filter.NewService(n.host.Libp2p(), filter.ServiceConfig{Relay: n.relay, Logger: log, Registerer: reg}); err != nil {

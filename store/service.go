@@ -11,7 +11,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rlnd/rlnd/p2p/admission"
 	"github.com/rlnd/rlnd/wire"
 	"github.com/rlnd/rlnd/wire/pb/storepb"
 )
@@ -21,38 +23,59 @@ const Protocol = wire.StoreQueryProtocol
 
 // Status codes of store v3.
 const (
-	StatusOK         = 200
-	StatusBadRequest = 400
-	StatusInternal   = 500
+	StatusOK              = 200
+	StatusBadRequest      = 400
+	StatusTooManyRequests = 429
+	StatusInternal        = 500
+	StatusUnavailable     = 503
 )
-
-// streamTimeout bounds one query on a stream once its first byte arrived.
-const streamTimeout = 30 * time.Second
 
 // Service answers store v3 queries from an archive.
 type Service struct {
-	h   host.Host
-	a   Archive
-	log *slog.Logger
-	m   *Metrics
+	h     host.Host
+	a     Archive
+	log   *slog.Logger
+	m     *Metrics
+	gate  *admission.Gate
+	pages *pageBudget
 }
 
 // ServiceConfig configures a Service; every field is optional.
 type ServiceConfig struct {
 	Logger  *slog.Logger
 	Metrics *Metrics
+	// Admission bounds the query streams (deadlines, requests in progress
+	// and idle streams per peer, per address prefix and in all); zero
+	// fields take admission's defaults.
+	Admission admission.Limits
+	// MaxFullPages bounds the responses in flight, in full pages (100
+	// messages of up to 150 KiB); a query whose page would not fit is
+	// answered 503 (default DefaultMaxFullPages).
+	MaxFullPages int
+	// Registerer receives the admission metrics (nil: not registered).
+	Registerer prometheus.Registerer
 }
 
 // NewService serves store v3 queries on h from a.
-func NewService(h host.Host, a Archive, cfg ServiceConfig) *Service {
+func NewService(h host.Host, a Archive, cfg ServiceConfig) (*Service, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{h: h, a: a, log: log, m: cfg.Metrics}
+	if cfg.MaxFullPages <= 0 {
+		cfg.MaxFullPages = DefaultMaxFullPages
+	}
+	gate, err := admission.New(admission.Config{Protocol: Protocol, Limits: cfg.Admission, Registerer: cfg.Registerer, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	s := &Service{h: h, a: a, log: log, m: cfg.Metrics, gate: gate, pages: newPageBudget(cfg.MaxFullPages)}
 	h.SetStreamHandler(Protocol, s.handle)
-	return s
+	return s, nil
 }
+
+// Admission is the gate of the query streams (its limits and counts).
+func (s *Service) Admission() *admission.Gate { return s.gate }
 
 // Close stops serving.
 func (s *Service) Close() { s.h.RemoveStreamHandler(Protocol) }
@@ -116,24 +139,52 @@ func (s *Service) Answer(ctx context.Context, req *storepb.StoreQueryRequest) *s
 }
 
 func (s *Service) handle(st network.Stream) {
-	defer st.Close()
-	in, ok := wire.AwaitRequest(st, streamTimeout)
+	in, ok := s.gate.Accept(st)
 	if !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), streamTimeout)
-	defer cancel()
+	defer in.Done()
+	defer st.Close()
 	var req storepb.StoreQueryRequest
 	var resp *storepb.StoreQueryResponse
+	var reserved int64
+	busy := func(code uint32, desc string) *storepb.StoreQueryResponse {
+		return &storepb.StoreQueryResponse{RequestId: req.GetRequestId(), StatusCode: &code, StatusDesc: &desc}
+	}
 	if err := wire.ReadMsg(in, &req); err != nil {
 		s.m.queryError("decode_rpc_failure")
 		code, desc := uint32(StatusBadRequest), "cannot read the request: "+err.Error()
 		resp = &storepb.StoreQueryResponse{StatusCode: &code, StatusDesc: &desc}
+	} else if b := in.Busy(); b != nil {
+		code := uint32(StatusTooManyRequests)
+		if b.Overloaded() {
+			code = StatusUnavailable
+		}
+		resp = busy(code, b.Error())
+	} else if reserved = worstCase(req.GetPaginationLimit(), req.GetIncludeData()); !s.pages.take(reserved) {
+		reserved = 0
+		s.gate.Refused("busy_pages")
+		resp = busy(StatusUnavailable, s.pages.busy())
 	} else {
-		resp = s.Answer(ctx, &req)
+		resp = s.Answer(in.Context(), &req)
 	}
-	if err := wire.WriteMsg(st, resp); err != nil {
-		s.log.Debug("store answer", "peer", st.Conn().RemotePeer(), "err", err)
+	defer func() { s.pages.release(reserved) }()
+	// Encoded once, into the frame written; the decoded page is dropped
+	// before the write, so a client that reads slowly holds the frame
+	// only (and that until the request deadline).
+	frame, err := wire.EncodeFrame(resp)
+	resp = nil
+	if err != nil {
+		s.log.Error("store answer not encodable", "peer", in.Peer(), "err", err)
+		_ = st.Reset()
+		return
+	}
+	if reserved > 0 {
+		s.pages.resize(reserved, int64(len(frame)))
+		reserved = int64(len(frame))
+	}
+	if _, err := st.Write(frame); err != nil {
+		s.log.Debug("store answer", "peer", in.Peer(), "err", err)
 	}
 }
 

@@ -54,7 +54,10 @@ func TestStoreService(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	ar := NewArchiver(storeRelay, db, ArchiverConfig{})
 	t.Cleanup(ar.Close)
-	svc := NewService(storeHost, db, ServiceConfig{})
+	svc, err := NewService(storeHost, db, ServiceConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(svc.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -171,7 +174,10 @@ func TestServiceEntryCursorPaging(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	svc := NewService(serviceHost(t), db, ServiceConfig{})
+	svc, err := NewService(serviceHost(t), db, ServiceConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(svc.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

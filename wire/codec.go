@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 
@@ -119,6 +120,28 @@ func checkMetadata(cluster *uint32, shards []uint32) error {
 // embedded WakuMessages carry fields 1 and 2 with meta within 64 bytes, a
 // peer-exchange query carries num_peers, and the result fits MaxSize.
 func Encode(m proto.Message) ([]byte, error) {
+	return encode(m, 0)
+}
+
+// EncodeFrame is Encode with the frame's length prefix in front: the bytes
+// WriteMsg writes. The message is serialized once, straight after room
+// left for the prefix, so the frame needs no second buffer.
+func EncodeFrame(m proto.Message) ([]byte, error) {
+	buf, err := encode(m, binary.MaxVarintLen64)
+	if err != nil {
+		return nil, err
+	}
+	body := len(buf) - binary.MaxVarintLen64
+	var hdr [binary.MaxVarintLen64]byte
+	n := binary.PutUvarint(hdr[:], uint64(body))
+	start := binary.MaxVarintLen64 - n
+	copy(buf[start:], hdr[:n])
+	return buf[start:], nil
+}
+
+// encode runs Encode's checks and serializes m after headroom bytes of
+// space, into a buffer sized once from proto.Size.
+func encode(m proto.Message, headroom int) ([]byte, error) {
 	name := m.ProtoReflect().Descriptor().Name()
 	if msg, ok := m.(*messagepb.WakuMessage); ok {
 		if err := CheckMessage(msg); err != nil {
@@ -145,14 +168,21 @@ func Encode(m proto.Message) ([]byte, error) {
 	if err := checkFields(m); err != nil {
 		return nil, err
 	}
-	b, err := proto.Marshal(m)
+	// The size first: an oversized message is refused before a buffer is
+	// allocated for it, and the marshal reuses the sizes computed here.
+	size := proto.Size(m)
+	if max := MaxSize(m); size > max {
+		return nil, fmt.Errorf("%w: %s encodes to %d bytes, at most %d allowed", ErrTooLarge, name, size, max)
+	}
+	buf := make([]byte, headroom, headroom+size)
+	buf, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(buf, m)
 	if err != nil {
 		return nil, fmt.Errorf("%w: encode %s: %w", ErrMalformed, name, err)
 	}
-	if max := MaxSize(m); len(b) > max {
-		return nil, fmt.Errorf("%w: %s encodes to %d bytes, at most %d allowed", ErrTooLarge, name, len(b), max)
+	if len(buf) != headroom+size {
+		return nil, fmt.Errorf("%w: encode %s: %d bytes written, %d sized (changed while encoding?)", ErrMalformed, name, len(buf)-headroom, size)
 	}
-	return b, nil
+	return buf, nil
 }
 
 // ReadMsg reads one frame of m's protocol from r and decodes it into m.
@@ -164,11 +194,13 @@ func ReadMsg(r io.Reader, m proto.Message) error {
 	return Decode(b, m)
 }
 
-// WriteMsg encodes m and writes it as one frame.
+// WriteMsg encodes m and writes it as one frame, with a single Write of
+// one buffer (EncodeFrame).
 func WriteMsg(w io.Writer, m proto.Message) error {
-	b, err := Encode(m)
+	b, err := EncodeFrame(m)
 	if err != nil {
 		return err
 	}
-	return WriteFrame(w, b)
+	_, err = w.Write(b)
+	return err
 }
