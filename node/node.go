@@ -183,7 +183,7 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 		if cfg.Store.DBURL != "" {
 			db, err = store.OpenPostgres(cfg.Store.DBURL)
 		} else {
-			db, err = store.OpenSQLite(cfg.Store.DBPath)
+			db, err = store.OpenSQLite(cfg.Store.DBPath, store.SQLiteLogger(log))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("node: store archive: %w", err)

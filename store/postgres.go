@@ -8,6 +8,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+
+	"github.com/rlnd/rlnd/internal/redact"
 )
 
 // Postgres is the archive backend for several store nodes sharing one
@@ -107,11 +109,17 @@ var pgMigrations = []string{
 
 // OpenPostgres connects to the archive at url (a PostgreSQL connection URL
 // or key=value string, as libpq takes) and brings its schema up to date.
-// Several store nodes may open the same database.
+// Several store nodes may open the same database. Its errors quote url only
+// in redacted form (no password, no query).
 func OpenPostgres(url string) (*Postgres, error) {
+	p, err := openPostgres(url)
+	return p, redact.Error(err, url)
+}
+
+func openPostgres(url string) (*Postgres, error) {
 	db, err := sql.Open("pgx", url)
 	if err != nil {
-		return nil, fmt.Errorf("store: open postgres: %w", err)
+		return nil, fmt.Errorf("store: open postgres %s: %w", redact.URL(url), err)
 	}
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
@@ -120,11 +128,11 @@ func OpenPostgres(url string) (*Postgres, error) {
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("store: open postgres: %w", err)
+		return nil, fmt.Errorf("store: open postgres %s: %w", redact.URL(url), err)
 	}
 	if err := pgDialect.migrate(db); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("store: migrate postgres: %w", err)
+		return nil, fmt.Errorf("store: migrate postgres %s: %w", redact.URL(url), err)
 	}
 	return &Postgres{sqlArchive{w: db, r: db, d: pgDialect}}, nil
 }
