@@ -96,8 +96,15 @@ func startNet(tb testing.TB, held int, limit uint64, edit func(*ServiceConfig)) 
 		tb.Fatal(err)
 	}
 	n.group = g
+	cfg := ServiceConfig{
+		Prover: p, Group: g, Memberships: n.members[:held], Signal: rln.SignalTimestamped,
+		SlotsPath: filepath.Join(tb.TempDir(), "slots"), PerPeerQuota: 100,
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
 	newRelay := func(h host.Host) *relay.Relay {
-		val, err := relay.NewValidator(relay.ValidatorConfig{Group: g, Verifier: v, RLN: true, Signal: rln.SignalTimestamped})
+		val, err := relay.NewValidator(relay.ValidatorConfig{Group: g, Verifier: v, RLN: true, Signal: rln.SignalTimestamped, EpochPeriod: cfg.EpochPeriod})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -112,13 +119,7 @@ func startNet(tb testing.TB, held int, limit uint64, edit func(*ServiceConfig)) 
 	}
 	n.svcHost = newHost(tb)
 	n.svcRelay = newRelay(n.svcHost)
-	cfg := ServiceConfig{
-		Relay: n.svcRelay, Prover: p, Group: g, Memberships: n.members[:held], Signal: rln.SignalTimestamped,
-		SlotsPath: filepath.Join(tb.TempDir(), "slots"), PerPeerQuota: 100,
-	}
-	if edit != nil {
-		edit(&cfg)
-	}
+	cfg.Relay = n.svcRelay
 	s, err := NewService(n.svcHost, cfg)
 	if err != nil {
 		tb.Fatal(err)
