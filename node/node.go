@@ -25,6 +25,7 @@ import (
 
 	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/filter"
+	"github.com/rlnd/rlnd/internal/redact"
 	"github.com/rlnd/rlnd/lightpush"
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/relay"
@@ -235,7 +236,7 @@ func (n *Node) startSync(ctx, runCtx context.Context, sc membership.SyncConfig) 
 	}
 	eth, err := ethclient.DialContext(ctx, cfg.Chain.RPCURL)
 	if err != nil {
-		return fmt.Errorf("node: chain %s: %w", cfg.Chain.RPCURL, err)
+		return fmt.Errorf("node: chain %s: %w", redact.URL(cfg.Chain.RPCURL), redact.Error(err, cfg.Chain.RPCURL))
 	}
 	n.eth = eth
 	sc.Contract = common.HexToAddress(cfg.Chain.Contract)
@@ -246,7 +247,7 @@ func (n *Node) startSync(ctx, runCtx context.Context, sc membership.SyncConfig) 
 	if sc.Logger == nil {
 		sc.Logger = n.log
 	}
-	gm, err := membership.NewGroupManager(eth, sc)
+	gm, err := membership.NewGroupManager(membership.RedactErrors(eth, cfg.Chain.RPCURL), sc)
 	if err != nil {
 		return err
 	}
