@@ -62,6 +62,7 @@ func startBenchNet(b *testing.B, workers int) *benchNet {
 	n := startNet(b, benchMemberships, benchLimit, func(c *ServiceConfig) {
 		c.Workers = workers
 		c.PerPeerQuota = benchMemberships * benchLimit // quotas never bind here
+		c.ReservedShare = -1                           // all clients share 127.0.0.1
 		c.Queue = 4096
 	})
 	bn := &benchNet{testNet: n}

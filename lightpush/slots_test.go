@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 )
 
@@ -105,4 +106,28 @@ func TestSlotsOfAbsentMembership(t *testing.T) {
 	if _, err := OpenSlots(filepath.Join(t.TempDir(), "x"), []uint64{1, 1}, []uint64{1, 1}, testSlotOpts(7)); err == nil {
 		t.Fatal("duplicate membership accepted")
 	}
+}
+
+// BenchmarkSlotTake is one slot handed out: its record written and synced
+// (the file system's fsync dominates), two takers at once as the service's
+// two workers are.
+func BenchmarkSlotTake(b *testing.B) {
+	s, err := OpenSlots(filepath.Join(b.TempDir(), "slots"), []uint64{1, 2}, []uint64{1 << 16, 1 << 16}, testSlotOpts(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var epoch atomic.Uint64
+	b.SetParallelism(1)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			e := epoch.Load()
+			if _, err := s.Take(e); errors.Is(err, ErrNoSlot) {
+				epoch.CompareAndSwap(e, e+1)
+			} else if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
