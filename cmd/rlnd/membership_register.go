@@ -20,6 +20,7 @@ import (
 
 	"github.com/rlnd/rlnd/contracts/bindings"
 	"github.com/rlnd/rlnd/contracts/devchain"
+	"github.com/rlnd/rlnd/internal/redact"
 	"github.com/rlnd/rlnd/membership"
 )
 
@@ -201,17 +202,19 @@ func runRegister(cmd *cobra.Command, f registerFlags, env []string) error {
 }
 
 // register sends the registration and reads the index from its event.
+// Its errors quote rpcURL only redacted (the RPC client's errors carry the
+// URL with its key and query).
 func register(ctx context.Context, rpcURL string, contract common.Address, key *ecdsa.PrivateKey,
-	id membership.IdentityCredential, rateLimit uint32) (membership.Membership, string, error) {
-	var m membership.Membership
+	id membership.IdentityCredential, rateLimit uint32) (m membership.Membership, txHash string, err error) {
+	defer func() { err = redact.Error(err, rpcURL) }()
 	cl, err := ethclient.DialContext(ctx, rpcURL)
 	if err != nil {
-		return m, "", fmt.Errorf("--rpc %s: %w", rpcURL, err)
+		return m, "", fmt.Errorf("--rpc %s: %w", redact.URL(rpcURL), err)
 	}
 	defer cl.Close()
 	chainID, err := cl.ChainID(ctx)
 	if err != nil {
-		return m, "", fmt.Errorf("--rpc %s: chain id: %w", rpcURL, err)
+		return m, "", fmt.Errorf("--rpc %s: chain id: %w", redact.URL(rpcURL), err)
 	}
 	if code, err := cl.CodeAt(ctx, contract, nil); err != nil || len(code) == 0 {
 		return m, "", usageError{fmt.Errorf("no contract at %s on chain %d (%v)", contract.Hex(), chainID, err)}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rlnd/rlnd/contracts/bindings"
+	"github.com/rlnd/rlnd/internal/redact"
 	"github.com/rlnd/rlnd/membership"
 )
 
@@ -45,7 +46,10 @@ func newMembershipStatusCmd(env []string) *cobra.Command {
 			"contract's root().",
 		Example: "  RLND_KEYSTORE_PASSWORD=... rlnd membership status --rpc http://127.0.0.1:8545",
 		Args:    exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			// Every error below may come from the RPC client, which
+			// quotes the URL with its key and query.
+			defer func() { err = redact.Error(err, rpcURL) }()
 			all, err := openKeystore(path, passwordFile, env)
 			if err != nil {
 				return err
@@ -54,12 +58,12 @@ func newMembershipStatusCmd(env []string) *cobra.Command {
 			defer cancel()
 			cl, err := ethclient.DialContext(ctx, rpcURL)
 			if err != nil {
-				return fmt.Errorf("--rpc %s: %w", rpcURL, err)
+				return fmt.Errorf("--rpc %s: %w", redact.URL(rpcURL), err)
 			}
 			defer cl.Close()
 			chainID, err := cl.ChainID(ctx)
 			if err != nil {
-				return fmt.Errorf("--rpc %s: chain id: %w", rpcURL, err)
+				return fmt.Errorf("--rpc %s: chain id: %w", redact.URL(rpcURL), err)
 			}
 			// One sync per registry the keystore names.
 			synced := map[common.Address]*membership.GroupManager{}
@@ -80,7 +84,7 @@ func newMembershipStatusCmd(env []string) *cobra.Command {
 					if err != nil {
 						return fmt.Errorf("registry %s: %w", addr.Hex(), err)
 					}
-					if g, err = membership.NewGroupManager(cl, membership.SyncConfig{Contract: addr, ChainID: chainID.Uint64(), StartBlock: uint64(start)}); err != nil {
+					if g, err = membership.NewGroupManager(membership.RedactErrors(cl, rpcURL), membership.SyncConfig{Contract: addr, ChainID: chainID.Uint64(), StartBlock: uint64(start)}); err != nil {
 						return err
 					}
 					if err := g.SyncOnce(ctx); err != nil {
