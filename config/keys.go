@@ -12,6 +12,8 @@ type keySpec struct {
 	// field returns a pointer to the key's field in c: *string, *bool, *int,
 	// *uint16, *uint64, *time.Duration, *[]int or *[]string.
 	field func(c *Config) any
+	// secret says how `rlnd config show` hides the value (secrets.go).
+	secret secretKind
 }
 
 // group is the part of the key before the dot.
@@ -120,6 +122,7 @@ func keys() []keySpec {
 			name: "chain.rpc-url", usage: "RPC endpoint of the chain holding the membership contract",
 			allowed: "empty or an http, https, ws or wss URL",
 			field:   func(c *Config) any { return &c.Chain.RPCURL },
+			secret:  secretURL,
 		},
 		{
 			name: "chain.chain-id", usage: "id of the chain holding the membership contract",
@@ -165,6 +168,7 @@ func keys() []keySpec {
 			name: "lightpush.keystore-password", usage: "password of lightpush.keystore (prefer the environment variable)",
 			allowed: "any text",
 			field:   func(c *Config) any { return &c.Lightpush.KeystorePassword },
+			secret:  secretText,
 		},
 		{
 			name: "lightpush.slots-file", usage: "file where the RLN slots used for light clients are persisted",
@@ -225,6 +229,7 @@ func keys() []keySpec {
 			name: "store.db-url", usage: "PostgreSQL archive shared by several store nodes (postgres://user:password@host:5432/db); empty: the SQLite file store.db-path",
 			allowed: "empty or a postgres:// URL",
 			field:   func(c *Config) any { return &c.Store.DBURL },
+			secret:  secretURL,
 		},
 		{
 			name: "store.retention-time", usage: "drop messages older than this; 0 keeps them",

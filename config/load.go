@@ -218,7 +218,13 @@ func valueProblem(k keySpec, verr *valueError, origin string) error {
 	if verr.index >= 0 {
 		key = fmt.Sprintf("%s[%d]", k.name, verr.index)
 	}
-	return problemf(nil, "%s: %s (%s)", key, verr.msg, origin)
+	msg := verr.msg
+	if k.secret != notSecret {
+		// The message quotes the value; secret keys are strings, so
+		// the only failure is a value that is not one.
+		msg = "the value (not shown: the key is secret) is not a string; quote the value"
+	}
+	return problemf(nil, "%s: %s (%s)", key, msg, origin)
 }
 
 // asMap returns v as a map with string keys, if it is a map.

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/rlnd/rlnd/internal/redact"
 )
 
 // checker collects every problem found while validating.
@@ -143,17 +145,19 @@ func (ch *checker) rpcURL(key, s string) {
 	const allowed = "allowed empty or an http, https, ws or wss URL"
 	u, err := url.Parse(s)
 	if err != nil {
-		ch.addf(err, key, "%q is not a URL, %s: %v", s, allowed, err)
+		// The URL may hold an API key or a password: quote it redacted.
+		err = redact.Error(err, s)
+		ch.addf(err, key, "%q is not a URL, %s: %v", redact.URL(s), allowed, err)
 		return
 	}
 	switch u.Scheme {
 	case "http", "https", "ws", "wss":
 	default:
-		ch.addf(nil, key, "%q has scheme %q, %s", s, u.Scheme, allowed)
+		ch.addf(nil, key, "%q has scheme %q, %s", redact.URL(s), u.Scheme, allowed)
 		return
 	}
 	if u.Host == "" {
-		ch.addf(nil, key, "%q has no host, %s", s, allowed)
+		ch.addf(nil, key, "%q has no host, %s", redact.URL(s), allowed)
 	}
 }
 

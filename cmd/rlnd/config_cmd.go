@@ -19,20 +19,30 @@ func newConfigCmd(env []string) *cobra.Command {
 }
 
 func newConfigShowCmd(env []string) *cobra.Command {
-	var src config.Source
+	var (
+		src         config.Source
+		showSecrets bool
+	)
 	cmd := &cobra.Command{
 		Use:   "show",
 		Short: "Print the effective configuration as YAML",
 		Long: "Print the configuration a node would run with: the preset, then the file, then\n" +
-			"RLND_* environment variables, then flags, each overriding the one before.",
+			"RLND_* environment variables, then flags, each overriding the one before.\n" +
+			"Secrets are shown as \"redacted\" unless --show-secrets is given: " + strings.Join(config.SecretKeys(), ", ") + "\n" +
+			"(URLs keep their scheme, host, port and path, less the user info, the query and any\n" +
+			"path segment that looks like an API key).",
 		Example: "  rlnd config show\n" +
 			"  rlnd config show --preset devnet\n" +
-			"  RLND_NETWORK_CLUSTER_ID=2 rlnd config show --config rlnd.yaml --rln-epoch-period 60s",
+			"  RLND_NETWORK_CLUSTER_ID=2 rlnd config show --config rlnd.yaml --rln-epoch-period 60s\n" +
+			"  rlnd config show --show-secrets",
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, src, env)
 			if err != nil {
 				return err
+			}
+			if !showSecrets {
+				cfg = cfg.Redacted()
 			}
 			out, err := cfg.YAML()
 			if err != nil {
@@ -43,6 +53,7 @@ func newConfigShowCmd(env []string) *cobra.Command {
 		},
 	}
 	addSourceFlags(cmd, &src)
+	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "print passwords, keys and URLs in full")
 	return cmd
 }
 

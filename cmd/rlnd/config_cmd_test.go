@@ -1,0 +1,132 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestConfigShowSecrets: secrets given by file, RLND_* variables and flags
+// are redacted by default and shown in full with --show-secrets.
+func TestConfigShowSecrets(t *testing.T) {
+	t.Parallel()
+	const (
+		rpcKey = "9aa3d95b3bc440fa88ea12eaa4456161"
+		rpc    = "https://op:rpc-Pa55@mainnet.infura.io/v3/" + rpcKey + "?apikey=QueryS3cret"
+		ksPW   = "keystore-Hunter22"
+		dbURL  = "postgres://rlnd:pg-Pa55word@db.internal:5432/rlnd?sslmode=verify-full"
+		filePW = "file-Pa55word"
+	)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "rlnd.yaml")
+	if err := os.WriteFile(file, []byte("lightpush:\n  keystore-password: "+filePW+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		env     []string
+		args    []string
+		secrets []string // must not be printed without --show-secrets
+		shown   []string // printed instead
+	}{
+		{
+			name:    "environment",
+			env:     []string{"RLND_CHAIN_RPC_URL=" + rpc, "RLND_LIGHTPUSH_KEYSTORE_PASSWORD=" + ksPW, "RLND_STORE_DB_URL=" + dbURL},
+			secrets: []string{rpcKey, "rpc-Pa55", "QueryS3cret", ksPW, "pg-Pa55word", "verify-full"},
+			shown: []string{"rpc-url: https://redacted@mainnet.infura.io/v3/redacted?redacted",
+				"keystore-password: redacted", "db-url: postgres://redacted@db.internal:5432/rlnd?redacted"},
+		},
+		{
+			name:    "flags",
+			args:    []string{"--chain-rpc-url", rpc, "--lightpush-keystore-password", ksPW, "--store-db-url", dbURL},
+			secrets: []string{rpcKey, "rpc-Pa55", "QueryS3cret", ksPW, "pg-Pa55word", "verify-full"},
+			shown: []string{"rpc-url: https://redacted@mainnet.infura.io/v3/redacted?redacted",
+				"keystore-password: redacted", "db-url: postgres://redacted@db.internal:5432/rlnd?redacted"},
+		},
+		{
+			name:    "file",
+			args:    []string{"--config", file},
+			secrets: []string{filePW},
+			shown:   []string{"keystore-password: redacted"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := runCLI(t, tc.env, append([]string{"config", "show"}, tc.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			for _, s := range tc.secrets {
+				if strings.Contains(stdout, s) {
+					t.Errorf("config show prints %q:\n%s", s, stdout)
+				}
+			}
+			for _, s := range tc.shown {
+				if !strings.Contains(stdout, s) {
+					t.Errorf("config show lacks %q:\n%s", s, stdout)
+				}
+			}
+			code, stdout, stderr = runCLI(t, tc.env, append([]string{"config", "show", "--show-secrets"}, tc.args...)...)
+			if code != 0 {
+				t.Fatalf("--show-secrets: exit %d: %s", code, stderr)
+			}
+			for _, s := range tc.secrets {
+				if !strings.Contains(stdout, s) {
+					t.Errorf("config show --show-secrets lacks %q:\n%s", s, stdout)
+				}
+			}
+			if strings.Contains(stdout, "redacted") {
+				t.Errorf("config show --show-secrets redacts:\n%s", stdout)
+			}
+		})
+	}
+}
+
+// Unset secrets show as empty, not as "redacted".
+func TestConfigShowUnsetSecrets(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := runCLI(t, nil, "config", "show", "--preset", "devnet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, `keystore-password: ""`) || !strings.Contains(stdout, `db-url: ""`) {
+		t.Errorf("unset secrets not shown empty:\n%s", stdout)
+	}
+	if !strings.Contains(stdout, "rpc-url: http://127.0.0.1:8545") {
+		t.Errorf("a URL with nothing secret is not shown whole:\n%s", stdout)
+	}
+}
+
+// A secret value of the wrong type is not quoted in the error.
+func TestConfigShowSecretValueError(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "rlnd.yaml")
+	if err := os.WriteFile(file, []byte("lightpush:\n  keystore-password: 98765432\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, nil, "config", "show", "--config", file)
+	if code != 2 || !strings.Contains(stderr, "lightpush.keystore-password") || strings.Contains(stderr, "98765432") {
+		t.Fatalf("exit %d, stderr %q; want exit 2 naming the key without its value", code, stderr)
+	}
+}
+
+// An invalid RPC URL is named in the error without its secrets.
+func TestConfigShowInvalidRPCURLRedacted(t *testing.T) {
+	t.Parallel()
+	for _, rpc := range []string{
+		"ftp://op:rpc-Pa55@rpc.example.org/v3/9aa3d95b3bc440fa88ea12eaa4456161?apikey=QueryS3cret",
+		"http://op:rpc-Pa55@rpc.example.org:port/v3/9aa3d95b3bc440fa88ea12eaa4456161?apikey=QueryS3cret",
+	} {
+		code, _, stderr := runCLI(t, []string{"RLND_CHAIN_RPC_URL=" + rpc}, "config", "show")
+		if code != 2 || !strings.Contains(stderr, "chain.rpc-url") {
+			t.Fatalf("exit %d, stderr %q; want exit 2 naming chain.rpc-url", code, stderr)
+		}
+		for _, s := range []string{"rpc-Pa55", "9aa3d95b3bc440fa88ea12eaa4456161", "QueryS3cret"} {
+			if strings.Contains(stderr, s) {
+				t.Errorf("error %q holds %q", stderr, s)
+			}
+		}
+	}
+}
