@@ -23,6 +23,7 @@ import (
 
 	"github.com/rlnd/rlnd/autoshard"
 	"github.com/rlnd/rlnd/membership"
+	"github.com/rlnd/rlnd/p2p/admission"
 	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/rln"
 	"github.com/rlnd/rlnd/wire"
@@ -115,6 +116,10 @@ type ServiceConfig struct {
 	Now            func() time.Time
 	Logger         *slog.Logger
 	Registerer     prometheus.Registerer
+	// Admission bounds the request streams of each version (deadlines,
+	// requests in progress and idle streams per peer, per address prefix
+	// and in all); zero fields take admission's defaults.
+	Admission admission.Limits
 }
 
 // Service serves lightpush and attaches proofs.
@@ -132,6 +137,8 @@ type Service struct {
 	// used holds every (epoch, nullifier) the service proved with: rebuilt
 	// from the slot file at start, checked before each publish.
 	used *rln.NullifierLog
+	// gates admit the request streams, by protocol id (serveStreams).
+	gates map[string]*admission.Gate
 }
 
 // NewService starts the service on h (v3 and v2-beta1).
@@ -186,8 +193,12 @@ func NewService(h host.Host, cfg ServiceConfig) (*Service, error) {
 			return nil, err
 		}
 	}
-	h.SetStreamHandler(ProtocolV3, s.handleV3)
-	h.SetStreamHandler(ProtocolV2, s.handleV2)
+	if err := s.serveStreams(h); err != nil {
+		if s.slots != nil {
+			s.slots.Close()
+		}
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -446,14 +457,14 @@ func (s *Service) publish(topic string, msg *messagepb.WakuMessage) Response {
 	return Response{Status: StatusOK, RelayPeers: uint32(n), Hash: h}
 }
 
-func (s *Service) handleV3(st network.Stream) {
-	defer st.Close()
-	in, ok := wire.AwaitRequest(st, streamTimeout)
+func (s *Service) handleV3(gate *admission.Gate, st network.Stream) {
+	in, ok := gate.Accept(st)
 	if !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), streamTimeout)
-	defer cancel()
+	defer in.Done()
+	defer st.Close()
+	ctx := in.Context()
 	var req lightpushpb.LightPushRequest
 	var r Response
 	if err := wire.ReadMsg(in, &req); err != nil {
@@ -461,6 +472,9 @@ func (s *Service) handleV3(st network.Stream) {
 		if errors.Is(err, wire.ErrTooLarge) {
 			r.Status = StatusTooLarge
 		}
+		s.m.response(r.Status)
+	} else if b := in.Busy(); b != nil {
+		r = busyResponse(b)
 		s.m.response(r.Status)
 	} else {
 		r = s.Push(ctx, st.Conn().RemotePeer(), req.GetPubsubTopic(), req.GetMessage())
@@ -477,18 +491,21 @@ func (s *Service) handleV3(st network.Stream) {
 	}
 }
 
-func (s *Service) handleV2(st network.Stream) {
-	defer st.Close()
-	in, ok := wire.AwaitRequest(st, streamTimeout)
+func (s *Service) handleV2(gate *admission.Gate, st network.Stream) {
+	in, ok := gate.Accept(st)
 	if !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), streamTimeout)
-	defer cancel()
+	defer in.Done()
+	defer st.Close()
+	ctx := in.Context()
 	var rpc lightpushpb.PushRPC
 	var r Response
 	if err := wire.ReadMsg(in, &rpc); err != nil {
 		r = Response{Status: StatusBadRequest, Description: "cannot read the request: " + err.Error()}
+		s.m.response(r.Status)
+	} else if b := in.Busy(); b != nil {
+		r = busyResponse(b) // v2 has no status: is_success false, info the description
 		s.m.response(r.Status)
 	} else if rpc.GetRequest() == nil {
 		r = Response{Status: StatusBadRequest, Description: "no request"}

@@ -78,9 +78,9 @@ type Busy struct {
 func (b *Busy) Error() string {
 	switch b.Scope {
 	case ScopePeer:
-		return fmt.Sprintf("busy: this peer already has %d requests in progress, at most %d at once; retry once one is answered", b.Limit, b.Limit)
+		return fmt.Sprintf("busy: this peer has %d requests in progress, the most it may have at once; retry once one is answered", b.Limit)
 	case ScopePrefix:
-		return fmt.Sprintf("busy: peers from %s already have %d requests in progress, at most %d at once; retry shortly", b.Prefix, b.Limit, b.Limit)
+		return fmt.Sprintf("busy: peers from %s have %d requests in progress, the most they may have at once; retry shortly", b.Prefix, b.Limit)
 	default:
 		return fmt.Sprintf("busy: the service has %d requests in progress, its limit; retry shortly or use another service node", b.Limit)
 	}

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	ma "github.com/multiformats/go-multiaddr"
 )
 
 // waitBound bounds every wait of these tests; the deadlines under test are

@@ -23,6 +23,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
@@ -31,7 +32,9 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"github.com/libp2p/go-libp2p/p2p/transport/websocket"
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rlnd/rlnd/p2p/admission"
 	"github.com/rlnd/rlnd/relay/mplex"
 	"github.com/rlnd/rlnd/wire"
 )
@@ -91,6 +94,14 @@ type HostConfig struct {
 	// sends its request on it later; resetting such streams early makes
 	// its next query fail.
 	MetadataIdleTimeout time.Duration
+	// MetadataAdmission bounds the metadata request streams we answer
+	// (p2p/admission); its FirstByte defaults to MetadataIdleTimeout and
+	// its Request to MetadataTimeout, the rest to admission's defaults.
+	// The metadata protocol has no busy status: a request over a limit is
+	// reset.
+	MetadataAdmission admission.Limits
+	// Registerer receives the admission metrics (nil: not registered).
+	Registerer prometheus.Registerer
 	// TolerateNoMetadata keeps peers that do not speak the metadata
 	// protocol at all (admitted without metadata). The default, false, is
 	// nwaku's behaviour: such peers are disconnected. Every Waku node
@@ -123,6 +134,7 @@ type Host struct {
 	peers    map[peer.ID]*peerState
 	rejected map[peer.ID]error
 	notifiee *network.NotifyBundle
+	metaGate *admission.Gate
 }
 
 // NewHost builds and starts a host listening on cfg.Listen.
@@ -172,6 +184,18 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		stop:     stop,
 		peers:    map[peer.ID]*peerState{},
 		rejected: map[peer.ID]error{},
+	}
+	metaLimits := cfg.MetadataAdmission
+	if metaLimits.FirstByte <= 0 {
+		metaLimits.FirstByte = cfg.MetadataIdleTimeout
+	}
+	if metaLimits.Request <= 0 {
+		metaLimits.Request = cfg.MetadataTimeout
+	}
+	if h.metaGate, err = admission.New(admission.Config{Protocol: wire.MetadataProtocol, Limits: metaLimits, Registerer: cfg.Registerer, Logger: h.log}); err != nil {
+		_ = lh.Close()
+		stop()
+		return nil, fmt.Errorf("p2p: metadata: %w", err)
 	}
 	lh.SetStreamHandler(wire.MetadataProtocol, h.handleMetadata)
 	h.notifiee = &network.NotifyBundle{
@@ -242,17 +266,75 @@ func hostOptions(cfg HostConfig) ([]libp2p.Option, error) {
 	return opts, nil
 }
 
-// resourceManager scales go-libp2p's default limits to the machine and caps
-// the connections at twice maxPeers.
+// Connection limits per source subnet (go-libp2p's resource manager; the
+// loopback networks stay unlimited, as go-libp2p has them). One IPv4
+// address keeps go-libp2p's 8 connections; one /24 may hold 32 of the
+// 2 x MaxPeers (300 by default), so a single operator's network cannot take
+// more than about a tenth of them. IPv6: go-libp2p's 8 per /56 and 64 per
+// /48.
+var (
+	connLimitsV4 = []rcmgr.ConnLimitPerSubnet{{PrefixLength: 32, ConnCount: 8}, {PrefixLength: 24, ConnCount: 32}}
+	connLimitsV6 = []rcmgr.ConnLimitPerSubnet{{PrefixLength: 56, ConnCount: 8}, {PrefixLength: 48, ConnCount: 64}}
+)
+
+// protocolStreams is a per-protocol scope: the inbound streams one peer
+// and all peers may hold open on the protocol. Streams include outbound
+// ones (ours): twice the inbound bound.
+type protocolStreams struct {
+	ids              []protocol.ID
+	perPeer, inTotal int
+}
+
+// protocolScopes bound each Waku protocol's streams in the resource
+// manager, a backstop below the admission gates of the request/response
+// protocols (p2p/admission), which keep fewer: per peer and protocol at
+// most 4 idle streams, 8 requests in progress and the busy answers
+// (bounded per prefix), in all 512 idle, 128 requests and 128 busy
+// answers.
+//   - lightpush v3/v2, store, filter-subscribe: 32 inbound streams per peer,
+//     1,024 in all (above what the gates keep, so the gates, which answer
+//     busy, decide first; a peer past 32 gets its streams reset).
+//   - filter-push (our filter client receiving): one stream per pushed
+//     message, 32 per peer.
+//   - metadata: one request per connection (js-waku also opens one ahead
+//     of use on each peer-store update): 8 per peer.
+//   - relay (gossipsub, all three ids): one long-lived stream per peer and
+//     id; 4 leave room for a replacement while the old one closes.
+//   - peer exchange: one request at a time; 4 per peer, 256 in all.
+var protocolScopes = []protocolStreams{
+	{ids: []protocol.ID{wire.LightPushV3Protocol, wire.LightPushV2Protocol, wire.StoreQueryProtocol, wire.FilterSubscribeProto}, perPeer: 32, inTotal: 1024},
+	{ids: []protocol.ID{wire.FilterPushProtocol}, perPeer: 32, inTotal: 1024},
+	{ids: []protocol.ID{wire.MetadataProtocol}, perPeer: 8, inTotal: 1024},
+	{ids: []protocol.ID{wire.RelayProtocol, wire.MeshsubV11Protocol, wire.MeshsubV12Protocol}, perPeer: 4, inTotal: 1024},
+	{ids: []protocol.ID{wire.PeerExchangeProtocol}, perPeer: 4, inTotal: 256},
+}
+
+// resourceManager configures go-libp2p's resource manager: its default
+// limits scaled to the machine, the connections capped at twice maxPeers,
+// connections per source subnet (connLimitsV4/V6), and a scope per Waku
+// protocol with its stream limits (protocolScopes).
 func resourceManager(maxPeers int) (network.ResourceManager, error) {
 	scaling := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&scaling)
+	for _, ps := range protocolScopes {
+		for _, id := range ps.ids {
+			// Memory stays go-libp2p's default for a protocol (the muxers'
+			// receive windows are reserved from it); streams are fixed, not
+			// scaled with the machine's memory.
+			total := scaling.ProtocolBaseLimit
+			total.StreamsInbound, total.StreamsOutbound, total.Streams = ps.inTotal, 2*ps.inTotal, 3*ps.inTotal
+			scaling.AddProtocolLimit(id, total, rcmgr.BaseLimitIncrease{Memory: scaling.ProtocolLimitIncrease.Memory})
+			perPeer := scaling.ProtocolPeerBaseLimit
+			perPeer.StreamsInbound, perPeer.StreamsOutbound, perPeer.Streams = ps.perPeer, 2*ps.perPeer, 3*ps.perPeer
+			scaling.AddProtocolPeerLimit(id, perPeer, rcmgr.BaseLimitIncrease{Memory: scaling.ProtocolPeerLimitIncrease.Memory})
+		}
+	}
 	conns := rcmgr.LimitVal(2 * maxPeers)
 	partial := rcmgr.PartialLimitConfig{
 		System: rcmgr.ResourceLimits{Conns: conns, ConnsInbound: conns, ConnsOutbound: conns},
 	}
 	limits := partial.Build(scaling.AutoScale())
-	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits))
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits), rcmgr.WithLimitPerSubnet(connLimitsV4, connLimitsV6))
 	if err != nil {
 		return nil, fmt.Errorf("p2p: resource manager: %w", err)
 	}

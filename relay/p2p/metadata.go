@@ -8,7 +8,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -336,8 +335,20 @@ func exchangeError(ctx context.Context, what string, err error) error {
 // request names another cluster.
 func (h *Host) handleMetadata(s network.Stream) {
 	p := s.Conn().RemotePeer()
-	_ = s.SetReadDeadline(time.Now().Add(h.cfg.MetadataIdleTimeout))
-	frame, err := wire.ReadFrame(s, wire.MaxControlFrameSize)
+	// The gate resets a stream idle past MetadataIdleTimeout, and gives a
+	// started request MetadataTimeout to be read and answered.
+	in, ok := h.metaGate.Accept(s)
+	if !ok {
+		return
+	}
+	defer in.Done()
+	if b := in.Busy(); b != nil {
+		// No busy status in this protocol: the request is refused unread.
+		h.log.Debug("metadata request refused", "peer", p, "reason", b.Error())
+		s.Reset()
+		return
+	}
+	frame, err := wire.ReadFrame(in, wire.MaxControlFrameSize)
 	if err != nil {
 		h.log.Debug("metadata request unreadable", "peer", p, "err", err)
 		s.Reset()
@@ -361,13 +372,13 @@ func (h *Host) handleMetadata(s network.Stream) {
 		h.mu.Unlock()
 	}
 	cluster, shards := h.ourMetadata()
-	_ = s.SetWriteDeadline(time.Now().Add(h.cfg.MetadataTimeout))
 	if err := wire.WriteFrame(s, encodeMetadata(cluster, shards, h.packedFor(p, frame))); err != nil {
 		h.log.Debug("metadata response not sent", "peer", p, "err", err)
 		s.Reset()
 		return
 	}
 	_ = s.Close()
+	in.Done() // answered; what follows waits on our own query only
 	if req.ClusterId == nil || req.GetClusterId() == cluster {
 		return
 	}

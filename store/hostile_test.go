@@ -1,0 +1,256 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	msmux "github.com/multiformats/go-multistream"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/rlnd/rlnd/internal/hostile"
+	"github.com/rlnd/rlnd/p2p/admission"
+	"github.com/rlnd/rlnd/relay/p2p"
+	"github.com/rlnd/rlnd/wire"
+	"github.com/rlnd/rlnd/wire/pb/storepb"
+)
+
+const hostileCluster = 7
+
+// hostileStore is a store node on 127.0.0.1 (an rlnd libp2p host, with its
+// resource manager and metadata check) answering from an SQLite archive.
+type hostileStore struct {
+	host  *p2p.Host
+	svc   *Service
+	topic string
+	ct    string
+}
+
+func startHostileStore(t *testing.T, cfg ServiceConfig, messages, payload int) *hostileStore {
+	t.Helper()
+	db, err := OpenSQLite(filepath.Join(t.TempDir(), "store.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s := &hostileStore{topic: "/waku/2/rs/7/0", ct: "/rlnd/1/hostile/proto"}
+	base := time.Now().Add(-time.Minute).UnixNano()
+	var batch []Stored
+	for i := range messages {
+		body := make([]byte, payload)
+		copy(body, fmt.Sprintf("message %d", i))
+		batch = append(batch, NewStored(s.topic, wire.NewMessage(s.ct, body, base+int64(i)*1000)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := db.Put(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	s.host = hostile.Host(t, hostileCluster, "127.0.0.1")
+	if cfg.Registerer == nil {
+		cfg.Registerer = prometheus.NewRegistry()
+	}
+	if s.svc, err = NewService(s.host.Libp2p(), db, cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.svc.Close)
+	return s
+}
+
+// 1,280 idle store streams from 20 peer ids in 127.0.1.0/24, opened again
+// (three times) each time the service resets them, while two honest clients in
+// 127.0.2.0/24 and 127.0.3.0/24 query: at least 99% of the honest queries
+// are answered in full, the service holds at most its per-prefix bound of
+// idle streams for the attacker prefix, and the heap grows by at most
+// 64 MiB (this process holds both ends of the attack).
+func TestIdleStreamFloodStore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hostile-stream test: 20 attacker hosts")
+	}
+	const (
+		attackers, perAttacker = 20, 64
+		honestQueries          = 100 // per honest client
+		heapBound              = 64 << 20
+	)
+	s := startHostileStore(t, ServiceConfig{}, 30, 100)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	honest := []*p2p.Host{hostile.Host(t, hostileCluster, "127.0.2.1"), hostile.Host(t, hostileCluster, "127.0.3.1")}
+	hostile.Connect(t, ctx, honest[0], s.host, "127.0.2.1")
+	hostile.Connect(t, ctx, honest[1], s.host, "127.0.3.1")
+	before := hostile.HeapAfterGC()
+
+	start := time.Now()
+	flood := hostile.StartIdleFlood(t, ctx, s.host, hostile.FloodConfig{
+		Cluster: hostileCluster, Protocol: Protocol, Peers: attackers, IPPrefix: "127.0.1.", Streams: perAttacker, Reopens: 3,
+	})
+	// The honest clients query from the start of the flood until it is in
+	// place (every attacker stream opened once, while the service resets
+	// the excess and the attackers reopen), and at least honestQueries
+	// times each.
+	var rate hostile.Rate
+	var wg sync.WaitGroup
+	for ci, c := range honest {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-flood.InPlace():
+					if i >= honestQueries {
+						return
+					}
+				default:
+				}
+				qctx, qcancel := context.WithTimeout(ctx, hostile.Deadline)
+				resp, err := QueryPeer(qctx, c.Libp2p(), s.host.ID(), &storepb.StoreQueryRequest{
+					IncludeData: true, PubsubTopic: proto.String(s.topic), ContentTopics: []string{s.ct}, PaginationLimit: proto.Uint64(10),
+				})
+				qcancel()
+				switch {
+				case err != nil:
+				case resp.GetStatusCode() != StatusOK || len(resp.GetMessages()) != 10:
+					err = fmt.Errorf("client %d query %d: status %d %q, %d messages", ci, i, resp.GetStatusCode(), resp.GetStatusDesc(), len(resp.GetMessages()))
+				}
+				rate.Add(err)
+			}
+		}()
+	}
+	select {
+	case <-flood.InPlace():
+	case <-ctx.Done():
+		t.Fatal("the flood was not in place in time")
+	}
+	inPlace := hostile.HeapAfterGC()
+	t.Logf("flood in place after %s: %d streams negotiated, %d ended by the service, %d refused before the handler; heap %d -> %d KiB",
+		time.Since(start).Round(time.Millisecond), flood.Opened.Load(), flood.Ended.Load(), flood.Refused.Load(), before>>10, inPlace>>10)
+	wg.Wait()
+	if got := flood.Opened.Load() + flood.Refused.Load(); got < attackers*perAttacker {
+		t.Fatalf("the attackers opened %d streams, want at least %d", got, attackers*perAttacker)
+	}
+	during := max(inPlace, hostile.HeapAfterGC())
+	stats := s.svc.Admission().Stats()
+	t.Logf("honest queries over after %s: %d streams negotiated, %d ended by the service, %d refused before the handler; gate %+v; heap at most %d KiB",
+		time.Since(start).Round(time.Millisecond), flood.Opened.Load(), flood.Ended.Load(), flood.Refused.Load(), stats, during>>10)
+	rate.Check(t, 0.99)
+	lim := s.svc.Admission().Limits()
+	if stats.Idle > lim.PrefixIdle+len(honest)*lim.PeerIdle {
+		t.Fatalf("the service holds %d idle streams, want at most %d (the attacker prefix's bound) plus the honest clients'", stats.Idle, lim.PrefixIdle)
+	}
+	if flood.Ended.Load() == 0 {
+		t.Fatal("the service ended none of the idle streams")
+	}
+	if during > before && during-before > heapBound {
+		t.Fatalf("heap grew by %d KiB under the flood, bound %d KiB", (during-before)>>10, heapBound>>10)
+	}
+}
+
+// Many concurrent full-page queries whose client never reads the answer:
+// the service encodes at most MaxFullPages pages at a time and answers
+// the others 503; once the answers are being written, the heap holds
+// about one encoded page per allowed page: the bound is 9/8 of a page per
+// allowed page plus 16 MiB (before: every stalled query held its page
+// twice, ~30 MiB each, 2 GB for 64).
+func TestStalledReadersStore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hostile-stream test: full pages")
+	}
+	const (
+		queries   = 64
+		fullPages = 2
+		// A page: 100 messages of 140 KiB, about 14 MiB encoded.
+		messages, payload = 100, 140 << 10
+	)
+	lim := admission.Limits{PeerRequests: queries, PrefixRequests: queries, TotalRequests: queries, Request: 20 * time.Second}
+	s := startHostileStore(t, ServiceConfig{Admission: lim, MaxFullPages: fullPages}, messages, payload)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := hostile.Host(t, hostileCluster, "127.0.2.1")
+	hostile.Connect(t, ctx, c, s.host, "127.0.2.1")
+	before := hostile.HeapAfterGC()
+
+	req, err := wire.EncodeFrame(&storepb.StoreQueryRequest{
+		RequestId: "stalled", IncludeData: true, PubsubTopic: proto.String(s.topic), ContentTopics: []string{s.ct}, PaginationLimit: proto.Uint64(100),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every query is sent; the answers are never read. Busy answers are
+	// small enough to be written into the stream's window anyway.
+	streams := make([]network.Stream, 0, queries)
+	for range queries {
+		st, err := c.Libp2p().Network().NewStream(ctx, s.host.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := msmux.SelectProtoOrFail(Protocol, st); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Write(req); err != nil {
+			t.Fatal(err)
+		}
+		streams = append(streams, st)
+	}
+	t.Cleanup(func() {
+		for _, st := range streams {
+			_ = st.Reset()
+		}
+	})
+	// Every query is answered, in full (blocked on our reading) or busy:
+	// the first byte of each answer arrives. (One byte is all the client
+	// ever reads.)
+	gate := s.svc.Admission()
+	first := make(chan error, queries)
+	for _, st := range streams {
+		go func() {
+			var b [1]byte
+			_, err := io.ReadFull(st, b[:])
+			first <- err
+		}()
+	}
+	for range queries {
+		select {
+		case err := <-first:
+			if err != nil {
+				t.Fatalf("an answer did not start: %v", err)
+			}
+		case <-ctx.Done():
+			t.Fatalf("answers did not start; gate %+v", gate.Stats())
+		}
+	}
+	if st := gate.Stats(); st.Active != fullPages || st.Refusing != 0 {
+		t.Fatalf("gate %+v, want %d full answers in progress", st, fullPages)
+	}
+	during := hostile.HeapAfterGC()
+	page := int64(messages * payload)
+	bound := uint64(fullPages*(page+page/8) + 16<<20)
+	t.Logf("%d stalled full-page queries: gate %+v, heap %d -> %d KiB (bound +%d KiB)", queries, gate.Stats(), before>>10, during>>10, bound>>10)
+	if during > before && during-before > bound {
+		t.Fatalf("heap grew by %d KiB with stalled readers, bound %d KiB", (during-before)>>10, bound>>10)
+	}
+	// The stalled ones hold the budget: a further full-page query is
+	// answered 503 with the reason.
+	resp, err := QueryPeer(ctx, c.Libp2p(), s.host.ID(), &storepb.StoreQueryRequest{
+		IncludeData: true, PubsubTopic: proto.String(s.topic), ContentTopics: []string{s.ct}, PaginationLimit: proto.Uint64(100),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetStatusCode() != StatusUnavailable || len(resp.GetMessages()) != 0 {
+		t.Fatalf("a full-page query with the budget used: status %d %q, want 503", resp.GetStatusCode(), resp.GetStatusDesc())
+	}
+	t.Logf("busy answer: %d %q", resp.GetStatusCode(), resp.GetStatusDesc())
+	// A small hash-only query still fits.
+	resp, err = QueryPeer(ctx, c.Libp2p(), s.host.ID(), &storepb.StoreQueryRequest{
+		PubsubTopic: proto.String(s.topic), ContentTopics: []string{s.ct}, PaginationLimit: proto.Uint64(5),
+	})
+	if err != nil || resp.GetStatusCode() != StatusOK || len(resp.GetMessages()) != 5 {
+		t.Fatalf("a hash-only query with the page budget used: %v, status %d %q", err, resp.GetStatusCode(), resp.GetStatusDesc())
+	}
+}
