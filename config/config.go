@@ -48,11 +48,27 @@ type StoreConfig struct {
 	RetentionTime  time.Duration `mapstructure:"retention-time" yaml:"retention-time"`
 	RetentionCount int           `mapstructure:"retention-count" yaml:"retention-count"`
 	RetentionBytes int           `mapstructure:"retention-bytes" yaml:"retention-bytes"`
+	// MaxFullPages bounds the query responses in flight, in full pages
+	// (100 messages of up to 150 KiB); more get 503.
+	MaxFullPages int `mapstructure:"max-full-pages" yaml:"max-full-pages"`
 }
 
-// FilterConfig controls the filter v2 service.
+// FilterConfig controls the filter v2 service. The bounds on subscribers
+// bound its memory (filter.Service.MemoryBound).
 type FilterConfig struct {
 	Enabled bool `mapstructure:"enabled" yaml:"enabled"`
+	// MaxPeers bounds the subscribers, MaxPeersPerPrefix those from one
+	// address prefix (/24 IPv4, /56 IPv6).
+	MaxPeers          int `mapstructure:"max-peers" yaml:"max-peers"`
+	MaxPeersPerPrefix int `mapstructure:"max-peers-per-prefix" yaml:"max-peers-per-prefix"`
+	// MaxCriteriaPerPeer bounds one subscriber's (pubsub topic, content
+	// topic) criteria; MaxContentTopicLength one content topic's bytes.
+	MaxCriteriaPerPeer    int `mapstructure:"max-criteria-per-peer" yaml:"max-criteria-per-peer"`
+	MaxContentTopicLength int `mapstructure:"max-content-topic-length" yaml:"max-content-topic-length"`
+	// PushQueue and PushQueueBytes bound the messages waiting to be pushed
+	// to one subscriber, in messages and in bytes.
+	PushQueue      int `mapstructure:"push-queue" yaml:"push-queue"`
+	PushQueueBytes int `mapstructure:"push-queue-bytes" yaml:"push-queue-bytes"`
 }
 
 // LightpushConfig controls the lightpush service and its RLN proof as a
@@ -98,6 +114,19 @@ type NetworkConfig struct {
 type P2PConfig struct {
 	Listen      []string `mapstructure:"listen" yaml:"listen"`
 	StaticPeers []string `mapstructure:"static-peers" yaml:"static-peers"`
+	// The request streams of lightpush, store, filter and metadata
+	// (p2p/admission), each protocol counted on its own: how long a stream
+	// may wait for its request's first byte and a request may take, and
+	// the requests in progress and idle streams per peer, per address
+	// prefix (/24 IPv4, /56 IPv6) and in all.
+	RequestFirstByteTimeout time.Duration `mapstructure:"request-first-byte-timeout" yaml:"request-first-byte-timeout"`
+	RequestTimeout          time.Duration `mapstructure:"request-timeout" yaml:"request-timeout"`
+	RequestsPerPeer         int           `mapstructure:"requests-per-peer" yaml:"requests-per-peer"`
+	RequestsPerPrefix       int           `mapstructure:"requests-per-prefix" yaml:"requests-per-prefix"`
+	RequestsTotal           int           `mapstructure:"requests-total" yaml:"requests-total"`
+	IdleStreamsPerPeer      int           `mapstructure:"idle-streams-per-peer" yaml:"idle-streams-per-peer"`
+	IdleStreamsPerPrefix    int           `mapstructure:"idle-streams-per-prefix" yaml:"idle-streams-per-prefix"`
+	IdleStreamsTotal        int           `mapstructure:"idle-streams-total" yaml:"idle-streams-total"`
 }
 
 // RLNConfig holds the rate-limiting nullifier parameters.
@@ -143,7 +172,10 @@ func twnPreset() Config {
 			NumShards: 8,
 		},
 		P2P: P2PConfig{
-			Listen: []string{"/ip4/0.0.0.0/tcp/60000", "/ip4/0.0.0.0/tcp/8000/ws"},
+			Listen:                  []string{"/ip4/0.0.0.0/tcp/60000", "/ip4/0.0.0.0/tcp/8000/ws"},
+			RequestFirstByteTimeout: 5 * time.Minute, RequestTimeout: 30 * time.Second,
+			RequestsPerPeer: 8, RequestsPerPrefix: 32, RequestsTotal: 128,
+			IdleStreamsPerPeer: 4, IdleStreamsPerPrefix: 64, IdleStreamsTotal: 512,
 		},
 		RLN: RLNConfig{
 			Enabled:          true,
@@ -160,7 +192,9 @@ func twnPreset() Config {
 		REST:      RESTConfig{Address: "127.0.0.1:8645"},
 		Metrics:   MetricsConfig{Address: "127.0.0.1:8008"},
 		Lightpush: LightpushConfig{SlotsFile: "rlnd-lightpush-slots", PerPeerQuota: 10, PerIPQuota: 20, PerPrefixQuota: 40, ReservedPercent: 25, Workers: 2},
-		Store:     StoreConfig{DBPath: "rlnd-store.db", RetentionTime: 48 * time.Hour},
+		Store:     StoreConfig{DBPath: "rlnd-store.db", RetentionTime: 48 * time.Hour, MaxFullPages: 8},
+		Filter: FilterConfig{MaxPeers: 1000, MaxPeersPerPrefix: 100, MaxCriteriaPerPeer: 1000, MaxContentTopicLength: 256,
+			PushQueue: 64, PushQueueBytes: 1 << 20},
 	}
 }
 

@@ -14,7 +14,11 @@ func TestPresetValues(t *testing.T) {
 	twn := Config{
 		Log:     LogConfig{Level: "info", Format: "text"},
 		Network: NetworkConfig{ClusterID: 1, NumShards: 8},
-		P2P:     P2PConfig{Listen: []string{"/ip4/0.0.0.0/tcp/60000", "/ip4/0.0.0.0/tcp/8000/ws"}},
+		P2P: P2PConfig{Listen: []string{"/ip4/0.0.0.0/tcp/60000", "/ip4/0.0.0.0/tcp/8000/ws"},
+			RequestFirstByteTimeout: 5 * time.Minute, RequestTimeout: 30 * time.Second,
+			RequestsPerPeer: 8, RequestsPerPrefix: 32, RequestsTotal: 128,
+			IdleStreamsPerPeer: 4, IdleStreamsPerPrefix: 64, IdleStreamsTotal: 512,
+		},
 		RLN: RLNConfig{
 			Enabled:          true,
 			EpochPeriod:      600 * time.Second,
@@ -27,12 +31,18 @@ func TestPresetValues(t *testing.T) {
 		REST:      RESTConfig{Enabled: false, Address: "127.0.0.1:8645"},
 		Metrics:   MetricsConfig{Enabled: false, Address: "127.0.0.1:8008"},
 		Lightpush: LightpushConfig{SlotsFile: "rlnd-lightpush-slots", PerPeerQuota: 10, PerIPQuota: 20, PerPrefixQuota: 40, ReservedPercent: 25, Workers: 2},
-		Store:     StoreConfig{DBPath: "rlnd-store.db", RetentionTime: 48 * time.Hour},
+		Store:     StoreConfig{DBPath: "rlnd-store.db", RetentionTime: 48 * time.Hour, MaxFullPages: 8},
+		Filter: FilterConfig{MaxPeers: 1000, MaxPeersPerPrefix: 100, MaxCriteriaPerPeer: 1000, MaxContentTopicLength: 256,
+			PushQueue: 64, PushQueueBytes: 1 << 20},
 	}
 	devnet := Config{
 		Log:     LogConfig{Level: "info", Format: "text"},
 		Network: NetworkConfig{ClusterID: 66, NumShards: 8},
-		P2P:     P2PConfig{Listen: []string{"/ip4/127.0.0.1/tcp/60000", "/ip4/127.0.0.1/tcp/8000/ws"}},
+		P2P: P2PConfig{Listen: []string{"/ip4/127.0.0.1/tcp/60000", "/ip4/127.0.0.1/tcp/8000/ws"},
+			RequestFirstByteTimeout: 5 * time.Minute, RequestTimeout: 30 * time.Second,
+			RequestsPerPeer: 8, RequestsPerPrefix: 32, RequestsTotal: 128,
+			IdleStreamsPerPeer: 4, IdleStreamsPerPrefix: 64, IdleStreamsTotal: 512,
+		},
 		RLN: RLNConfig{
 			Enabled:          true,
 			EpochPeriod:      10 * time.Second,
@@ -45,7 +55,9 @@ func TestPresetValues(t *testing.T) {
 		REST:      RESTConfig{Enabled: true, Address: "127.0.0.1:8645"},
 		Metrics:   MetricsConfig{Enabled: true, Address: "127.0.0.1:8008"},
 		Lightpush: LightpushConfig{SlotsFile: "rlnd-lightpush-slots", PerPeerQuota: 10, PerIPQuota: 20, PerPrefixQuota: 40, ReservedPercent: 25, Workers: 2},
-		Store:     StoreConfig{DBPath: "rlnd-store.db", RetentionTime: 48 * time.Hour},
+		Store:     StoreConfig{DBPath: "rlnd-store.db", RetentionTime: 48 * time.Hour, MaxFullPages: 8},
+		Filter: FilterConfig{MaxPeers: 1000, MaxPeersPerPrefix: 100, MaxCriteriaPerPeer: 1000, MaxContentTopicLength: 256,
+			PushQueue: 64, PushQueueBytes: 1 << 20},
 	}
 
 	tests := []struct {

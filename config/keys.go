@@ -84,6 +84,46 @@ func keys() []keySpec {
 			field:   func(c *Config) any { return &c.P2P.StaticPeers },
 		},
 		{
+			name: "p2p.request-first-byte-timeout", usage: "how long a lightpush, store, filter or metadata stream may stay open before its request starts (nwaku's streams idle out after 5 min; js-waku opens streams ahead of use)",
+			allowed: ">= 1s",
+			field:   func(c *Config) any { return &c.P2P.RequestFirstByteTimeout },
+		},
+		{
+			name: "p2p.request-timeout", usage: "how long one request may take from its first byte to the end of its answer",
+			allowed: ">= 1s",
+			field:   func(c *Config) any { return &c.P2P.RequestTimeout },
+		},
+		{
+			name: "p2p.requests-per-peer", usage: "requests one peer id may have in progress on one protocol; more are answered busy (429)",
+			allowed: "1..65535",
+			field:   func(c *Config) any { return &c.P2P.RequestsPerPeer },
+		},
+		{
+			name: "p2p.requests-per-prefix", usage: "requests one /24 (IPv4) or /56 (IPv6) may have in progress on one protocol; more are answered busy (429)",
+			allowed: "1..65535",
+			field:   func(c *Config) any { return &c.P2P.RequestsPerPrefix },
+		},
+		{
+			name: "p2p.requests-total", usage: "requests in progress on one protocol in all; more are answered busy (503)",
+			allowed: "1..65535",
+			field:   func(c *Config) any { return &c.P2P.RequestsTotal },
+		},
+		{
+			name: "p2p.idle-streams-per-peer", usage: "streams one peer id may hold open on one protocol before their request starts; a newer one resets the peer's oldest",
+			allowed: "1..65535",
+			field:   func(c *Config) any { return &c.P2P.IdleStreamsPerPeer },
+		},
+		{
+			name: "p2p.idle-streams-per-prefix", usage: "idle streams one /24 or /56 may hold on one protocol; a newer one resets the prefix's oldest",
+			allowed: "1..65535",
+			field:   func(c *Config) any { return &c.P2P.IdleStreamsPerPrefix },
+		},
+		{
+			name: "p2p.idle-streams-total", usage: "idle streams on one protocol in all; a newer one resets the oldest of the prefix holding the most",
+			allowed: "1..65535",
+			field:   func(c *Config) any { return &c.P2P.IdleStreamsTotal },
+		},
+		{
 			name: "rln.enabled", usage: "validate RLN proofs on relayed messages",
 			allowed: "true|false",
 			field:   func(c *Config) any { return &c.RLN.Enabled },
@@ -216,6 +256,36 @@ func keys() []keySpec {
 			field:   func(c *Config) any { return &c.Filter.Enabled },
 		},
 		{
+			name: "filter.max-peers", usage: "filter subscribers served at once",
+			allowed: "1..100000",
+			field:   func(c *Config) any { return &c.Filter.MaxPeers },
+		},
+		{
+			name: "filter.max-peers-per-prefix", usage: "filter subscribers from one address prefix (/24 IPv4, /56 IPv6); more get 429",
+			allowed: "1..filter.max-peers",
+			field:   func(c *Config) any { return &c.Filter.MaxPeersPerPrefix },
+		},
+		{
+			name: "filter.max-criteria-per-peer", usage: "(pubsub topic, content topic) criteria of one filter subscriber",
+			allowed: "1..100000",
+			field:   func(c *Config) any { return &c.Filter.MaxCriteriaPerPeer },
+		},
+		{
+			name: "filter.max-content-topic-length", usage: "bytes of one content topic a filter subscriber may ask for",
+			allowed: "16..4096",
+			field:   func(c *Config) any { return &c.Filter.MaxContentTopicLength },
+		},
+		{
+			name: "filter.push-queue", usage: "messages waiting to be pushed to one filter subscriber; more are dropped",
+			allowed: "1..65536",
+			field:   func(c *Config) any { return &c.Filter.PushQueue },
+		},
+		{
+			name: "filter.push-queue-bytes", usage: "bytes of messages waiting to be pushed to one filter subscriber; more are dropped",
+			allowed: "219136 (one push of the largest message)..1073741824",
+			field:   func(c *Config) any { return &c.Filter.PushQueueBytes },
+		},
+		{
 			name: "store.enabled", usage: "archive relayed messages and serve store v3 queries",
 			allowed: "true|false",
 			field:   func(c *Config) any { return &c.Store.Enabled },
@@ -245,6 +315,11 @@ func keys() []keySpec {
 			name: "store.retention-bytes", usage: "keep at most this many bytes of messages; 0: no bound",
 			allowed: ">= 0",
 			field:   func(c *Config) any { return &c.Store.RetentionBytes },
+		},
+		{
+			name: "store.max-full-pages", usage: "query responses in flight, in full pages (100 messages of up to 150 KiB, about 15 MiB each); more are answered busy (503)",
+			allowed: "1..1024",
+			field:   func(c *Config) any { return &c.Store.MaxFullPages },
 		},
 	}
 }

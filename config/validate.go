@@ -13,6 +13,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/rlnd/rlnd/internal/redact"
+	"github.com/rlnd/rlnd/wire"
 )
 
 // checker collects every problem found while validating.
@@ -42,6 +43,14 @@ func (c *Config) Validate() error {
 	for i, addr := range c.P2P.StaticPeers {
 		ch.multiaddr(fmt.Sprintf("p2p.static-peers[%d]", i), addr, true)
 	}
+	ch.atLeastSecond("p2p.request-first-byte-timeout", c.P2P.RequestFirstByteTimeout)
+	ch.atLeastSecond("p2p.request-timeout", c.P2P.RequestTimeout)
+	ch.intRange("p2p.requests-per-peer", c.P2P.RequestsPerPeer, 1, 65535)
+	ch.intRange("p2p.requests-per-prefix", c.P2P.RequestsPerPrefix, 1, 65535)
+	ch.intRange("p2p.requests-total", c.P2P.RequestsTotal, 1, 65535)
+	ch.intRange("p2p.idle-streams-per-peer", c.P2P.IdleStreamsPerPeer, 1, 65535)
+	ch.intRange("p2p.idle-streams-per-prefix", c.P2P.IdleStreamsPerPrefix, 1, 65535)
+	ch.intRange("p2p.idle-streams-total", c.P2P.IdleStreamsTotal, 1, 65535)
 
 	ch.wholeSeconds("rln.epoch-period", c.RLN.EpochPeriod)
 	ch.intRange("rln.user-message-limit", c.RLN.UserMessageLimit, 1, 65535)
@@ -66,9 +75,17 @@ func (c *Config) Validate() error {
 		ch.addf(nil, "lightpush.global-cap", "%d is out of range, allowed >= 0", c.Lightpush.GlobalCap)
 	}
 	ch.intRange("lightpush.workers", c.Lightpush.Workers, 1, 64)
+	if ch.intRange("filter.max-peers", c.Filter.MaxPeers, 1, 100000) {
+		ch.intRange("filter.max-peers-per-prefix", c.Filter.MaxPeersPerPrefix, 1, c.Filter.MaxPeers)
+	}
+	ch.intRange("filter.max-criteria-per-peer", c.Filter.MaxCriteriaPerPeer, 1, 100000)
+	ch.intRange("filter.max-content-topic-length", c.Filter.MaxContentTopicLength, 16, 4096)
+	ch.intRange("filter.push-queue", c.Filter.PushQueue, 1, 65536)
+	ch.intRange("filter.push-queue-bytes", c.Filter.PushQueueBytes, wire.MaxFrameSize, 1<<30)
 	if c.Store.RetentionTime < 0 || c.Store.RetentionCount < 0 || c.Store.RetentionBytes < 0 {
 		ch.addf(nil, "store.retention-*", "retention bounds must not be negative")
 	}
+	ch.intRange("store.max-full-pages", c.Store.MaxFullPages, 1, 1024)
 	if c.Store.Enabled && c.Store.DBPath == "" && c.Store.DBURL == "" {
 		ch.addf(nil, "store.db-path", "must be set when store.enabled (or store.db-url)")
 	}
@@ -126,6 +143,12 @@ func (ch *checker) multiaddr(key, s string, needPeerID bool) {
 	}
 	if _, err := addr.ValueForProtocol(ma.P_P2P); err != nil {
 		ch.addf(nil, key, "%q has no /p2p/<peer id> component, allowed multiaddrs ending in /p2p/<peer id>", s)
+	}
+}
+
+func (ch *checker) atLeastSecond(key string, d time.Duration) {
+	if d < time.Second {
+		ch.addf(nil, key, "%s is too short, allowed >= 1s", d)
 	}
 }
 
