@@ -52,7 +52,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		"forwarded": st.Forwarded, "graylisted_rpc": st.GraylistedRPCs, "ihave_ignored": st.IHaveIgnored,
 		"iwant_served": st.IWantServed, "graft_refused": st.GraftsRefused, "broken_promise": st.BrokenPromises,
 		"rpc_in": st.RPCsIn, "rpc_out": st.RPCsOut, "send_dropped": st.SendsDropped, "bad_frame": st.BadFrames,
-		"validation_full": st.ValidationFull,
+		"validation_full": st.ValidationFull, "slow_frame": st.SlowFrames,
 	} {
 		ch <- prometheus.MustNewConstMetric(c.gossip, prometheus.CounterValue, float64(v), kind)
 	}
