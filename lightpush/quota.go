@@ -4,16 +4,19 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"sync"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/rlnd/rlnd/p2p/admission"
 )
 
 // Quotas of proof as a service. Every count belongs to the epoch of the
 // slot the request would take (its message's epoch), never to the epoch
 // of the clock: a message stamped in another epoch changes nobody's count
 // in this one. A client is limited by its peer id, its IP address and its
-// address prefix, so new peer ids from one place share that place's quota;
+// address prefix (/24 or /56, admission's rule), so new peer ids from one place share that place's quota;
 // and a share of each epoch's slots is kept for clients (by peer id and by
 // prefix) not yet served in it, so early clients cannot take them all.
 
@@ -25,19 +28,11 @@ type client struct {
 	prefix string
 }
 
-// addrPrefix is the network an address counts in: /24 for IPv4, /56 for
-// IPv6.
-func addrPrefix(ip net.IP) string {
-	if v4 := ip.To4(); v4 != nil {
-		return v4.Mask(net.CIDRMask(24, 32)).String() + "/24"
-	}
-	return ip.Mask(net.CIDRMask(56, 128)).String() + "/56"
-}
-
 func newClient(p peer.ID, ip net.IP) client {
 	c := client{peer: p}
-	if ip != nil {
-		c.ip, c.prefix = ip.String(), addrPrefix(ip)
+	if addr, ok := netip.AddrFromSlice(ip); ok {
+		addr = addr.Unmap()
+		c.ip, c.prefix = addr.String(), admission.PrefixOfAddr(addr).String()
 	}
 	return c
 }

@@ -8,18 +8,21 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-func TestAddrPrefix(t *testing.T) {
+// A client's address and prefix, IPv4-mapped addresses as IPv4.
+func TestClientPrefix(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct{ ip, want string }{
-		{"127.0.1.9", "127.0.1.0/24"},
-		{"10.1.2.255", "10.1.2.0/24"},
-		{"::ffff:10.1.2.3", "10.1.2.0/24"},
-		{"2001:db8:aa:bbcc:1:2:3:4", "2001:db8:aa:bb00::/56"},
-		{"2001:db8:aa:bbff::1", "2001:db8:aa:bb00::/56"},
+	for _, tc := range []struct{ ip, addr, prefix string }{
+		{"127.0.1.9", "127.0.1.9", "127.0.1.0/24"},
+		{"::ffff:10.1.2.3", "10.1.2.3", "10.1.2.0/24"},
+		{"2001:db8:aa:bbcc:1:2:3:4", "2001:db8:aa:bbcc:1:2:3:4", "2001:db8:aa:bb00::/56"},
 	} {
-		if got := addrPrefix(net.ParseIP(tc.ip)); got != tc.want {
-			t.Errorf("prefix of %s: %s, want %s", tc.ip, got, tc.want)
+		c := newClient("p", net.ParseIP(tc.ip))
+		if c.ip != tc.addr || c.prefix != tc.prefix {
+			t.Errorf("client at %s: %s in %s, want %s in %s", tc.ip, c.ip, c.prefix, tc.addr, tc.prefix)
 		}
+	}
+	if c := newClient("p", nil); c.ip != "" || c.prefix != "" {
+		t.Errorf("client without an address: %+v", c)
 	}
 }
 

@@ -91,7 +91,7 @@ func TestSybilPrefixQuota(t *testing.T) {
 		sybils = append(sybils, h)
 	}
 	// The service sees the clients' own addresses.
-	if c := n.service.clientOf(sybils[7].ID()); c.prefix != "127.0.1.0/24" {
+	if c := n.service.clientOf(sybils[7].ID()); c.prefix != "127.0.1.0/24" || c.ip != "127.0.1.8" {
 		t.Fatalf("attacker seen as %+v", c)
 	}
 
