@@ -18,6 +18,8 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 	errors   *prometheus.CounterVec
 	pushes   *prometheus.CounterVec
+	refusals *prometheus.CounterVec
+	removals *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, s *Service) (*metrics, error) {
@@ -47,6 +49,16 @@ func newMetrics(reg prometheus.Registerer, s *Service) (*metrics, error) {
 	}, []string{"result"})); err != nil {
 		return nil, err
 	}
+	if m.refusals, err = promutil.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rlnd_filter_refused_total", Help: "Subscriptions refused by the limit they were over: max_peers (503), max_peers_per_prefix (429: the subscriber's /24 or /56 has its share), max_criteria_per_peer (503).",
+	}, []string{"reason"})); err != nil {
+		return nil, err
+	}
+	if m.removals, err = promutil.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rlnd_filter_removed_total", Help: "Subscribers removed, by reason: unsubscribed, expired (no ping within the expiry), unreachable (pushes failed with no connection left).",
+	}, []string{"reason"})); err != nil {
+		return nil, err
+	}
 	for _, g := range []prometheus.Collector{
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "waku_filter_subscriptions", Help: "Peers with a filter subscription.",
@@ -54,6 +66,9 @@ func newMetrics(reg prometheus.Registerer, s *Service) (*metrics, error) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "rlnd_filter_criteria", Help: "Filter criteria (pubsub topic, content topic) of all subscribers.",
 		}, func() float64 { return float64(s.Criteria()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "rlnd_filter_queued_bytes", Help: "Framed bytes waiting in the subscribers' push queues.",
+		}, func() float64 { return float64(s.QueuedBytes()) }),
 	} {
 		if err := reg.Register(g); err != nil {
 			var are prometheus.AlreadyRegisteredError
@@ -87,5 +102,17 @@ func (m *metrics) push(result string) {
 		if result == "failed" {
 			m.errors.WithLabelValues("push_failure").Inc()
 		}
+	}
+}
+
+func (m *metrics) refused(reason string) {
+	if m != nil {
+		m.refusals.WithLabelValues(reason).Inc()
+	}
+}
+
+func (m *metrics) removed(reason string) {
+	if m != nil {
+		m.removals.WithLabelValues(reason).Inc()
 	}
 }

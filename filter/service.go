@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -35,21 +36,35 @@ type ServiceConfig struct {
 	// Relay feeds the messages pushed; required.
 	Relay Relay
 	// MaxContentTopicsPerRequest (100), MaxCriteriaPerPeer (1000) and
-	// MaxPeers (1000) bound what subscribers may ask.
+	// MaxPeers (1000) bound what subscribers may ask. MaxPeersPerPrefix
+	// (100) bounds the subscribers from one address prefix (/24 IPv4,
+	// /56 IPv6, of the subscriber's connection), so that one source
+	// cannot take every place. MaxContentTopicLength (256 bytes) bounds
+	// one content topic. Together with PushQueueBytes they bound the
+	// service's memory (MemoryBound).
 	MaxContentTopicsPerRequest int
 	MaxCriteriaPerPeer         int
 	MaxPeers                   int
+	MaxPeersPerPrefix          int
+	MaxContentTopicLength      int
 	// Expiry is how long a subscriber stays subscribed without a ping or
 	// a subscribe (5 min). SweepInterval is how often expired subscribers
 	// are removed (Expiry/5, at most 1 min); they get no pushes meanwhile.
 	Expiry        time.Duration
 	SweepInterval time.Duration
 	// PushQueue bounds the messages waiting to be pushed to one
-	// subscriber (64); more are dropped and counted.
-	PushQueue int
+	// subscriber (64), PushQueueBytes their framed bytes (1 MiB; at least
+	// one push of the largest message, wire.MaxFrameSize); more are
+	// dropped and counted.
+	PushQueue      int
+	PushQueueBytes int
 	// PushTimeout bounds one push, dial to close (10 s).
 	PushTimeout time.Duration
-	// MaxPushFailures consecutive failed pushes remove a subscriber (3).
+	// MaxPushFailures consecutive pushes that could not reach the
+	// subscriber (no connection left after the push failed) remove it
+	// (3). A push that fails while the subscriber stays connected is
+	// counted and logged, and the subscription kept, as nwaku does: see
+	// pushLoop.
 	MaxPushFailures int
 	// RequestBurst and RequestRate (a second) are each peer's token
 	// bucket for filter-subscribe requests (50, 1/s); more get 429. A
@@ -69,11 +84,13 @@ type Response struct {
 
 type subscriber struct {
 	id       peer.ID
+	prefix   netip.Prefix // of its connection when it subscribed; zero without an IP
 	criteria map[criterion]struct{}
 	lastSeen time.Time
-	queue    chan []byte // framed MessagePush
+	queue    chan []byte  // framed MessagePush
+	queued   atomic.Int64 // bytes in queue
 	done     chan struct{}
-	failures int // consecutive; guarded by Service.mu
+	failures int // consecutive pushes that could not reach it; guarded by Service.mu
 }
 
 type bucket struct {
@@ -97,6 +114,7 @@ type Service struct {
 
 	mu       sync.Mutex
 	peers    map[peer.ID]*subscriber
+	prefixes map[netip.Prefix]int // subscribers per address prefix
 	index    map[criterion]map[peer.ID]*subscriber
 	criteria int
 	buckets  map[peer.ID]*bucket
@@ -117,6 +135,12 @@ func NewService(h host.Host, cfg ServiceConfig) (*Service, error) {
 	if cfg.MaxPeers <= 0 {
 		cfg.MaxPeers = DefaultMaxPeers
 	}
+	if cfg.MaxPeersPerPrefix <= 0 {
+		cfg.MaxPeersPerPrefix = min(DefaultMaxPeersPerPrefix, cfg.MaxPeers)
+	}
+	if cfg.MaxContentTopicLength <= 0 {
+		cfg.MaxContentTopicLength = DefaultMaxContentTopicLength
+	}
 	if cfg.Expiry <= 0 {
 		cfg.Expiry = DefaultExpiry
 	}
@@ -125,6 +149,12 @@ func NewService(h host.Host, cfg ServiceConfig) (*Service, error) {
 	}
 	if cfg.PushQueue <= 0 {
 		cfg.PushQueue = DefaultPushQueue
+	}
+	if cfg.PushQueueBytes <= 0 {
+		cfg.PushQueueBytes = DefaultPushQueueBytes
+	}
+	if cfg.PushQueueBytes < wire.MaxFrameSize {
+		return nil, fmt.Errorf("filter: a push queue of %d bytes cannot hold one push of the largest message, want at least %d", cfg.PushQueueBytes, wire.MaxFrameSize)
 	}
 	if cfg.PushTimeout <= 0 {
 		cfg.PushTimeout = DefaultPushTimeout
@@ -146,7 +176,7 @@ func NewService(h host.Host, cfg ServiceConfig) (*Service, error) {
 	}
 	s := &Service{
 		cfg: cfg, log: cfg.Logger, h: h,
-		peers: map[peer.ID]*subscriber{}, index: map[criterion]map[peer.ID]*subscriber{}, buckets: map[peer.ID]*bucket{},
+		peers: map[peer.ID]*subscriber{}, prefixes: map[netip.Prefix]int{}, index: map[criterion]map[peer.ID]*subscriber{}, buckets: map[peer.ID]*bucket{},
 	}
 	m, err := newMetrics(cfg.Registerer, s)
 	if err != nil {
@@ -277,6 +307,9 @@ func (s *Service) parseCriteria(req *filterpb.FilterSubscribeRequest, subscribe 
 		if ct == "" {
 			return nil, &Response{StatusBadRequest, "empty content topic"}
 		}
+		if len(ct) > s.cfg.MaxContentTopicLength {
+			return nil, &Response{StatusBadRequest, fmt.Sprintf("content topic of %d bytes, at most %d allowed", len(ct), s.cfg.MaxContentTopicLength)}
+		}
 		c := criterion{pubsub: pubsub, content: ct}
 		if pubsub == "" {
 			t, err := s.cfg.Relay.TopicFor(ct)
@@ -329,6 +362,7 @@ func (s *Service) ping(from peer.ID, now time.Time) Response {
 }
 
 func (s *Service) subscribe(from peer.ID, crit []criterion, now time.Time) Response {
+	prefix := s.prefixOf(from)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -336,7 +370,16 @@ func (s *Service) subscribe(from peer.ID, crit []criterion, now time.Time) Respo
 	}
 	sub := s.peers[from]
 	if sub == nil && len(s.peers) >= s.cfg.MaxPeers {
+		s.m.refused("max_peers")
 		return Response{StatusUnavailable, fmt.Sprintf("node has reached the maximum of %d subscribed peers", s.cfg.MaxPeers)}
+	}
+	if sub == nil && s.prefixes[prefix] >= s.cfg.MaxPeersPerPrefix {
+		// The source's share is used up, not the service: 429, as the
+		// admission limits on a client's share answer (nwaku has no
+		// such limit; it answers 429 to a client over its rate).
+		s.m.refused("max_peers_per_prefix")
+		s.log.Debug("filter subscriber refused: its address prefix is full", "peer", from, "prefix", prefix, "subscribers", s.prefixes[prefix])
+		return Response{StatusTooManyRequests, fmt.Sprintf("too many requests: %d peers from %s are subscribed already, at most %d allowed", s.prefixes[prefix], prefixName(prefix), s.cfg.MaxPeersPerPrefix)}
 	}
 	total := len(crit)
 	if sub != nil {
@@ -348,11 +391,13 @@ func (s *Service) subscribe(from peer.ID, crit []criterion, now time.Time) Respo
 		}
 	}
 	if total > s.cfg.MaxCriteriaPerPeer {
+		s.m.refused("max_criteria_per_peer")
 		return Response{StatusUnavailable, fmt.Sprintf("peer has reached the maximum number of filter criteria: %d", s.cfg.MaxCriteriaPerPeer)}
 	}
 	if sub == nil {
-		sub = &subscriber{id: from, criteria: map[criterion]struct{}{}, queue: make(chan []byte, s.cfg.PushQueue), done: make(chan struct{})}
+		sub = &subscriber{id: from, prefix: prefix, criteria: map[criterion]struct{}{}, queue: make(chan []byte, s.cfg.PushQueue), done: make(chan struct{})}
 		s.peers[from] = sub
+		s.prefixes[prefix]++
 		s.wg.Add(1)
 		go s.pushLoop(sub)
 	}
@@ -393,6 +438,7 @@ func (s *Service) unsubscribe(from peer.ID, crit []criterion) Response {
 	}
 	if len(sub.criteria) == 0 {
 		s.removeLocked(sub)
+		s.m.removed("unsubscribed")
 	}
 	return Response{StatusOK, "OK"}
 }
@@ -405,6 +451,7 @@ func (s *Service) unsubscribeAll(from peer.ID) Response {
 		return Response{StatusNotFound, "peer has no subscriptions"}
 	}
 	s.removeLocked(sub)
+	s.m.removed("unsubscribed")
 	return Response{StatusOK, "OK"}
 }
 
@@ -419,16 +466,21 @@ func (s *Service) dropCriterionLocked(sub *subscriber, c criterion) {
 	}
 }
 
-// removeLocked forgets a subscriber and stops its pushes.
-func (s *Service) removeLocked(sub *subscriber) {
+// removeLocked forgets a subscriber and stops its pushes; false if it was
+// gone already.
+func (s *Service) removeLocked(sub *subscriber) bool {
 	if s.peers[sub.id] != sub {
-		return
+		return false
 	}
 	for c := range sub.criteria {
 		s.dropCriterionLocked(sub, c)
 	}
 	delete(s.peers, sub.id)
+	if s.prefixes[sub.prefix]--; s.prefixes[sub.prefix] <= 0 {
+		delete(s.prefixes, sub.prefix)
+	}
 	close(sub.done)
+	return true
 }
 
 // sweep removes the subscribers that neither pinged nor subscribed within
@@ -441,6 +493,7 @@ func (s *Service) sweep() {
 		if now.Sub(sub.lastSeen) > s.cfg.Expiry {
 			s.log.Debug("filter subscription expired", "peer", sub.id)
 			s.removeLocked(sub)
+			s.m.removed("expired")
 		}
 	}
 	for p, b := range s.buckets {
@@ -465,7 +518,9 @@ func (s *Service) sweepLoop() {
 }
 
 // dispatch queues every relayed message for the subscribers it matches.
-// It never blocks on a subscriber: a full queue drops the message.
+// It never blocks on a subscriber: a full queue (PushQueue messages or
+// PushQueueBytes bytes) drops the message. Subscribers of a message share
+// its one encoded frame.
 func (s *Service) dispatch() {
 	defer s.wg.Done()
 	for env := range s.sub.C() {
@@ -490,9 +545,18 @@ func (s *Service) dispatch() {
 			if now.Sub(sub.lastSeen) > s.cfg.Expiry {
 				continue // expired, not yet swept
 			}
+			// Only dispatch adds to queued, so the check holds until the
+			// frame is queued; the push loop only takes away.
+			if sub.queued.Load()+int64(len(frame)) > int64(s.cfg.PushQueueBytes) {
+				s.dropped.Add(1)
+				s.m.push("dropped")
+				continue
+			}
+			sub.queued.Add(int64(len(frame)))
 			select {
 			case sub.queue <- frame:
 			default:
+				sub.queued.Add(-int64(len(frame)))
 				s.dropped.Add(1)
 				s.m.push("dropped")
 			}
@@ -502,6 +566,22 @@ func (s *Service) dispatch() {
 }
 
 // pushLoop pushes a subscriber's queue, one message a stream.
+//
+// A failed push is counted and logged and the message is not tried again.
+// It removes the subscriber only when the subscriber cannot be reached:
+// the push failed and no connection to it is left (a dial that failed,
+// or a connection that went down), MaxPushFailures times in a row. This
+// follows nwaku (waku_filter_v2/protocol.nim): its pushToPeer logs a
+// failed push and keeps the subscription ("We do not remove this peer,
+// but allow the underlying peer manager to do so if it is deemed
+// necessary"); the subscription goes when the peer manager drops the
+// peer from its peer store (peers whose dials failed go first) and the
+// one-minute maintenance (maintainSubscriptions) sees the peer gone, or
+// when it expires 5 min after the last subscribe or ping. A subscriber
+// that stays connected but refuses or resets push streams therefore
+// keeps its subscription until it expires, at nwaku as here; one that is
+// gone is removed here after MaxPushFailures pushes rather than at the
+// peer manager's next pruning.
 func (s *Service) pushLoop(sub *subscriber) {
 	defer s.wg.Done()
 	for {
@@ -518,16 +598,22 @@ func (s *Service) pushLoop(sub *subscriber) {
 		case <-s.ctx.Done():
 			return
 		case frame := <-sub.queue:
+			sub.queued.Add(-int64(len(frame)))
 			err := s.pushOne(sub.id, frame)
+			reachable := err == nil || s.h.Network().Connectedness(sub.id) == network.Connected
 			s.mu.Lock()
 			if err != nil {
 				s.failed.Add(1)
 				s.m.push("failed")
-				sub.failures++
-				s.log.Debug("filter push failed", "peer", sub.id, "failures", sub.failures, "err", err)
+				if !reachable {
+					sub.failures++
+				}
+				s.log.Debug("filter push failed", "peer", sub.id, "connected", reachable, "unreachable_pushes", sub.failures, "err", err)
 				if sub.failures >= s.cfg.MaxPushFailures {
-					s.log.Info("filter subscriber removed after failed pushes", "peer", sub.id, "failures", sub.failures)
-					s.removeLocked(sub)
+					if s.removeLocked(sub) {
+						s.log.Info("filter subscriber removed: unreachable", "peer", sub.id, "failed_pushes", sub.failures)
+						s.m.removed("unreachable")
+					}
 				}
 			} else {
 				sub.failures = 0

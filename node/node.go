@@ -201,9 +201,14 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 		}
 	}
 	if cfg.Filter.Enabled {
-		if n.filter, err = filter.NewService(n.host.Libp2p(), filter.ServiceConfig{Relay: n.relay, Logger: log, Registerer: reg}); err != nil {
+		if n.filter, err = filter.NewService(n.host.Libp2p(), filter.ServiceConfig{Relay: n.relay, Logger: log, Registerer: reg,
+			MaxPeers: cfg.Filter.MaxPeers, MaxPeersPerPrefix: cfg.Filter.MaxPeersPerPrefix,
+			MaxCriteriaPerPeer: cfg.Filter.MaxCriteriaPerPeer, MaxContentTopicLength: cfg.Filter.MaxContentTopicLength,
+			PushQueue: cfg.Filter.PushQueue, PushQueueBytes: cfg.Filter.PushQueueBytes}); err != nil {
 			return nil, err
 		}
+		log.Info("filter service", "max_peers", cfg.Filter.MaxPeers, "max_peers_per_prefix", cfg.Filter.MaxPeersPerPrefix,
+			"memory_bound_mib", n.filter.MemoryBound()>>20)
 	}
 	if err := reg.Register(newCollector(n)); err != nil {
 		return nil, err
