@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rlnd/rlnd/p2p/admission"
 	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/wire"
 	"github.com/rlnd/rlnd/wire/pb/filterpb"
@@ -74,6 +75,10 @@ type ServiceConfig struct {
 	Now          func() time.Time
 	Logger       *slog.Logger
 	Registerer   prometheus.Registerer
+	// Admission bounds the subscribe request streams (deadlines, requests
+	// in progress and idle streams per peer, per address prefix and in
+	// all); zero fields take admission's defaults.
+	Admission admission.Limits
 }
 
 // Response is the answer to a filter-subscribe request.
@@ -188,7 +193,10 @@ func NewService(h host.Host, cfg ServiceConfig) (*Service, error) {
 	s.wg.Add(2)
 	go s.dispatch()
 	go s.sweepLoop()
-	h.SetStreamHandler(SubscribeProtocol, s.handle)
+	if err := s.serveStreams(h); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -640,18 +648,22 @@ func (s *Service) pushOne(p peer.ID, frame []byte) error {
 	return st.Close()
 }
 
-func (s *Service) handle(st network.Stream) {
-	defer st.Close()
-	in, ok := wire.AwaitRequest(st, streamTimeout)
+func (s *Service) handle(gate *admission.Gate, st network.Stream) {
+	in, ok := gate.Accept(st)
 	if !ok {
 		return
 	}
+	defer in.Done()
+	defer st.Close()
 	var req filterpb.FilterSubscribeRequest
 	var r Response
 	if err := wire.ReadMsg(in, &req); err != nil {
 		r = Response{StatusBadRequest, "cannot read the request: " + err.Error()}
 		s.m.request("INVALID", r.Status, 0)
 		s.m.error("decode_rpc_failure")
+	} else if b := in.Busy(); b != nil {
+		r = busyResponse(b)
+		s.m.request(typeName(req.GetFilterSubscribeType()), r.Status, 0)
 	} else {
 		r = s.Handle(st.Conn().RemotePeer(), &req)
 	}

@@ -162,6 +162,7 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 	n.host, err = p2p.NewHost(p2p.HostConfig{
 		PrivKey: o.PrivKey, Listen: cfg.P2P.Listen, ClusterID: cfg.Network.ClusterID,
 		Shards: func() []uint32 { return shards32 }, Logger: log,
+		MetadataAdmission: metadataLimits(cfg.P2P), Registerer: reg,
 	})
 	if err != nil {
 		return nil, err
@@ -196,12 +197,13 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 		}
 		n.archiver = store.NewArchiver(n.relay, db, store.ArchiverConfig{Logger: log, Metrics: sm, MaxGap: cfg.RLN.MaxEpochGap, Retention: store.Retention{
 			MaxAge: cfg.Store.RetentionTime, MaxCount: cfg.Store.RetentionCount, MaxBytes: int64(cfg.Store.RetentionBytes)}})
-		if n.store, err = store.NewService(n.host.Libp2p(), db, store.ServiceConfig{Logger: log, Metrics: sm, Registerer: reg}); err != nil {
+		if n.store, err = store.NewService(n.host.Libp2p(), db, store.ServiceConfig{Logger: log, Metrics: sm, Registerer: reg,
+			Admission: admissionLimits(cfg.P2P), MaxFullPages: cfg.Store.MaxFullPages}); err != nil {
 			return nil, err
 		}
 	}
 	if cfg.Filter.Enabled {
-		if n.filter, err = filter.NewService(n.host.Libp2p(), filter.ServiceConfig{Relay: n.relay, Logger: log, Registerer: reg,
+		if n.filter, err = filter.NewService(n.host.Libp2p(), filter.ServiceConfig{Relay: n.relay, Logger: log, Registerer: reg, Admission: admissionLimits(cfg.P2P),
 			MaxPeers: cfg.Filter.MaxPeers, MaxPeersPerPrefix: cfg.Filter.MaxPeersPerPrefix,
 			MaxCriteriaPerPeer: cfg.Filter.MaxCriteriaPerPeer, MaxContentTopicLength: cfg.Filter.MaxContentTopicLength,
 			PushQueue: cfg.Filter.PushQueue, PushQueueBytes: cfg.Filter.PushQueueBytes}); err != nil {
@@ -274,7 +276,7 @@ func (n *Node) startLightpush(signal rln.SignalMode, prover *rln.Prover) error {
 		Relay: n.relay, Group: n.group, EpochPeriod: n.cfg.RLN.EpochPeriod, MaxEpochGap: n.cfg.RLN.MaxEpochGap, Signal: signal,
 		SlotsPath: lc.SlotsFile, PerPeerQuota: lc.PerPeerQuota, PerIPQuota: lc.PerIPQuota, PerPrefixQuota: lc.PerPrefixQuota,
 		GlobalCap: lc.GlobalCap, ReservedShare: float64(lc.ReservedPercent) / 100, AllowlistPath: lc.Allowlist, Workers: lc.Workers,
-		Logger: n.log, Registerer: n.registry,
+		Logger: n.log, Registerer: n.registry, Admission: admissionLimits(n.cfg.P2P),
 	}
 	if lc.ReservedPercent == 0 {
 		sc.ReservedShare = -1 // none

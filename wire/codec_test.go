@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -256,28 +255,4 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += n
 	return n, err
-}
-
-type deadlineBuffer struct {
-	io.Reader
-	deadline time.Time
-}
-
-func (d *deadlineBuffer) SetDeadline(t time.Time) error { d.deadline = t; return nil }
-
-// AwaitRequest hands back the whole request, first byte included, with the
-// deadline set only once a byte came; a stream that ends unused is false.
-func TestAwaitRequest(t *testing.T) {
-	st := &deadlineBuffer{Reader: strings.NewReader("request")}
-	r, ok := AwaitRequest(st, time.Minute)
-	if !ok || st.deadline.IsZero() {
-		t.Fatalf("ok %v, deadline %v", ok, st.deadline)
-	}
-	if b, _ := io.ReadAll(r); string(b) != "request" {
-		t.Fatalf("read %q", b)
-	}
-	empty := &deadlineBuffer{Reader: strings.NewReader("")}
-	if _, ok := AwaitRequest(empty, time.Minute); ok || !empty.deadline.IsZero() {
-		t.Fatal("an unused stream counted as a request")
-	}
 }

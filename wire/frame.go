@@ -1,12 +1,10 @@
 package wire
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"time"
 )
 
 // Every Waku request-response protocol and the gossipsub RPC stream carry
@@ -96,25 +94,4 @@ func AppendFrame(dst, b []byte) []byte {
 func WriteFrame(w io.Writer, b []byte) error {
 	_, err := w.Write(AppendFrame(make([]byte, 0, len(b)+binary.MaxVarintLen64), b))
 	return err
-}
-
-// DeadlineReader is a stream with a deadline (a libp2p stream).
-type DeadlineReader interface {
-	io.Reader
-	SetDeadline(time.Time) error
-}
-
-// AwaitRequest waits, without a deadline, for the first byte of a request
-// stream, then gives the rest of the exchange timeout. Clients such as
-// js-waku open request streams ahead of use and leave them idle until
-// their next request, however late, taking any answer or close meanwhile
-// as that request's. It returns a reader over the whole request, or false
-// for a stream that ended unused.
-func AwaitRequest(st DeadlineReader, timeout time.Duration) (io.Reader, bool) {
-	var first [1]byte
-	if _, err := io.ReadFull(st, first[:]); err != nil {
-		return nil, false
-	}
-	_ = st.SetDeadline(time.Now().Add(timeout))
-	return io.MultiReader(bytes.NewReader(first[:]), st), true
 }

@@ -1,0 +1,125 @@
+package interop
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	msmux "github.com/multiformats/go-multistream"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/rlnd/rlnd/config"
+	"github.com/rlnd/rlnd/internal/hostile"
+	"github.com/rlnd/rlnd/membership"
+	"github.com/rlnd/rlnd/node"
+	"github.com/rlnd/rlnd/store"
+)
+
+// admissionStreams reads the gauge rlnd_admission_streams of a node for
+// protocol and state.
+func admissionStreams(t *testing.T, n *node.Node, protocol, state string) float64 {
+	t.Helper()
+	mfs, err := n.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "rlnd_admission_streams" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if label(m, "protocol") == protocol && label(m, "state") == state {
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+func label(m *dto.Metric, name string) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
+	}
+	return ""
+}
+
+// What js-waku 0.0.27 makes of a store that is busy. The node allows one
+// store request in progress (p2p.requests-total 1); a Go client starts a
+// request and stalls, holding it. js-waku's query then gets 503 with the
+// admission's description, and js-waku throws it as "Store query failed
+// with status code: 503, description: busy: ..." without retrying; the
+// same query made again once the stalled request is gone succeeds.
+func TestJSWakuStoreBusy(t *testing.T) {
+	t.Parallel()
+	const cluster, contentTopic = 42, "/rlnd/1/interop-busy/proto"
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	_, verifier := loadEngine(t)
+	group, err := membership.NewStaticGroup([]fr.Element{{}}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, _ := startRlndNode(t, cluster, 8, group, verifier, func(c *config.Config) {
+		c.Store.Enabled, c.Store.DBPath = true, t.TempDir()+"/store.db"
+		c.P2P.RequestsTotal = 1
+	})
+	topic, err := svc.Relay().TopicFor(contentTopic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shard uint32
+	if _, err := fmt.Sscanf(topic, "/waku/2/rs/42/%d", &shard); err != nil {
+		t.Fatal(err)
+	}
+	js := startWaku(t)
+	if _, err := js.Start(ctx, WakuStart{Peer: wsAddr(t, svc.Host()), ClusterID: cluster, Shards: []uint32{shard}, Mode: "light", WaitFor: "store-peer"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The stalled request: a store stream with one byte of a request.
+	staller := hostile.Host(t, cluster, "127.0.0.1")
+	hostile.Connect(t, ctx, staller, svc.Host(), "127.0.0.1")
+	st, err := staller.Libp2p().Network().NewStream(ctx, svc.Host().ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := msmux.SelectProtoOrFail(store.Protocol, st); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Write([]byte{0x0a}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the stalled request to hold the store's one place", func() bool {
+		return admissionStreams(t, svc, store.Protocol, "active") == 1
+	})
+
+	q := WakuStoreQuery{ContentTopics: []string{contentTopic}, PageSize: 10, Timeout: 60 * time.Second}
+	res, err := js.Store(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("busy store: ok %v, queryError %q, %d requests, %d responses", res.OK, res.QueryError, len(res.Requests), len(res.Responses))
+	if res.OK || !strings.Contains(res.QueryError, "Store query failed with status code: 503") || !strings.Contains(res.QueryError, "busy: the service has 1 requests in progress") {
+		t.Fatalf("js-waku's query of a busy store: %+v", res)
+	}
+	if len(res.Requests) != 1 {
+		t.Fatalf("js-waku sent %d requests to the busy store, want 1 (no retry)", len(res.Requests))
+	}
+
+	_ = st.Reset()
+	waitFor(t, "the stalled request to end", func() bool {
+		return admissionStreams(t, svc, store.Protocol, "active") == 0
+	})
+	res, err = js.Store(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.OK || res.QueryError != "" {
+		t.Fatalf("js-waku's query once the store is free: %+v", res)
+	}
+}
