@@ -55,7 +55,7 @@ func newMetrics(reg prometheus.Registerer, s *Service) (*metrics, error) {
 		return nil, err
 	}
 	if m.removals, err = promutil.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "rlnd_filter_removed_total", Help: "Subscribers removed, by reason: unsubscribed, expired (no ping within the expiry), unreachable (pushes failed with no connection left).",
+		Name: "rlnd_filter_removed_total", Help: "Subscribers removed, by reason: unsubscribed, expired (no ping within the expiry), unreachable (pushes kept failing with no connection left), push_failures (pushes kept failing while connected).",
 	}, []string{"reason"})); err != nil {
 		return nil, err
 	}

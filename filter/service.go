@@ -61,11 +61,8 @@ type ServiceConfig struct {
 	PushQueueBytes int
 	// PushTimeout bounds one push, dial to close (10 s).
 	PushTimeout time.Duration
-	// MaxPushFailures consecutive pushes that could not reach the
-	// subscriber (no connection left after the push failed) remove it
-	// (3). A push that fails while the subscriber stays connected is
-	// counted and logged, and the subscription kept, as nwaku does: see
-	// pushLoop.
+	// MaxPushFailures consecutive failed pushes remove the subscriber
+	// (3), whether it is still connected or not: see pushLoop.
 	MaxPushFailures int
 	// RequestBurst and RequestRate (a second) are each peer's token
 	// bucket for filter-subscribe requests (50, 1/s); more get 429. A
@@ -95,7 +92,7 @@ type subscriber struct {
 	queue    chan []byte  // framed MessagePush
 	queued   atomic.Int64 // bytes in queue
 	done     chan struct{}
-	failures int // consecutive pushes that could not reach it; guarded by Service.mu
+	failures int // consecutive failed pushes; guarded by Service.mu
 }
 
 type bucket struct {
@@ -576,20 +573,16 @@ func (s *Service) dispatch() {
 // pushLoop pushes a subscriber's queue, one message a stream.
 //
 // A failed push is counted and logged and the message is not tried again.
-// It removes the subscriber only when the subscriber cannot be reached:
-// the push failed and no connection to it is left (a dial that failed,
-// or a connection that went down), MaxPushFailures times in a row. This
-// follows nwaku (waku_filter_v2/protocol.nim): its pushToPeer logs a
-// failed push and keeps the subscription ("We do not remove this peer,
-// but allow the underlying peer manager to do so if it is deemed
-// necessary"); the subscription goes when the peer manager drops the
-// peer from its peer store (peers whose dials failed go first) and the
-// one-minute maintenance (maintainSubscriptions) sees the peer gone, or
-// when it expires 5 min after the last subscribe or ping. A subscriber
-// that stays connected but refuses or resets push streams therefore
-// keeps its subscription until it expires, at nwaku as here; one that is
-// gone is removed here after MaxPushFailures pushes rather than at the
-// peer manager's next pruning.
+// MaxPushFailures failed pushes in a row remove the subscriber: one that
+// cannot be reached (no connection left) as "unreachable", one that stays
+// connected but refuses or resets its push streams as "push_failures", so
+// that it cannot hold a place it does not use until it expires. nwaku
+// (waku_filter_v2/protocol.nim) is gentler: its pushToPeer logs a failed
+// push and keeps the subscription ("We do not remove this peer, but allow
+// the underlying peer manager to do so if it is deemed necessary"); the
+// subscription goes when the peer manager drops the peer and the
+// one-minute maintenance sees it gone, or when it expires 5 min after the
+// last subscribe or ping.
 func (s *Service) pushLoop(sub *subscriber) {
 	defer s.wg.Done()
 	for {
@@ -613,14 +606,16 @@ func (s *Service) pushLoop(sub *subscriber) {
 			if err != nil {
 				s.failed.Add(1)
 				s.m.push("failed")
-				if !reachable {
-					sub.failures++
-				}
-				s.log.Debug("filter push failed", "peer", sub.id, "connected", reachable, "unreachable_pushes", sub.failures, "err", err)
+				sub.failures++
+				s.log.Debug("filter push failed", "peer", sub.id, "connected", reachable, "failed_pushes", sub.failures, "err", err)
 				if sub.failures >= s.cfg.MaxPushFailures {
+					reason := "push_failures"
+					if !reachable {
+						reason = "unreachable"
+					}
 					if s.removeLocked(sub) {
-						s.log.Info("filter subscriber removed: unreachable", "peer", sub.id, "failed_pushes", sub.failures)
-						s.m.removed("unreachable")
+						s.log.Info("filter subscriber removed: its pushes keep failing", "peer", sub.id, "failed_pushes", sub.failures, "reason", reason)
+						s.m.removed(reason)
 					}
 				}
 			} else {
