@@ -149,6 +149,25 @@ func startObserver(tb testing.TB, g membership.Group, v *rln.Verifier) *observer
 	return o
 }
 
+// nullifiersOnce checks that the observer saw no double signal and
+// delivered every (epoch, nullifier) once, and returns them.
+func (o *observer) nullifiersOnce(t *testing.T, i int) map[string]bool {
+	t.Helper()
+	if n := o.evidence.Load(); n != 0 {
+		t.Fatalf("observer %d saw %d double signals", i, n)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	all := map[string]bool{}
+	for k, n := range o.seen {
+		if n != 1 {
+			t.Errorf("observer %d: nullifier %s delivered %d times", i, k, n)
+		}
+		all[k] = true
+	}
+	return all
+}
+
 func (o *observer) addr() string {
 	return fmt.Sprintf("%s/p2p/%s", o.h.Addrs()[0], o.h.ID())
 }
@@ -293,15 +312,8 @@ func TestCrashNeverReusesNullifier(t *testing.T) {
 		}
 	}
 	for i, o := range observers {
-		if n := o.evidence.Load(); n != 0 {
-			t.Fatalf("observer %d saw %d double signals", i, n)
-		}
+		o.nullifiersOnce(t, i)
 		o.mu.Lock()
-		for k, n := range o.seen {
-			if n != 1 {
-				t.Errorf("observer %d: nullifier %s delivered %d times", i, k, n)
-			}
-		}
 		// Every message the restarted service accepted reaches every
 		// relay. Of those the killed one accepted, only the last few may
 		// be lost: answered 200 after being handed to the router, with

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -86,78 +85,29 @@ func TestIdleStreamFloodLightpush(t *testing.T) {
 	if testing.Short() {
 		t.Skip("hostile-stream test: 20 attacker hosts")
 	}
-	const (
-		attackers, perAttacker = 20, 64
-		honestPushes           = 50 // per honest client
-		heapBound              = 64 << 20
-	)
 	n := startHostileNet(t, admission.Limits{})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	honest := []*p2p.Host{hostile.Host(t, cluster, "127.0.2.1"), hostile.Host(t, cluster, "127.0.3.1")}
 	hostile.Connect(t, ctx, honest[0], n.host, "127.0.2.1")
 	hostile.Connect(t, ctx, honest[1], n.host, "127.0.3.1")
-	before := hostile.HeapAfterGC()
-
-	start := time.Now()
-	flood := hostile.StartIdleFlood(t, ctx, n.host, hostile.FloodConfig{
-		Cluster: cluster, Protocol: ProtocolV3, Peers: attackers, IPPrefix: "127.0.1.", Streams: perAttacker, Reopens: 3,
-	})
-	var rate hostile.Rate
-	var wg sync.WaitGroup
-	for ci, c := range honest {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-flood.InPlace():
-					if i >= honestPushes {
-						return
-					}
-				default:
-				}
-				pctx, pcancel := context.WithTimeout(ctx, hostile.Deadline)
-				push := Push
-				if i%2 == 1 {
-					push = PushV2
-				}
-				r, err := push(pctx, c.Libp2p(), n.host.ID(), n.topic, provedMessage(fmt.Sprintf("honest %d push %d", ci, i)))
-				pcancel()
-				if err == nil && r.Status != StatusOK {
-					err = fmt.Errorf("client %d push %d: status %d %q", ci, i, r.Status, r.Description)
-				}
-				rate.Add(err)
+	hostile.RunFlood(t, ctx, hostile.FloodRun{
+		Target: n.host,
+		Flood:  hostile.FloodConfig{Cluster: cluster, Protocol: ProtocolV3, Peers: 20, IPPrefix: "127.0.1.", Streams: 64, Reopens: 3},
+		Honest: honest, MinRequests: 50,
+		Request: func(ctx context.Context, ci, i int, c *p2p.Host) error {
+			push := Push
+			if i%2 == 1 {
+				push = PushV2
 			}
-		}()
-	}
-	select {
-	case <-flood.InPlace():
-	case <-ctx.Done():
-		t.Fatal("the flood was not in place in time")
-	}
-	inPlace := hostile.HeapAfterGC()
-	t.Logf("flood in place after %s: %d streams negotiated, %d ended by the service, %d refused before the handler; heap %d -> %d KiB",
-		time.Since(start).Round(time.Millisecond), flood.Opened.Load(), flood.Ended.Load(), flood.Refused.Load(), before>>10, inPlace>>10)
-	wg.Wait()
-	if got := flood.Opened.Load() + flood.Refused.Load(); got < attackers*perAttacker {
-		t.Fatalf("the attackers opened %d streams, want at least %d", got, attackers*perAttacker)
-	}
-	during := max(inPlace, hostile.HeapAfterGC())
-	gate := n.svc.Admission(ProtocolV3)
-	stats := gate.Stats()
-	t.Logf("honest pushes over after %s: gate %+v; heap at most %d KiB", time.Since(start).Round(time.Millisecond), stats, during>>10)
-	rate.Check(t, 0.99)
-	lim := gate.Limits()
-	if stats.Idle > lim.PrefixIdle+len(honest)*lim.PeerIdle {
-		t.Fatalf("the service holds %d idle streams, want at most %d (the attacker prefix's bound) plus the honest clients'", stats.Idle, lim.PrefixIdle)
-	}
-	if flood.Ended.Load() == 0 {
-		t.Fatal("the service ended none of the idle streams")
-	}
-	if during > before && during-before > heapBound {
-		t.Fatalf("heap grew by %d KiB under the flood, bound %d KiB", (during-before)>>10, heapBound>>10)
-	}
+			r, err := push(ctx, c.Libp2p(), n.host.ID(), n.topic, provedMessage(fmt.Sprintf("honest %d push %d", ci, i)))
+			if err == nil && r.Status != StatusOK {
+				err = fmt.Errorf("client %d push %d: status %d %q", ci, i, r.Status, r.Description)
+			}
+			return err
+		},
+		Gate: n.svc.Admission(ProtocolV3), HeapBound: 64 << 20,
+	})
 }
 
 // A push over the client's limit of requests in progress is answered busy:

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -73,82 +72,27 @@ func TestIdleStreamFloodStore(t *testing.T) {
 	if testing.Short() {
 		t.Skip("hostile-stream test: 20 attacker hosts")
 	}
-	const (
-		attackers, perAttacker = 20, 64
-		honestQueries          = 100 // per honest client
-		heapBound              = 64 << 20
-	)
 	s := startHostileStore(t, ServiceConfig{}, 30, 100)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	honest := []*p2p.Host{hostile.Host(t, hostileCluster, "127.0.2.1"), hostile.Host(t, hostileCluster, "127.0.3.1")}
 	hostile.Connect(t, ctx, honest[0], s.host, "127.0.2.1")
 	hostile.Connect(t, ctx, honest[1], s.host, "127.0.3.1")
-	before := hostile.HeapAfterGC()
-
-	start := time.Now()
-	flood := hostile.StartIdleFlood(t, ctx, s.host, hostile.FloodConfig{
-		Cluster: hostileCluster, Protocol: Protocol, Peers: attackers, IPPrefix: "127.0.1.", Streams: perAttacker, Reopens: 3,
-	})
-	// The honest clients query from the start of the flood until it is in
-	// place (every attacker stream opened once, while the service resets
-	// the excess and the attackers reopen), and at least honestQueries
-	// times each.
-	var rate hostile.Rate
-	var wg sync.WaitGroup
-	for ci, c := range honest {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-flood.InPlace():
-					if i >= honestQueries {
-						return
-					}
-				default:
-				}
-				qctx, qcancel := context.WithTimeout(ctx, hostile.Deadline)
-				resp, err := QueryPeer(qctx, c.Libp2p(), s.host.ID(), &storepb.StoreQueryRequest{
-					IncludeData: true, PubsubTopic: proto.String(s.topic), ContentTopics: []string{s.ct}, PaginationLimit: proto.Uint64(10),
-				})
-				qcancel()
-				switch {
-				case err != nil:
-				case resp.GetStatusCode() != StatusOK || len(resp.GetMessages()) != 10:
-					err = fmt.Errorf("client %d query %d: status %d %q, %d messages", ci, i, resp.GetStatusCode(), resp.GetStatusDesc(), len(resp.GetMessages()))
-				}
-				rate.Add(err)
+	hostile.RunFlood(t, ctx, hostile.FloodRun{
+		Target: s.host,
+		Flood:  hostile.FloodConfig{Cluster: hostileCluster, Protocol: Protocol, Peers: 20, IPPrefix: "127.0.1.", Streams: 64, Reopens: 3},
+		Honest: honest, MinRequests: 100,
+		Request: func(ctx context.Context, ci, i int, c *p2p.Host) error {
+			resp, err := QueryPeer(ctx, c.Libp2p(), s.host.ID(), &storepb.StoreQueryRequest{
+				IncludeData: true, PubsubTopic: proto.String(s.topic), ContentTopics: []string{s.ct}, PaginationLimit: proto.Uint64(10),
+			})
+			if err == nil && (resp.GetStatusCode() != StatusOK || len(resp.GetMessages()) != 10) {
+				err = fmt.Errorf("client %d query %d: status %d %q, %d messages", ci, i, resp.GetStatusCode(), resp.GetStatusDesc(), len(resp.GetMessages()))
 			}
-		}()
-	}
-	select {
-	case <-flood.InPlace():
-	case <-ctx.Done():
-		t.Fatal("the flood was not in place in time")
-	}
-	inPlace := hostile.HeapAfterGC()
-	t.Logf("flood in place after %s: %d streams negotiated, %d ended by the service, %d refused before the handler; heap %d -> %d KiB",
-		time.Since(start).Round(time.Millisecond), flood.Opened.Load(), flood.Ended.Load(), flood.Refused.Load(), before>>10, inPlace>>10)
-	wg.Wait()
-	if got := flood.Opened.Load() + flood.Refused.Load(); got < attackers*perAttacker {
-		t.Fatalf("the attackers opened %d streams, want at least %d", got, attackers*perAttacker)
-	}
-	during := max(inPlace, hostile.HeapAfterGC())
-	stats := s.svc.Admission().Stats()
-	t.Logf("honest queries over after %s: %d streams negotiated, %d ended by the service, %d refused before the handler; gate %+v; heap at most %d KiB",
-		time.Since(start).Round(time.Millisecond), flood.Opened.Load(), flood.Ended.Load(), flood.Refused.Load(), stats, during>>10)
-	rate.Check(t, 0.99)
-	lim := s.svc.Admission().Limits()
-	if stats.Idle > lim.PrefixIdle+len(honest)*lim.PeerIdle {
-		t.Fatalf("the service holds %d idle streams, want at most %d (the attacker prefix's bound) plus the honest clients'", stats.Idle, lim.PrefixIdle)
-	}
-	if flood.Ended.Load() == 0 {
-		t.Fatal("the service ended none of the idle streams")
-	}
-	if during > before && during-before > heapBound {
-		t.Fatalf("heap grew by %d KiB under the flood, bound %d KiB", (during-before)>>10, heapBound>>10)
-	}
+			return err
+		},
+		Gate: s.svc.Admission(), HeapBound: 64 << 20,
+	})
 }
 
 // Many concurrent full-page queries whose client never reads the answer:

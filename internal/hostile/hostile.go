@@ -18,6 +18,7 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 	msmux "github.com/multiformats/go-multistream"
 
+	"github.com/rlnd/rlnd/p2p/admission"
 	"github.com/rlnd/rlnd/relay/p2p"
 )
 
@@ -208,3 +209,76 @@ func (r *Rate) Check(tb testing.TB, min float64) {
 
 // Deadline is how long one honest request may take in these tests.
 const Deadline = 15 * time.Second
+
+// FloodRun is an idle-stream flood against one gated protocol of a
+// service while honest clients keep making requests.
+type FloodRun struct {
+	Target *p2p.Host
+	Flood  FloodConfig
+	// Honest clients make requests from the start of the flood until it
+	// is in place, and at least MinRequests each; Request makes client
+	// ci's i-th request and says whether it fully succeeded.
+	Honest      []*p2p.Host
+	MinRequests int
+	Request     func(ctx context.Context, ci, i int, h *p2p.Host) error
+	// Gate is the service's gate for the protocol; HeapBound how much
+	// the heap may grow under the flood.
+	Gate      *admission.Gate
+	HeapBound uint64
+}
+
+// RunFlood runs r and checks: the attackers opened every stream they
+// meant to, at least 99% of the honest requests succeeded, the gate held
+// no more idle streams than the attacker prefix's bound plus the honest
+// clients', it ended idle streams, and the heap stayed within the bound.
+func RunFlood(t *testing.T, ctx context.Context, r FloodRun) {
+	t.Helper()
+	before := HeapAfterGC()
+	start := time.Now()
+	flood := StartIdleFlood(t, ctx, r.Target, r.Flood)
+	var rate Rate
+	var wg sync.WaitGroup
+	for ci, c := range r.Honest {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-flood.InPlace():
+					if i >= r.MinRequests {
+						return
+					}
+				default:
+				}
+				rctx, cancel := context.WithTimeout(ctx, Deadline)
+				err := r.Request(rctx, ci, i, c)
+				cancel()
+				rate.Add(err)
+			}
+		})
+	}
+	select {
+	case <-flood.InPlace():
+	case <-ctx.Done():
+		t.Fatal("the flood was not in place in time")
+	}
+	inPlace := HeapAfterGC()
+	t.Logf("flood in place after %s: %d streams negotiated, %d ended by the service, %d refused before the handler; heap %d -> %d KiB",
+		time.Since(start).Round(time.Millisecond), flood.Opened.Load(), flood.Ended.Load(), flood.Refused.Load(), before>>10, inPlace>>10)
+	wg.Wait()
+	if got, want := flood.Opened.Load()+flood.Refused.Load(), int64(r.Flood.Peers*r.Flood.Streams); got < want {
+		t.Fatalf("the attackers opened %d streams, want at least %d", got, want)
+	}
+	during := max(inPlace, HeapAfterGC())
+	stats := r.Gate.Stats()
+	t.Logf("honest requests over after %s: gate %+v; heap at most %d KiB", time.Since(start).Round(time.Millisecond), stats, during>>10)
+	rate.Check(t, 0.99)
+	lim := r.Gate.Limits()
+	if bound := lim.PrefixIdle + len(r.Honest)*lim.PeerIdle; stats.Idle > bound {
+		t.Fatalf("the service holds %d idle streams, want at most %d (the attacker prefix's bound %d plus the honest clients')", stats.Idle, bound, lim.PrefixIdle)
+	}
+	if flood.Ended.Load() == 0 {
+		t.Fatal("the service ended none of the idle streams")
+	}
+	if during > before && during-before > r.HeapBound {
+		t.Fatalf("heap grew by %d KiB under the flood, bound %d KiB", (during-before)>>10, r.HeapBound>>10)
+	}
+}
