@@ -94,8 +94,9 @@ func (q *quotas) take(c client, epoch uint64, left, capacity int) (reason, desc 
 	case cfg.Global > 0 && u.total >= cfg.Global:
 		return reasonGlobalCap, "the service's proofs for this epoch are used", false
 	}
+	// With no slot left for anyone, the slot store's answer (504) stands.
 	served := u.peers[c.peer] > 0 || (c.prefix != "" && u.prefixes[c.prefix] > 0)
-	if reserve := int(math.Ceil(cfg.ReservedShare * float64(capacity))); served && left-u.inflight-1 < reserve {
+	if free, reserve := left-u.inflight, int(math.Ceil(cfg.ReservedShare*float64(capacity))); served && free > 0 && free-1 < reserve {
 		return reasonReserved, "the rest of this epoch's proofs are kept for clients not yet served in it", false
 	}
 	u.peers[c.peer]++

@@ -131,6 +131,17 @@ func TestQuotaReservedShare(t *testing.T) {
 	if !take(testClient(3, "127.0.2.1")) || !take(testClient(4, "127.0.3.1")) {
 		t.Fatal("new clients refused the reserved slots")
 	}
+	// No slot left: not a reserve matter (the store answers 504).
+	if reason, _, ok := q.take(greedy, 5, 0, capacity); !ok || reason != "" {
+		t.Fatalf("served client with no slot left: refused for %q", reason)
+	}
+	q.release(greedy, 5)
+	noReserve := newQuotas(QuotaConfig{})
+	for range capacity + 1 {
+		if _, _, ok := noReserve.take(greedy, 5, 0, capacity); !ok {
+			t.Fatal("refused with no reserve configured")
+		}
+	}
 	// In flight: two new clients admitted at once with one reserved slot
 	// left: the second is a served-prefix client and must not pass.
 	q2 := newQuotas(QuotaConfig{ReservedShare: 0.25})

@@ -137,6 +137,8 @@ type Service struct {
 	// used holds every (epoch, nullifier) the service proved with: rebuilt
 	// from the slot file at start, checked before each publish.
 	used *rln.NullifierLog
+	// compacted is the first epoch the slot file keeps.
+	compacted atomic.Uint64
 	// gates admit the request streams, by protocol id (serveStreams).
 	gates map[string]*admission.Gate
 }
@@ -246,6 +248,7 @@ func (s *Service) openSlots() error {
 		slots.Close()
 		return err
 	}
+	s.compacted.Store(first)
 	// The nullifier log keeps the open epochs, with room for every slot.
 	s.used = rln.NewNullifierLog(last-first+2, slots.Capacity()+1)
 	byIndex := map[uint64]relay.Member{}
@@ -367,7 +370,7 @@ func (s *Service) push(ctx context.Context, from peer.ID, pubsubTopic string, ms
 		return Response{Status: StatusInvalidMessage, Description: fmt.Sprintf("timestamp %s from the node's clock, at most %s allowed", gap.Round(time.Millisecond), s.cfg.MaxEpochGap)}
 	}
 	epoch := rln.Epoch(time.Unix(0, msg.GetTimestamp()), s.cfg.EpochPeriod)
-	s.quotas.prune(rln.Epoch(now.Add(-s.cfg.MaxEpochGap), s.cfg.EpochPeriod))
+	s.forget(rln.Epoch(now.Add(-s.cfg.MaxEpochGap), s.cfg.EpochPeriod))
 	if reason, desc, ok := s.quotas.take(c, epoch, s.slots.Left(epoch), s.slots.Capacity()); !ok {
 		s.refuse(c, reason)
 		return Response{Status: StatusTooManyRequests, Description: desc}
@@ -425,6 +428,19 @@ func (s *Service) push(ctx context.Context, from peer.ID, pubsubTopic string, ms
 	s.m.proved(time.Since(start))
 	s.proofs.Add(1)
 	return s.publish(pubsubTopic, msg)
+}
+
+// forget drops what the service keeps of epochs before first, which no
+// message may be proved in any more: quota counts, and (once per epoch)
+// the slot file's records, so the file stays small on a node that runs for
+// months.
+func (s *Service) forget(first uint64) {
+	s.quotas.prune(first)
+	if old := s.compacted.Load(); first > old && s.compacted.CompareAndSwap(old, first) {
+		if err := s.slots.Compact(first); err != nil {
+			s.log.Error("lightpush: compact the slot file", "file", s.cfg.SlotsPath, "err", err)
+		}
+	}
 }
 
 // refuse counts and logs a request proof as a service turned down.

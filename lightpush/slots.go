@@ -134,10 +134,8 @@ func OpenSlots(path string, members []uint64, limits []uint64, opts SlotOptions)
 		return nil, fmt.Errorf("lightpush: slot directory: %w", err)
 	}
 	f, err := fs.OpenFile(path, os.O_RDWR, 0)
-	created := false
 	if isNotExist(err) {
 		f, err = fs.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-		created = true
 	}
 	if err != nil {
 		return nil, fmt.Errorf("lightpush: open slot file: %w", err)
@@ -160,7 +158,7 @@ func OpenSlots(path string, members []uint64, limits []uint64, opts SlotOptions)
 	case good == 0:
 		// New, or a header cut short at creation: nothing was ever handed
 		// out from this file.
-		err = s.writeHeader(created || len(data) > 0)
+		err = s.writeHeader()
 	case good < int64(len(data)):
 		s.torn = int64(len(data)) - good
 		err = f.Truncate(good)
@@ -181,8 +179,9 @@ func OpenSlots(path string, members []uint64, limits []uint64, opts SlotOptions)
 	return s, nil
 }
 
-// writeHeader starts an empty file.
-func (s *SlotStore) writeHeader(syncDir bool) error {
+// writeHeader starts an empty file (new, or a header cut short at
+// creation) and makes its directory entry durable.
+func (s *SlotStore) writeHeader() error {
 	err := s.f.Truncate(0)
 	if err == nil {
 		_, err = s.f.WriteAt(slotHeader(), 0)
@@ -190,7 +189,7 @@ func (s *SlotStore) writeHeader(syncDir bool) error {
 	if err == nil {
 		err = s.f.Sync()
 	}
-	if err == nil && syncDir {
+	if err == nil {
 		err = s.opts.FS.SyncDir(filepath.Dir(s.path))
 	}
 	if err != nil {
