@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -380,30 +381,7 @@ func TestSlowAndDeadSubscribers(t *testing.T) {
 	}
 	// The stalled subscriber's connection is lost and its address now
 	// accepts TCP and never speaks: each push hangs until PushTimeout.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	}()
-	hole, err := manet.FromNetAddr(ln.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	hole := blackHole(t)
 	sh.Close()
 	n.svcHost.Peerstore().ClearAddrs(sh.ID())
 	n.svcHost.Peerstore().AddAddr(sh.ID(), hole, time.Hour)
@@ -518,4 +496,36 @@ func TestStreamHandling(t *testing.T) {
 		t.Fatalf("answer %v", &resp)
 	}
 	checkState(t, n.svc)
+}
+
+// blackHole is an address that accepts TCP connections and never speaks:
+// a dial to it hangs in the handshake until its deadline.
+func blackHole(t *testing.T) ma.Multiaddr {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); held.Wait() })
+	held.Go(func() {
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	})
+	hole, err := manet.FromNetAddr(ln.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hole
 }

@@ -3,7 +3,6 @@ package filter
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"runtime"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
-	manet "github.com/multiformats/go-multiaddr/net"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/rlnd/rlnd/wire"
@@ -232,31 +230,7 @@ func TestPushQueueBytes(t *testing.T) {
 	}
 	// The stalled subscriber's address now accepts TCP and never speaks:
 	// its first push hangs in the dial, and its queue fills.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var held sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); held.Wait() })
-	held.Go(func() {
-		var conns []net.Conn
-		defer func() {
-			for _, c := range conns {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	})
-	hole, err := manet.FromNetAddr(ln.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	hole := blackHole(t)
 	sh.Close()
 	n.svcHost.Peerstore().ClearAddrs(sh.ID())
 	n.svcHost.Peerstore().AddAddr(sh.ID(), hole, time.Hour)
