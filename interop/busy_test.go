@@ -13,8 +13,10 @@ import (
 
 	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/internal/hostile"
+	"github.com/rlnd/rlnd/lightpush"
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/node"
+	"github.com/rlnd/rlnd/p2p/admission"
 	"github.com/rlnd/rlnd/store"
 )
 
@@ -121,5 +123,66 @@ func TestJSWakuStoreBusy(t *testing.T) {
 	}
 	if !res.OK || res.QueryError != "" {
 		t.Fatalf("js-waku's query once the store is free: %+v", res)
+	}
+}
+
+// What js-waku 0.0.27 makes of a busy lightpush service (v2-beta1, the
+// only version it speaks). The service allows one v2 request in progress;
+// a Go client starts one and stalls. js-waku's push then gets is_success
+// false with the admission's description as info, which js-waku reports as
+// "Remote peer rejected" (the info goes to its log; its sdk would drop the
+// peer for 30 s, LightPushCore keeps it). Once the stalled request is
+// gone, the same push is proved and published.
+func TestJSWakuLightPushBusy(t *testing.T) {
+	t.Parallel()
+	const contentTopic = "/rlnd/1/interop-lightpush-busy/proto"
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	n := newLightPushNetWith(t, ctx, contentTopic, func(c *lightpush.ServiceConfig) { c.Admission.TotalRequests = 1 })
+	gate := n.lp.Admission(lightpush.ProtocolV2)
+
+	staller := hostile.Host(t, 42, "127.0.0.1")
+	hostile.Connect(t, ctx, staller, n.svc.Host(), "127.0.0.1")
+	st, err := staller.Libp2p().Network().NewStream(ctx, n.svc.Host().ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := msmux.SelectProtoOrFail(lightpush.ProtocolV2, st); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Write([]byte{0x0a}); err != nil {
+		t.Fatal(err)
+	}
+	if err := gate.Wait(ctx, func(s admission.Stats) bool { return s.Active == 1 }); err != nil {
+		t.Fatal(err)
+	}
+
+	push := WakuLightPush{ContentTopic: contentTopic, PubsubTopic: n.topic, Payload: []byte("pushed while busy"), Direct: true}
+	pushed, err := n.js.LightPush(ctx, push)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("busy push: failures %v, info %v, connected %v", pushed.Failures, deref(pushed.Info), pushed.Connected)
+	if pushed.OK || len(pushed.Failures) != 1 || pushed.Failures[0].Error != "Remote peer rejected" {
+		t.Fatalf("js-waku's push to a busy service: %+v", pushed)
+	}
+	if pushed.IsSuccess == nil || *pushed.IsSuccess || pushed.Info == nil ||
+		!strings.Contains(*pushed.Info, "busy: the service has 1 requests in progress") || !pushed.Connected {
+		t.Fatalf("js-waku's push to a busy service: responses %+v, connected %v", pushed.Responses, pushed.Connected)
+	}
+	if left := n.lp.SlotsLeft(); left != 20 {
+		t.Fatalf("a busy answer used a slot: %d of 20 left", left)
+	}
+
+	_ = st.Reset()
+	if err := gate.Wait(ctx, func(s admission.Stats) bool { return s.Active == 0 }); err != nil {
+		t.Fatal(err)
+	}
+	push.Payload = []byte("pushed once free")
+	if pushed, err = n.js.LightPush(ctx, push); err != nil {
+		t.Fatal(err)
+	}
+	if !pushed.OK || pushed.IsSuccess == nil || !*pushed.IsSuccess {
+		t.Fatalf("js-waku's push once the service is free: %+v", pushed)
 	}
 }

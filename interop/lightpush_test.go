@@ -42,6 +42,13 @@ type lightPushNet struct {
 // is configured with contentTopic's shard and extraShards.
 func newLightPushNet(t *testing.T, ctx context.Context, contentTopic string, extraShards ...uint32) *lightPushNet {
 	t.Helper()
+	return newLightPushNetWith(t, ctx, contentTopic, nil, extraShards...)
+}
+
+// newLightPushNetWith is newLightPushNet with edit applied to the lightpush
+// service's configuration.
+func newLightPushNetWith(t *testing.T, ctx context.Context, contentTopic string, edit func(*lightpush.ServiceConfig), extraShards ...uint32) *lightPushNet {
+	t.Helper()
 	const cluster, numShards = 42, 8
 	prover, verifier := loadEngine(t)
 	// The service's membership, the only one in the group.
@@ -77,7 +84,7 @@ func newLightPushNet(t *testing.T, ctx context.Context, contentTopic string, ext
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.lp, err = lightpush.NewService(n.svc.Host().Libp2p(), lightpush.ServiceConfig{
+	sc := lightpush.ServiceConfig{
 		Relay:       n.svc.Relay(),
 		Prover:      prover,
 		Group:       svcGroup,
@@ -86,7 +93,11 @@ func newLightPushNet(t *testing.T, ctx context.Context, contentTopic string, ext
 		Signal:      signal,
 		SlotsPath:   filepath.Join(t.TempDir(), "slots"),
 		Registerer:  prometheus.NewRegistry(),
-	})
+	}
+	if edit != nil {
+		edit(&sc)
+	}
+	n.lp, err = lightpush.NewService(n.svc.Host().Libp2p(), sc)
 	if err != nil {
 		t.Fatal(err)
 	}
