@@ -10,14 +10,17 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	msmux "github.com/multiformats/go-multistream"
 	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/rlnd/rlnd/config"
+	"github.com/rlnd/rlnd/filter"
 	"github.com/rlnd/rlnd/internal/hostile"
 	"github.com/rlnd/rlnd/lightpush"
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/node"
 	"github.com/rlnd/rlnd/p2p/admission"
 	"github.com/rlnd/rlnd/store"
+	"github.com/rlnd/rlnd/wire/pb/filterpb"
 )
 
 // admissionStreams reads the gauge rlnd_admission_streams of a node for
@@ -184,5 +187,90 @@ func TestJSWakuLightPushBusy(t *testing.T) {
 	}
 	if !pushed.OK || pushed.IsSuccess == nil || !*pushed.IsSuccess {
 		t.Fatalf("js-waku's push once the service is free: %+v", pushed)
+	}
+}
+
+// What js-waku 0.0.27 makes of a busy filter service. The node allows one
+// request in progress (p2p.requests-total 1); a Go client starts a
+// filter-subscribe request and stalls. js-waku's subscribe then gets 503
+// with the admission's description, which js-waku reports as "Remote peer
+// rejected" for the service (the app sees the failure; js-waku does not
+// retry by itself); once the stalled request is gone, the app's next
+// subscribe on that pubsub topic reaches the service and succeeds.
+func TestJSWakuFilterBusy(t *testing.T) {
+	t.Parallel()
+	const cluster, contentTopic = 42, "/rlnd/1/interop-filter-busy/proto"
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	_, verifier := loadEngine(t)
+	group, err := membership.NewStaticGroup([]fr.Element{{}}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, _ := startRlndNode(t, cluster, 8, group, verifier, func(c *config.Config) {
+		c.Filter.Enabled = true
+		c.P2P.RequestsTotal = 1
+	})
+	topic, err := svc.Relay().TopicFor(contentTopic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shard uint32
+	if _, err := fmt.Sscanf(topic, "/waku/2/rs/42/%d", &shard); err != nil {
+		t.Fatal(err)
+	}
+	js := startWaku(t)
+	if _, err := js.Start(ctx, WakuStart{Peer: wsAddr(t, svc.Host()), ClusterID: cluster, Shards: []uint32{shard}, Mode: "light", WaitFor: "filter-peer"}); err != nil {
+		t.Fatal(err)
+	}
+
+	staller := hostile.Host(t, cluster, "127.0.0.1")
+	hostile.Connect(t, ctx, staller, svc.Host(), "127.0.0.1")
+	st, err := staller.Libp2p().Network().NewStream(ctx, svc.Host().ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := msmux.SelectProtoOrFail(filter.SubscribeProtocol, st); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Write([]byte{0x0a}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the stalled request to hold the filter service's one place", func() bool {
+		return admissionStreams(t, svc, filter.SubscribeProtocol, "active") == 1
+	})
+
+	sub, err := js.Subscribe(ctx, contentTopic, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("busy subscribe: ok %v, failures %v, error %q", sub.OK, sub.Failures, sub.SubscribeError)
+	if len(sub.Successes) != 0 || len(sub.Failures) != 1 || sub.Failures[0].Error != "Remote peer rejected" ||
+		sub.Failures[0].PeerID != svc.Host().ID().String() {
+		t.Fatalf("js-waku's subscribe at a busy service: %+v", sub)
+	}
+	checkFilterExchange(t, "busy subscribe", sub.WakuFilterResult, filterpb.FilterSubscribeRequest_SUBSCRIBE, topic, []string{contentTopic}, filter.StatusUnavailable)
+	var resp filterpb.FilterSubscribeResponse
+	if err := proto.Unmarshal(sub.Responses[0], &resp); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(resp.GetStatusDesc(), "busy: the service has 1 requests in progress") {
+		t.Fatalf("busy subscribe: description %q", resp.GetStatusDesc())
+	}
+
+	_ = st.Reset()
+	waitFor(t, "the stalled request to end", func() bool {
+		return admissionStreams(t, svc, filter.SubscribeProtocol, "active") == 0
+	})
+	// The app subscribes again (the harness keeps the first content
+	// topic's subscription object, so another topic of the same shard):
+	// js-waku's subscription for the pubsub topic asks the service again.
+	const again = "/rlnd/1/interop-filter-busy-again/proto"
+	if sub, err = js.Subscribe(ctx, again, topic); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("subscribe once free: ok %v, successes %v, failures %v", sub.OK, sub.Successes, sub.Failures)
+	if !sub.OK || len(sub.Failures) != 0 || len(sub.Successes) != 1 {
+		t.Fatalf("js-waku's subscribe once the service is free: %+v", sub)
 	}
 }
