@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/libp2p/go-libp2p/core/network"
 	msmux "github.com/multiformats/go-multistream"
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/protobuf/proto"
@@ -19,6 +20,7 @@ import (
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/node"
 	"github.com/rlnd/rlnd/p2p/admission"
+	"github.com/rlnd/rlnd/relay/p2p"
 	"github.com/rlnd/rlnd/store"
 	"github.com/rlnd/rlnd/wire/pb/filterpb"
 )
@@ -53,24 +55,20 @@ func label(m *dto.Metric, name string) string {
 	return ""
 }
 
-// What js-waku 0.0.27 makes of a store that is busy. The node allows one
-// store request in progress (p2p.requests-total 1); a Go client starts a
-// request and stalls, holding it. js-waku's query then gets 503 with the
-// admission's description, and js-waku throws it as "Store query failed
-// with status code: 503, description: busy: ..." without retrying; the
-// same query made again once the stalled request is gone succeeds.
-func TestJSWakuStoreBusy(t *testing.T) {
-	t.Parallel()
-	const cluster, contentTopic = 42, "/rlnd/1/interop-busy/proto"
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
+// busyNode starts an rlnd node that allows one request in progress
+// (p2p.requests-total 1), with edit applied to its configuration, and a
+// js-waku light node connected to it that waited for waitFor. It returns
+// the node, contentTopic's pubsub topic and js-waku.
+func busyNode(t *testing.T, ctx context.Context, contentTopic, waitFor string, edit func(*config.Config)) (*node.Node, string, *WakuNode) {
+	t.Helper()
+	const cluster = 42
 	_, verifier := loadEngine(t)
 	group, err := membership.NewStaticGroup([]fr.Element{{}}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	svc, _ := startRlndNode(t, cluster, 8, group, verifier, func(c *config.Config) {
-		c.Store.Enabled, c.Store.DBPath = true, t.TempDir()+"/store.db"
+		edit(c)
 		c.P2P.RequestsTotal = 1
 	})
 	topic, err := svc.Relay().TopicFor(contentTopic)
@@ -82,23 +80,47 @@ func TestJSWakuStoreBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	js := startWaku(t)
-	if _, err := js.Start(ctx, WakuStart{Peer: wsAddr(t, svc.Host()), ClusterID: cluster, Shards: []uint32{shard}, Mode: "light", WaitFor: "store-peer"}); err != nil {
+	if _, err := js.Start(ctx, WakuStart{Peer: wsAddr(t, svc.Host()), ClusterID: cluster, Shards: []uint32{shard}, Mode: "light", WaitFor: waitFor}); err != nil {
 		t.Fatal(err)
 	}
+	return svc, topic, js
+}
 
-	// The stalled request: a store stream with one byte of a request.
-	staller := hostile.Host(t, cluster, "127.0.0.1")
-	hostile.Connect(t, ctx, staller, svc.Host(), "127.0.0.1")
-	st, err := staller.Libp2p().Network().NewStream(ctx, svc.Host().ID())
+// stall opens a stream of protocol to svc from a Go client and writes the
+// first byte of a request, never the rest: the request holds a place until
+// the stream is reset.
+func stall(t *testing.T, ctx context.Context, svc *p2p.Host, protocol string) network.Stream {
+	t.Helper()
+	staller := hostile.Host(t, 42, "127.0.0.1")
+	hostile.Connect(t, ctx, staller, svc, "127.0.0.1")
+	st, err := staller.Libp2p().Network().NewStream(ctx, svc.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := msmux.SelectProtoOrFail(store.Protocol, st); err != nil {
+	if err := msmux.SelectProtoOrFail(protocol, st); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.Write([]byte{0x0a}); err != nil {
 		t.Fatal(err)
 	}
+	return st
+}
+
+// What js-waku 0.0.27 makes of a store that is busy. The node allows one
+// store request in progress (p2p.requests-total 1); a Go client starts a
+// request and stalls, holding it. js-waku's query then gets 503 with the
+// admission's description, and js-waku throws it as "Store query failed
+// with status code: 503, description: busy: ..." without retrying; the
+// same query made again once the stalled request is gone succeeds.
+func TestJSWakuStoreBusy(t *testing.T) {
+	t.Parallel()
+	const contentTopic = "/rlnd/1/interop-busy/proto"
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	svc, _, js := busyNode(t, ctx, contentTopic, "store-peer", func(c *config.Config) {
+		c.Store.Enabled, c.Store.DBPath = true, t.TempDir()+"/store.db"
+	})
+	st := stall(t, ctx, svc.Host(), store.Protocol)
 	waitFor(t, "the stalled request to hold the store's one place", func() bool {
 		return admissionStreams(t, svc, store.Protocol, "active") == 1
 	})
@@ -144,18 +166,7 @@ func TestJSWakuLightPushBusy(t *testing.T) {
 	n := newLightPushNetWith(t, ctx, contentTopic, func(c *lightpush.ServiceConfig) { c.Admission.TotalRequests = 1 })
 	gate := n.lp.Admission(lightpush.ProtocolV2)
 
-	staller := hostile.Host(t, 42, "127.0.0.1")
-	hostile.Connect(t, ctx, staller, n.svc.Host(), "127.0.0.1")
-	st, err := staller.Libp2p().Network().NewStream(ctx, n.svc.Host().ID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := msmux.SelectProtoOrFail(lightpush.ProtocolV2, st); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Write([]byte{0x0a}); err != nil {
-		t.Fatal(err)
-	}
+	st := stall(t, ctx, n.svc.Host(), lightpush.ProtocolV2)
 	if err := gate.Wait(ctx, func(s admission.Stats) bool { return s.Active == 1 }); err != nil {
 		t.Fatal(err)
 	}
@@ -199,43 +210,11 @@ func TestJSWakuLightPushBusy(t *testing.T) {
 // subscribe on that pubsub topic reaches the service and succeeds.
 func TestJSWakuFilterBusy(t *testing.T) {
 	t.Parallel()
-	const cluster, contentTopic = 42, "/rlnd/1/interop-filter-busy/proto"
+	const contentTopic = "/rlnd/1/interop-filter-busy/proto"
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	_, verifier := loadEngine(t)
-	group, err := membership.NewStaticGroup([]fr.Element{{}}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, _ := startRlndNode(t, cluster, 8, group, verifier, func(c *config.Config) {
-		c.Filter.Enabled = true
-		c.P2P.RequestsTotal = 1
-	})
-	topic, err := svc.Relay().TopicFor(contentTopic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var shard uint32
-	if _, err := fmt.Sscanf(topic, "/waku/2/rs/42/%d", &shard); err != nil {
-		t.Fatal(err)
-	}
-	js := startWaku(t)
-	if _, err := js.Start(ctx, WakuStart{Peer: wsAddr(t, svc.Host()), ClusterID: cluster, Shards: []uint32{shard}, Mode: "light", WaitFor: "filter-peer"}); err != nil {
-		t.Fatal(err)
-	}
-
-	staller := hostile.Host(t, cluster, "127.0.0.1")
-	hostile.Connect(t, ctx, staller, svc.Host(), "127.0.0.1")
-	st, err := staller.Libp2p().Network().NewStream(ctx, svc.Host().ID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := msmux.SelectProtoOrFail(filter.SubscribeProtocol, st); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Write([]byte{0x0a}); err != nil {
-		t.Fatal(err)
-	}
+	svc, topic, js := busyNode(t, ctx, contentTopic, "filter-peer", func(c *config.Config) { c.Filter.Enabled = true })
+	st := stall(t, ctx, svc.Host(), filter.SubscribeProtocol)
 	waitFor(t, "the stalled request to hold the filter service's one place", func() bool {
 		return admissionStreams(t, svc, filter.SubscribeProtocol, "active") == 1
 	})
