@@ -12,7 +12,6 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
-	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -381,10 +380,7 @@ func TestSlowAndDeadSubscribers(t *testing.T) {
 	}
 	// The stalled subscriber's connection is lost and its address now
 	// accepts TCP and never speaks: each push hangs until PushTimeout.
-	hole := blackHole(t)
-	sh.Close()
-	n.svcHost.Peerstore().ClearAddrs(sh.ID())
-	n.svcHost.Peerstore().AddAddr(sh.ID(), hole, time.Hour)
+	stallAt(t, n.svcHost, sh)
 	// The dead one goes away.
 	dh.Close()
 	const count = 40
@@ -498,9 +494,10 @@ func TestStreamHandling(t *testing.T) {
 	checkState(t, n.svc)
 }
 
-// blackHole is an address that accepts TCP connections and never speaks:
-// a dial to it hangs in the handshake until its deadline.
-func blackHole(t *testing.T) ma.Multiaddr {
+// stallAt closes h and gives svc, as h's only address, one that accepts
+// TCP connections and never speaks: a dial to h then hangs in the
+// handshake until its deadline.
+func stallAt(t *testing.T, svc, h host.Host) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -527,5 +524,7 @@ func blackHole(t *testing.T) ma.Multiaddr {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return hole
+	h.Close()
+	svc.Peerstore().ClearAddrs(h.ID())
+	svc.Peerstore().AddAddr(h.ID(), hole, time.Hour)
 }

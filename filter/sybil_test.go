@@ -230,10 +230,7 @@ func TestPushQueueBytes(t *testing.T) {
 	}
 	// The stalled subscriber's address now accepts TCP and never speaks:
 	// its first push hangs in the dial, and its queue fills.
-	hole := blackHole(t)
-	sh.Close()
-	n.svcHost.Peerstore().ClearAddrs(sh.ID())
-	n.svcHost.Peerstore().AddAddr(sh.ID(), hole, time.Hour)
+	stallAt(t, n.svcHost, sh)
 	waitUntil(t, 10*time.Second, "the stalled subscriber's connection closed", func() bool {
 		return len(n.svcHost.Network().ConnsToPeer(sh.ID())) == 0
 	})
