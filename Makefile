@@ -12,12 +12,12 @@ FUZZTIME ?= 10s
 BENCHTIME ?= 1s
 BIN := bin/rlnd
 
-.PHONY: help demo build test bench-rln interop-deps fmt-check vet race proto proto-check asm asm-check lint fuzz bench tools contracts contracts-check contracts-deps
+.PHONY: staticcheck help demo build test bench-rln interop-deps fmt-check vet race proto proto-check asm asm-check lint fuzz bench tools contracts contracts-check contracts-deps
 
 help:
 	@echo "demo         run a local network end to end: dev chain, members, relays, spam (rlnd devnet)"
 	@echo "build        build bin/rlnd"
-	@echo "test         vet, race tests, freshness of generated code"
+	@echo "test         gofmt, vet, staticcheck, race tests, freshness of generated code"
 	@echo "bench        run every Go benchmark (BENCHTIME=$(BENCHTIME))"
 	@echo "bench-rln    RLN prove/verify medians beside zerokit-wasm (RUNS=$(RUNS))"
 	@echo "proto        regenerate wire/pb from wire/proto (pinned protoc $(PROTOC_VERSION))"
@@ -36,7 +36,7 @@ demo: build
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/rlnd
 
-test: tools fmt-check vet proto-check contracts-check asm-check interop-deps race
+test: tools fmt-check vet staticcheck proto-check contracts-check asm-check interop-deps race
 
 # Node.js packages of the interop harness (zerokit-wasm, snarkjs), pinned by
 # interop/package-lock.json; reinstalled when the lock file changes.
@@ -85,8 +85,10 @@ asm-check:
 	@$(GO) run ./rln/groth16/internal/asmgen | cmp -s - $(ASM) || { echo "$(ASM) is stale: run 'make asm' and commit" >&2; exit 1; }
 	@echo "$(ASM) is up to date"
 
-lint: fmt-check
-	$(GO) vet $(PKGS)
+lint: fmt-check vet staticcheck
+
+# staticcheck is pinned as a tool in go.mod.
+staticcheck:
 	$(GO) tool staticcheck $(PKGS)
 
 # Every Fuzz* function in the module, each for FUZZTIME.

@@ -29,7 +29,6 @@ type netNode struct {
 	r     *Relay
 	mu    sync.Mutex
 	got   map[wire.MessageHash]int
-	spam  int
 	sub   *Subscription
 	evMu  sync.Mutex
 	evils []rln.Evidence

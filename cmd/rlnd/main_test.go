@@ -293,8 +293,8 @@ func TestMembershipKeygenRegisterList(t *testing.T) {
 		}
 	}
 	// The same identity again is refused by the contract; the keystore keeps two.
-	if code, _, stderr = runCLI(t, env, append(args, "--rate-limit", "20", "--identity", idFile)...); code == 0 {
-		t.Fatal("duplicate registration succeeded")
+	if code, stdout, stderr = runCLI(t, env, append(args, "--rate-limit", "20", "--identity", idFile)...); code == 0 {
+		t.Fatalf("duplicate registration succeeded: %s%s", stdout, stderr)
 	}
 	code, stdout, _ = runCLI(t, env, "membership", "list", "--keystore", ks, "--json")
 	var views []map[string]any

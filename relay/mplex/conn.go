@@ -211,10 +211,6 @@ func (c *conn) AcceptStream() (network.MuxedStream, error) {
 // when ctx (nil: none) ends, s's write deadline passes, s is reset, or the
 // connection closes.
 func (c *conn) send(ctx context.Context, s *stream, f []byte) error {
-	var ctxDone <-chan struct{}
-	if ctx != nil {
-		ctxDone = ctx.Done()
-	}
 	select {
 	case c.writes <- f:
 		return nil
@@ -226,7 +222,7 @@ func (c *conn) send(ctx context.Context, s *stream, f []byte) error {
 		return s.resetErr
 	case <-s.writeDL.wait():
 		return errDeadline
-	case <-ctxDone:
+	case <-ctx.Done():
 		return ctx.Err()
 	}
 }

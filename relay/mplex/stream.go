@@ -1,6 +1,7 @@
 package mplex
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -153,7 +154,8 @@ func (s *stream) Write(p []byte) (int, error) {
 		}
 		n := min(len(p)-written, MaxFrameData)
 		f := appendFrame(make([]byte, 0, n+20), s.key.id, msg, p[written:written+n])
-		if err := s.c.send(nil, s, f); err != nil {
+		// A write is bounded by the stream's write deadline, not a context.
+		if err := s.c.send(context.Background(), s, f); err != nil {
 			return written, err
 		}
 		written += n
