@@ -168,6 +168,13 @@ func (o *observer) nullifiersOnce(t *testing.T, i int) map[string]bool {
 	return all
 }
 
+// got tells whether the observer delivered a message with payload.
+func (o *observer) got(payload string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.payloads[payload]
+}
+
 func (o *observer) addr() string {
 	return fmt.Sprintf("%s/p2p/%s", o.h.Addrs()[0], o.h.ID())
 }

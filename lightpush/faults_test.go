@@ -316,10 +316,7 @@ func TestPushFaultsAcrossRelays(t *testing.T) {
 			w.settle(t, delivered+len(accepted))
 			w.nullifiers(t)
 			for i, o := range w.obs {
-				o.mu.Lock()
-				got := o.payloads["at the fault"]
-				o.mu.Unlock()
-				if got {
+				if o.got("at the fault") {
 					t.Fatalf("observer %d got the message whose slot write failed", i)
 				}
 			}
@@ -351,10 +348,7 @@ func TestNullifierLogGuardsReuse(t *testing.T) {
 	w.settle(t, 2)
 	w.nullifiers(t)
 	for i, o := range w.obs {
-		o.mu.Lock()
-		got := o.payloads["reusing"]
-		o.mu.Unlock()
-		if got {
+		if o.got("reusing") {
 			t.Fatalf("observer %d got the message proved on a used slot", i)
 		}
 	}

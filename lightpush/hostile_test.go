@@ -88,9 +88,7 @@ func TestIdleStreamFloodLightpush(t *testing.T) {
 	n := startHostileNet(t, admission.Limits{})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	honest := []*p2p.Host{hostile.Host(t, cluster, "127.0.2.1"), hostile.Host(t, cluster, "127.0.3.1")}
-	hostile.Connect(t, ctx, honest[0], n.host, "127.0.2.1")
-	hostile.Connect(t, ctx, honest[1], n.host, "127.0.3.1")
+	honest := hostile.Clients(t, ctx, cluster, n.host, "127.0.2.1", "127.0.3.1")
 	hostile.RunFlood(t, ctx, hostile.FloodRun{
 		Target: n.host,
 		Flood:  hostile.FloodConfig{Cluster: cluster, Protocol: ProtocolV3, Peers: 20, IPPrefix: "127.0.1.", Streams: 64, Reopens: 3},

@@ -75,9 +75,7 @@ func TestIdleStreamFloodStore(t *testing.T) {
 	s := startHostileStore(t, ServiceConfig{}, 30, 100)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	honest := []*p2p.Host{hostile.Host(t, hostileCluster, "127.0.2.1"), hostile.Host(t, hostileCluster, "127.0.3.1")}
-	hostile.Connect(t, ctx, honest[0], s.host, "127.0.2.1")
-	hostile.Connect(t, ctx, honest[1], s.host, "127.0.3.1")
+	honest := hostile.Clients(t, ctx, hostileCluster, s.host, "127.0.2.1", "127.0.3.1")
 	hostile.RunFlood(t, ctx, hostile.FloodRun{
 		Target: s.host,
 		Flood:  hostile.FloodConfig{Cluster: hostileCluster, Protocol: Protocol, Peers: 20, IPPrefix: "127.0.1.", Streams: 64, Reopens: 3},

@@ -49,6 +49,19 @@ func Connect(tb testing.TB, ctx context.Context, h, target *p2p.Host, ip string)
 	}
 }
 
+// Clients starts one host on each of ips and connects it to target (see
+// Connect).
+func Clients(tb testing.TB, ctx context.Context, cluster uint16, target *p2p.Host, ips ...string) []*p2p.Host {
+	tb.Helper()
+	var hs []*p2p.Host
+	for _, ip := range ips {
+		h := Host(tb, cluster, ip)
+		Connect(tb, ctx, h, target, ip)
+		hs = append(hs, h)
+	}
+	return hs
+}
+
 // IdleFlood is a set of attacker hosts each holding streams of one
 // protocol open to a target without ever sending a request. A stream the
 // target resets is opened again, up to a budget.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/rlnd/rlnd/internal/hostile"
 	"io"
 	"runtime"
 	"strings"
@@ -184,18 +185,10 @@ func (n *hostileNet) checkHonestDelivery() {
 	}
 }
 
-func heapAlloc() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
-}
-
 // checkHeap fails if the heap grew by heapBound or more since before.
 func checkHeap(t *testing.T, what string, before uint64, sent int64) {
 	t.Helper()
-	after := heapAlloc()
+	after := hostile.HeapAfterGC()
 	growth := int64(after) - int64(before)
 	t.Logf("%s: sent %.1f MiB, heap %.1f -> %.1f MiB (growth %.1f MiB, bound %d MiB)",
 		what, float64(sent)/(1<<20), float64(before)/(1<<20), float64(after)/(1<<20), float64(growth)/(1<<20), heapBound>>20)
@@ -338,7 +331,7 @@ func ptr[T any](v T) *T { return &v }
 // counted and resets its stream; nothing is kept.
 func TestHostileMalformedFrames(t *testing.T) {
 	n := newHostileNet(t, nil)
-	before, goroutines := heapAlloc(), runtime.NumGoroutine()
+	before, goroutines := hostile.HeapAfterGC(), runtime.NumGoroutine()
 	stop := n.honestTraffic("malformed")
 	garbage := append([]byte{0x0f}, strings.Repeat("\xff", 150<<10)...) // field 1, wire type 7: invalid
 	var bad uint64
@@ -411,7 +404,7 @@ func TestHostileMalformedFrames(t *testing.T) {
 // the graylist threshold if the flood lasts).
 func TestHostileIHaveFlood(t *testing.T) {
 	n := newHostileNet(t, nil)
-	before, st0 := heapAlloc(), n.target.Stats().Stats
+	before, st0 := hostile.HeapAfterGC(), n.target.Stats().Stats
 	stop := n.honestTraffic("ihave")
 	start := time.Now()
 	w := n.atk.open(n.hosts[1])
@@ -455,7 +448,7 @@ func TestHostileIWantFlood(t *testing.T) {
 		knownIDs = append(knownIDs, []byte(wire.GossipMessageID([]byte(data))))
 	}
 	n.checkHonestDelivery() // the target has them
-	before, served := heapAlloc(), n.target.Stats().IWantServed
+	before, served := hostile.HeapAfterGC(), n.target.Stats().IWantServed
 	stop := n.honestTraffic("iwant")
 	w := n.atk.open(n.hosts[1])
 	const frames = 1000
@@ -497,7 +490,7 @@ func TestHostileIWantFlood(t *testing.T) {
 // attacker is graylisted and its RPCs dropped whole.
 func TestHostileGraftFlood(t *testing.T) {
 	n := newHostileNet(t, nil)
-	before, st0 := heapAlloc(), n.target.Stats().Stats
+	before, st0 := hostile.HeapAfterGC(), n.target.Stats().Stats
 	stop := n.honestTraffic("graft")
 	w := n.atk.open(n.hosts[1])
 	const frames, perFrame = 650, 100
@@ -555,7 +548,7 @@ func TestHostileGraftFlood(t *testing.T) {
 // IDontWantTTL; what it keeps of each id must not grow with the id.
 func TestHostileIDontWantFlood(t *testing.T) {
 	n := newHostileNet(t, nil)
-	before := heapAlloc()
+	before := hostile.HeapAfterGC()
 	stop := n.honestTraffic("idontwant")
 	w := n.atk.open(n.hosts[1])
 	const frames, perFrame, idSize = 650, 1, 100 << 10
@@ -574,7 +567,7 @@ func TestHostileIDontWantFlood(t *testing.T) {
 // not remember a backoff for topics it has no mesh for.
 func TestHostilePruneFlood(t *testing.T) {
 	n := newHostileNet(t, nil)
-	before := heapAlloc()
+	before := hostile.HeapAfterGC()
 	stop := n.honestTraffic("prune")
 	w := n.atk.open(n.hosts[1])
 	const frames, perFrame = 650, 100
@@ -596,7 +589,7 @@ func TestHostilePruneFlood(t *testing.T) {
 // the target remembers MaxPeerTopics for the peer and no more.
 func TestHostileSubscriptionFlood(t *testing.T) {
 	n := newHostileNet(t, nil)
-	before := heapAlloc()
+	before := hostile.HeapAfterGC()
 	stop := n.honestTraffic("subscribe")
 	w := n.atk.open(n.hosts[1])
 	const frames, perFrame, nameSize = 650, 25, 4096
@@ -637,7 +630,7 @@ func TestHostileSubscriptionFlood(t *testing.T) {
 // unread, valid messages included, which never reach honest nodes.
 func TestHostileInvalidMessages(t *testing.T) {
 	n := newHostileNet(t, nil)
-	before, st0 := heapAlloc(), n.target.Stats().Stats
+	before, st0 := hostile.HeapAfterGC(), n.target.Stats().Stats
 	stop := n.honestTraffic("invalid")
 	const perFrame, size = 5, 8 << 10
 	pad := strings.Repeat("p", size)

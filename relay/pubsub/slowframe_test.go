@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/rlnd/rlnd/internal/hostile"
 	"runtime"
 	"sync"
 	"testing"
@@ -40,7 +41,7 @@ func TestHostileSlowFrames(t *testing.T) {
 	}
 	waitFor(t, "attackers to be the target's peers", func() bool { return n.target.Stats().Peers == 3+slowPeers })
 	st0 := n.target.Stats()
-	before, goroutines := heapAlloc(), runtime.NumGoroutine()
+	before, goroutines := hostile.HeapAfterGC(), runtime.NumGoroutine()
 	stop := n.honestTraffic("slow frames")
 
 	max := n.target.maxFrame()
@@ -104,7 +105,7 @@ func TestHostileSlowFrames(t *testing.T) {
 	total := slowPeers * slowStreams
 	waitFor(t, fmt.Sprintf("%d frames in flight", total), func() bool { return n.target.Stats().FramesInFlight >= total })
 	announced := int64(total) * int64(max)
-	after := heapAlloc()
+	after := hostile.HeapAfterGC()
 	growth := int64(after) - int64(before)
 	t.Logf("%d streams mid-frame, %.1f MiB announced, %.1f KiB sent: heap %.1f -> %.1f MiB (growth %.1f MiB, bound %d MiB)",
 		total, float64(announced)/(1<<20), float64(sent)/(1<<10), float64(before)/(1<<20), float64(after)/(1<<20), float64(growth)/(1<<20), slowHeapBound>>20)
