@@ -19,8 +19,8 @@ import (
 	"github.com/rlnd/rlnd/lightpush"
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/node"
+	"github.com/rlnd/rlnd/p2p"
 	"github.com/rlnd/rlnd/p2p/admission"
-	"github.com/rlnd/rlnd/relay/p2p"
 	"github.com/rlnd/rlnd/store"
 	"github.com/rlnd/rlnd/wire/pb/filterpb"
 )

@@ -17,8 +17,8 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/rlnd/rlnd/relay/mplex"
-	"github.com/rlnd/rlnd/relay/p2p"
+	"github.com/rlnd/rlnd/p2p"
+	"github.com/rlnd/rlnd/p2p/mplex"
 	"github.com/rlnd/rlnd/wire"
 	"github.com/rlnd/rlnd/wire/pb/gossipsubpb"
 	"github.com/rlnd/rlnd/wire/pb/messagepb"

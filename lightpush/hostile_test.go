@@ -11,9 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rlnd/rlnd/internal/hostile"
+	"github.com/rlnd/rlnd/p2p"
 	"github.com/rlnd/rlnd/p2p/admission"
 	"github.com/rlnd/rlnd/relay"
-	"github.com/rlnd/rlnd/relay/p2p"
 	"github.com/rlnd/rlnd/wire/pb/messagepb"
 )
 

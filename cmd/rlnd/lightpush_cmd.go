@@ -11,7 +11,7 @@ import (
 
 	"github.com/rlnd/rlnd/autoshard"
 	"github.com/rlnd/rlnd/lightpush"
-	"github.com/rlnd/rlnd/relay/p2p"
+	"github.com/rlnd/rlnd/p2p"
 	"github.com/rlnd/rlnd/wire"
 )
 

@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/rlnd/rlnd/autoshard"
-	"github.com/rlnd/rlnd/relay/p2p"
+	"github.com/rlnd/rlnd/p2p"
 	"github.com/rlnd/rlnd/store"
 	"github.com/rlnd/rlnd/wire"
 	"github.com/rlnd/rlnd/wire/pb/storepb"

@@ -18,8 +18,8 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 	msmux "github.com/multiformats/go-multistream"
 
+	"github.com/rlnd/rlnd/p2p"
 	"github.com/rlnd/rlnd/p2p/admission"
-	"github.com/rlnd/rlnd/relay/p2p"
 )
 
 // Host starts an rlnd libp2p host on cluster listening on (and so dialling

@@ -35,7 +35,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rlnd/rlnd/p2p/admission"
-	"github.com/rlnd/rlnd/relay/mplex"
+	"github.com/rlnd/rlnd/p2p/mplex"
 	"github.com/rlnd/rlnd/wire"
 )
 
