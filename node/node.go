@@ -54,6 +54,10 @@ type Options struct {
 	Router *gossipsub.Config
 	// Prover replaces loading the proving key for proof as a service.
 	Prover *rln.Prover
+	// LightpushMemberships prove light clients' messages besides those in
+	// lightpush.keystore (the devnet registers its own); they must be in
+	// the group.
+	LightpushMemberships []relay.Member
 	// Registry receives the metrics; nil makes a new one.
 	Registry *prometheus.Registry
 	// OnEvidence receives double-signalling evidence.
@@ -175,7 +179,7 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 		return nil, err
 	}
 	if cfg.Lightpush.Enabled {
-		if err := n.startLightpush(signal, o.Prover); err != nil {
+		if err := n.startLightpush(signal, o.Prover, o.LightpushMemberships); err != nil {
 			return nil, err
 		}
 	}
@@ -268,9 +272,9 @@ func (n *Node) startSync(ctx, runCtx context.Context, sc membership.SyncConfig) 
 	return nil
 }
 
-// startLightpush serves lightpush; with a keystore, the memberships in it
-// attach proofs to light clients' messages (they must be in the group).
-func (n *Node) startLightpush(signal rln.SignalMode, prover *rln.Prover) error {
+// startLightpush serves lightpush; with memberships, from the keystore or
+// given, it attaches proofs to light clients' messages.
+func (n *Node) startLightpush(signal rln.SignalMode, prover *rln.Prover, given []relay.Member) error {
 	lc := n.cfg.Lightpush
 	sc := lightpush.ServiceConfig{
 		Relay: n.relay, Group: n.group, EpochPeriod: n.cfg.RLN.EpochPeriod, MaxEpochGap: n.cfg.RLN.MaxEpochGap, Signal: signal,
@@ -281,31 +285,14 @@ func (n *Node) startLightpush(signal rln.SignalMode, prover *rln.Prover) error {
 	if lc.ReservedPercent == 0 {
 		sc.ReservedShare = -1 // none
 	}
-	if lc.Keystore != "" {
+	ms, err := n.keystoreMemberships()
+	if err != nil {
+		return err
+	}
+	sc.Memberships = append(ms, given...)
+	if len(sc.Memberships) > 0 {
 		if !n.cfg.RLN.Enabled {
-			return errors.New("node: lightpush.keystore needs rln.enabled")
-		}
-		ks, err := membership.Load(lc.Keystore)
-		if err != nil {
-			return fmt.Errorf("node: lightpush keystore: %w", err)
-		}
-		ms, err := ks.All(lc.KeystorePassword)
-		if err != nil {
-			return fmt.Errorf("node: lightpush keystore %s: %w", lc.Keystore, err)
-		}
-		for _, m := range ms {
-			id, err := m.Identity.Identity()
-			if err != nil {
-				return err
-			}
-			limit := m.UserMessageLimit
-			if limit == 0 {
-				limit = uint64(n.cfg.RLN.UserMessageLimit)
-			}
-			sc.Memberships = append(sc.Memberships, relay.Member{Identity: id, Index: m.TreeIndex, UserMessageLimit: limit})
-		}
-		if len(sc.Memberships) == 0 {
-			return fmt.Errorf("node: lightpush keystore %s holds no membership", lc.Keystore)
+			return errors.New("node: proof as a service (lightpush memberships) needs rln.enabled")
 		}
 		if prover == nil {
 			dir := n.cfg.RLN.ArtefactsDir
@@ -325,6 +312,42 @@ func (n *Node) startLightpush(signal rln.SignalMode, prover *rln.Prover) error {
 	n.lp = lp
 	n.log.Info("lightpush on", "proof-as-a-service memberships", len(sc.Memberships), "slots", lc.SlotsFile)
 	return nil
+}
+
+// keystoreMemberships are the memberships in lightpush.keystore (none
+// when it is unset).
+func (n *Node) keystoreMemberships() ([]relay.Member, error) {
+	lc := n.cfg.Lightpush
+	if lc.Keystore == "" {
+		return nil, nil
+	}
+	if !n.cfg.RLN.Enabled {
+		return nil, errors.New("node: lightpush.keystore needs rln.enabled")
+	}
+	ks, err := membership.Load(lc.Keystore)
+	if err != nil {
+		return nil, fmt.Errorf("node: lightpush keystore: %w", err)
+	}
+	creds, err := ks.All(lc.KeystorePassword)
+	if err != nil {
+		return nil, fmt.Errorf("node: lightpush keystore %s: %w", lc.Keystore, err)
+	}
+	var ms []relay.Member
+	for _, m := range creds {
+		id, err := m.Identity.Identity()
+		if err != nil {
+			return nil, err
+		}
+		limit := m.UserMessageLimit
+		if limit == 0 {
+			limit = uint64(n.cfg.RLN.UserMessageLimit)
+		}
+		ms = append(ms, relay.Member{Identity: id, Index: m.TreeIndex, UserMessageLimit: limit})
+	}
+	if len(ms) == 0 {
+		return nil, fmt.Errorf("node: lightpush keystore %s holds no membership", lc.Keystore)
+	}
+	return ms, nil
 }
 
 // Archive is the store archive (nil when off).

@@ -16,36 +16,6 @@ import (
 	"github.com/rlnd/rlnd/wire"
 )
 
-// A devnet of four nodes passes: every valid message everywhere, spam and
-// invalid proofs stopped at the first hop, the spammer's secret recovered.
-func TestDevnet(t *testing.T) {
-	rep, err := RunDevnet(context.Background(), DevnetConfig{Nodes: 4, Duration: 5 * time.Second, Members: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%+v", *rep)
-	if !rep.OK() {
-		t.Fatalf("devnet failed: %+v", *rep)
-	}
-	// Each member and the spammer published (under -race a proof takes
-	// several times longer, so the count varies).
-	if rep.Published < 2 || rep.Expected != rep.Published*4 || rep.DeliveredRatio != 1 {
-		t.Fatalf("published %d, expected %d, ratio %v", rep.Published, rep.Expected, rep.DeliveredRatio)
-	}
-	if rep.SpamPublished != 3 || rep.InvalidPublished != 3 || rep.DoubleSignalsDetected == 0 || !rep.SecretsRecovered {
-		t.Fatalf("hostile traffic: %+v", *rep)
-	}
-	if rep.LightpushAccepted == 0 || rep.ProofsAttached != rep.LightpushAccepted || rep.LightpushDelivered != rep.LightpushAccepted {
-		t.Fatalf("lightpush: %+v", *rep)
-	}
-	if rep.StoreOfflinePublished == 0 || rep.StoreRetrieved != rep.StoreOfflinePublished || rep.FilterReceived != rep.StoreOfflinePublished {
-		t.Fatalf("store/filter: %+v", *rep)
-	}
-	if rep.P50LatencyMs <= 0 || rep.P99LatencyMs < rep.P50LatencyMs {
-		t.Fatalf("latency p50 %v p99 %v", rep.P50LatencyMs, rep.P99LatencyMs)
-	}
-}
-
 // A node without RLN starts, serves its metrics under nwaku's names and
 // stops cleanly.
 func TestNodeMetrics(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rlnd/rlnd/node"
+	"github.com/rlnd/rlnd/devnet"
 )
 
 // errDevnetFailed makes the command exit 1 after printing its report.
@@ -17,7 +17,7 @@ var errDevnetFailed = errors.New("devnet: not every valid message reached every 
 
 func newDevnetCmd() *cobra.Command {
 	var (
-		dc     node.DevnetConfig
+		dc     devnet.Config
 		asJSON bool
 	)
 	cmd := &cobra.Command{
@@ -42,7 +42,7 @@ func newDevnetCmd() *cobra.Command {
 			if !asJSON {
 				dc.Progress = out
 			}
-			rep, err := node.RunDevnet(cmd.Context(), dc)
+			rep, err := devnet.Run(cmd.Context(), dc)
 			if err != nil {
 				return err
 			}
@@ -68,7 +68,7 @@ func newDevnetCmd() *cobra.Command {
 	return cmd
 }
 
-func printDevnet(w io.Writer, r *node.DevnetReport) {
+func printDevnet(w io.Writer, r *devnet.Report) {
 	verdict := "PASS"
 	if !r.OK() {
 		verdict = "FAIL"

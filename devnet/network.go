@@ -1,0 +1,313 @@
+package devnet
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/rlnd/rlnd/config"
+	"github.com/rlnd/rlnd/contracts/devchain"
+	"github.com/rlnd/rlnd/membership"
+	"github.com/rlnd/rlnd/node"
+	"github.com/rlnd/rlnd/p2p"
+	"github.com/rlnd/rlnd/relay"
+	"github.com/rlnd/rlnd/rln"
+	"github.com/rlnd/rlnd/rln/artefacts"
+)
+
+// lightpushQuota is the proofs per epoch the lightpush service gives one
+// light client; the greedy client asks for more.
+const lightpushQuota = 4
+
+// Network is a running devnet: the dev chain with the registry and its
+// members, the relay nodes linked on loopback, and the hostile node.
+type Network struct {
+	cfg      Config
+	base     config.Config
+	prover   *rln.Prover
+	chain    *devchain.Chain
+	registry devchain.Registry
+	// members are the honest publishers [0, Members), then the spammer,
+	// the invalid sender and the lightpush service's two memberships.
+	members []*member
+	nodes   []*node.Node
+	hostile *hostileNode
+	victims []int // the nodes the hostile node is linked to
+	topic   string
+	dir     string // slots file and store database
+	rec     *recorder
+
+	// Which node serves lightpush, archives for the store client and
+	// serves filter.
+	lightpushAt, storeAt, filterAt int
+
+	closers []func() // run in reverse by Close
+}
+
+// The roles of the registered members after the honest ones.
+func (n *Network) spammer() *member       { return n.members[n.cfg.Members] }
+func (n *Network) invalidSender() *member { return n.members[n.cfg.Members+1] }
+func (n *Network) lightpushMembers() []relay.Member {
+	return []relay.Member{n.members[n.cfg.Members+2].Member, n.members[n.cfg.Members+3].Member}
+}
+
+// Start brings a devnet up: the chain, the registered members, the relay
+// nodes and the hostile node, and returns once every node has synced the
+// registry and joined the mesh. Close stops it.
+func Start(ctx context.Context, c Config) (_ *Network, err error) {
+	c, err = c.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	n := &Network{cfg: c, rec: newRecorder(c.Nodes), lightpushAt: 1 % c.Nodes, storeAt: 2 % c.Nodes, filterAt: 3 % c.Nodes}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	if n.base, err = config.Preset("devnet"); err != nil {
+		return nil, err
+	}
+	dir := c.ArtefactsDir
+	if dir == "" {
+		dir = artefacts.DefaultDir()
+	}
+	if n.prover, err = rln.LoadProver(dir, rln.WakuRLNIdentifier); err != nil {
+		return nil, fmt.Errorf("devnet: RLN artefacts: %w", err)
+	}
+	if err := n.startChain(ctx); err != nil {
+		return nil, err
+	}
+	if err := n.registerMembers(ctx); err != nil {
+		return nil, err
+	}
+	if err := n.startNodes(ctx); err != nil {
+		return nil, err
+	}
+	if n.hostile, err = newHostileNode(ctx, n); err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, n.hostile.close)
+	c.say("%d relay nodes up on loopback, linked in a ring%s; a hostile node is linked to nodes %v", c.Nodes,
+		map[bool]string{true: " with chords", false: ""}[c.Nodes > 4], n.victims)
+	if err := n.awaitSync(ctx); err != nil {
+		return nil, err
+	}
+	c.say("every node synced the registry root and joined the mesh of %s", n.topic)
+	return n, nil
+}
+
+// Close stops the actors, the nodes and the chain, waits for the
+// recorder's goroutines and removes the devnet's files.
+func (n *Network) Close() {
+	for i := len(n.closers) - 1; i >= 0; i-- {
+		n.closers[i]()
+	}
+	n.closers = nil
+	n.rec.wg.Wait()
+}
+
+func (n *Network) startChain(ctx context.Context) error {
+	chain, err := devchain.Start(devchain.Config{HTTP: "127.0.0.1:0", BlockTime: 500 * time.Millisecond})
+	if err != nil {
+		return err
+	}
+	n.chain = chain
+	n.closers = append(n.closers, func() { _ = chain.Close() })
+	if n.registry, err = chain.DeployRegistry(ctx); err != nil {
+		return err
+	}
+	n.cfg.say("dev chain %d at %s, registry %s", devchain.ChainID, chain.URL(), n.registry.Address.Hex())
+	return nil
+}
+
+// registerMembers registers every member in one batch and learns their
+// tree indices from the registration events.
+func (n *Network) registerMembers(ctx context.Context) error {
+	limit := uint64(n.base.RLN.UserMessageLimit)
+	total := n.cfg.Members + 4
+	ids := make([]rln.Identity, total)
+	commitments := make([]*big.Int, total)
+	for i := range ids {
+		var err error
+		if ids[i], err = rln.NewIdentity(rand.Reader); err != nil {
+			return err
+		}
+		c := ids[i].Commitment
+		commitments[i] = c.BigInt(new(big.Int))
+	}
+	auth, err := n.chain.Transactor(0)
+	if err != nil {
+		return err
+	}
+	auth.Context = ctx
+	tx, err := n.registry.Contract.RegisterBatch(auth, commitments, uint32(limit))
+	if err != nil {
+		return fmt.Errorf("devnet: register members: %w", err)
+	}
+	rcpt, err := n.chain.WaitMined(ctx, tx)
+	if err != nil {
+		return err
+	}
+	n.members = make([]*member, total)
+	for _, l := range rcpt.Logs {
+		ev, err := n.registry.Contract.ParseMembershipRegistered(*l)
+		if err != nil {
+			continue // not a registration
+		}
+		for i, c := range commitments {
+			if c.Cmp(ev.IdCommitment) == 0 {
+				n.members[i] = &member{Member: relay.Member{Identity: ids[i], Index: uint64(ev.Index), UserMessageLimit: limit}}
+			}
+		}
+	}
+	for i, m := range n.members {
+		if m == nil {
+			return fmt.Errorf("devnet: member %d has no registration event", i)
+		}
+	}
+	n.cfg.say("registered %d members (rate limit %d per %s epoch) in block %d", total, limit, n.base.RLN.EpochPeriod, rcpt.BlockNumber)
+	return nil
+}
+
+// nodeConfig is node i's configuration: the devnet preset on loopback,
+// following the dev chain, with its role's service on.
+func (n *Network) nodeConfig(i int) config.Config {
+	cfg := n.base
+	cfg.Chain.RPCURL = n.chain.URL()
+	cfg.Chain.Contract = n.registry.Address.Hex()
+	cfg.Chain.ChainID = devchain.ChainID
+	cfg.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/tcp/0/ws"}
+	cfg.Metrics.Enabled, cfg.REST.Enabled = false, false
+	cfg.Store.Enabled = i == n.storeAt
+	cfg.Store.DBPath = filepath.Join(n.dir, "store.db")
+	cfg.Filter.Enabled = i == n.filterAt
+	if i == n.lightpushAt {
+		cfg.Lightpush.Enabled = true
+		cfg.Lightpush.SlotsFile = filepath.Join(n.dir, "slots")
+		cfg.Lightpush.PerPeerQuota = lightpushQuota
+		// The light clients all come from 127.0.0.1, one prefix: no share
+		// is kept for new clients, so the greedy one meets its own quota.
+		cfg.Lightpush.ReservedPercent = 0
+	}
+	return cfg
+}
+
+// startNodes builds every relay node with node.New, each syncing the
+// registry from the chain, and links them in a ring (with chords above
+// four nodes).
+func (n *Network) startNodes(ctx context.Context) error {
+	dir, err := os.MkdirTemp("", "rlnd-devnet-")
+	if err != nil {
+		return err
+	}
+	n.dir = dir
+	n.closers = append(n.closers, func() { _ = os.RemoveAll(dir) })
+	verifier, err := n.prover.Verifier()
+	if err != nil {
+		return err
+	}
+	n.nodes = make([]*node.Node, n.cfg.Nodes)
+	for i := range n.nodes {
+		cfg := n.nodeConfig(i)
+		o := node.Options{
+			Config: &cfg, Verifier: verifier, Logger: n.cfg.Logger.With("node", i),
+			SyncConfig: membership.SyncConfig{StartBlock: n.registry.Block, PollInterval: 250 * time.Millisecond},
+			OnEvidence: func(_ string, ev rln.Evidence) { n.rec.addEvidence(ev) },
+		}
+		if i == n.lightpushAt {
+			o.Prover, o.LightpushMemberships = n.prover, n.lightpushMembers()
+		}
+		nd, err := node.New(ctx, o)
+		if err != nil {
+			return fmt.Errorf("devnet: node %d: %w", i, err)
+		}
+		n.nodes[i] = nd
+		n.closers = append(n.closers, func() { _ = nd.Close() })
+		n.rec.follow(i, nd.Relay().Subscribe())
+	}
+	for i := range n.nodes {
+		peers := []int{(i + 1) % n.cfg.Nodes}
+		if n.cfg.Nodes > 4 {
+			peers = append(peers, (i+n.cfg.Nodes/2)%n.cfg.Nodes)
+		}
+		for _, j := range peers {
+			if err := link(ctx, n.nodes[i].Host(), n.nodes[j].Host()); err != nil {
+				return fmt.Errorf("devnet: link %d: %w", i, err)
+			}
+		}
+	}
+	n.topic, err = n.nodes[0].Relay().TopicFor(ContentTopic)
+	return err
+}
+
+// awaitSync waits until every node has the registry's root and a mesh
+// peer on the devnet topic.
+func (n *Network) awaitSync(ctx context.Context) error {
+	chainRoot, err := n.registry.Contract.Root(nil)
+	if err != nil {
+		return err
+	}
+	err = waitFor(ctx, 30*time.Second, func() bool {
+		for _, nd := range n.nodes {
+			r := nd.Group().Root()
+			if r.BigInt(new(big.Int)).Cmp(chainRoot) != 0 || len(nd.Relay().PubSub().MeshPeers(n.topic)) < 1 {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("devnet: nodes did not sync the registry and form meshes: %w", err)
+	}
+	return nil
+}
+
+// newClientHost is a libp2p host of the devnet's cluster for a client,
+// linked to node at; Close closes it.
+func (n *Network) newClientHost(ctx context.Context, at int, what string) (*p2p.Host, error) {
+	h, err := p2p.NewHost(p2p.HostConfig{ClusterID: n.base.Network.ClusterID})
+	if err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, func() { _ = h.Close() })
+	if err := link(ctx, h, n.nodes[at].Host()); err != nil {
+		return nil, fmt.Errorf("devnet: %s: %w", what, err)
+	}
+	return h, nil
+}
+
+// link connects a to b within 10 s.
+func link(ctx context.Context, a, b *p2p.Host) error {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := a.Connect(cctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Libp2p().Addrs()})
+	return err
+}
+
+// errTimedOut is what waitFor returns when its bound passes.
+var errTimedOut = errors.New("timed out")
+
+// waitFor polls cond every 50 ms until it holds, d passes (errTimedOut)
+// or ctx ends.
+func waitFor(ctx context.Context, d time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w after %s", errTimedOut, d)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return nil
+}
