@@ -80,7 +80,7 @@ func newMetrics(reg prometheus.Registerer, s *Service) (*metrics, error) {
 	return m, nil
 }
 
-func (m *metrics) request(kind string, code uint32, d time.Duration) {
+func (m *metrics) request(kind string, code StatusCode, d time.Duration) {
 	if m == nil {
 		return
 	}

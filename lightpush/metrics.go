@@ -64,7 +64,7 @@ func newMetrics(reg prometheus.Registerer, s *Service) (*metrics, error) {
 	return m, nil
 }
 
-func (m *metrics) response(code uint32) {
+func (m *metrics) response(code StatusCode) {
 	if m != nil {
 		m.responses.WithLabelValues(strconv.Itoa(int(code))).Inc()
 	}

@@ -704,7 +704,7 @@ func storeRetrieve(ctx context.Context, h *p2p.Host, p peer.ID, topic string) (m
 		if err != nil {
 			return nil, err
 		}
-		if resp.GetStatusCode() != store.StatusOK {
+		if store.StatusCode(resp.GetStatusCode()) != store.StatusOK {
 			return nil, fmt.Errorf("store answered %d: %s", resp.GetStatusCode(), resp.GetStatusDesc())
 		}
 		for _, kv := range resp.Messages {
