@@ -4,6 +4,8 @@ import (
 	"strconv"
 
 	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/rlnd/rlnd/p2p"
 )
 
 // Protocol ids: requests to the service, and the pushes it sends back.
@@ -50,4 +52,14 @@ func (c StatusCode) String() string {
 		return "SERVICE_UNAVAILABLE"
 	}
 	return strconv.FormatUint(uint64(c), 10)
+}
+
+// StreamLimits bounds the filter streams in the host's resource manager
+// (p2p.HostConfig.StreamLimits), each protocol on its own: 32 inbound
+// streams per peer, 1,024 in all. Subscribe requests: above what the
+// service's admission gate keeps, so that the gate, which answers busy,
+// decides first; a peer past 32 gets its streams reset. Pushes (to our
+// client): one stream per pushed message.
+func StreamLimits() p2p.StreamLimits {
+	return p2p.StreamLimits{Protocols: []protocol.ID{ProtocolSubscribe, ProtocolPush}, PerPeer: 32, Total: 1024}
 }

@@ -44,7 +44,7 @@ func startHostileNet(t *testing.T, lim admission.Limits) *hostileNet {
 		t.Cleanup(func() { r.Close() })
 		return r
 	}
-	n := &hostileNet{host: hostile.Host(t, cluster, "127.0.0.1")}
+	n := &hostileNet{host: hostile.Host(t, cluster, "127.0.0.1", StreamLimits())}
 	r := newRelay(n.host)
 	svc, err := NewService(n.host.Libp2p(), ServiceConfig{Relay: r, Admission: lim, Registerer: prometheus.NewRegistry()})
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"strconv"
 
 	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/rlnd/rlnd/p2p"
 )
 
 // Protocol ids.
@@ -57,4 +59,13 @@ func (c StatusCode) String() string {
 		return "NO_PEERS_TO_RELAY"
 	}
 	return strconv.FormatUint(uint64(c), 10)
+}
+
+// StreamLimits bounds the lightpush streams (v3 and v2) in the host's
+// resource manager (p2p.HostConfig.StreamLimits): 32 inbound streams per
+// peer, 1,024 in all, above what the service's admission gates keep, so
+// that the gates, which answer busy, decide first; a peer past 32 gets its
+// streams reset.
+func StreamLimits() p2p.StreamLimits {
+	return p2p.StreamLimits{Protocols: []protocol.ID{ProtocolV3, ProtocolV2}, PerPeer: 32, Total: 1024}
 }

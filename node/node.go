@@ -31,6 +31,7 @@ import (
 	"github.com/rlnd/rlnd/p2p"
 	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/relay/gossipsub"
+	"github.com/rlnd/rlnd/relay/pubsub"
 	"github.com/rlnd/rlnd/rln"
 	"github.com/rlnd/rlnd/rln/artefacts"
 	"github.com/rlnd/rlnd/store"
@@ -162,7 +163,7 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 	n.host, err = p2p.NewHost(p2p.HostConfig{
 		PrivKey: o.PrivKey, Listen: cfg.P2P.Listen, ClusterID: cfg.Network.ClusterID,
 		Shards: func() []uint32 { return shards32 }, Logger: log,
-		MetadataAdmission: metadataLimits(cfg.P2P), Registerer: reg,
+		MetadataAdmission: metadataLimits(cfg.P2P), StreamLimits: streamLimits(), Registerer: reg,
 	})
 	if err != nil {
 		return nil, err
@@ -230,6 +231,13 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 	}
 	log.Info("node started", "peer", n.host.ID(), "addrs", n.Addrs(), "topics", n.relay.Topics(), "rln", cfg.RLN.Enabled)
 	return n, nil
+}
+
+// streamLimits are the resource manager's stream scopes of the protocols a
+// node carries besides the host's own, each declared by its package. They
+// apply whichever services are on: a node dials these protocols too.
+func streamLimits() []p2p.StreamLimits {
+	return []p2p.StreamLimits{pubsub.StreamLimits(), lightpush.StreamLimits(), store.StreamLimits(), filter.StreamLimits()}
 }
 
 // startSync dials the chain and syncs the registry once, then follows it.

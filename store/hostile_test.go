@@ -51,7 +51,7 @@ func startHostileStore(t *testing.T, cfg ServiceConfig, messages, payload int) *
 	if _, err := db.Put(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
-	s.host = hostile.Host(t, hostileCluster, "127.0.0.1")
+	s.host = hostile.Host(t, hostileCluster, "127.0.0.1", StreamLimits())
 	if cfg.Registerer == nil {
 		cfg.Registerer = prometheus.NewRegistry()
 	}

@@ -4,6 +4,8 @@ import (
 	"strconv"
 
 	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/rlnd/rlnd/p2p"
 )
 
 // Protocol is store v3's protocol id.
@@ -37,4 +39,12 @@ func (c StatusCode) String() string {
 		return "SERVICE_UNAVAILABLE"
 	}
 	return strconv.FormatUint(uint64(c), 10)
+}
+
+// StreamLimits bounds the store streams in the host's resource manager
+// (p2p.HostConfig.StreamLimits): 32 inbound streams per peer, 1,024 in all,
+// above what the service's admission gate keeps, so that the gate, which
+// answers busy, decides first; a peer past 32 gets its streams reset.
+func StreamLimits() p2p.StreamLimits {
+	return p2p.StreamLimits{Protocols: []protocol.ID{Protocol}, PerPeer: 32, Total: 1024}
 }

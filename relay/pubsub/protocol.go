@@ -3,6 +3,8 @@ package pubsub
 import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/rlnd/rlnd/p2p"
+
 	"github.com/rlnd/rlnd/relay/gossipsub"
 )
 
@@ -26,4 +28,12 @@ func protoOf(id protocol.ID) gossipsub.Protocol {
 		return gossipsub.Meshsub11
 	}
 	return gossipsub.WakuRelay
+}
+
+// StreamLimits bounds the pubsub streams in the host's resource manager
+// (p2p.HostConfig.StreamLimits), each of the three ids on its own: one
+// long-lived stream per peer and id is used; 4 per peer leave room for a
+// replacement while the old one closes; 1,024 in all.
+func StreamLimits() p2p.StreamLimits {
+	return p2p.StreamLimits{Protocols: []protocol.ID{WakuRelayID, Meshsub12ID, Meshsub11ID}, PerPeer: 4, Total: 1024}
 }
