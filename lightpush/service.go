@@ -57,10 +57,25 @@ type Response struct {
 	Hash wire.MessageHash
 }
 
+// Relay is what the service needs of a relay; *relay.Relay has it.
+type Relay interface {
+	// Publish validates a message as peers will and publishes it on
+	// pubsubTopic; it returns the message's hash and the number of peers
+	// it was sent to, and an error wrapping relay.ErrRejected when the
+	// message failed validation.
+	Publish(pubsubTopic string, m *messagepb.WakuMessage) (wire.MessageHash, int, error)
+	// Topics are the pubsub topics relayed.
+	Topics() []string
+	// TopicFor places a content topic on its shard (autosharding).
+	TopicFor(contentTopic string) (string, error)
+	// TopicPeers are the peers subscribed to a pubsub topic.
+	TopicPeers(pubsubTopic string) []peer.ID
+}
+
 // ServiceConfig configures a Service.
 type ServiceConfig struct {
 	// Relay validates and publishes; required.
-	Relay *relay.Relay
+	Relay Relay
 	// Prover, Group and Memberships enable proof as a service: messages
 	// without a proof get one from the memberships' slots. Without
 	// memberships, such messages are refused (420).
@@ -332,7 +347,7 @@ func (s *Service) push(ctx context.Context, from peer.ID, pubsubTopic string, ms
 	if !slices.Contains(s.cfg.Relay.Topics(), pubsubTopic) {
 		return Response{Status: StatusUnsupportedTopic, Description: "this node does not relay " + pubsubTopic}
 	}
-	if len(s.cfg.Relay.PubSub().TopicPeers(pubsubTopic)) == 0 {
+	if len(s.cfg.Relay.TopicPeers(pubsubTopic)) == 0 {
 		return Response{Status: StatusNoPeers, Description: "no relay peers on " + pubsubTopic}
 	}
 	if msg.RateLimitProof != nil {

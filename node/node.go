@@ -37,6 +37,13 @@ import (
 	"github.com/rlnd/rlnd/store"
 )
 
+// The relay is what each service needs of one.
+var (
+	_ lightpush.Relay = (*relay.Relay)(nil)
+	_ store.Relay     = (*relay.Relay)(nil)
+	_ filter.Relay    = (*relay.Relay)(nil)
+)
+
 // Options are what a node is built from besides its configuration.
 type Options struct {
 	Config *config.Config

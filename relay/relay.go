@@ -185,6 +185,9 @@ func (r *Relay) fanIn(sub *pubsub.Subscription) {
 // Topics are the pubsub topics relayed.
 func (r *Relay) Topics() []string { return slices.Clone(r.topics) }
 
+// TopicPeers are the peers subscribed to a pubsub topic.
+func (r *Relay) TopicPeers(pubsubTopic string) []peer.ID { return r.ps.TopicPeers(pubsubTopic) }
+
 // PubSub is the gossipsub driver underneath.
 func (r *Relay) PubSub() *pubsub.PubSub { return r.ps }
 

@@ -9,6 +9,12 @@ import (
 	"github.com/rlnd/rlnd/relay"
 )
 
+// Relay is what the archiver needs of a relay; *relay.Relay has it.
+type Relay interface {
+	// Subscribe gives every message the relay delivers (validated ones).
+	Subscribe() *relay.Subscription
+}
+
 // ArchiverConfig configures an Archiver.
 type ArchiverConfig struct {
 	// MaxGap: messages whose timestamp is further than this from the
@@ -50,7 +56,7 @@ const (
 )
 
 // NewArchiver starts archiving r's deliveries into a.
-func NewArchiver(r *relay.Relay, a Archive, cfg ArchiverConfig) *Archiver {
+func NewArchiver(r Relay, a Archive, cfg ArchiverConfig) *Archiver {
 	if cfg.MaxGap <= 0 {
 		cfg.MaxGap = relay.DefaultMaxEpochGap
 	}
