@@ -199,13 +199,13 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 			return nil, fmt.Errorf("node: store archive: %w", err)
 		}
 		n.archive = db
-		sm, err := store.NewMetrics(reg, db)
-		if err != nil {
+		// The archiver and the service share the store metrics: both
+		// register them on reg.
+		if n.archiver, err = store.NewArchiver(n.relay, db, store.ArchiverConfig{Logger: log, Registerer: reg, MaxGap: cfg.RLN.MaxEpochGap, Retention: store.Retention{
+			MaxAge: cfg.Store.RetentionTime, MaxCount: cfg.Store.RetentionCount, MaxBytes: int64(cfg.Store.RetentionBytes)}}); err != nil {
 			return nil, err
 		}
-		n.archiver = store.NewArchiver(n.relay, db, store.ArchiverConfig{Logger: log, Metrics: sm, MaxGap: cfg.RLN.MaxEpochGap, Retention: store.Retention{
-			MaxAge: cfg.Store.RetentionTime, MaxCount: cfg.Store.RetentionCount, MaxBytes: int64(cfg.Store.RetentionBytes)}})
-		if n.store, err = store.NewService(n.host.Libp2p(), db, store.ServiceConfig{Logger: log, Metrics: sm, Registerer: reg,
+		if n.store, err = store.NewService(n.host.Libp2p(), db, store.ServiceConfig{Logger: log, Registerer: reg,
 			Admission: admissionLimits(cfg.P2P), MaxFullPages: cfg.Store.MaxFullPages}); err != nil {
 			return nil, err
 		}

@@ -23,15 +23,14 @@ type Service struct {
 	h     host.Host
 	a     Archive
 	log   *slog.Logger
-	m     *Metrics
+	m     *metrics
 	gate  *admission.Gate
 	pages *pageBudget
 }
 
 // ServiceConfig configures a Service; every field is optional.
 type ServiceConfig struct {
-	Logger  *slog.Logger
-	Metrics *Metrics
+	Logger *slog.Logger
 	// Admission bounds the query streams (deadlines, requests in progress
 	// and idle streams per peer, per address prefix and in all); zero
 	// fields take admission's defaults.
@@ -40,7 +39,9 @@ type ServiceConfig struct {
 	// messages of up to 150 KiB); a query whose page would not fit is
 	// answered 503 (default DefaultMaxFullPages).
 	MaxFullPages int
-	// Registerer receives the admission metrics (nil: not registered).
+	// Registerer receives the store metrics and the admission metrics
+	// (nil: not registered); the node's archiver registers the same store
+	// metrics on the same registry.
 	Registerer prometheus.Registerer
 }
 
@@ -53,11 +54,15 @@ func NewService(h host.Host, a Archive, cfg ServiceConfig) (*Service, error) {
 	if cfg.MaxFullPages <= 0 {
 		cfg.MaxFullPages = DefaultMaxFullPages
 	}
+	m, err := newMetrics(cfg.Registerer, a)
+	if err != nil {
+		return nil, fmt.Errorf("store: service metrics: %w", err)
+	}
 	gate, err := admission.New(admission.Config{Protocol: string(Protocol), Limits: cfg.Admission, Registerer: cfg.Registerer, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	s := &Service{h: h, a: a, log: log, m: cfg.Metrics, gate: gate, pages: newPageBudget(cfg.MaxFullPages)}
+	s := &Service{h: h, a: a, log: log, m: m, gate: gate, pages: newPageBudget(cfg.MaxFullPages)}
 	h.SetStreamHandler(Protocol, s.handle)
 	return s, nil
 }

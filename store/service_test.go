@@ -52,7 +52,10 @@ func TestStoreService(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	ar := NewArchiver(storeRelay, db, ArchiverConfig{})
+	ar, err := NewArchiver(storeRelay, db, ArchiverConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(ar.Close)
 	svc, err := NewService(storeHost, db, ServiceConfig{})
 	if err != nil {
