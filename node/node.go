@@ -143,10 +143,6 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	vm, err := relay.NewValidatorMetrics(reg)
-	if err != nil {
-		return nil, err
-	}
 	v, err := relay.NewValidator(relay.ValidatorConfig{
 		Group: n.group, Verifier: verifier, RLN: cfg.RLN.Enabled,
 		EpochPeriod: cfg.RLN.EpochPeriod, MaxEpochGap: cfg.RLN.MaxEpochGap, Signal: signal,
@@ -156,7 +152,7 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 				o.OnEvidence(topic, ev)
 			}
 		},
-		Metrics: vm,
+		Registerer: reg,
 	})
 	if err != nil {
 		return nil, err
