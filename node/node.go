@@ -55,7 +55,7 @@ type Options struct {
 	// Verifier replaces loading the verifying key from the artefacts.
 	Verifier *rln.Verifier
 	// SyncConfig tunes the registry sync (its Contract and ChainID come
-	// from the configuration).
+	// from the configuration, its Registerer is the node's registry).
 	SyncConfig membership.SyncConfig
 	// Router replaces the gossipsub configuration (tests shorten the
 	// heartbeat).
@@ -173,7 +173,7 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 	}
 	n.relay, err = relay.New(n.host.Libp2p(), relay.Config{
 		ClusterID: cfg.Network.ClusterID, NumShards: cfg.Network.NumShards, Shards: shards16,
-		Validator: v, Router: o.Router, Logger: log,
+		Validator: v, Router: o.Router, Logger: log, Registerer: reg,
 	})
 	if err != nil {
 		return nil, err
@@ -215,9 +215,6 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 		}
 		log.Info("filter service", "max_peers", cfg.Filter.MaxPeers, "max_peers_per_prefix", cfg.Filter.MaxPeersPerPrefix,
 			"memory_bound_mib", n.filter.MemoryBound()>>20)
-	}
-	if err := reg.Register(newCollector(n)); err != nil {
-		return nil, err
 	}
 	if cfg.Metrics.Enabled {
 		if err := n.serveMetrics(); err != nil {
@@ -265,6 +262,7 @@ func (n *Node) startSync(ctx, runCtx context.Context, sc membership.SyncConfig) 
 	if sc.Logger == nil {
 		sc.Logger = n.log
 	}
+	sc.Registerer = n.registry
 	gm, err := membership.NewGroupManager(membership.RedactErrors(eth, cfg.Chain.RPCURL), sc)
 	if err != nil {
 		return err

@@ -102,7 +102,8 @@ type HostConfig struct {
 	// besides its own (see StreamLimits); a protocol without a scope keeps
 	// go-libp2p's default limits.
 	StreamLimits []StreamLimits
-	// Registerer receives the admission metrics (nil: not registered).
+	// Registerer receives the host's metrics: the connected peers and the
+	// metadata responder's admission (nil: not registered).
 	Registerer prometheus.Registerer
 	// TolerateNoMetadata keeps peers that do not speak the metadata
 	// protocol at all (admitted without metadata). The default, false, is
@@ -198,6 +199,11 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		_ = lh.Close()
 		stop()
 		return nil, fmt.Errorf("p2p: metadata: %w", err)
+	}
+	if err := h.registerMetrics(cfg.Registerer); err != nil {
+		_ = lh.Close()
+		stop()
+		return nil, err
 	}
 	lh.SetStreamHandler(ProtocolMetadata, h.handleMetadata)
 	h.notifiee = &network.NotifyBundle{

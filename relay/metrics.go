@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -170,4 +171,64 @@ func (m *validatorMetrics) outcome(o Outcome) {
 	if m != nil {
 		m.outcomes.WithLabelValues(o.Result.String(), o.Reason).Inc()
 	}
+}
+
+// relayCollector reports the relay's counters at scrape time, under nwaku's
+// names where nwaku has one (waku_node_messages_total,
+// libp2p_gossipsub_peers_per_topic_mesh) and rlnd_* otherwise.
+type relayCollector struct {
+	r *Relay
+
+	messages, mesh, topicPeers *prometheus.Desc
+	gossip                     *prometheus.Desc
+	delivered                  *prometheus.Desc
+}
+
+// registerCollector registers r's collector on reg (nil: not registered).
+// A registry that holds one already (another relay) keeps it: the first
+// relay registered is the one reported.
+func registerCollector(reg prometheus.Registerer, r *Relay) error {
+	if reg == nil {
+		return nil
+	}
+	c := &relayCollector{
+		r:          r,
+		messages:   prometheus.NewDesc("waku_node_messages_total", "Messages relayed to the application, by type.", []string{"type"}, nil),
+		mesh:       prometheus.NewDesc("libp2p_gossipsub_peers_per_topic_mesh", "Gossipsub mesh peers per topic.", []string{"topic"}, nil),
+		topicPeers: prometheus.NewDesc("libp2p_gossipsub_peers_per_topic_gossipsub", "Peers subscribed to each topic.", []string{"topic"}, nil),
+		gossip:     prometheus.NewDesc("rlnd_gossipsub_events_total", "Gossipsub router events by kind.", []string{"kind"}, nil),
+		delivered:  prometheus.NewDesc("rlnd_relay_subscriber_drops_total", "Deliveries dropped because a local subscriber was slow.", nil, nil),
+	}
+	if _, err := promutil.Register(reg, c); err != nil {
+		return fmt.Errorf("relay: register metrics: %w", err)
+	}
+	return nil
+}
+
+func (c *relayCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.messages, c.mesh, c.topicPeers, c.gossip, c.delivered} {
+		ch <- d
+	}
+}
+
+func (c *relayCollector) Collect(ch chan<- prometheus.Metric) {
+	ps := c.r.PubSub()
+	st := ps.Stats()
+	ch <- prometheus.MustNewConstMetric(c.messages, prometheus.CounterValue, float64(st.Accepted), "relay")
+	for _, t := range c.r.Topics() {
+		ch <- prometheus.MustNewConstMetric(c.mesh, prometheus.GaugeValue, float64(len(ps.MeshPeers(t))), t)
+		ch <- prometheus.MustNewConstMetric(c.topicPeers, prometheus.GaugeValue, float64(len(ps.TopicPeers(t))), t)
+	}
+	for kind, v := range map[string]uint64{
+		"received": st.MessagesReceived, "validated": st.MessagesValidated, "duplicate": st.Duplicates,
+		"throttled": st.Throttled, "not_subscribed": st.NotSubscribed, "invalid_format": st.InvalidFormat,
+		"accepted": st.Accepted, "rejected": st.Rejected, "ignored": st.Ignored, "published": st.Published,
+		"forwarded": st.Forwarded, "graylisted_rpc": st.GraylistedRPCs, "ihave_ignored": st.IHaveIgnored,
+		"iwant_served": st.IWantServed, "graft_refused": st.GraftsRefused, "broken_promise": st.BrokenPromises,
+		"rpc_in": st.RPCsIn, "rpc_out": st.RPCsOut, "send_dropped": st.SendsDropped, "bad_frame": st.BadFrames,
+		"validation_full": st.ValidationFull, "slow_frame": st.SlowFrames,
+	} {
+		ch <- prometheus.MustNewConstMetric(c.gossip, prometheus.CounterValue, float64(v), kind)
+	}
+	ch <- prometheus.MustNewConstMetric(c.delivered, prometheus.CounterValue, float64(c.r.Dropped()))
 }
