@@ -289,9 +289,9 @@ var (
 // limits scaled to the machine, the connections capped at twice maxPeers,
 // connections per source subnet (connLimitsV4/V6), and a scope per Waku
 // protocol with its stream limits: the host's own (hostStreamLimits) and
-// streams, HostConfig.StreamLimits.
-func resourceManager(maxPeers int, streams []StreamLimits) (network.ResourceManager, error) {
-	scopes := append(hostStreamLimits(), streams...)
+// the others' (HostConfig.StreamLimits).
+func resourceManager(maxPeers int, others []StreamLimits) (network.ResourceManager, error) {
+	scopes := append(hostStreamLimits(), others...)
 	if err := checkStreamLimits(scopes); err != nil {
 		return nil, err
 	}

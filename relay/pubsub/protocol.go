@@ -4,7 +4,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/rlnd/rlnd/p2p"
-
 	"github.com/rlnd/rlnd/relay/gossipsub"
 )
 
