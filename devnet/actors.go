@@ -289,7 +289,7 @@ func (n *Network) storeRetrieve(ctx context.Context, h *p2p.Host, p peer.ID) (ma
 		if err != nil {
 			return nil, err
 		}
-		if resp.GetStatusCode() != store.StatusOK {
+		if store.StatusCode(resp.GetStatusCode()) != store.StatusOK {
 			return nil, fmt.Errorf("store answered %d: %s", resp.GetStatusCode(), resp.GetStatusDesc())
 		}
 		for _, kv := range resp.Messages {

@@ -12,11 +12,11 @@ import (
 // serveStreams registers the filter-subscribe handler behind an admission
 // gate (deadlines, requests in progress, idle streams).
 func (s *Service) serveStreams(h host.Host) error {
-	g, err := admission.New(admission.Config{Protocol: SubscribeProtocol, Limits: s.cfg.Admission, Registerer: s.cfg.Registerer, Logger: s.log})
+	g, err := admission.New(admission.Config{Protocol: string(ProtocolSubscribe), Limits: s.cfg.Admission, Registerer: s.cfg.Registerer, Logger: s.log})
 	if err != nil {
 		return fmt.Errorf("filter: %w", err)
 	}
-	h.SetStreamHandler(SubscribeProtocol, func(st network.Stream) { s.handle(g, st) })
+	h.SetStreamHandler(ProtocolSubscribe, func(st network.Stream) { s.handle(g, st) })
 	return nil
 }
 

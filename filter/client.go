@@ -46,7 +46,7 @@ type Client struct {
 // NewClient serves the push protocol on h.
 func NewClient(h host.Host) *Client {
 	c := &Client{h: h, log: slog.New(slog.DiscardHandler), c: make(chan *relay.Envelope, DefaultClientBuffer), subs: map[peer.ID]map[criterion]struct{}{}}
-	h.SetStreamHandler(PushProtocol, c.handlePush)
+	h.SetStreamHandler(ProtocolPush, c.handlePush)
 	return c
 }
 
@@ -64,7 +64,7 @@ func (c *Client) Ignored() uint64 { return c.ignored.Load() }
 
 // Close stops receiving pushes and closes C.
 func (c *Client) Close() {
-	c.h.RemoveStreamHandler(PushProtocol)
+	c.h.RemoveStreamHandler(ProtocolPush)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.closed {
@@ -143,7 +143,7 @@ func (c *Client) Ping(ctx context.Context, p peer.ID) error {
 }
 
 func (c *Client) request(ctx context.Context, p peer.ID, t filterpb.FilterSubscribeRequest_FilterSubscribeType, pubsubTopic string, contentTopics []string) error {
-	st, err := c.h.NewStream(ctx, p, SubscribeProtocol)
+	st, err := c.h.NewStream(ctx, p, ProtocolSubscribe)
 	if err != nil {
 		return fmt.Errorf("filter: open a stream to %s: %w", p, err)
 	}
@@ -169,8 +169,8 @@ func (c *Client) request(ctx context.Context, p peer.ID, t filterpb.FilterSubscr
 	if resp.GetRequestId() != req.RequestId {
 		return fmt.Errorf("filter: answer to request %q, sent %q", resp.GetRequestId(), req.RequestId)
 	}
-	if resp.GetStatusCode() != StatusOK {
-		return &StatusError{Code: resp.GetStatusCode(), Description: resp.GetStatusDesc()}
+	if code := StatusCode(resp.GetStatusCode()); code != StatusOK {
+		return &StatusError{Code: code, Description: resp.GetStatusDesc()}
 	}
 	return nil
 }

@@ -11,31 +11,6 @@ import (
 	"time"
 )
 
-// Protocol ids.
-const (
-	SubscribeProtocol = "/vac/waku/filter-subscribe/2.0.0-beta1"
-	PushProtocol      = "/vac/waku/filter-push/2.0.0-beta1"
-)
-
-// Status codes of filter-subscribe answers, as nwaku sends them
-// (waku_filter_v2/common.nim, FilterSubscribeErrorKind).
-const (
-	StatusOK = 200
-	// StatusBadRequest: malformed request, no content topics, more than
-	// MaxContentTopicsPerRequest, a pubsub topic the node does not relay,
-	// or a content topic autosharding cannot place.
-	StatusBadRequest = 400
-	// StatusNotFound: ping, unsubscribe or unsubscribe-all from a peer
-	// with no (matching) subscription ("peer has no subscriptions").
-	StatusNotFound = 404
-	// StatusTooManyRequests: the peer exceeded its request rate.
-	StatusTooManyRequests = 429
-	// StatusUnavailable: the service is at MaxPeers, or the subscription
-	// would take the peer over MaxCriteriaPerPeer (nwaku answers both
-	// with SERVICE_UNAVAILABLE).
-	StatusUnavailable = 503
-)
-
 // Defaults.
 const (
 	DefaultMaxContentTopicsPerRequest = 100
@@ -53,7 +28,7 @@ const (
 
 // StatusError is a filter-subscribe answer other than 200.
 type StatusError struct {
-	Code        uint32
+	Code        StatusCode
 	Description string
 }
 

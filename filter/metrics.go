@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"errors"
 	"strconv"
 	"time"
 
@@ -70,17 +69,14 @@ func newMetrics(reg prometheus.Registerer, s *Service) (*metrics, error) {
 			Name: "rlnd_filter_queued_bytes", Help: "Framed bytes waiting in the subscribers' push queues.",
 		}, func() float64 { return float64(s.QueuedBytes()) }),
 	} {
-		if err := reg.Register(g); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return nil, err
-			}
+		if _, err := promutil.Register(reg, g); err != nil {
+			return nil, err
 		}
 	}
 	return m, nil
 }
 
-func (m *metrics) request(kind string, code uint32, d time.Duration) {
+func (m *metrics) request(kind string, code StatusCode, d time.Duration) {
 	if m == nil {
 		return
 	}

@@ -80,7 +80,7 @@ type ServiceConfig struct {
 
 // Response is the answer to a filter-subscribe request.
 type Response struct {
-	Status      uint32
+	Status      StatusCode
 	Description string
 }
 
@@ -206,7 +206,7 @@ func (s *Service) Close() {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	s.h.RemoveStreamHandler(SubscribeProtocol)
+	s.h.RemoveStreamHandler(ProtocolSubscribe)
 	s.sub.Cancel()
 	s.cancel()
 	s.wg.Wait()
@@ -631,7 +631,7 @@ func (s *Service) pushLoop(sub *subscriber) {
 func (s *Service) pushOne(p peer.ID, frame []byte) error {
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.PushTimeout)
 	defer cancel()
-	st, err := s.h.NewStream(ctx, p, PushProtocol)
+	st, err := s.h.NewStream(ctx, p, ProtocolPush)
 	if err != nil {
 		return err
 	}
@@ -663,7 +663,7 @@ func (s *Service) handle(gate *admission.Gate, st network.Stream) {
 		r = s.Handle(st.Conn().RemotePeer(), &req)
 	}
 	desc := r.Description
-	resp := &filterpb.FilterSubscribeResponse{RequestId: req.GetRequestId(), StatusCode: r.Status, StatusDesc: &desc}
+	resp := &filterpb.FilterSubscribeResponse{RequestId: req.GetRequestId(), StatusCode: uint32(r.Status), StatusDesc: &desc}
 	if err := wire.WriteMsg(st, resp); err != nil {
 		s.log.Debug("filter answer", "peer", st.Conn().RemotePeer(), "err", err)
 	}

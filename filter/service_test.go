@@ -169,7 +169,7 @@ func quiet(tb testing.TB, c *Client) {
 	}
 }
 
-func statusCode(err error) uint32 {
+func statusCode(err error) StatusCode {
 	var se *StatusError
 	if errors.As(err, &se) {
 		return se.Code
@@ -475,7 +475,7 @@ func TestStreamHandling(t *testing.T) {
 	n := startNet(t, nil)
 	h := newHost(t)
 	link(t, h, n.svcHost)
-	st, err := h.NewStream(ctx(t), n.svcHost.ID(), SubscribeProtocol)
+	st, err := h.NewStream(ctx(t), n.svcHost.ID(), ProtocolSubscribe)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -488,7 +488,7 @@ func TestStreamHandling(t *testing.T) {
 	if err := wire.ReadMsg(st, &resp); err != nil {
 		t.Fatal(err)
 	}
-	if resp.GetStatusCode() != StatusBadRequest || resp.GetStatusDesc() == "" {
+	if StatusCode(resp.GetStatusCode()) != StatusBadRequest || resp.GetStatusDesc() == "" {
 		t.Fatalf("answer %v", &resp)
 	}
 	checkState(t, n.svc)

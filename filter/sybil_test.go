@@ -179,7 +179,7 @@ func TestFailedPushes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rh.RemoveStreamHandler(PushProtocol) // connected, but every push stream is refused
+	rh.RemoveStreamHandler(ProtocolPush) // connected, but every push stream is refused
 	gh.Close()
 	waitUntil(t, 10*time.Second, "the service to see the gone subscriber's connection closed", func() bool {
 		return len(n.svcHost.Network().ConnsToPeer(gh.ID())) == 0

@@ -9,6 +9,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	msmux "github.com/multiformats/go-multistream"
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/protobuf/proto"
@@ -26,8 +27,8 @@ import (
 )
 
 // admissionStreams reads the gauge rlnd_admission_streams of a node for
-// protocol and state.
-func admissionStreams(t *testing.T, n *node.Node, protocol, state string) float64 {
+// protocol id and state.
+func admissionStreams(t *testing.T, n *node.Node, id protocol.ID, state string) float64 {
 	t.Helper()
 	mfs, err := n.Registry().Gather()
 	if err != nil {
@@ -38,7 +39,7 @@ func admissionStreams(t *testing.T, n *node.Node, protocol, state string) float6
 			continue
 		}
 		for _, m := range mf.GetMetric() {
-			if label(m, "protocol") == protocol && label(m, "state") == state {
+			if label(m, "protocol") == string(id) && label(m, "state") == state {
 				return m.GetGauge().GetValue()
 			}
 		}
@@ -89,7 +90,7 @@ func busyNode(t *testing.T, ctx context.Context, contentTopic, waitFor string, e
 // stall opens a stream of protocol to svc from a Go client and writes the
 // first byte of a request, never the rest: the request holds a place until
 // the stream is reset.
-func stall(t *testing.T, ctx context.Context, svc *p2p.Host, protocol string) network.Stream {
+func stall(t *testing.T, ctx context.Context, svc *p2p.Host, id protocol.ID) network.Stream {
 	t.Helper()
 	staller := hostile.Host(t, 42, "127.0.0.1")
 	hostile.Connect(t, ctx, staller, svc, "127.0.0.1")
@@ -97,7 +98,7 @@ func stall(t *testing.T, ctx context.Context, svc *p2p.Host, protocol string) ne
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := msmux.SelectProtoOrFail(protocol, st); err != nil {
+	if err := msmux.SelectProtoOrFail(id, st); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.Write([]byte{0x0a}); err != nil {
@@ -214,9 +215,9 @@ func TestJSWakuFilterBusy(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	svc, topic, js := busyNode(t, ctx, contentTopic, "filter-peer", func(c *config.Config) { c.Filter.Enabled = true })
-	st := stall(t, ctx, svc.Host(), filter.SubscribeProtocol)
+	st := stall(t, ctx, svc.Host(), filter.ProtocolSubscribe)
 	waitFor(t, "the stalled request to hold the filter service's one place", func() bool {
-		return admissionStreams(t, svc, filter.SubscribeProtocol, "active") == 1
+		return admissionStreams(t, svc, filter.ProtocolSubscribe, "active") == 1
 	})
 
 	sub, err := js.Subscribe(ctx, contentTopic, topic)
@@ -239,7 +240,7 @@ func TestJSWakuFilterBusy(t *testing.T) {
 
 	_ = st.Reset()
 	waitFor(t, "the stalled request to end", func() bool {
-		return admissionStreams(t, svc, filter.SubscribeProtocol, "active") == 0
+		return admissionStreams(t, svc, filter.ProtocolSubscribe, "active") == 0
 	})
 	// The app subscribes again (the harness keeps the first content
 	// topic's subscription object, so another topic of the same shard):

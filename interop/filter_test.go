@@ -93,7 +93,7 @@ func (s *filterSeen) never(t *testing.T, m *messagepb.WakuMessage) {
 // checkFilterExchange checks the FilterSubscribeRequests js-waku wrote for
 // one call (one, of type typ, naming contentTopics on topic) and its
 // responses (one with status, or none when status is 0).
-func checkFilterExchange(t *testing.T, what string, r WakuFilterResult, typ filterpb.FilterSubscribeRequest_FilterSubscribeType, topic string, contentTopics []string, status uint32) {
+func checkFilterExchange(t *testing.T, what string, r WakuFilterResult, typ filterpb.FilterSubscribeRequest_FilterSubscribeType, topic string, contentTopics []string, status filter.StatusCode) {
 	t.Helper()
 	if len(r.Requests) != 1 {
 		t.Fatalf("%s: %d requests written", what, len(r.Requests))
@@ -118,7 +118,7 @@ func checkFilterExchange(t *testing.T, what string, r WakuFilterResult, typ filt
 	if err := proto.Unmarshal(r.Responses[0], &resp); err != nil {
 		t.Fatalf("%s: response: %v", what, err)
 	}
-	if resp.GetRequestId() != req.GetRequestId() || resp.GetStatusCode() != status || resp.StatusDesc == nil {
+	if resp.GetRequestId() != req.GetRequestId() || filter.StatusCode(resp.GetStatusCode()) != status || resp.StatusDesc == nil {
 		t.Fatalf("%s: response %v to request %q, want status %d", what, &resp, req.GetRequestId(), status)
 	}
 }
@@ -143,8 +143,8 @@ func TestJSWakuFilter(t *testing.T) {
 	svcID := n.svc.Host().ID().String()
 
 	js, started := n.startLight(t, ctx, "filter-peer")
-	if !hasAll(started.RemoteProtocols, filter.SubscribeProtocol) {
-		t.Fatalf("js-waku did not identify %s among %v", filter.SubscribeProtocol, started.RemoteProtocols)
+	if !hasAll(started.RemoteProtocols, filter.ProtocolSubscribe) {
+		t.Fatalf("js-waku did not identify %s among %v", filter.ProtocolSubscribe, started.RemoteProtocols)
 	}
 	jsID, err := peer.Decode(started.PeerID)
 	if err != nil {

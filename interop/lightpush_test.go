@@ -111,7 +111,7 @@ func newLightPushNetWith(t *testing.T, ctx context.Context, contentTopic string,
 		t.Fatal(err)
 	}
 	t.Logf("js-waku waited on %+v; our protocols as identified: %v", n.started.Waited, n.started.RemoteProtocols)
-	if !slices.Contains(n.started.RemoteProtocols, lightpush.ProtocolV2) {
+	if !slices.Contains(n.started.RemoteProtocols, string(lightpush.ProtocolV2)) {
 		t.Fatalf("js-waku did not identify %s among %v", lightpush.ProtocolV2, n.started.RemoteProtocols)
 	}
 	return n

@@ -10,6 +10,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/membership"
@@ -157,9 +158,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // hasAll tells whether every one of want is in got.
-func hasAll(got []string, want ...string) bool {
+func hasAll(got []string, want ...protocol.ID) bool {
 	for _, w := range want {
-		if !slices.Contains(got, w) {
+		if !slices.Contains(got, string(w)) {
 			return false
 		}
 	}

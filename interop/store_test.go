@@ -202,7 +202,7 @@ func checkStoreCase(t *testing.T, topic string, c storeCase, res *WakuStoreResul
 		if err := proto.Unmarshal(res.Responses[i], &resp); err != nil {
 			t.Fatalf("%s: response %d: %v", c.name, i, err)
 		}
-		if resp.GetRequestId() != req.GetRequestId() || resp.GetStatusCode() != store.StatusOK || resp.StatusDesc == nil ||
+		if resp.GetRequestId() != req.GetRequestId() || store.StatusCode(resp.GetStatusCode()) != store.StatusOK || resp.StatusDesc == nil ||
 			len(resp.GetMessages()) != len(page) {
 			t.Fatalf("%s: response %d to %q: status %d %q, %d messages, want %d", c.name, i, req.GetRequestId(),
 				resp.GetStatusCode(), resp.GetStatusDesc(), len(resp.GetMessages()), len(page))

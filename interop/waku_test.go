@@ -19,13 +19,14 @@ import (
 
 	"github.com/rlnd/rlnd/p2p"
 	"github.com/rlnd/rlnd/p2p/mplex"
+	"github.com/rlnd/rlnd/relay/pubsub"
 	"github.com/rlnd/rlnd/wire"
 	"github.com/rlnd/rlnd/wire/pb/gossipsubpb"
 	"github.com/rlnd/rlnd/wire/pb/messagepb"
 )
 
 // relayProtocols are the relay protocol ids an rlnd node will serve.
-var relayProtocols = []protocol.ID{wire.RelayProtocol, wire.MeshsubV12Protocol, wire.MeshsubV11Protocol}
+var relayProtocols = []protocol.ID{pubsub.WakuRelayID, pubsub.Meshsub12ID, pubsub.Meshsub11ID}
 
 // rpcSeen is one inbound relay stream and the first RPC frame read on it.
 type rpcSeen struct {
@@ -230,15 +231,15 @@ func TestJSWakuRelayNodeConnects(t *testing.T) {
 	if info.RemoteShardInfo == nil || info.RemoteShardInfo.ClusterID != 42 || !slices.Equal(info.RemoteShardInfo.Shards, shards) {
 		t.Fatalf("js-waku's peer store has our shards as %+v", info.RemoteShardInfo)
 	}
-	if info.RemoteAgent != p2p.DefaultUserAgent || !slices.Contains(info.RemoteProtocols, wire.MetadataProtocol) ||
-		!slices.Contains(info.RemoteProtocols, wire.RelayProtocol) {
+	if info.RemoteAgent != p2p.DefaultUserAgent || !slices.Contains(info.RemoteProtocols, string(p2p.ProtocolMetadata)) ||
+		!slices.Contains(info.RemoteProtocols, string(pubsub.WakuRelayID)) {
 		t.Fatalf("js-waku identified us as %q with %v", info.RemoteAgent, info.RemoteProtocols)
 	}
 
 	// The first RPC js-waku sends on its relay stream: its subscriptions.
 	first := tap.next(t, "subscription RPC", func(r rpcSeen) bool { return len(r.rpc.GetSubscriptions()) > 0 })
-	if first.protocol != wire.RelayProtocol {
-		t.Errorf("js-waku's relay stream speaks %s, want %s", first.protocol, wire.RelayProtocol)
+	if first.protocol != pubsub.WakuRelayID {
+		t.Errorf("js-waku's relay stream speaks %s, want %s", first.protocol, pubsub.WakuRelayID)
 	}
 	var topics []string
 	for _, s := range first.rpc.GetSubscriptions() {

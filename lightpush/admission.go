@@ -13,25 +13,25 @@ import (
 // serveStreams registers the stream handlers of both versions, each behind
 // its own admission gate (deadlines, requests in progress, idle streams).
 func (s *Service) serveStreams(h host.Host) error {
-	s.gates = map[string]*admission.Gate{}
+	s.gates = map[protocol.ID]*admission.Gate{}
 	for _, v := range []struct {
-		id     string
+		id     protocol.ID
 		handle func(*admission.Gate, network.Stream)
 	}{{ProtocolV3, s.handleV3}, {ProtocolV2, s.handleV2}} {
-		g, err := admission.New(admission.Config{Protocol: v.id, Limits: s.cfg.Admission, Registerer: s.cfg.Registerer, Logger: s.log})
+		g, err := admission.New(admission.Config{Protocol: string(v.id), Limits: s.cfg.Admission, Registerer: s.cfg.Registerer, Logger: s.log})
 		if err != nil {
 			return fmt.Errorf("lightpush: %w", err)
 		}
 		s.gates[v.id] = g
 		handle := v.handle
-		h.SetStreamHandler(protocol.ID(v.id), func(st network.Stream) { handle(g, st) })
+		h.SetStreamHandler(v.id, func(st network.Stream) { handle(g, st) })
 	}
 	return nil
 }
 
 // Admission is the gate of protocol id's request streams (ProtocolV3 or
 // ProtocolV2), nil for another id.
-func (s *Service) Admission(id string) *admission.Gate { return s.gates[id] }
+func (s *Service) Admission(id protocol.ID) *admission.Gate { return s.gates[id] }
 
 // busyResponse is the answer to a request over an admission limit: 503
 // when the service as a whole is at its limit, 429 when the client's

@@ -44,7 +44,7 @@ func Push(ctx context.Context, h host.Host, p peer.ID, pubsubTopic string, m *me
 	if resp.GetRequestId() != req.RequestId {
 		return nil, fmt.Errorf("lightpush: answer to request %q, sent %q", resp.GetRequestId(), req.RequestId)
 	}
-	r := &Response{Status: resp.GetStatusCode(), Description: resp.GetStatusDesc(), RelayPeers: resp.GetRelayPeerCount()}
+	r := &Response{Status: StatusCode(resp.GetStatusCode()), Description: resp.GetStatusDesc(), RelayPeers: resp.GetRelayPeerCount()}
 	if r.Status == StatusOK && pubsubTopic != "" {
 		r.Hash = wire.Hash(pubsubTopic, m)
 	}

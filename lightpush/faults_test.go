@@ -103,7 +103,7 @@ func (w *faultWorld) start(t *testing.T, path string, fs SlotFS) {
 }
 
 // push sends one message from client c and returns its status.
-func (w *faultWorld) push(t *testing.T, c int, payload string) uint32 {
+func (w *faultWorld) push(t *testing.T, c int, payload string) StatusCode {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/protocol"
 	msmux "github.com/multiformats/go-multistream"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -43,7 +44,7 @@ func startHostileNet(t *testing.T, lim admission.Limits) *hostileNet {
 		t.Cleanup(func() { r.Close() })
 		return r
 	}
-	n := &hostileNet{host: hostile.Host(t, cluster, "127.0.0.1")}
+	n := &hostileNet{host: hostile.Host(t, cluster, "127.0.0.1", StreamLimits())}
 	r := newRelay(n.host)
 	svc, err := NewService(n.host.Libp2p(), ServiceConfig{Relay: r, Admission: lim, Registerer: prometheus.NewRegistry()})
 	if err != nil {
@@ -118,7 +119,7 @@ func TestBusyAndIdleDeadline(t *testing.T) {
 	defer cancel()
 	c := hostile.Host(t, cluster, "127.0.2.1")
 	hostile.Connect(t, ctx, c, n.host, "127.0.2.1")
-	for _, id := range []string{ProtocolV3, ProtocolV2} {
+	for _, id := range []protocol.ID{ProtocolV3, ProtocolV2} {
 		gate := n.svc.Admission(id)
 		// A request started and stalled holds the client's one place.
 		st, err := c.Libp2p().Network().NewStream(ctx, n.host.ID())
@@ -138,7 +139,7 @@ func TestBusyAndIdleDeadline(t *testing.T) {
 		if id == ProtocolV2 {
 			push = PushV2
 		}
-		r, err := push(ctx, c.Libp2p(), n.host.ID(), n.topic, provedMessage("over the limit on "+id))
+		r, err := push(ctx, c.Libp2p(), n.host.ID(), n.topic, provedMessage("over the limit on "+string(id)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -155,7 +156,7 @@ func TestBusyAndIdleDeadline(t *testing.T) {
 		if err := gate.Wait(ctx, func(s admission.Stats) bool { return s.Active == 0 }); err != nil {
 			t.Fatal(err)
 		}
-		if r, err := push(ctx, c.Libp2p(), n.host.ID(), n.topic, provedMessage("after the stall on "+id)); err != nil || r.Status != StatusOK {
+		if r, err := push(ctx, c.Libp2p(), n.host.ID(), n.topic, provedMessage("after the stall on "+string(id))); err != nil || r.Status != StatusOK {
 			t.Fatalf("%s push after the stalled request ended: %v %+v", id, err, r)
 		}
 	}

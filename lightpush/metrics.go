@@ -1,7 +1,6 @@
 package lightpush
 
 import (
-	"errors"
 	"strconv"
 	"time"
 
@@ -55,16 +54,13 @@ func newMetrics(reg prometheus.Registerer, s *Service) (*metrics, error) {
 	left := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "rlnd_lightpush_slots_left", Help: "Proofs the service can still attach in the current epoch.",
 	}, func() float64 { return float64(s.SlotsLeft()) })
-	if err := reg.Register(left); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			return nil, err
-		}
+	if _, err := promutil.Register(reg, left); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
 
-func (m *metrics) response(code uint32) {
+func (m *metrics) response(code StatusCode) {
 	if m != nil {
 		m.responses.WithLabelValues(strconv.Itoa(int(code))).Inc()
 	}

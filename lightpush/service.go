@@ -17,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	manet "github.com/multiformats/go-multiaddr/net"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
@@ -29,26 +30,6 @@ import (
 	"github.com/rlnd/rlnd/wire"
 	"github.com/rlnd/rlnd/wire/pb/lightpushpb"
 	"github.com/rlnd/rlnd/wire/pb/messagepb"
-)
-
-// Protocol ids.
-const (
-	ProtocolV3 = "/vac/waku/lightpush/3.0.0"
-	ProtocolV2 = "/vac/waku/lightpush/2.0.0-beta1"
-)
-
-// Status codes of lightpush v3.
-const (
-	StatusOK               = 200
-	StatusBadRequest       = 400
-	StatusTooLarge         = 413
-	StatusInvalidMessage   = 420
-	StatusUnsupportedTopic = 421
-	StatusTooManyRequests  = 429
-	StatusInternal         = 500
-	StatusUnavailable      = 503
-	StatusOutOfProofs      = 504
-	StatusNoPeers          = 505
 )
 
 // Defaults.
@@ -68,7 +49,7 @@ const (
 
 // Response is a lightpush answer.
 type Response struct {
-	Status      uint32
+	Status      StatusCode
 	Description string
 	RelayPeers  uint32
 	// Hash is the hash of the message as published (with its proof); zero
@@ -76,10 +57,25 @@ type Response struct {
 	Hash wire.MessageHash
 }
 
+// Relay is what the service needs of a relay; *relay.Relay has it.
+type Relay interface {
+	// Publish validates a message as peers will and publishes it on
+	// pubsubTopic; it returns the message's hash and the number of peers
+	// it was sent to, and an error wrapping relay.ErrRejected when the
+	// message failed validation.
+	Publish(pubsubTopic string, m *messagepb.WakuMessage) (wire.MessageHash, int, error)
+	// Topics are the pubsub topics relayed.
+	Topics() []string
+	// TopicFor places a content topic on its shard (autosharding).
+	TopicFor(contentTopic string) (string, error)
+	// TopicPeers are the peers subscribed to a pubsub topic.
+	TopicPeers(pubsubTopic string) []peer.ID
+}
+
 // ServiceConfig configures a Service.
 type ServiceConfig struct {
 	// Relay validates and publishes; required.
-	Relay *relay.Relay
+	Relay Relay
 	// Prover, Group and Memberships enable proof as a service: messages
 	// without a proof get one from the memberships' slots. Without
 	// memberships, such messages are refused (420).
@@ -140,7 +136,7 @@ type Service struct {
 	// compacted is the first epoch the slot file keeps.
 	compacted atomic.Uint64
 	// gates admit the request streams, by protocol id (serveStreams).
-	gates map[string]*admission.Gate
+	gates map[protocol.ID]*admission.Gate
 }
 
 // NewService starts the service on h (v3 and v2-beta1).
@@ -351,7 +347,7 @@ func (s *Service) push(ctx context.Context, from peer.ID, pubsubTopic string, ms
 	if !slices.Contains(s.cfg.Relay.Topics(), pubsubTopic) {
 		return Response{Status: StatusUnsupportedTopic, Description: "this node does not relay " + pubsubTopic}
 	}
-	if len(s.cfg.Relay.PubSub().TopicPeers(pubsubTopic)) == 0 {
+	if len(s.cfg.Relay.TopicPeers(pubsubTopic)) == 0 {
 		return Response{Status: StatusNoPeers, Description: "no relay peers on " + pubsubTopic}
 	}
 	if msg.RateLimitProof != nil {
@@ -495,7 +491,7 @@ func (s *Service) handleV3(gate *admission.Gate, st network.Stream) {
 	} else {
 		r = s.Push(ctx, st.Conn().RemotePeer(), req.GetPubsubTopic(), req.GetMessage())
 	}
-	resp := &lightpushpb.LightPushResponse{RequestId: req.GetRequestId(), StatusCode: r.Status}
+	resp := &lightpushpb.LightPushResponse{RequestId: req.GetRequestId(), StatusCode: uint32(r.Status)}
 	if r.Description != "" {
 		resp.StatusDesc = &r.Description
 	}

@@ -321,7 +321,7 @@ func TestFairness(t *testing.T) {
 	others := []host.Host{n.client(t), n.client(t)}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	codes := map[uint32]int{}
+	codes := map[StatusCode]int{}
 	for i := range 20 {
 		wg.Go(func() {
 			r := push(t, greedy, n, "", message(fmt.Sprintf("greedy %d", i)))

@@ -118,9 +118,9 @@ type GroupManager struct {
 
 var _ Group = (*GroupManager)(nil)
 
-// NewGroupManager returns a manager for cfg's registry read through src.
-// It does no I/O: Start (or the first SyncOnce) checks the chain and loads
-// the checkpoint.
+// NewGroupManager returns a manager for cfg's registry read through src,
+// its metrics registered on cfg.Registerer. It does no I/O: Start (or the
+// first SyncOnce) checks the chain and loads the checkpoint.
 func NewGroupManager(src ChainSource, cfg SyncConfig) (*GroupManager, error) {
 	if src == nil {
 		return nil, fmt.Errorf("%w: nil chain source", ErrInvalidSyncConfig)
@@ -135,7 +135,7 @@ func NewGroupManager(src ChainSource, cfg SyncConfig) (*GroupManager, error) {
 	}
 	roots := newRootLog(cfg.RootWindow)
 	roots.push(0, tree.Root())
-	return &GroupManager{
+	g := &GroupManager{
 		src:       src,
 		cfg:       cfg,
 		log:       cfg.Logger.With("component", "membership-sync", "contract", cfg.Contract.Hex()),
@@ -144,7 +144,11 @@ func NewGroupManager(src ChainSource, cfg SyncConfig) (*GroupManager, error) {
 		tree:      tree,
 		roots:     roots,
 		next:      cfg.StartBlock,
-	}, nil
+	}
+	if err := g.registerMetrics(cfg.Registerer); err != nil {
+		return nil, err
+	}
+	return g, nil
 }
 
 // Start checks that the endpoint is on the configured chain and that the

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Defaults of SyncConfig.
@@ -71,6 +72,8 @@ type SyncConfig struct {
 	Retry RetryConfig
 	// Logger receives the manager's logs; nil discards them.
 	Logger *slog.Logger
+	// Registerer receives the manager's metrics (nil: not registered).
+	Registerer prometheus.Registerer
 }
 
 // withDefaults fills in the defaults and checks the values.

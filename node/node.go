@@ -31,9 +31,17 @@ import (
 	"github.com/rlnd/rlnd/p2p"
 	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/relay/gossipsub"
+	"github.com/rlnd/rlnd/relay/pubsub"
 	"github.com/rlnd/rlnd/rln"
 	"github.com/rlnd/rlnd/rln/artefacts"
 	"github.com/rlnd/rlnd/store"
+)
+
+// The relay is what each service needs of one.
+var (
+	_ lightpush.Relay = (*relay.Relay)(nil)
+	_ store.Relay     = (*relay.Relay)(nil)
+	_ filter.Relay    = (*relay.Relay)(nil)
 )
 
 // Options are what a node is built from besides its configuration.
@@ -47,7 +55,7 @@ type Options struct {
 	// Verifier replaces loading the verifying key from the artefacts.
 	Verifier *rln.Verifier
 	// SyncConfig tunes the registry sync (its Contract and ChainID come
-	// from the configuration).
+	// from the configuration, its Registerer is the node's registry).
 	SyncConfig membership.SyncConfig
 	// Router replaces the gossipsub configuration (tests shorten the
 	// heartbeat).
@@ -139,10 +147,6 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	vm, err := relay.NewValidatorMetrics(reg)
-	if err != nil {
-		return nil, err
-	}
 	v, err := relay.NewValidator(relay.ValidatorConfig{
 		Group: n.group, Verifier: verifier, RLN: cfg.RLN.Enabled,
 		EpochPeriod: cfg.RLN.EpochPeriod, MaxEpochGap: cfg.RLN.MaxEpochGap, Signal: signal,
@@ -152,7 +156,7 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 				o.OnEvidence(topic, ev)
 			}
 		},
-		Metrics: vm,
+		Registerer: reg,
 	})
 	if err != nil {
 		return nil, err
@@ -166,14 +170,14 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 	n.host, err = p2p.NewHost(p2p.HostConfig{
 		PrivKey: o.PrivKey, Listen: cfg.P2P.Listen, ClusterID: cfg.Network.ClusterID,
 		Shards: func() []uint32 { return shards32 }, Logger: log,
-		MetadataAdmission: metadataLimits(cfg.P2P), Registerer: reg,
+		MetadataAdmission: metadataLimits(cfg.P2P), StreamLimits: streamLimits(), Registerer: reg,
 	})
 	if err != nil {
 		return nil, err
 	}
 	n.relay, err = relay.New(n.host.Libp2p(), relay.Config{
 		ClusterID: cfg.Network.ClusterID, NumShards: cfg.Network.NumShards, Shards: shards16,
-		Validator: v, Router: o.Router, Logger: log,
+		Validator: v, Router: o.Router, Logger: log, Registerer: reg,
 	})
 	if err != nil {
 		return nil, err
@@ -195,13 +199,13 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 			return nil, fmt.Errorf("node: store archive: %w", err)
 		}
 		n.archive = db
-		sm, err := store.NewMetrics(reg, db)
-		if err != nil {
+		// The archiver and the service share the store metrics: both
+		// register them on reg.
+		if n.archiver, err = store.NewArchiver(n.relay, db, store.ArchiverConfig{Logger: log, Registerer: reg, MaxGap: cfg.RLN.MaxEpochGap, Retention: store.Retention{
+			MaxAge: cfg.Store.RetentionTime, MaxCount: cfg.Store.RetentionCount, MaxBytes: int64(cfg.Store.RetentionBytes)}}); err != nil {
 			return nil, err
 		}
-		n.archiver = store.NewArchiver(n.relay, db, store.ArchiverConfig{Logger: log, Metrics: sm, MaxGap: cfg.RLN.MaxEpochGap, Retention: store.Retention{
-			MaxAge: cfg.Store.RetentionTime, MaxCount: cfg.Store.RetentionCount, MaxBytes: int64(cfg.Store.RetentionBytes)}})
-		if n.store, err = store.NewService(n.host.Libp2p(), db, store.ServiceConfig{Logger: log, Metrics: sm, Registerer: reg,
+		if n.store, err = store.NewService(n.host.Libp2p(), db, store.ServiceConfig{Logger: log, Registerer: reg,
 			Admission: admissionLimits(cfg.P2P), MaxFullPages: cfg.Store.MaxFullPages}); err != nil {
 			return nil, err
 		}
@@ -215,9 +219,6 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 		}
 		log.Info("filter service", "max_peers", cfg.Filter.MaxPeers, "max_peers_per_prefix", cfg.Filter.MaxPeersPerPrefix,
 			"memory_bound_mib", n.filter.MemoryBound()>>20)
-	}
-	if err := reg.Register(newCollector(n)); err != nil {
-		return nil, err
 	}
 	if cfg.Metrics.Enabled {
 		if err := n.serveMetrics(); err != nil {
@@ -234,6 +235,13 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 	}
 	log.Info("node started", "peer", n.host.ID(), "addrs", n.Addrs(), "topics", n.relay.Topics(), "rln", cfg.RLN.Enabled)
 	return n, nil
+}
+
+// streamLimits are the resource manager's stream scopes of the protocols a
+// node carries besides the host's own, each declared by its package. They
+// apply whichever services are on: a node dials these protocols too.
+func streamLimits() []p2p.StreamLimits {
+	return []p2p.StreamLimits{pubsub.StreamLimits(), lightpush.StreamLimits(), store.StreamLimits(), filter.StreamLimits()}
 }
 
 // startSync dials the chain and syncs the registry once, then follows it.
@@ -258,6 +266,7 @@ func (n *Node) startSync(ctx, runCtx context.Context, sc membership.SyncConfig) 
 	if sc.Logger == nil {
 		sc.Logger = n.log
 	}
+	sc.Registerer = n.registry
 	gm, err := membership.NewGroupManager(membership.RedactErrors(eth, cfg.Chain.RPCURL), sc)
 	if err != nil {
 		return err

@@ -23,7 +23,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
@@ -36,7 +35,6 @@ import (
 
 	"github.com/rlnd/rlnd/p2p/admission"
 	"github.com/rlnd/rlnd/p2p/mplex"
-	"github.com/rlnd/rlnd/wire"
 )
 
 // Stream multiplexer protocol ids, for HostConfig.Muxers.
@@ -100,7 +98,12 @@ type HostConfig struct {
 	// The metadata protocol has no busy status: a request over a limit is
 	// reset.
 	MetadataAdmission admission.Limits
-	// Registerer receives the admission metrics (nil: not registered).
+	// StreamLimits bound the streams of the protocols the host carries
+	// besides its own (see StreamLimits); a protocol without a scope keeps
+	// go-libp2p's default limits.
+	StreamLimits []StreamLimits
+	// Registerer receives the host's metrics: the connected peers and the
+	// metadata responder's admission (nil: not registered).
 	Registerer prometheus.Registerer
 	// TolerateNoMetadata keeps peers that do not speak the metadata
 	// protocol at all (admitted without metadata). The default, false, is
@@ -192,12 +195,17 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if metaLimits.Request <= 0 {
 		metaLimits.Request = cfg.MetadataTimeout
 	}
-	if h.metaGate, err = admission.New(admission.Config{Protocol: wire.MetadataProtocol, Limits: metaLimits, Registerer: cfg.Registerer, Logger: h.log}); err != nil {
+	if h.metaGate, err = admission.New(admission.Config{Protocol: string(ProtocolMetadata), Limits: metaLimits, Registerer: cfg.Registerer, Logger: h.log}); err != nil {
 		_ = lh.Close()
 		stop()
 		return nil, fmt.Errorf("p2p: metadata: %w", err)
 	}
-	lh.SetStreamHandler(wire.MetadataProtocol, h.handleMetadata)
+	if err := h.registerMetrics(cfg.Registerer); err != nil {
+		_ = lh.Close()
+		stop()
+		return nil, err
+	}
+	lh.SetStreamHandler(ProtocolMetadata, h.handleMetadata)
 	h.notifiee = &network.NotifyBundle{
 		ConnectedF:    func(_ network.Network, c network.Conn) { h.connected(c) },
 		DisconnectedF: func(_ network.Network, c network.Conn) { h.disconnected(c) },
@@ -232,7 +240,7 @@ func hostOptions(cfg HostConfig) ([]libp2p.Option, error) {
 			return nil, fmt.Errorf("p2p: unknown muxer %q (want %q or %q)", id, MuxerYamux, MuxerMplex)
 		}
 	}
-	rm, err := resourceManager(cfg.ConnLimits.MaxPeers)
+	rm, err := resourceManager(cfg.ConnLimits.MaxPeers, cfg.StreamLimits)
 	if err != nil {
 		return nil, err
 	}
@@ -277,55 +285,28 @@ var (
 	connLimitsV6 = []rcmgr.ConnLimitPerSubnet{{PrefixLength: 56, ConnCount: 8}, {PrefixLength: 48, ConnCount: 64}}
 )
 
-// protocolStreams is a per-protocol scope: the inbound streams one peer
-// and all peers may hold open on the protocol. Streams include outbound
-// ones (ours): twice the inbound bound.
-type protocolStreams struct {
-	ids              []protocol.ID
-	perPeer, inTotal int
-}
-
-// protocolScopes bound each Waku protocol's streams in the resource
-// manager, a backstop below the admission gates of the request/response
-// protocols (p2p/admission), which keep fewer: per peer and protocol at
-// most 4 idle streams, 8 requests in progress and the busy answers
-// (bounded per prefix), in all 512 idle, 128 requests and 128 busy
-// answers.
-//   - lightpush v3/v2, store, filter-subscribe: 32 inbound streams per peer,
-//     1,024 in all (above what the gates keep, so the gates, which answer
-//     busy, decide first; a peer past 32 gets its streams reset).
-//   - filter-push (our filter client receiving): one stream per pushed
-//     message, 32 per peer.
-//   - metadata: one request per connection (js-waku also opens one ahead
-//     of use on each peer-store update): 8 per peer.
-//   - relay (gossipsub, all three ids): one long-lived stream per peer and
-//     id; 4 leave room for a replacement while the old one closes.
-//   - peer exchange: one request at a time; 4 per peer, 256 in all.
-var protocolScopes = []protocolStreams{
-	{ids: []protocol.ID{wire.LightPushV3Protocol, wire.LightPushV2Protocol, wire.StoreQueryProtocol, wire.FilterSubscribeProto}, perPeer: 32, inTotal: 1024},
-	{ids: []protocol.ID{wire.FilterPushProtocol}, perPeer: 32, inTotal: 1024},
-	{ids: []protocol.ID{wire.MetadataProtocol}, perPeer: 8, inTotal: 1024},
-	{ids: []protocol.ID{wire.RelayProtocol, wire.MeshsubV11Protocol, wire.MeshsubV12Protocol}, perPeer: 4, inTotal: 1024},
-	{ids: []protocol.ID{wire.PeerExchangeProtocol}, perPeer: 4, inTotal: 256},
-}
-
 // resourceManager configures go-libp2p's resource manager: its default
 // limits scaled to the machine, the connections capped at twice maxPeers,
 // connections per source subnet (connLimitsV4/V6), and a scope per Waku
-// protocol with its stream limits (protocolScopes).
-func resourceManager(maxPeers int) (network.ResourceManager, error) {
+// protocol with its stream limits: the host's own (hostStreamLimits) and
+// the others' (HostConfig.StreamLimits).
+func resourceManager(maxPeers int, others []StreamLimits) (network.ResourceManager, error) {
+	scopes := append(hostStreamLimits(), others...)
+	if err := checkStreamLimits(scopes); err != nil {
+		return nil, err
+	}
 	scaling := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&scaling)
-	for _, ps := range protocolScopes {
-		for _, id := range ps.ids {
+	for _, ps := range scopes {
+		for _, id := range ps.Protocols {
 			// Memory stays go-libp2p's default for a protocol (the muxers'
 			// receive windows are reserved from it); streams are fixed, not
 			// scaled with the machine's memory.
 			total := scaling.ProtocolBaseLimit
-			total.StreamsInbound, total.StreamsOutbound, total.Streams = ps.inTotal, 2*ps.inTotal, 3*ps.inTotal
+			total.StreamsInbound, total.StreamsOutbound, total.Streams = ps.Total, 2*ps.Total, 3*ps.Total
 			scaling.AddProtocolLimit(id, total, rcmgr.BaseLimitIncrease{Memory: scaling.ProtocolLimitIncrease.Memory})
 			perPeer := scaling.ProtocolPeerBaseLimit
-			perPeer.StreamsInbound, perPeer.StreamsOutbound, perPeer.Streams = ps.perPeer, 2*ps.perPeer, 3*ps.perPeer
+			perPeer.StreamsInbound, perPeer.StreamsOutbound, perPeer.Streams = ps.PerPeer, 2*ps.PerPeer, 3*ps.PerPeer
 			scaling.AddProtocolPeerLimit(id, perPeer, rcmgr.BaseLimitIncrease{Memory: scaling.ProtocolPeerLimitIncrease.Memory})
 		}
 	}

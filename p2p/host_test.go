@@ -10,10 +10,11 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	noise "github.com/libp2p/go-libp2p/p2p/security/noise"
 	ma "github.com/multiformats/go-multiaddr"
 
-	"github.com/rlnd/rlnd/wire"
+	"github.com/rlnd/rlnd/relay/gossipsub"
 )
 
 // events collects a host's admission callbacks.
@@ -244,7 +245,7 @@ func TestStalledMetadataTimesOut(t *testing.T) {
 	b, _ := newTestHost(t, HostConfig{ClusterID: 7})
 	release := make(chan struct{})
 	defer close(release)
-	b.Libp2p().SetStreamHandler(wire.MetadataProtocol, func(s network.Stream) {
+	b.Libp2p().SetStreamHandler(ProtocolMetadata, func(s network.Stream) {
 		<-release
 		s.Reset()
 	})
@@ -269,7 +270,7 @@ func TestNoMetadataProtocol(t *testing.T) {
 			t.Parallel()
 			a, aev := newTestHost(t, HostConfig{ClusterID: 7, TolerateNoMetadata: tolerate})
 			b, _ := newTestHost(t, HostConfig{ClusterID: 7})
-			b.Libp2p().RemoveStreamHandler(wire.MetadataProtocol)
+			b.Libp2p().RemoveStreamHandler(ProtocolMetadata)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			if err := b.Libp2p().Connect(ctx, addrInfo(t, a, "tcp")); err != nil {
@@ -297,7 +298,7 @@ func TestNoSharedShard(t *testing.T) {
 			a, aev := newTestHost(t, HostConfig{ClusterID: 7, Shards: shards(0, 1)})
 			b, _ := newTestHost(t, HostConfig{ClusterID: 7, Shards: shards(5)})
 			if relay {
-				b.Libp2p().SetStreamHandler(wire.RelayProtocol, func(s network.Stream) { s.Reset() })
+				b.Libp2p().SetStreamHandler(protocol.ID(gossipsub.WakuRelay), func(s network.Stream) { s.Reset() })
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()

@@ -15,6 +15,7 @@ import (
 	msmux "github.com/multiformats/go-multistream"
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/rlnd/rlnd/relay/gossipsub"
 	"github.com/rlnd/rlnd/wire"
 	"github.com/rlnd/rlnd/wire/pb/metadatapb"
 )
@@ -211,7 +212,7 @@ func (h *Host) admissible(p peer.ID, md PeerMetadata) error {
 	if len(ours) == 0 {
 		return nil
 	}
-	relay, err := h.h.Peerstore().SupportsProtocols(p, wire.RelayProtocol)
+	relay, err := h.h.Peerstore().SupportsProtocols(p, protocol.ID(gossipsub.WakuRelay))
 	if err != nil || len(relay) == 0 {
 		return nil
 	}
@@ -284,7 +285,7 @@ func (h *Host) reject(p peer.ID, st *peerState, reason error) {
 
 // query asks a peer for its metadata.
 func (h *Host) query(ctx context.Context, p peer.ID) (PeerMetadata, error) {
-	s, err := h.h.NewStream(ctx, p, wire.MetadataProtocol)
+	s, err := h.h.NewStream(ctx, p, ProtocolMetadata)
 	if err != nil {
 		switch {
 		case errors.Is(err, msmux.ErrNotSupported[protocol.ID]{}):

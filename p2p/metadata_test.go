@@ -57,7 +57,7 @@ func exchange(t *testing.T, from, to *Host, req []byte) []byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := from.Libp2p().NewStream(ctx, to.ID(), wire.MetadataProtocol)
+	s, err := from.Libp2p().NewStream(ctx, to.ID(), ProtocolMetadata)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestRequestEncodingForJSWaku(t *testing.T) {
 	a, aev := newTestHost(t, HostConfig{ClusterID: 9, Shards: shards(4, 5)})
 	b, _ := newTestHost(t, HostConfig{ClusterID: 9, UserAgent: "js-waku"})
 	got := make(chan []byte, 1)
-	b.Libp2p().SetStreamHandler(wire.MetadataProtocol, func(s network.Stream) {
+	b.Libp2p().SetStreamHandler(ProtocolMetadata, func(s network.Stream) {
 		defer s.Close()
 		req, err := wire.ReadFrame(s, wire.MaxControlFrameSize)
 		if err != nil {
@@ -142,7 +142,7 @@ func TestResponseWithoutClusterID(t *testing.T) {
 	t.Parallel()
 	a, aev := newTestHost(t, HostConfig{ClusterID: 9})
 	b, _ := newTestHost(t, HostConfig{ClusterID: 9})
-	b.Libp2p().SetStreamHandler(wire.MetadataProtocol, func(s network.Stream) {
+	b.Libp2p().SetStreamHandler(ProtocolMetadata, func(s network.Stream) {
 		defer s.Close()
 		if _, err := wire.ReadFrame(s, wire.MaxControlFrameSize); err != nil {
 			s.Reset()

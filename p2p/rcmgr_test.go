@@ -8,17 +8,19 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	ma "github.com/multiformats/go-multiaddr"
 	msmux "github.com/multiformats/go-multistream"
-
-	"github.com/rlnd/rlnd/wire"
 )
+
+// testProtocol is a request/response protocol of the tests.
+const testProtocol protocol.ID = "/rlnd/test/request/1.0.0"
 
 // The resource manager limits inbound connections per source subnet: 8 per
 // IPv4 address, 32 per /24, 8 per IPv6 /56; loopback is not limited.
 func TestResourceManagerSubnetLimits(t *testing.T) {
 	t.Parallel()
-	rm, err := resourceManager(DefaultMaxPeers)
+	rm, err := resourceManager(DefaultMaxPeers, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,16 +68,18 @@ func TestResourceManagerSubnetLimits(t *testing.T) {
 	}
 }
 
-// A peer may hold 32 inbound streams of a request/response protocol
-// (store) at once: the 33rd and later are reset before the handler.
+// A peer may hold as many inbound streams of a protocol at once as its
+// StreamLimits allow (32, as the request/response protocols have): the
+// 33rd and later are reset before the handler.
 func TestResourceManagerProtocolPeerStreams(t *testing.T) {
 	t.Parallel()
 	const perPeer, opened = 32, 40
-	svc, _ := newTestHost(t, HostConfig{ClusterID: 9})
-	client, _ := newTestHost(t, HostConfig{ClusterID: 9})
+	limits := []StreamLimits{{Protocols: []protocol.ID{testProtocol}, PerPeer: perPeer, Total: 1024}}
+	svc, _ := newTestHost(t, HostConfig{ClusterID: 9, StreamLimits: limits})
+	client, _ := newTestHost(t, HostConfig{ClusterID: 9, StreamLimits: limits})
 	release := make(chan struct{})
 	handled := make(chan struct{}, opened)
-	svc.Libp2p().SetStreamHandler(wire.StoreQueryProtocol, func(s network.Stream) {
+	svc.Libp2p().SetStreamHandler(testProtocol, func(s network.Stream) {
 		handled <- struct{}{}
 		<-release
 		_ = s.Reset()
@@ -93,7 +97,7 @@ func TestResourceManagerProtocolPeerStreams(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := msmux.SelectProtoOrFail(wire.StoreQueryProtocol, s); err != nil {
+		if err := msmux.SelectProtoOrFail(testProtocol, s); err != nil {
 			refused <- struct{}{}
 			continue
 		}
@@ -121,5 +125,24 @@ func TestResourceManagerProtocolPeerStreams(t *testing.T) {
 	}
 	if got != perPeer || lost != opened-perPeer {
 		t.Fatalf("%d streams handled and %d refused, want %d and %d", got, lost, perPeer, opened-perPeer)
+	}
+}
+
+// Stream limits name protocols and bound them; a protocol has one scope.
+func TestStreamLimitsChecked(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		limits []StreamLimits
+	}{
+		{"no protocols", []StreamLimits{{PerPeer: 1, Total: 1}}},
+		{"zero per peer", []StreamLimits{{Protocols: []protocol.ID{testProtocol}, Total: 1}}},
+		{"negative total", []StreamLimits{{Protocols: []protocol.ID{testProtocol}, PerPeer: 1, Total: -1}}},
+		{"twice", []StreamLimits{{Protocols: []protocol.ID{testProtocol}, PerPeer: 1, Total: 1}, {Protocols: []protocol.ID{testProtocol}, PerPeer: 2, Total: 2}}},
+		{"a host protocol", []StreamLimits{{Protocols: []protocol.ID{ProtocolMetadata}, PerPeer: 1, Total: 1}}},
+	} {
+		if _, err := NewHost(HostConfig{ClusterID: 9, StreamLimits: tc.limits}); err == nil {
+			t.Errorf("%s: NewHost accepted %+v", tc.name, tc.limits)
+		}
 	}
 }

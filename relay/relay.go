@@ -14,6 +14,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rlnd/rlnd/autoshard"
 	"github.com/rlnd/rlnd/relay/gossipsub"
@@ -42,6 +43,10 @@ type Config struct {
 	// SubBuffer bounds each subscriber's undelivered messages.
 	SubBuffer int
 	Logger    *slog.Logger
+	// Registerer receives the relay's metrics, read from the router at
+	// scrape time (nil: not registered). The validator's come with its
+	// own ValidatorConfig.Registerer.
+	Registerer prometheus.Registerer
 }
 
 // DefaultRouterConfig is gossipsub as nwaku runs it: its parameters and
@@ -157,6 +162,10 @@ func New(h host.Host, cfg Config) (*Relay, error) {
 		r.wg.Add(1)
 		go r.fanIn(sub)
 	}
+	if err := registerCollector(cfg.Registerer, r); err != nil {
+		r.Close()
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -184,6 +193,9 @@ func (r *Relay) fanIn(sub *pubsub.Subscription) {
 
 // Topics are the pubsub topics relayed.
 func (r *Relay) Topics() []string { return slices.Clone(r.topics) }
+
+// TopicPeers are the peers subscribed to a pubsub topic.
+func (r *Relay) TopicPeers(pubsubTopic string) []peer.ID { return r.ps.TopicPeers(pubsubTopic) }
 
 // PubSub is the gossipsub driver underneath.
 func (r *Relay) PubSub() *pubsub.PubSub { return r.ps }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/relay/gossipsub"
@@ -95,8 +96,9 @@ type ValidatorConfig struct {
 	// evidence of every double signal (the member's recovered secret). It
 	// must not block for long.
 	OnEvidence func(pubsubTopic string, ev rln.Evidence)
-	// Metrics records outcomes; nil records nothing.
-	Metrics *ValidatorMetrics
+	// Registerer receives the validator's metrics (nil: not registered,
+	// nothing recorded). The validators of one node share them.
+	Registerer prometheus.Registerer
 }
 
 // Item is one message to validate: the pubsub topic it arrived on and the
@@ -121,6 +123,7 @@ type Outcome struct {
 // concurrent use.
 type Validator struct {
 	cfg       ValidatorConfig
+	m         *validatorMetrics
 	gapEpochs uint64
 	// verifyBatch is cfg.Verifier.VerifyBatch (tests wrap it to count
 	// calls).
@@ -164,7 +167,11 @@ func NewValidator(cfg ValidatorConfig) (*Validator, error) {
 		// that moves on while a batch is validated.
 		cfg.Nullifiers = rln.NewNullifierLog(2*gapEpochs+2, DefaultMaxNullifiersPerEpoch)
 	}
-	v := &Validator{cfg: cfg, gapEpochs: gapEpochs}
+	m, err := newValidatorMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("relay: validator metrics: %w", err)
+	}
+	v := &Validator{cfg: cfg, m: m, gapEpochs: gapEpochs}
 	if cfg.Verifier != nil {
 		v.verifyBatch = cfg.Verifier.VerifyBatch
 	}
@@ -237,7 +244,7 @@ func (v *Validator) check(items []Item) *checked {
 	if len(items) == 0 {
 		return c
 	}
-	m := v.cfg.Metrics
+	m := v.m
 	now := v.cfg.Now()
 	current := rln.Epoch(now, v.cfg.EpochPeriod)
 	var wait []pending
@@ -278,7 +285,7 @@ func (v *Validator) record(c *checked) []Outcome {
 		v.recordNullifiers(c.items, c.out, c.valid)
 	}
 	for i := range c.out {
-		v.cfg.Metrics.outcome(c.out[i])
+		v.m.outcome(c.out[i])
 	}
 	return c.out
 }
@@ -307,7 +314,7 @@ func (v *Validator) checkMessage(data []byte, now time.Time) (*messagepb.WakuMes
 // checkProof decodes a message's proof and does the checks that need no
 // pairing: epoch and root.
 func (v *Validator) checkProof(msg *messagepb.WakuMessage, current uint64) (*rln.RateLimitProof, string) {
-	m := v.cfg.Metrics
+	m := v.m
 	if msg.RateLimitProof == nil {
 		return nil, ReasonMissingProof
 	}
@@ -337,7 +344,7 @@ func (v *Validator) checkProof(msg *messagepb.WakuMessage, current uint64) (*rln
 // verify checks the waiting proofs in one batch, rejects the invalid ones
 // and returns the others.
 func (v *Validator) verify(out []Outcome, wait []pending) []pending {
-	m := v.cfg.Metrics
+	m := v.m
 	ps := make([]*rln.RateLimitProof, len(wait))
 	xs := make([]fr.Element, len(wait))
 	for j, w := range wait {
@@ -370,7 +377,7 @@ func (v *Validator) verify(out []Outcome, wait []pending) []pending {
 
 // recordNullifiers records the nullifiers of verified proofs in item order.
 func (v *Validator) recordNullifiers(items []Item, out []Outcome, valid []pending) {
-	m := v.cfg.Metrics
+	m := v.m
 	var roots []fr.Element // the window, fetched once when needed for metrics
 	for _, w := range valid {
 		o := &out[w.i]

@@ -210,10 +210,12 @@ func plain(tb testing.TB, payload string, tsNs int64) []byte {
 	return b
 }
 
-func newMetrics(tb testing.TB) (*ValidatorMetrics, *prometheus.Registry) {
+// newMetrics is a registry with the validator's metrics on it: a validator
+// given the registry records into them.
+func newMetrics(tb testing.TB) (*validatorMetrics, *prometheus.Registry) {
 	tb.Helper()
 	reg := prometheus.NewRegistry()
-	m, err := NewValidatorMetrics(reg)
+	m, err := newValidatorMetrics(reg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -281,7 +283,7 @@ func TestValidateAcceptsValidMessage(t *testing.T) {
 	t.Parallel()
 	f := loadFixture(t)
 	metrics, reg := newMetrics(t)
-	v := f.validator(t, func(c *ValidatorConfig) { c.Metrics = metrics })
+	v := f.validator(t, func(c *ValidatorConfig) { c.Registerer = reg })
 	data := f.msg(t, key(0, 0, "hello"))
 	o := v.Validate(testTopic, data)
 	checkOutcome(t, "valid message", o, gossipsub.Accept, ReasonValid)
@@ -410,8 +412,8 @@ func TestValidateRejects(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			metrics, _ := newMetrics(t)
-			v := f.validator(t, func(c *ValidatorConfig) { c.Metrics = metrics })
+			metrics, reg := newMetrics(t)
+			v := f.validator(t, func(c *ValidatorConfig) { c.Registerer = reg })
 			o := v.Validate(testTopic, tc.data)
 			checkOutcome(t, tc.name, o, gossipsub.Reject, tc.reason)
 			if o.Evidence != nil {
@@ -486,9 +488,9 @@ func TestValidateAcrossEpochBoundary(t *testing.T) {
 func TestValidateDuplicateIgnored(t *testing.T) {
 	t.Parallel()
 	f := loadFixture(t)
-	metrics, _ := newMetrics(t)
+	metrics, reg := newMetrics(t)
 	v := f.validator(t, func(c *ValidatorConfig) {
-		c.Metrics = metrics
+		c.Registerer = reg
 		c.OnEvidence = func(string, rln.Evidence) { t.Error("evidence for a duplicate") }
 	})
 	data := f.msg(t, key(0, 0, "hello"))
@@ -509,11 +511,11 @@ func TestValidateDuplicateIgnored(t *testing.T) {
 func TestValidateDoubleSignal(t *testing.T) {
 	t.Parallel()
 	f := loadFixture(t)
-	metrics, _ := newMetrics(t)
+	metrics, reg := newMetrics(t)
 	var got []rln.Evidence
 	var topics []string
 	v := f.validator(t, func(c *ValidatorConfig) {
-		c.Metrics = metrics
+		c.Registerer = reg
 		c.OnEvidence = func(topic string, ev rln.Evidence) {
 			topics = append(topics, topic)
 			got = append(got, ev)
@@ -557,7 +559,7 @@ func TestValidateBatchMixed(t *testing.T) {
 	metrics, reg := newMetrics(t)
 	var evidence int
 	v := f.validator(t, func(c *ValidatorConfig) {
-		c.Metrics = metrics
+		c.Registerer = reg
 		c.OnEvidence = func(string, rln.Evidence) { evidence++ }
 	})
 	var calls [][]*rln.RateLimitProof
@@ -652,8 +654,8 @@ func TestValidateBatchMixed(t *testing.T) {
 func TestValidateRLNOff(t *testing.T) {
 	t.Parallel()
 	f := loadFixture(t)
-	metrics, _ := newMetrics(t)
-	v, err := NewValidator(ValidatorConfig{Now: func() time.Time { return testNow }, Metrics: metrics})
+	metrics, reg := newMetrics(t)
+	v, err := NewValidator(ValidatorConfig{Now: func() time.Time { return testNow }, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -703,9 +705,9 @@ func TestValidateRLNOff(t *testing.T) {
 func TestValidateRootWindow(t *testing.T) {
 	t.Parallel()
 	f := loadFixture(t)
-	metrics, reg := newMetrics(t)
+	_, reg := newMetrics(t)
 	old := f.msg(t, msgKey{mode: rln.SignalTimestamped, member: 0, mid: 3, payload: "old root", ts: testNow.Add(-time.Second).UnixNano(), oldRoot: true})
-	v := f.validator(t, func(c *ValidatorConfig) { c.Metrics = metrics })
+	v := f.validator(t, func(c *ValidatorConfig) { c.Registerer = reg })
 	checkOutcome(t, "proof against an older root in the window", v.Validate(testTopic, old), gossipsub.Accept, ReasonValid)
 	// The window holds the roots after 0..testMembers insertions; leaf 0's
 	// root is testMembers-1 roots older than the current one.
@@ -755,10 +757,10 @@ func TestValidateSignalModes(t *testing.T) {
 func TestValidateNullifierLogFull(t *testing.T) {
 	t.Parallel()
 	f := loadFixture(t)
-	metrics, _ := newMetrics(t)
+	metrics, reg := newMetrics(t)
 	v := f.validator(t, func(c *ValidatorConfig) {
 		c.Nullifiers = rln.NewNullifierLog(3, 1)
-		c.Metrics = metrics
+		c.Registerer = reg
 	})
 	out := v.ValidateBatch([]Item{{testTopic, f.msg(t, key(0, 0, "hello"))}, {testTopic, f.msg(t, key(2, 0, "a"))}})
 	checkOutcome(t, "first", out[0], gossipsub.Accept, ReasonValid)
@@ -771,11 +773,11 @@ func TestValidateNullifierLogFull(t *testing.T) {
 func TestValidatorMetricsRegistration(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
-	m1, err := NewValidatorMetrics(reg)
+	m1, err := newValidatorMetrics(reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m2, err := NewValidatorMetrics(reg)
+	m2, err := newValidatorMetrics(reg)
 	if err != nil {
 		t.Fatalf("second registration: %v", err)
 	}
@@ -800,14 +802,17 @@ func TestValidatorMetricsRegistration(t *testing.T) {
 	// A clashing collector under one of the names is an error.
 	reg2 := prometheus.NewRegistry()
 	reg2.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "waku_rln_messages_total", Help: "clash"}))
-	if _, err := NewValidatorMetrics(reg2); err == nil {
+	if _, err := newValidatorMetrics(reg2); err == nil {
 		t.Error("no error for a clashing metric")
 	}
-	var none *ValidatorMetrics
-	none.outcome(Outcome{}) // nil metrics record nothing and do not panic
-	if _, err := NewValidatorMetrics(nil); err != nil {
-		t.Error(err)
+	if _, err := NewValidator(ValidatorConfig{Registerer: reg2}); err == nil {
+		t.Error("NewValidator: no error for a clashing metric")
 	}
+	none, err := newValidatorMetrics(nil)
+	if err != nil || none != nil {
+		t.Errorf("no registry: metrics %v, err %v; want none", none, err)
+	}
+	none.outcome(Outcome{}) // nil metrics record nothing and do not panic
 }
 
 // FuzzValidate feeds arbitrary data to an RLN validator: it must not panic,

@@ -3,11 +3,20 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/rlnd/rlnd/relay"
 )
+
+// Relay is what the archiver needs of a relay; *relay.Relay has it.
+type Relay interface {
+	// Subscribe gives every message the relay delivers (validated ones).
+	Subscribe() *relay.Subscription
+}
 
 // ArchiverConfig configures an Archiver.
 type ArchiverConfig struct {
@@ -30,7 +39,9 @@ type ArchiverConfig struct {
 	RetentionInterval time.Duration
 	Now               func() time.Time
 	Logger            *slog.Logger
-	Metrics           *Metrics
+	// Registerer receives the store metrics (nil: not registered); the
+	// node's store service registers the same set on the same registry.
+	Registerer prometheus.Registerer
 }
 
 // Archiver stores what a relay delivers: only messages that passed relay
@@ -38,6 +49,7 @@ type ArchiverConfig struct {
 // than MaxGap.
 type Archiver struct {
 	cfg  ArchiverConfig
+	m    *metrics
 	a    Archive
 	sub  *relay.Subscription
 	done chan struct{}
@@ -50,7 +62,7 @@ const (
 )
 
 // NewArchiver starts archiving r's deliveries into a.
-func NewArchiver(r *relay.Relay, a Archive, cfg ArchiverConfig) *Archiver {
+func NewArchiver(r Relay, a Archive, cfg ArchiverConfig) (*Archiver, error) {
 	if cfg.MaxGap <= 0 {
 		cfg.MaxGap = relay.DefaultMaxEpochGap
 	}
@@ -72,9 +84,13 @@ func NewArchiver(r *relay.Relay, a Archive, cfg ArchiverConfig) *Archiver {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	ar := &Archiver{cfg: cfg, a: a, sub: r.Subscribe(), done: make(chan struct{})}
+	m, err := newMetrics(cfg.Registerer, a)
+	if err != nil {
+		return nil, fmt.Errorf("store: archiver metrics: %w", err)
+	}
+	ar := &Archiver{cfg: cfg, m: m, a: a, sub: r.Subscribe(), done: make(chan struct{})}
 	go ar.run()
-	return ar
+	return ar, nil
 }
 
 // pending is what the archiver has received and not yet stored, and when
@@ -94,7 +110,7 @@ func (p *pending) put(force bool) {
 	if len(p.batch) == 0 || (!force && time.Now().Before(p.retryAt)) {
 		return
 	}
-	ar, m := p.ar, p.ar.cfg.Metrics
+	ar, m := p.ar, p.ar.m
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -140,7 +156,7 @@ func (p *pending) add(s Stored) {
 func (p *pending) trim() {
 	if over := len(p.batch) - p.ar.cfg.MaxPending; over > 0 {
 		p.batch = append(p.batch[:0], p.batch[over:]...)
-		p.ar.cfg.Metrics.dropped(over)
+		p.ar.m.dropped(over)
 		p.dropped += over
 	}
 }
@@ -185,10 +201,10 @@ func (ar *Archiver) run() {
 					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 					defer cancel()
 					n, err := ar.a.Retain(ctx, r)
-					ar.cfg.Metrics.retained(n)
+					ar.m.retained(n)
 					if err != nil {
 						ar.cfg.Logger.Error("retention", "err", err)
-						ar.cfg.Metrics.error("retention_failure")
+						ar.m.error("retention_failure")
 					}
 				}()
 			default: // the previous pass is still running

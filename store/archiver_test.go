@@ -46,7 +46,7 @@ func (f *flakyArchive) Put(ctx context.Context, msgs []Stored) (int, error) {
 type archiverNet struct {
 	db    *SQLite
 	flaky *flakyArchive
-	m     *Metrics
+	m     *metrics // the ones the archiver registers on reg too
 	reg   *prometheus.Registry
 	pub   *relay.Relay
 	topic string
@@ -67,11 +67,14 @@ func newArchiverNet(t *testing.T, failures int32, cfg ArchiverConfig) *archiverN
 	t.Cleanup(func() { db.Close() })
 	n := &archiverNet{db: db, flaky: &flakyArchive{Archive: db}, reg: prometheus.NewRegistry(), pub: pubRelay, arrivals: storeRelay.Subscribe()}
 	n.flaky.failures.Store(failures)
-	if n.m, err = NewMetrics(n.reg, db); err != nil {
+	if n.m, err = newMetrics(n.reg, db); err != nil {
 		t.Fatal(err)
 	}
-	cfg.Metrics = n.m
-	ar := NewArchiver(storeRelay, n.flaky, cfg)
+	cfg.Registerer = n.reg
+	ar, err := NewArchiver(storeRelay, n.flaky, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(ar.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -51,7 +51,7 @@ func startHostileStore(t *testing.T, cfg ServiceConfig, messages, payload int) *
 	if _, err := db.Put(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
-	s.host = hostile.Host(t, hostileCluster, "127.0.0.1")
+	s.host = hostile.Host(t, hostileCluster, "127.0.0.1", StreamLimits())
 	if cfg.Registerer == nil {
 		cfg.Registerer = prometheus.NewRegistry()
 	}
@@ -84,7 +84,7 @@ func TestIdleStreamFloodStore(t *testing.T) {
 			resp, err := QueryPeer(ctx, c.Libp2p(), s.host.ID(), &storepb.StoreQueryRequest{
 				IncludeData: true, PubsubTopic: proto.String(s.topic), ContentTopics: []string{s.ct}, PaginationLimit: proto.Uint64(10),
 			})
-			if err == nil && (resp.GetStatusCode() != StatusOK || len(resp.GetMessages()) != 10) {
+			if err == nil && (StatusCode(resp.GetStatusCode()) != StatusOK || len(resp.GetMessages()) != 10) {
 				err = fmt.Errorf("client %d query %d: status %d %q, %d messages", ci, i, resp.GetStatusCode(), resp.GetStatusDesc(), len(resp.GetMessages()))
 			}
 			return err
@@ -184,7 +184,7 @@ func TestStalledReadersStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.GetStatusCode() != StatusUnavailable || len(resp.GetMessages()) != 0 {
+	if StatusCode(resp.GetStatusCode()) != StatusUnavailable || len(resp.GetMessages()) != 0 {
 		t.Fatalf("a full-page query with the budget used: status %d %q, want 503", resp.GetStatusCode(), resp.GetStatusDesc())
 	}
 	t.Logf("busy answer: %d %q", resp.GetStatusCode(), resp.GetStatusDesc())
@@ -192,7 +192,7 @@ func TestStalledReadersStore(t *testing.T) {
 	resp, err = QueryPeer(ctx, c.Libp2p(), s.host.ID(), &storepb.StoreQueryRequest{
 		PubsubTopic: proto.String(s.topic), ContentTopics: []string{s.ct}, PaginationLimit: proto.Uint64(5),
 	})
-	if err != nil || resp.GetStatusCode() != StatusOK || len(resp.GetMessages()) != 5 {
+	if err != nil || StatusCode(resp.GetStatusCode()) != StatusOK || len(resp.GetMessages()) != 5 {
 		t.Fatalf("a hash-only query with the page budget used: %v, status %d %q", err, resp.GetStatusCode(), resp.GetStatusDesc())
 	}
 }

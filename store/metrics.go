@@ -9,10 +9,12 @@ import (
 	"github.com/rlnd/rlnd/internal/promutil"
 )
 
-// Metrics are the archive's and the store service's Prometheus metrics;
-// a nil *Metrics records nothing. Names follow nwaku's waku_archive_* and
+// metrics are the archive's and the store service's Prometheus metrics,
+// one set for both: the archiver and the service of a node register them
+// on one registry, and the second to register gets the first's; a nil
+// *metrics records nothing. Names follow nwaku's waku_archive_* and
 // waku_store_* where it has one; rlnd_* are ours.
-type Metrics struct {
+type metrics struct {
 	insertDuration prometheus.Histogram
 	queryDuration  prometheus.Histogram
 	queries        prometheus.Counter
@@ -22,9 +24,13 @@ type Metrics struct {
 	retainedTotal  prometheus.Counter
 }
 
-// NewMetrics registers the metrics on reg, with gauges that read a's size.
-func NewMetrics(reg prometheus.Registerer, a Archive) (*Metrics, error) {
-	m := &Metrics{}
+// newMetrics registers the metrics on reg, with gauges that read a's size
+// (nil: not registered, nothing recorded).
+func newMetrics(reg prometheus.Registerer, a Archive) (*metrics, error) {
+	if reg == nil {
+		return nil, nil
+	}
+	m := &metrics{}
 	var err error
 	latency := prometheus.ExponentialBuckets(0.0001, 2.5, 12)
 	if m.insertDuration, err = promutil.Register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -91,38 +97,38 @@ func NewMetrics(reg prometheus.Registerer, a Archive) (*Metrics, error) {
 	return m, nil
 }
 
-func (m *Metrics) inserted(d time.Duration) {
+func (m *metrics) inserted(d time.Duration) {
 	if m != nil {
 		m.insertDuration.Observe(d.Seconds())
 	}
 }
 
-func (m *Metrics) queried(d time.Duration) {
+func (m *metrics) queried(d time.Duration) {
 	if m != nil {
 		m.queries.Inc()
 		m.queryDuration.Observe(d.Seconds())
 	}
 }
 
-func (m *Metrics) error(kind string) {
+func (m *metrics) error(kind string) {
 	if m != nil {
 		m.archiveErrors.WithLabelValues(kind).Inc()
 	}
 }
 
-func (m *Metrics) queryError(kind string) {
+func (m *metrics) queryError(kind string) {
 	if m != nil {
 		m.storeErrors.WithLabelValues(kind).Inc()
 	}
 }
 
-func (m *Metrics) dropped(n int) {
+func (m *metrics) dropped(n int) {
 	if m != nil {
 		m.droppedTotal.Add(float64(n))
 	}
 }
 
-func (m *Metrics) retained(n int) {
+func (m *metrics) retained(n int) {
 	if m != nil && n > 0 {
 		m.retainedTotal.Add(float64(n))
 	}

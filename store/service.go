@@ -18,32 +18,19 @@ import (
 	"github.com/rlnd/rlnd/wire/pb/storepb"
 )
 
-// Protocol is store v3's protocol id.
-const Protocol = wire.StoreQueryProtocol
-
-// Status codes of store v3.
-const (
-	StatusOK              = 200
-	StatusBadRequest      = 400
-	StatusTooManyRequests = 429
-	StatusInternal        = 500
-	StatusUnavailable     = 503
-)
-
 // Service answers store v3 queries from an archive.
 type Service struct {
 	h     host.Host
 	a     Archive
 	log   *slog.Logger
-	m     *Metrics
+	m     *metrics
 	gate  *admission.Gate
 	pages *pageBudget
 }
 
 // ServiceConfig configures a Service; every field is optional.
 type ServiceConfig struct {
-	Logger  *slog.Logger
-	Metrics *Metrics
+	Logger *slog.Logger
 	// Admission bounds the query streams (deadlines, requests in progress
 	// and idle streams per peer, per address prefix and in all); zero
 	// fields take admission's defaults.
@@ -52,7 +39,9 @@ type ServiceConfig struct {
 	// messages of up to 150 KiB); a query whose page would not fit is
 	// answered 503 (default DefaultMaxFullPages).
 	MaxFullPages int
-	// Registerer receives the admission metrics (nil: not registered).
+	// Registerer receives the store metrics and the admission metrics
+	// (nil: not registered); the node's archiver registers the same store
+	// metrics on the same registry.
 	Registerer prometheus.Registerer
 }
 
@@ -65,11 +54,15 @@ func NewService(h host.Host, a Archive, cfg ServiceConfig) (*Service, error) {
 	if cfg.MaxFullPages <= 0 {
 		cfg.MaxFullPages = DefaultMaxFullPages
 	}
-	gate, err := admission.New(admission.Config{Protocol: Protocol, Limits: cfg.Admission, Registerer: cfg.Registerer, Logger: log})
+	m, err := newMetrics(cfg.Registerer, a)
+	if err != nil {
+		return nil, fmt.Errorf("store: service metrics: %w", err)
+	}
+	gate, err := admission.New(admission.Config{Protocol: string(Protocol), Limits: cfg.Admission, Registerer: cfg.Registerer, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	s := &Service{h: h, a: a, log: log, m: cfg.Metrics, gate: gate, pages: newPageBudget(cfg.MaxFullPages)}
+	s := &Service{h: h, a: a, log: log, m: m, gate: gate, pages: newPageBudget(cfg.MaxFullPages)}
 	h.SetStreamHandler(Protocol, s.handle)
 	return s, nil
 }
@@ -83,9 +76,9 @@ func (s *Service) Close() { s.h.RemoveStreamHandler(Protocol) }
 // Answer runs one query: the core of the protocol handler.
 func (s *Service) Answer(ctx context.Context, req *storepb.StoreQueryRequest) *storepb.StoreQueryResponse {
 	resp := &storepb.StoreQueryResponse{RequestId: req.GetRequestId()}
-	fail := func(code uint32, format string, a ...any) *storepb.StoreQueryResponse {
-		desc := fmt.Sprintf(format, a...)
-		resp.StatusCode, resp.StatusDesc = &code, &desc
+	fail := func(code StatusCode, format string, a ...any) *storepb.StoreQueryResponse {
+		desc, c := fmt.Sprintf(format, a...), uint32(code)
+		resp.StatusCode, resp.StatusDesc = &c, &desc
 		switch code {
 		case StatusBadRequest:
 			s.m.queryError("bad_request")
@@ -148,15 +141,16 @@ func (s *Service) handle(st network.Stream) {
 	var req storepb.StoreQueryRequest
 	var resp *storepb.StoreQueryResponse
 	var reserved int64
-	busy := func(code uint32, desc string) *storepb.StoreQueryResponse {
-		return &storepb.StoreQueryResponse{RequestId: req.GetRequestId(), StatusCode: &code, StatusDesc: &desc}
+	busy := func(code StatusCode, desc string) *storepb.StoreQueryResponse {
+		c := uint32(code)
+		return &storepb.StoreQueryResponse{RequestId: req.GetRequestId(), StatusCode: &c, StatusDesc: &desc}
 	}
 	if err := wire.ReadMsg(in, &req); err != nil {
 		s.m.queryError("decode_rpc_failure")
 		code, desc := uint32(StatusBadRequest), "cannot read the request: "+err.Error()
 		resp = &storepb.StoreQueryResponse{StatusCode: &code, StatusDesc: &desc}
 	} else if b := in.Busy(); b != nil {
-		code := uint32(StatusTooManyRequests)
+		code := StatusTooManyRequests
 		if b.Overloaded() {
 			code = StatusUnavailable
 		}

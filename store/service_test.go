@@ -52,7 +52,10 @@ func TestStoreService(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	ar := NewArchiver(storeRelay, db, ArchiverConfig{})
+	ar, err := NewArchiver(storeRelay, db, ArchiverConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(ar.Close)
 	svc, err := NewService(storeHost, db, ServiceConfig{})
 	if err != nil {
@@ -121,7 +124,7 @@ func TestStoreService(t *testing.T) {
 		for {
 			resp := query(&storepb.StoreQueryRequest{IncludeData: true, PubsubTopic: &topic, ContentTopics: []string{ct},
 				PaginationForward: forward, PaginationLimit: proto.Uint64(20), PaginationCursor: cursor})
-			if resp.GetStatusCode() != StatusOK {
+			if StatusCode(resp.GetStatusCode()) != StatusOK {
 				t.Fatalf("status %d %s", resp.GetStatusCode(), resp.GetStatusDesc())
 			}
 			pages++
@@ -146,18 +149,18 @@ func TestStoreService(t *testing.T) {
 	// Hash lookup without data.
 	one := wire.Hash(topic, wire.NewMessage(ct, []byte("message 7"), base+7))
 	resp := query(&storepb.StoreQueryRequest{MessageHashes: [][]byte{one[:]}})
-	if resp.GetStatusCode() != StatusOK || len(resp.Messages) != 1 || resp.Messages[0].Message != nil {
+	if StatusCode(resp.GetStatusCode()) != StatusOK || len(resp.Messages) != 1 || resp.Messages[0].Message != nil {
 		t.Fatalf("hash lookup: %v", resp)
 	}
 	// An unknown cursor is an error, not everything; so is a malformed one.
 	unknown := wire.Hash(topic, wire.NewMessage(ct, []byte("never sent"), base))
-	if resp := query(&storepb.StoreQueryRequest{PubsubTopic: &topic, PaginationCursor: unknown[:]}); resp.GetStatusCode() != StatusBadRequest || len(resp.Messages) != 0 {
+	if resp := query(&storepb.StoreQueryRequest{PubsubTopic: &topic, PaginationCursor: unknown[:]}); StatusCode(resp.GetStatusCode()) != StatusBadRequest || len(resp.Messages) != 0 {
 		t.Fatalf("unknown cursor: %v", resp)
 	}
-	if resp := query(&storepb.StoreQueryRequest{PubsubTopic: &topic, PaginationCursor: []byte{1, 2, 3}}); resp.GetStatusCode() != StatusBadRequest {
+	if resp := query(&storepb.StoreQueryRequest{PubsubTopic: &topic, PaginationCursor: []byte{1, 2, 3}}); StatusCode(resp.GetStatusCode()) != StatusBadRequest {
 		t.Fatalf("short cursor: %v", resp)
 	}
-	if resp := query(&storepb.StoreQueryRequest{ContentTopics: []string{ct}}); resp.GetStatusCode() != StatusBadRequest {
+	if resp := query(&storepb.StoreQueryRequest{ContentTopics: []string{ct}}); StatusCode(resp.GetStatusCode()) != StatusBadRequest {
 		t.Fatalf("content topic without pubsub topic: %v", resp)
 	}
 }
@@ -198,7 +201,7 @@ func TestServiceEntryCursorPaging(t *testing.T) {
 			req := &storepb.StoreQueryRequest{RequestId: fmt.Sprint("page ", len(sizes)), IncludeData: true, PubsubTopic: &topic,
 				ContentTopics: []string{ct}, PaginationForward: forward, PaginationLimit: proto.Uint64(10), PaginationCursor: cursor}
 			resp := svc.Answer(ctx, req)
-			if resp.GetStatusCode() != StatusOK || resp.StatusDesc == nil || resp.GetRequestId() != req.RequestId {
+			if StatusCode(resp.GetStatusCode()) != StatusOK || resp.StatusDesc == nil || resp.GetRequestId() != req.RequestId {
 				t.Fatalf("forward %v, request %d: %v", forward, len(sizes), resp)
 			}
 			sizes = append(sizes, len(resp.Messages))

@@ -7,20 +7,6 @@ package wire
 
 import "errors"
 
-// Protocol identifiers.
-const (
-	RelayProtocol        = "/vac/waku/relay/2.0.0"
-	MeshsubV11Protocol   = "/meshsub/1.1.0"
-	MeshsubV12Protocol   = "/meshsub/1.2.0"
-	MetadataProtocol     = "/vac/waku/metadata/1.0.0"
-	LightPushV3Protocol  = "/vac/waku/lightpush/3.0.0"
-	LightPushV2Protocol  = "/vac/waku/lightpush/2.0.0-beta1"
-	StoreQueryProtocol   = "/vac/waku/store-query/3.0.0"
-	FilterSubscribeProto = "/vac/waku/filter-subscribe/2.0.0-beta1"
-	FilterPushProtocol   = "/vac/waku/filter-push/2.0.0-beta1"
-	PeerExchangeProtocol = "/vac/waku/peer-exchange/2.0.0-alpha1"
-)
-
 // Limits.
 const (
 	// MaxMessageSize bounds an encoded WakuMessage (150 KiB).

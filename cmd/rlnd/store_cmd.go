@@ -108,7 +108,7 @@ func newStoreQueryCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if resp.GetStatusCode() != store.StatusOK {
+				if store.StatusCode(resp.GetStatusCode()) != store.StatusOK {
 					return fmt.Errorf("store answered %d: %s", resp.GetStatusCode(), resp.GetStatusDesc())
 				}
 				for _, kv := range resp.Messages {

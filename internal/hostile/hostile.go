@@ -23,10 +23,11 @@ import (
 )
 
 // Host starts an rlnd libp2p host on cluster listening on (and so dialling
-// from) ip, closed at the end of the test.
-func Host(tb testing.TB, cluster uint16, ip string) *p2p.Host {
+// from) ip, closed at the end of the test. A host serving a protocol under
+// test is given that protocol's stream limits, as a node would be.
+func Host(tb testing.TB, cluster uint16, ip string, limits ...p2p.StreamLimits) *p2p.Host {
 	tb.Helper()
-	h, err := p2p.NewHost(p2p.HostConfig{ClusterID: cluster, Listen: []string{fmt.Sprintf("/ip4/%s/tcp/0", ip)}})
+	h, err := p2p.NewHost(p2p.HostConfig{ClusterID: cluster, Listen: []string{fmt.Sprintf("/ip4/%s/tcp/0", ip)}, StreamLimits: limits})
 	if err != nil {
 		tb.Fatal(err)
 	}

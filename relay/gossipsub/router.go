@@ -19,18 +19,6 @@ const MaxTopicLength = 256
 // peer id, which is also what peer exchange puts on the wire.
 type PeerID string
 
-// Protocol is the pubsub protocol a peer's stream was negotiated with.
-type Protocol int
-
-const (
-	// WakuRelay is /vac/waku/relay/2.0.0: gossipsub v1.1 on Waku's id.
-	WakuRelay Protocol = iota
-	// Meshsub11 is /meshsub/1.1.0.
-	Meshsub11
-	// Meshsub12 is /meshsub/1.2.0, which adds IDONTWANT.
-	Meshsub12
-)
-
 var (
 	// ErrDuplicate is a publish of a message already seen.
 	ErrDuplicate = errors.New("gossipsub: duplicate message")

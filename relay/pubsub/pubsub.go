@@ -20,7 +20,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 	manet "github.com/multiformats/go-multiaddr/net"
 	"google.golang.org/protobuf/proto"
 
@@ -28,25 +27,6 @@ import (
 	"github.com/rlnd/rlnd/wire"
 	"github.com/rlnd/rlnd/wire/pb/gossipsubpb"
 )
-
-// The pubsub protocol ids, in the order we offer them.
-const (
-	WakuRelayID protocol.ID = wire.RelayProtocol
-	Meshsub12ID protocol.ID = "/meshsub/1.2.0"
-	Meshsub11ID protocol.ID = "/meshsub/1.1.0"
-)
-
-var protocols = []protocol.ID{WakuRelayID, Meshsub12ID, Meshsub11ID}
-
-func protoOf(id protocol.ID) gossipsub.Protocol {
-	switch id {
-	case Meshsub12ID:
-		return gossipsub.Meshsub12
-	case Meshsub11ID:
-		return gossipsub.Meshsub11
-	}
-	return gossipsub.WakuRelay
-}
 
 // ErrClosed is returned after Close.
 var ErrClosed = errors.New("pubsub: closed")
