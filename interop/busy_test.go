@@ -15,7 +15,7 @@ import (
 
 	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/filter"
-	"github.com/rlnd/rlnd/internal/hostile"
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/lightpush"
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/node"
@@ -91,8 +91,8 @@ func busyNode(t *testing.T, ctx context.Context, contentTopic, waitFor string, e
 // the stream is reset.
 func stall(t *testing.T, ctx context.Context, svc *p2p.Host, protocol string) network.Stream {
 	t.Helper()
-	staller := hostile.Host(t, 42, "127.0.0.1")
-	hostile.Connect(t, ctx, staller, svc, "127.0.0.1")
+	staller := testnet.Host(t, 42)
+	testnet.Connect(t, staller, svc)
 	st, err := staller.Libp2p().Network().NewStream(ctx, svc.ID())
 	if err != nil {
 		t.Fatal(err)

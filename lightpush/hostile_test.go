@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rlnd/rlnd/internal/hostile"
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/p2p"
 	"github.com/rlnd/rlnd/p2p/admission"
 	"github.com/rlnd/rlnd/relay"
@@ -43,7 +44,7 @@ func startHostileNet(t *testing.T, lim admission.Limits) *hostileNet {
 		t.Cleanup(func() { r.Close() })
 		return r
 	}
-	n := &hostileNet{host: hostile.Host(t, cluster, "127.0.0.1")}
+	n := &hostileNet{host: testnet.Host(t, cluster)}
 	r := newRelay(n.host)
 	svc, err := NewService(n.host.Libp2p(), ServiceConfig{Relay: r, Admission: lim, Registerer: prometheus.NewRegistry()})
 	if err != nil {
@@ -52,7 +53,7 @@ func startHostileNet(t *testing.T, lim admission.Limits) *hostileNet {
 	t.Cleanup(svc.Close)
 	n.svc = svc
 	n.topic, _ = r.TopicFor(contentTopic)
-	peerHost := hostile.Host(t, cluster, "127.0.0.1")
+	peerHost := testnet.Host(t, cluster)
 	newRelay(peerHost)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -116,7 +117,7 @@ func TestBusyAndIdleDeadline(t *testing.T) {
 	n := startHostileNet(t, admission.Limits{PeerRequests: 1, FirstByte: 300 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := hostile.Host(t, cluster, "127.0.2.1")
+	c := testnet.HostAt(t, cluster, "127.0.2.1")
 	hostile.Connect(t, ctx, c, n.host, "127.0.2.1")
 	for _, id := range []string{ProtocolV3, ProtocolV2} {
 		gate := n.svc.Admission(id)
