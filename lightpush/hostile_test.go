@@ -11,10 +11,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rlnd/rlnd/internal/hostile"
+	"github.com/rlnd/rlnd/internal/relaytest"
 	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/p2p"
 	"github.com/rlnd/rlnd/p2p/admission"
-	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/wire/pb/messagepb"
 )
 
@@ -30,41 +30,16 @@ type hostileNet struct {
 
 func startHostileNet(t *testing.T, lim admission.Limits) *hostileNet {
 	t.Helper()
-	newRelay := func(h *p2p.Host) *relay.Relay {
-		v, err := relay.NewValidator(relay.ValidatorConfig{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc := relay.DefaultRouterConfig()
-		rc.Params.HeartbeatInterval = 200 * time.Millisecond
-		r, err := relay.New(h.Libp2p(), relay.Config{ClusterID: cluster, NumShards: numShards, Validator: v, Router: &rc})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { r.Close() })
-		return r
-	}
-	n := &hostileNet{host: testnet.Host(t, cluster)}
-	r := newRelay(n.host)
-	svc, err := NewService(n.host.Libp2p(), ServiceConfig{Relay: r, Admission: lim, Registerer: prometheus.NewRegistry()})
+	node := relaytest.Start(t, cluster, nil)
+	n := &hostileNet{host: node.Host}
+	svc, err := NewService(n.host.Libp2p(), ServiceConfig{Relay: node.Relay, Admission: lim, Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
 	n.svc = svc
-	n.topic, _ = r.TopicFor(contentTopic)
-	peerHost := testnet.Host(t, cluster)
-	newRelay(peerHost)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	hostile.Connect(t, ctx, peerHost, n.host, "127.0.0.1")
-	for len(r.PubSub().TopicPeers(n.topic)) == 0 {
-		select {
-		case <-ctx.Done():
-			t.Fatal("the relay peer did not subscribe")
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	n.topic, _ = node.Relay.TopicFor(contentTopic)
+	relaytest.Link(t, 20*time.Second, relaytest.Start(t, cluster, nil), node, n.topic)
 	return n
 }
 
