@@ -121,7 +121,7 @@ func TestJSWakuStoreBusy(t *testing.T) {
 		c.Store.Enabled, c.Store.DBPath = true, t.TempDir()+"/store.db"
 	})
 	st := stall(t, ctx, svc.Host(), store.Protocol)
-	waitFor(t, "the stalled request to hold the store's one place", func() bool {
+	testnet.WaitFor(t, 30*time.Second, "the stalled request to hold the store's one place", func() bool {
 		return admissionStreams(t, svc, store.Protocol, "active") == 1
 	})
 
@@ -139,7 +139,7 @@ func TestJSWakuStoreBusy(t *testing.T) {
 	}
 
 	_ = st.Reset()
-	waitFor(t, "the stalled request to end", func() bool {
+	testnet.WaitFor(t, 30*time.Second, "the stalled request to end", func() bool {
 		return admissionStreams(t, svc, store.Protocol, "active") == 0
 	})
 	res, err = js.Store(ctx, q)
@@ -215,7 +215,7 @@ func TestJSWakuFilterBusy(t *testing.T) {
 	defer cancel()
 	svc, topic, js := busyNode(t, ctx, contentTopic, "filter-peer", func(c *config.Config) { c.Filter.Enabled = true })
 	st := stall(t, ctx, svc.Host(), filter.SubscribeProtocol)
-	waitFor(t, "the stalled request to hold the filter service's one place", func() bool {
+	testnet.WaitFor(t, 30*time.Second, "the stalled request to hold the filter service's one place", func() bool {
 		return admissionStreams(t, svc, filter.SubscribeProtocol, "active") == 1
 	})
 
@@ -238,7 +238,7 @@ func TestJSWakuFilterBusy(t *testing.T) {
 	}
 
 	_ = st.Reset()
-	waitFor(t, "the stalled request to end", func() bool {
+	testnet.WaitFor(t, 30*time.Second, "the stalled request to end", func() bool {
 		return admissionStreams(t, svc, filter.SubscribeProtocol, "active") == 0
 	})
 	// The app subscribes again (the harness keeps the first content
