@@ -8,6 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/rlnd/rlnd/internal/relaytest"
 	"github.com/rlnd/rlnd/wire"
 	"github.com/rlnd/rlnd/wire/pb/filterpb"
 )
@@ -61,9 +62,8 @@ func FuzzHandle(f *testing.F) {
 		}
 		f.Add(byte(0), b)
 	}
-	h := newHost(f)
-	r := newRelay(f, h)
-	s, err := NewService(h, ServiceConfig{Relay: r, MaxCriteriaPerPeer: 5, MaxPeers: 2, RequestBurst: -1, SweepInterval: time.Hour})
+	node := relaytest.Start(f, cluster, nil)
+	s, err := NewService(node.Host.Libp2p(), ServiceConfig{Relay: node.Relay, MaxCriteriaPerPeer: 5, MaxPeers: 2, RequestBurst: -1, SweepInterval: time.Hour})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,56 +10,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/peer"
 	manet "github.com/multiformats/go-multiaddr/net"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/rlnd/rlnd/internal/relaytest"
+	"github.com/rlnd/rlnd/internal/testnet"
+	"github.com/rlnd/rlnd/p2p"
 	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/wire"
 	"github.com/rlnd/rlnd/wire/pb/filterpb"
 )
 
 const (
-	cluster   = 7
-	numShards = 8
-	ctA       = "/rlnd/1/filter-a/proto"
-	ctB       = "/rlnd/1/filter-b/proto"
+	cluster = 7
+	ctA     = "/rlnd/1/filter-a/proto"
+	ctB     = "/rlnd/1/filter-b/proto"
 )
-
-func newHost(tb testing.TB) host.Host {
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { h.Close() })
-	return h
-}
-
-func link(tb testing.TB, a, b host.Host) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
-		tb.Fatal(err)
-	}
-}
-
-func newRelay(tb testing.TB, h host.Host) *relay.Relay {
-	val, err := relay.NewValidator(relay.ValidatorConfig{RLN: false})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	rc := relay.DefaultRouterConfig()
-	rc.Params.HeartbeatInterval = 200 * time.Millisecond
-	r, err := relay.New(h, relay.Config{ClusterID: cluster, NumShards: numShards, Validator: val, Router: &rc})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { r.Close() })
-	return r
-}
 
 // fakeClock is a settable clock.
 type fakeClock struct {
@@ -82,6 +51,7 @@ func (c *fakeClock) Add(d time.Duration) {
 // publishes.
 type testNet struct {
 	svc      *Service
+	node     *relaytest.Node
 	svcHost  host.Host
 	svcRelay *relay.Relay
 	pub      *relay.Relay
@@ -93,8 +63,8 @@ type testNet struct {
 func startNet(tb testing.TB, edit func(*ServiceConfig)) *testNet {
 	tb.Helper()
 	n := &testNet{reg: prometheus.NewRegistry()}
-	n.svcHost = newHost(tb)
-	n.svcRelay = newRelay(tb, n.svcHost)
+	n.node = relaytest.Start(tb, cluster, nil)
+	n.svcHost, n.svcRelay = n.node.Host.Libp2p(), n.node.Relay
 	cfg := ServiceConfig{Relay: n.svcRelay, Registerer: n.reg}
 	if edit != nil {
 		edit(&cfg)
@@ -107,25 +77,23 @@ func startNet(tb testing.TB, edit func(*ServiceConfig)) *testNet {
 	n.svc = s
 	n.topicA, _ = n.svcRelay.TopicFor(ctA)
 	n.topicB, _ = n.svcRelay.TopicFor(ctB)
-	ph := newHost(tb)
-	n.pub = newRelay(tb, ph)
-	link(tb, ph, n.svcHost)
-	deadline := time.Now().Add(10 * time.Second)
-	for _, t := range []string{n.topicA, n.topicB} {
-		for len(n.pub.PubSub().TopicPeers(t)) == 0 || len(n.svcRelay.PubSub().TopicPeers(t)) == 0 {
-			if time.Now().After(deadline) {
-				tb.Fatal("relay peers not subscribed")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	pub := relaytest.Start(tb, cluster, nil)
+	n.pub = pub.Relay
+	relaytest.Link(tb, 10*time.Second, pub, n.node, n.topicA, n.topicB)
 	return n
 }
 
-func (n *testNet) client(tb testing.TB) (*Client, host.Host) {
-	h := newHost(tb)
-	link(tb, h, n.svcHost)
-	c := NewClient(h)
+// client is a filter client on a new host connected to the service.
+func (n *testNet) client(tb testing.TB) (*Client, *p2p.Host) {
+	return n.clientAt(tb, "127.0.0.1")
+}
+
+// clientAt is a filter client on a host at ip (testnet.HostAt: the
+// service sees it in ip's /24), connected to the service.
+func (n *testNet) clientAt(tb testing.TB, ip string) (*Client, *p2p.Host) {
+	h := testnet.HostAt(tb, cluster, ip)
+	testnet.Connect(tb, h, n.node.Host)
+	c := NewClient(h.Libp2p())
 	tb.Cleanup(c.Close)
 	return c, h
 }
@@ -391,27 +359,23 @@ func TestSlowAndDeadSubscribers(t *testing.T) {
 		if _, _, err := n.pub.Publish("", m); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(30 * time.Millisecond) // a steady flow, not a burst past the good queue
-	}
-	got := map[string]bool{}
-	timeout := time.After(15 * time.Second)
-	for len(got) < count {
+		// One at a time, each received before the next is published: a
+		// steady flow the good subscriber keeps up with, not a burst past
+		// its queue.
 		select {
 		case env := <-good.C():
-			got[string(env.Message.GetPayload())] = true
-		case <-timeout:
-			t.Fatalf("the good subscriber got %d of %d (pushed %d, failed %d, dropped %d, relay dropped %d)", len(got), count, n.svc.Pushed(), n.svc.PushFailures(), n.svc.Dropped(), n.svcRelay.Dropped())
+			if !bytes.Equal(env.Message.GetPayload(), body) {
+				t.Fatalf("the good subscriber got %.10q, want %.10q", env.Message.GetPayload(), body)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("the good subscriber got %d of %d (pushed %d, failed %d, dropped %d, relay dropped %d)", i, count, n.svc.Pushed(), n.svc.PushFailures(), n.svc.Dropped(), n.svcRelay.Dropped())
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
 	// (The last push is counted once its stream closes, maybe after the
 	// client read it.)
-	for n.svc.Subscribed(dh.ID()) || n.svc.Subscribed(sh.ID()) || n.svc.Pushed() < count {
-		if time.Now().After(deadline) {
-			t.Fatal("dead or stalled subscriber not removed")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testnet.WaitFor(t, 10*time.Second, "the dead and the stalled subscriber to be removed, every push to the good one counted", func() bool {
+		return !n.svc.Subscribed(dh.ID()) && !n.svc.Subscribed(sh.ID()) && n.svc.Pushed() >= count
+	})
 	if n.svc.PushFailures() < 6 || n.svc.Dropped() == 0 || n.svc.Pushed() != count {
 		t.Fatalf("pushed %d, failed %d, dropped %d", n.svc.Pushed(), n.svc.PushFailures(), n.svc.Dropped())
 	}
@@ -427,27 +391,21 @@ func TestClientIgnoresUnsolicitedPushes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A rogue service: its own relay feed, pushing to whoever subscribed.
-	rogueHost := newHost(t)
-	rogueRelay := newRelay(t, rogueHost)
-	rogue, err := NewService(rogueHost, ServiceConfig{Relay: rogueRelay})
+	rogueNode := relaytest.Start(t, cluster, nil)
+	rogueRelay := rogueNode.Relay
+	rogue, err := NewService(rogueNode.Host.Libp2p(), ServiceConfig{Relay: rogueRelay})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(rogue.Close)
 	// The rogue is made to hold a subscription the client never asked for.
-	link(t, rogueHost, ch)
+	testnet.Connect(t, rogueNode.Host, ch)
 	rogue.subscribe(ch.ID(), []criterion{{pubsub: n.topicA, content: ctA}}, time.Now())
 	m := wire.NewMessage(ctA, []byte("rogue"), time.Now().UnixNano())
 	if _, _, err := rogueRelay.Publish(n.topicA, m); err != nil {
 		t.Logf("rogue publish: %v", err) // no relay peers: delivered locally
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for rogue.Pushed() == 0 && c.Ignored() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("rogue push never happened")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testnet.WaitFor(t, 10*time.Second, "the rogue push", func() bool { return rogue.Pushed() != 0 || c.Ignored() != 0 })
 	quiet(t, c)
 	if c.Ignored() == 0 {
 		t.Fatal("rogue push not counted as ignored")
@@ -459,13 +417,7 @@ func TestClientIgnoresUnsolicitedPushes(t *testing.T) {
 	n.publish(t, ctB, "unasked")
 	n.publish(t, ctA, "asked")
 	receive(t, c, "asked")
-	deadline = time.Now().Add(10 * time.Second)
-	for c.Ignored() == before {
-		if time.Now().After(deadline) {
-			t.Fatal("unasked push not ignored")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testnet.WaitFor(t, 10*time.Second, "the unasked push to be ignored", func() bool { return c.Ignored() != before })
 	quiet(t, c)
 }
 
@@ -473,14 +425,17 @@ func TestClientIgnoresUnsolicitedPushes(t *testing.T) {
 // comes; a malformed request gets 400 with a description.
 func TestStreamHandling(t *testing.T) {
 	n := startNet(t, nil)
-	h := newHost(t)
-	link(t, h, n.svcHost)
-	st, err := h.NewStream(ctx(t), n.svcHost.ID(), ProtocolSubscribe)
+	h := testnet.Host(t, cluster)
+	testnet.Connect(t, h, n.node.Host)
+	st, err := h.Libp2p().NewStream(ctx(t), n.svcHost.ID(), ProtocolSubscribe)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	time.Sleep(300 * time.Millisecond) // idle before use
+	// Deliberately idle (wall time must pass; there is no event to wait
+	// for): the stream sits unused before its request, as the streams
+	// js-waku opens ahead of use do.
+	time.Sleep(300 * time.Millisecond)
 	if err := wire.WriteFrame(st, []byte{0x0a, 0xff, 0xff}); err != nil {
 		t.Fatal(err)
 	}
@@ -497,7 +452,7 @@ func TestStreamHandling(t *testing.T) {
 // stallAt closes h and gives svc, as h's only address, one that accepts
 // TCP connections and never speaks: a dial to h then hangs in the
 // handshake until its deadline.
-func stallAt(t *testing.T, svc, h host.Host) {
+func stallAt(t *testing.T, svc host.Host, h *p2p.Host) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -11,47 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
-	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/wire"
 	"github.com/rlnd/rlnd/wire/pb/filterpb"
 )
-
-// newHostAt is a host listening on ip; its connections come from ip (on
-// Linux all of 127/8 is loopback, and go-libp2p dials from its listen
-// address), so the service sees it in ip's /24.
-func newHostAt(tb testing.TB, ip string) host.Host {
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/"+ip+"/tcp/0"), libp2p.DisableRelay())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return h
-}
-
-// clientAt is a filter client on a host at ip, connected to the service.
-func (n *testNet) clientAt(tb testing.TB, ip string) (*Client, host.Host) {
-	h := newHostAt(tb, ip)
-	tb.Cleanup(func() { h.Close() })
-	link(tb, h, n.svcHost)
-	c := NewClient(h)
-	tb.Cleanup(c.Close)
-	return c, h
-}
-
-// waitUntil polls cond until it holds, failing after the deadline.
-func waitUntil(tb testing.TB, within time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("not within %v: %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // A thousand throwaway subscribers from one /24 (127.0.1.x: each a new
 // peer id that subscribes and goes away, never to ping) get the prefix's
@@ -72,11 +38,15 @@ func TestSybilSubscribersFromOnePrefix(t *testing.T) {
 	for range workers {
 		wg.Go(func() {
 			for i := range jobs {
-				h := newHostAt(t, fmt.Sprintf("127.0.1.%d", 1+i%250))
+				h, err := testnet.NewHost(cluster, fmt.Sprintf("127.0.1.%d", 1+i%250))
+				if err != nil {
+					others.Store(i, err)
+					continue
+				}
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				err := h.Connect(ctx, peer.AddrInfo{ID: svc, Addrs: n.svcHost.Addrs()})
+				_, err = h.Connect(ctx, peer.AddrInfo{ID: svc, Addrs: n.svcHost.Addrs()})
 				if err == nil {
-					c := NewClient(h)
+					c := NewClient(h.Libp2p())
 					err = c.Subscribe(ctx, svc, n.topicA, []string{ctA})
 					c.Close()
 				}
@@ -148,7 +118,7 @@ func TestSybilSubscribersFromOnePrefix(t *testing.T) {
 
 	// Every push to a throwaway failed with nothing to dial: each is
 	// removed after MaxPushFailures, and its prefix may subscribe again.
-	waitUntil(t, 30*time.Second, "throwaway subscribers removed", func() bool { return n.svc.PrefixPeers(attackers) == 0 })
+	testnet.WaitFor(t, 30*time.Second, "throwaway subscribers removed", func() bool { return n.svc.PrefixPeers(attackers) == 0 })
 	if got := testutil.ToFloat64(n.svc.m.removals.WithLabelValues("unreachable")); got != DefaultMaxPeersPerPrefix {
 		t.Fatalf("rlnd_filter_removed_total{unreachable} = %v, want %d", got, DefaultMaxPeersPerPrefix)
 	}
@@ -179,9 +149,9 @@ func TestFailedPushes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rh.RemoveStreamHandler(ProtocolPush) // connected, but every push stream is refused
+	rh.Libp2p().RemoveStreamHandler(ProtocolPush) // connected, but every push stream is refused
 	gh.Close()
-	waitUntil(t, 10*time.Second, "the service to see the gone subscriber's connection closed", func() bool {
+	testnet.WaitFor(t, 10*time.Second, "the service to see the gone subscriber's connection closed", func() bool {
 		return len(n.svcHost.Network().ConnsToPeer(gh.ID())) == 0
 	})
 	const count = 6 // twice MaxPushFailures
@@ -192,7 +162,7 @@ func TestFailedPushes(t *testing.T) {
 	// Every message was pushed to the good subscriber; the refusing one
 	// and the gone one were tried until each was removed, after 3
 	// failures in a row.
-	waitUntil(t, 20*time.Second, "both failing subscribers removed", func() bool {
+	testnet.WaitFor(t, 20*time.Second, "both failing subscribers removed", func() bool {
 		return !n.svc.Subscribed(gh.ID()) && !n.svc.Subscribed(rh.ID())
 	})
 	if got := n.svc.PushFailures(); got != 6 {
@@ -231,7 +201,7 @@ func TestPushQueueBytes(t *testing.T) {
 	// The stalled subscriber's address now accepts TCP and never speaks:
 	// its first push hangs in the dial, and its queue fills.
 	stallAt(t, n.svcHost, sh)
-	waitUntil(t, 10*time.Second, "the stalled subscriber's connection closed", func() bool {
+	testnet.WaitFor(t, 10*time.Second, "the stalled subscriber's connection closed", func() bool {
 		return len(n.svcHost.Network().ConnsToPeer(sh.ID())) == 0
 	})
 	const count = 10
@@ -245,7 +215,7 @@ func TestPushQueueBytes(t *testing.T) {
 	// queueBytes, the rest is dropped.
 	frame := len(wire.AppendFrame(nil, make([]byte, 100<<10+64)))
 	fit := queueBytes / frame
-	waitUntil(t, 10*time.Second, "the stalled subscriber's messages dropped", func() bool {
+	testnet.WaitFor(t, 10*time.Second, "the stalled subscriber's messages dropped", func() bool {
 		return n.svc.Dropped() == uint64(count-1-fit)
 	})
 	if q := n.svc.QueuedBytes(); q > queueBytes || q < int64(fit*(100<<10)) {

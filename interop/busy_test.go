@@ -16,7 +16,7 @@ import (
 
 	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/filter"
-	"github.com/rlnd/rlnd/internal/hostile"
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/lightpush"
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/node"
@@ -92,8 +92,8 @@ func busyNode(t *testing.T, ctx context.Context, contentTopic, waitFor string, e
 // the stream is reset.
 func stall(t *testing.T, ctx context.Context, svc *p2p.Host, id protocol.ID) network.Stream {
 	t.Helper()
-	staller := hostile.Host(t, 42, "127.0.0.1")
-	hostile.Connect(t, ctx, staller, svc, "127.0.0.1")
+	staller := testnet.Host(t, 42)
+	testnet.Connect(t, staller, svc)
 	st, err := staller.Libp2p().Network().NewStream(ctx, svc.ID())
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +122,7 @@ func TestJSWakuStoreBusy(t *testing.T) {
 		c.Store.Enabled, c.Store.DBPath = true, t.TempDir()+"/store.db"
 	})
 	st := stall(t, ctx, svc.Host(), store.Protocol)
-	waitFor(t, "the stalled request to hold the store's one place", func() bool {
+	testnet.WaitFor(t, 30*time.Second, "the stalled request to hold the store's one place", func() bool {
 		return admissionStreams(t, svc, store.Protocol, "active") == 1
 	})
 
@@ -140,7 +140,7 @@ func TestJSWakuStoreBusy(t *testing.T) {
 	}
 
 	_ = st.Reset()
-	waitFor(t, "the stalled request to end", func() bool {
+	testnet.WaitFor(t, 30*time.Second, "the stalled request to end", func() bool {
 		return admissionStreams(t, svc, store.Protocol, "active") == 0
 	})
 	res, err = js.Store(ctx, q)
@@ -216,7 +216,7 @@ func TestJSWakuFilterBusy(t *testing.T) {
 	defer cancel()
 	svc, topic, js := busyNode(t, ctx, contentTopic, "filter-peer", func(c *config.Config) { c.Filter.Enabled = true })
 	st := stall(t, ctx, svc.Host(), filter.ProtocolSubscribe)
-	waitFor(t, "the stalled request to hold the filter service's one place", func() bool {
+	testnet.WaitFor(t, 30*time.Second, "the stalled request to hold the filter service's one place", func() bool {
 		return admissionStreams(t, svc, filter.ProtocolSubscribe, "active") == 1
 	})
 
@@ -239,7 +239,7 @@ func TestJSWakuFilterBusy(t *testing.T) {
 	}
 
 	_ = st.Reset()
-	waitFor(t, "the stalled request to end", func() bool {
+	testnet.WaitFor(t, 30*time.Second, "the stalled request to end", func() bool {
 		return admissionStreams(t, svc, filter.ProtocolSubscribe, "active") == 0
 	})
 	// The app subscribes again (the harness keeps the first content

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/rlnd/rlnd/filter"
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/wire/pb/filterpb"
 	"github.com/rlnd/rlnd/wire/pb/messagepb"
 )
@@ -213,7 +214,7 @@ func TestJSWakuFilter(t *testing.T) {
 		t.Fatalf("unsubscribe: %+v", unsub)
 	}
 	checkFilterExchange(t, "unsubscribe", unsub.WakuFilterResult, filterpb.FilterSubscribeRequest_UNSUBSCRIBE, n.topic, []string{subscribed}, 0)
-	waitFor(t, "the service to drop the criterion", func() bool { return svc.Criteria() == 1 })
+	testnet.WaitFor(t, 30*time.Second, "the service to drop the criterion", func() bool { return svc.Criteria() == 1 })
 	var late []*messagepb.WakuMessage
 	for _, payload := range []string{"late 0", "late 1", "late 2"} {
 		late = append(late, n.publish(t, ctx, subscribed, payload))
@@ -233,7 +234,7 @@ func TestJSWakuFilter(t *testing.T) {
 	if unsub, err = js.Unsubscribe(ctx, sentinel); err != nil || !unsub.OK {
 		t.Fatalf("unsubscribe from the sentinel: %+v %v", unsub, err)
 	}
-	waitFor(t, "the service to forget js-waku", func() bool { return !svc.Subscribed(jsID) })
+	testnet.WaitFor(t, 30*time.Second, "the service to forget js-waku", func() bool { return !svc.Subscribed(jsID) })
 	ping, err = js.FilterPing(ctx, n.topic)
 	if err != nil {
 		t.Fatal(err)

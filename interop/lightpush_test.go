@@ -229,6 +229,8 @@ func TestJSWakuLightPushAfterIdle(t *testing.T) {
 	sub := n.peer.Relay().Subscribe()
 	defer sub.Cancel()
 	n.pushDelivered(t, ctx, sub, contentTopic, "before the pause")
+	// Deliberate: the stream js-waku opened ahead of use must sit idle for
+	// longer than the service's request timeout; wall time must pass.
 	time.Sleep(idle)
 	n.pushDelivered(t, ctx, sub, contentTopic, "after the pause")
 }

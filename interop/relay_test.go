@@ -9,6 +9,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/rln"
@@ -67,13 +68,7 @@ func TestJSWakuRelayBothWays(t *testing.T) {
 	if _, err := js.Subscribe(ctx, contentTopic, topic); err != nil {
 		t.Fatal(err)
 	}
-	waitMesh := time.Now().Add(20 * time.Second)
-	for !contains(r.PubSub().MeshPeers(topic), jsID) {
-		if time.Now().After(waitMesh) {
-			t.Fatalf("js-waku not in rlnd's mesh of %s (topic peers %v)", topic, r.PubSub().TopicPeers(topic))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testnet.WaitFor(t, 20*time.Second, "js-waku in rlnd's mesh of "+topic, func() bool { return contains(r.PubSub().MeshPeers(topic), jsID) })
 
 	prove := func(payload string, ms int64, messageID uint64) []byte {
 		m := wire.NewMessage(contentTopic, []byte(payload), ms*1_000_000)
@@ -127,13 +122,7 @@ func TestJSWakuRelayBothWays(t *testing.T) {
 				t.Fatalf("rlnd got %v from %s on %s", env.Message, env.From, env.PubsubTopic)
 			}
 			// The broken one was judged and rejected, and counted against js-waku.
-			deadline := time.Now().Add(10 * time.Second)
-			for r.PubSub().Stats().Rejected == 0 {
-				if time.Now().After(deadline) {
-					t.Fatal("the broken proof was not rejected")
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+			testnet.WaitFor(t, 10*time.Second, "the broken proof to be rejected", func() bool { return r.PubSub().Stats().Rejected != 0 })
 			return
 		case <-ctx.Done():
 			t.Fatalf("rlnd did not receive js-waku's message; stats %+v", r.PubSub().Stats())

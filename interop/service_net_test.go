@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/rlnd/rlnd/config"
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/node"
 	"github.com/rlnd/rlnd/relay"
@@ -141,20 +142,9 @@ func meshNodes(t *testing.T, ctx context.Context, a, b *node.Node, topic string)
 	if _, err := a.Host().Connect(ctx, peer.AddrInfo{ID: b.Host().ID(), Addrs: b.Host().Libp2p().Addrs()}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the rlnd nodes to mesh on "+topic, func() bool {
+	testnet.WaitFor(t, 30*time.Second, "the rlnd nodes to mesh on "+topic, func() bool {
 		return contains(a.Relay().PubSub().MeshPeers(topic), b.Host().ID()) && contains(b.Relay().PubSub().MeshPeers(topic), a.Host().ID())
 	})
-}
-
-// waitFor polls cond every 20 ms for up to 30 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // hasAll tells whether every one of want is in got.

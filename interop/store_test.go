@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/store"
 	"github.com/rlnd/rlnd/wire"
 	"github.com/rlnd/rlnd/wire/pb/messagepb"
@@ -83,7 +84,7 @@ func TestJSWakuStore(t *testing.T) {
 		t.Fatalf("%d other messages", len(others))
 	}
 	archive := n.svc.Archive()
-	waitFor(t, "the archive to hold every message", func() bool {
+	testnet.WaitFor(t, 30*time.Second, "the archive to hold every message", func() bool {
 		c, err := archive.Count(ctx)
 		return err == nil && c == len(all)
 	})

@@ -14,12 +14,12 @@ import (
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-	"github.com/libp2p/go-libp2p"
-	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
-	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/rlnd/rlnd/internal/relaytest"
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/membership"
+	"github.com/rlnd/rlnd/p2p"
 	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/rln"
 	"github.com/rlnd/rlnd/rln/artefacts"
@@ -71,7 +71,7 @@ func runCrashHelper() error {
 	if err != nil {
 		return err
 	}
-	h, err := newHostErr()
+	h, err := testnet.NewHost(cluster, "127.0.0.1")
 	if err != nil {
 		return err
 	}
@@ -79,11 +79,11 @@ func runCrashHelper() error {
 	if err != nil {
 		return err
 	}
-	r, err := relay.New(h, relay.Config{ClusterID: cluster, NumShards: numShards, Validator: val})
+	r, err := relay.New(h.Libp2p(), relay.Config{ClusterID: cluster, NumShards: relaytest.NumShards, Validator: val})
 	if err != nil {
 		return err
 	}
-	if _, err := NewService(h, ServiceConfig{Relay: r, Prover: p, Group: g, Memberships: ms, Signal: rln.SignalTimestamped,
+	if _, err := NewService(h.Libp2p(), ServiceConfig{Relay: r, Prover: p, Group: g, Memberships: ms, Signal: rln.SignalTimestamped,
 		SlotsPath: os.Getenv("RLND_SLOTS"), PerPeerQuota: 10_000, ReservedShare: -1, Workers: 2}); err != nil {
 		return err
 	}
@@ -93,26 +93,33 @@ func runCrashHelper() error {
 			return err
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err = h.Connect(ctx, *ai)
+		_, err = h.Connect(ctx, *ai)
 		cancel()
 		if err != nil {
 			return err
 		}
 	}
+	// Ready once both observers are relay peers on the topic (nothing
+	// signals a subscription: poll, within the minute the test waits).
 	topic, _ := r.TopicFor(contentTopic)
+	deadline := time.After(time.Minute)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
 	for len(r.PubSub().TopicPeers(topic)) < 2 {
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-tick.C:
+		case <-deadline:
+			return fmt.Errorf("%d of the 2 observers subscribed after a minute", len(r.PubSub().TopicPeers(topic)))
+		}
 	}
-	self, _ := ma.NewMultiaddr("/p2p/" + h.ID().String())
-	fmt.Printf("READY %s\n", h.Addrs()[0].Encapsulate(self))
+	fmt.Printf("READY %s\n", h.Addrs()[0])
 	select {}
 }
 
 // observer is an in-process relay that records every nullifier it accepts
 // and any double-signal evidence.
 type observer struct {
-	h         host.Host
-	r         *relay.Relay
+	*relaytest.Node
 	mu        sync.Mutex
 	seen      map[string]int  // epoch/nullifier -> deliveries
 	payloads  map[string]bool // payloads delivered
@@ -121,18 +128,14 @@ type observer struct {
 }
 
 func startObserver(tb testing.TB, g membership.Group, v *rln.Verifier) *observer {
-	o := &observer{h: newHost(tb), seen: map[string]int{}, payloads: map[string]bool{}}
+	o := &observer{seen: map[string]int{}, payloads: map[string]bool{}}
 	val, err := relay.NewValidator(relay.ValidatorConfig{Group: g, Verifier: v, RLN: true, Signal: rln.SignalTimestamped,
 		OnEvidence: func(string, rln.Evidence) { o.evidence.Add(1) }})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	o.r, err = relay.New(o.h, relay.Config{ClusterID: cluster, NumShards: numShards, Validator: val})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { o.r.Close() })
-	sub := o.r.Subscribe()
+	o.Node = relaytest.Start(tb, cluster, val)
+	sub := o.Relay.Subscribe()
 	go func() {
 		for env := range sub.C() {
 			p, err := rln.UnmarshalRateLimitProof(env.Message.RateLimitProof)
@@ -147,6 +150,14 @@ func startObserver(tb testing.TB, g membership.Group, v *rln.Verifier) *observer
 		}
 	}()
 	return o
+}
+
+// linkObservers links the observers to each other: relays that see
+// each other on the test's topic.
+func linkObservers(tb testing.TB, obs []*observer) {
+	tb.Helper()
+	topic, _ := obs[0].Relay.TopicFor(contentTopic)
+	relaytest.Link(tb, 10*time.Second, obs[0].Node, obs[1].Node, topic)
 }
 
 // nullifiersOnce checks that the observer saw no double signal and
@@ -175,9 +186,7 @@ func (o *observer) got(payload string) bool {
 	return o.payloads[payload]
 }
 
-func (o *observer) addr() string {
-	return fmt.Sprintf("%s/p2p/%s", o.h.Addrs()[0], o.h.ID())
-}
+func (o *observer) addr() string { return o.Host.Addrs()[0].String() }
 
 // startHelper starts the service process and returns it with its address.
 func startHelper(t *testing.T, slots string, observers []*observer) (*exec.Cmd, peer.AddrInfo) {
@@ -231,24 +240,31 @@ func TestCrashNeverReusesNullifier(t *testing.T) {
 		t.Fatal(err)
 	}
 	observers := []*observer{startObserver(t, g, v), startObserver(t, g, v)}
-	link(t, observers[0].h, observers[1].h)
+	linkObservers(t, observers)
 	slots := filepath.Join(t.TempDir(), "slots")
 
 	var target atomic.Pointer[peer.AddrInfo]
 	proc, ai := startHelper(t, slots, observers)
 	target.Store(&ai)
 
-	var ok, outOfSlots atomic.Int32
+	var ok atomic.Int32
 	// Accepted pushes per epoch (of the message's timestamp): the test may
 	// cross an epoch boundary, where every slot is new.
 	var epochMu sync.Mutex
 	perEpoch := map[uint64]int{}
 	accepted := map[string]peer.ID{} // payload -> the service process that answered 200
 	stop := make(chan struct{})
+	// restartedCh is closed once the restarted service's address is in
+	// target; slotsOut at the first 504.
+	restartedCh, slotsOut := make(chan struct{}), make(chan struct{})
+	var slotsOutOnce sync.Once
+	var clients []*p2p.Host
+	for range 4 {
+		clients = append(clients, testnet.Host(t, cluster))
+	}
 	var wg sync.WaitGroup
-	for c := range 4 {
+	for c, h := range clients {
 		wg.Go(func() {
-			h := newHost(t)
 			for i := 0; ; i++ {
 				select {
 				case <-stop:
@@ -257,13 +273,19 @@ func TestCrashNeverReusesNullifier(t *testing.T) {
 				}
 				ai := *target.Load()
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				if err := h.Connect(ctx, ai); err != nil {
+				if _, err := h.Connect(ctx, ai); err != nil {
 					cancel()
-					time.Sleep(50 * time.Millisecond)
+					// The service is down: wait until it is restarted
+					// (once it is, a failed dial is tried again at once).
+					select {
+					case <-stop:
+						return
+					case <-restartedCh:
+					}
 					continue
 				}
 				m := message(fmt.Sprintf("client %d message %d", c, i))
-				r, err := Push(ctx, h, ai.ID, "", m)
+				r, err := Push(ctx, h.Libp2p(), ai.ID, "", m)
 				cancel()
 				switch {
 				case err != nil: // the service died under us
@@ -274,22 +296,15 @@ func TestCrashNeverReusesNullifier(t *testing.T) {
 					accepted[string(m.Payload)] = ai.ID
 					epochMu.Unlock()
 				case r.Status == StatusOutOfProofs:
-					outOfSlots.Add(1)
-					time.Sleep(100 * time.Millisecond)
+					// Every slot is used: the test stops the clients.
+					slotsOutOnce.Do(func() { close(slotsOut) })
+					<-stop
+					return
 				}
 			}
 		})
 	}
-	waitCount := func(n int32, what string) {
-		deadline := time.Now().Add(60 * time.Second)
-		for ok.Load() < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: only %d pushes accepted", what, ok.Load())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	waitCount(15, "before the crash")
+	testnet.WaitFor(t, 60*time.Second, "15 pushes accepted before the crash", func() bool { return ok.Load() >= 15 })
 	// Killed with requests in flight: some slots are written, some proofs
 	// made and not answered.
 	if err := proc.Process.Kill(); err != nil {
@@ -300,17 +315,27 @@ func TestCrashNeverReusesNullifier(t *testing.T) {
 	// A new variable: the clients read the old address through target.
 	_, restarted := startHelper(t, slots, observers)
 	target.Store(&restarted)
+	close(restartedCh)
 	// Run the restarted service until every slot is used.
-	deadline := time.Now().Add(90 * time.Second)
-	for outOfSlots.Load() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("slots never ran out: %d accepted", ok.Load())
-		}
-		time.Sleep(20 * time.Millisecond)
+	select {
+	case <-slotsOut:
+	case <-time.After(90 * time.Second):
+		t.Fatalf("slots never ran out: %d accepted", ok.Load())
 	}
 	close(stop)
 	wg.Wait()
-	time.Sleep(2 * time.Second) // the last messages propagate
+	// The last messages propagate: every one the restarted service
+	// accepted reaches both observers.
+	testnet.WaitFor(t, 30*time.Second, "the restarted service's messages to reach both observers", func() bool {
+		for payload, by := range accepted {
+			for _, o := range observers {
+				if by == restarted.ID && !o.got(payload) {
+					return false
+				}
+			}
+		}
+		return true
+	})
 	total := ok.Load()
 	t.Logf("accepted %d before the crash, %d in all, by epoch %v; %d slots an epoch", beforeCrash, total, perEpoch, 2*crashLimit)
 	for e, n := range perEpoch {
@@ -341,10 +366,6 @@ func TestCrashNeverReusesNullifier(t *testing.T) {
 		}
 		o.mu.Unlock()
 	}
-}
-
-func newHostErr() (host.Host, error) {
-	return libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
 }
 
 func artefactsDir(testing.TB) string { return artefacts.DefaultDir() }

@@ -14,6 +14,8 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/libp2p/go-libp2p/core/host"
 
+	"github.com/rlnd/rlnd/internal/relaytest"
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/rln"
@@ -29,6 +31,7 @@ const faultLimit = 3 // per membership; the service holds two: 6 slots an epoch
 type faultWorld struct {
 	members []relay.Member
 	group   *membership.StaticGroup
+	node    *relaytest.Node
 	svcHost host.Host
 	relay   *relay.Relay
 	obs     []*observer
@@ -51,40 +54,24 @@ func newFaultWorld(t *testing.T) *faultWorld {
 		t.Fatal(err)
 	}
 	w.group = g
-	w.svcHost = newHost(t)
 	val, err := relay.NewValidator(relay.ValidatorConfig{Group: g, Verifier: v, RLN: true, Signal: rln.SignalTimestamped})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.relay, err = relay.New(w.svcHost, relay.Config{ClusterID: cluster, NumShards: numShards, Validator: val}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.relay.Close() })
+	w.node = relaytest.Start(t, cluster, val)
+	w.svcHost, w.relay = w.node.Host.Libp2p(), w.node.Relay
 	w.obs = []*observer{startObserver(t, g, v), startObserver(t, g, v)}
-	link(t, w.obs[0].h, w.obs[1].h)
-	for _, o := range w.obs {
-		link(t, o.h, w.svcHost)
-	}
+	linkObservers(t, w.obs)
 	topic, _ := w.relay.TopicFor(contentTopic)
-	waitFor(t, 10*time.Second, "both observers on the service's topic", func() bool { return len(w.relay.PubSub().TopicPeers(topic)) == 2 })
+	for _, o := range w.obs {
+		relaytest.Link(t, 10*time.Second, o.Node, w.node, topic)
+	}
 	for range 2 {
-		c := newHost(t)
-		link(t, c, w.svcHost)
-		w.clients = append(w.clients, c)
+		c := testnet.Host(t, cluster)
+		testnet.Connect(t, c, w.node.Host)
+		w.clients = append(w.clients, c.Libp2p())
 	}
 	return w
-}
-
-// waitFor polls cond every 10 ms until it holds, failing after d.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %s for %s", d, what)
-		}
-		<-time.After(10 * time.Millisecond)
-	}
 }
 
 func (w *faultWorld) start(t *testing.T, path string, fs SlotFS) {
@@ -142,7 +129,7 @@ func (w *faultWorld) load(t *testing.T, tag string) []string {
 func (w *faultWorld) settle(t *testing.T, n int) {
 	t.Helper()
 	for i, o := range w.obs {
-		waitFor(t, 20*time.Second, fmt.Sprintf("observer %d to deliver %d messages", i, n), func() bool { return int(o.delivered.Load()) >= n })
+		testnet.WaitFor(t, 20*time.Second, fmt.Sprintf("observer %d to deliver %d messages", i, n), func() bool { return int(o.delivered.Load()) >= n })
 	}
 }
 

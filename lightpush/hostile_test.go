@@ -12,9 +12,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rlnd/rlnd/internal/hostile"
+	"github.com/rlnd/rlnd/internal/relaytest"
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/p2p"
 	"github.com/rlnd/rlnd/p2p/admission"
-	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/wire/pb/messagepb"
 )
 
@@ -30,22 +31,8 @@ type hostileNet struct {
 
 func startHostileNet(t *testing.T, lim admission.Limits) *hostileNet {
 	t.Helper()
-	newRelay := func(h *p2p.Host) *relay.Relay {
-		v, err := relay.NewValidator(relay.ValidatorConfig{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc := relay.DefaultRouterConfig()
-		rc.Params.HeartbeatInterval = 200 * time.Millisecond
-		r, err := relay.New(h.Libp2p(), relay.Config{ClusterID: cluster, NumShards: numShards, Validator: v, Router: &rc})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { r.Close() })
-		return r
-	}
-	n := &hostileNet{host: hostile.Host(t, cluster, "127.0.0.1", StreamLimits())}
-	r := newRelay(n.host)
+	n := &hostileNet{host: testnet.Host(t, cluster, StreamLimits())}
+	r := relaytest.New(t, n.host, nil)
 	svc, err := NewService(n.host.Libp2p(), ServiceConfig{Relay: r, Admission: lim, Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
@@ -53,18 +40,7 @@ func startHostileNet(t *testing.T, lim admission.Limits) *hostileNet {
 	t.Cleanup(svc.Close)
 	n.svc = svc
 	n.topic, _ = r.TopicFor(contentTopic)
-	peerHost := hostile.Host(t, cluster, "127.0.0.1")
-	newRelay(peerHost)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	hostile.Connect(t, ctx, peerHost, n.host, "127.0.0.1")
-	for len(r.PubSub().TopicPeers(n.topic)) == 0 {
-		select {
-		case <-ctx.Done():
-			t.Fatal("the relay peer did not subscribe")
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	relaytest.Link(t, 20*time.Second, relaytest.Start(t, cluster, nil), &relaytest.Node{Host: n.host, Relay: r}, n.topic)
 	return n
 }
 
@@ -117,7 +93,7 @@ func TestBusyAndIdleDeadline(t *testing.T) {
 	n := startHostileNet(t, admission.Limits{PeerRequests: 1, FirstByte: 300 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := hostile.Host(t, cluster, "127.0.2.1")
+	c := testnet.HostAt(t, cluster, "127.0.2.1")
 	hostile.Connect(t, ctx, c, n.host, "127.0.2.1")
 	for _, id := range []protocol.ID{ProtocolV3, ProtocolV2} {
 		gate := n.svc.Admission(id)

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/rlnd/rlnd/internal/relaytest"
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/rln"
@@ -25,7 +25,6 @@ import (
 
 const (
 	cluster      = 7
-	numShards    = 8
 	contentTopic = "/rlnd/1/lightpush-test/proto"
 )
 
@@ -50,28 +49,12 @@ func loadProver(tb testing.TB) (*rln.Prover, *rln.Verifier) {
 	return prover, verifier
 }
 
-func newHost(tb testing.TB) host.Host {
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { h.Close() })
-	return h
-}
-
-func link(tb testing.TB, a, b host.Host) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
-		tb.Fatal(err)
-	}
-}
-
 // testNet is a lightpush service node and a relay peer, with a group of
 // members: the service holds the first `held`, the others are the clients'
 // own (for messages that carry their own proofs).
 type testNet struct {
 	service  *Service
+	node     *relaytest.Node
 	svcHost  host.Host
 	svcRelay *relay.Relay
 	peer     *relay.Relay
@@ -103,22 +86,15 @@ func startNet(tb testing.TB, held int, limit uint64, edit func(*ServiceConfig)) 
 	if edit != nil {
 		edit(&cfg)
 	}
-	newRelay := func(h host.Host) *relay.Relay {
+	validator := func() *relay.Validator {
 		val, err := relay.NewValidator(relay.ValidatorConfig{Group: g, Verifier: v, RLN: true, Signal: rln.SignalTimestamped, EpochPeriod: cfg.EpochPeriod})
 		if err != nil {
 			tb.Fatal(err)
 		}
-		rc := relay.DefaultRouterConfig()
-		rc.Params.HeartbeatInterval = 200 * time.Millisecond
-		r, err := relay.New(h, relay.Config{ClusterID: cluster, NumShards: numShards, Validator: val, Router: &rc})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { r.Close() })
-		return r
+		return val
 	}
-	n.svcHost = newHost(tb)
-	n.svcRelay = newRelay(n.svcHost)
+	n.node = relaytest.Start(tb, cluster, validator())
+	n.svcHost, n.svcRelay = n.node.Host.Libp2p(), n.node.Relay
 	cfg.Relay = n.svcRelay
 	s, err := NewService(n.svcHost, cfg)
 	if err != nil {
@@ -127,24 +103,24 @@ func startNet(tb testing.TB, held int, limit uint64, edit func(*ServiceConfig)) 
 	tb.Cleanup(s.Close)
 	n.service = s
 	n.topic, _ = n.svcRelay.TopicFor(contentTopic)
-	ph := newHost(tb)
-	n.peer = newRelay(ph)
+	peer := relaytest.Start(tb, cluster, validator())
+	n.peer = peer.Relay
 	n.peerSub = n.peer.Subscribe()
-	link(tb, ph, n.svcHost)
-	deadline := time.Now().Add(10 * time.Second)
-	for len(n.svcRelay.PubSub().TopicPeers(n.topic)) == 0 {
-		if time.Now().After(deadline) {
-			tb.Fatal("relay peer not subscribed")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	relaytest.Link(tb, 10*time.Second, peer, n.node, n.topic)
 	return n
 }
 
+// client is a new host connected to the service.
 func (n *testNet) client(tb testing.TB) host.Host {
-	h := newHost(tb)
-	link(tb, h, n.svcHost)
-	return h
+	return n.clientAt(tb, "127.0.0.1")
+}
+
+// clientAt is a new host at ip (testnet.HostAt: the service sees it in
+// ip's /24) connected to the service.
+func (n *testNet) clientAt(tb testing.TB, ip string) host.Host {
+	h := testnet.HostAt(tb, cluster, ip)
+	testnet.Connect(tb, h, n.node.Host)
+	return h.Libp2p()
 }
 
 func message(payload string) *messagepb.WakuMessage {
@@ -280,15 +256,10 @@ func TestQuotaNoPeersNoPaaS(t *testing.T) {
 		t.Fatalf("other client: %+v", r)
 	}
 
-	lone := newHost(t)
 	p, v := loadProver(t)
 	val, _ := relay.NewValidator(relay.ValidatorConfig{Group: n.group, Verifier: v, RLN: true})
-	lr, err := relay.New(lone, relay.Config{ClusterID: cluster, NumShards: numShards, Validator: val})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lr.Close()
-	ls, err := NewService(lone, ServiceConfig{Relay: lr, Prover: p, Group: n.group, Memberships: n.members[:1], SlotsPath: filepath.Join(t.TempDir(), "s")})
+	lone := relaytest.Start(t, cluster, val)
+	ls, err := NewService(lone.Host.Libp2p(), ServiceConfig{Relay: lone.Relay, Prover: p, Group: n.group, Memberships: n.members[:1], SlotsPath: filepath.Join(t.TempDir(), "s")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +271,7 @@ func TestQuotaNoPeersNoPaaS(t *testing.T) {
 		t.Fatal("a refused request used a slot")
 	}
 
-	plain, err := NewService(newHost(t), ServiceConfig{Relay: n.svcRelay})
+	plain, err := NewService(testnet.Host(t, cluster).Libp2p(), ServiceConfig{Relay: n.svcRelay})
 	if err != nil {
 		t.Fatal(err)
 	}

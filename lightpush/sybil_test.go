@@ -8,26 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 
 	"github.com/rlnd/rlnd/rln"
 	"github.com/rlnd/rlnd/wire"
 )
 
-// hostAt is a client host whose connections come from ip (all of 127/8
-// is loopback on Linux; the dial reuses the listening address).
-func hostAt(tb testing.TB, ip string) host.Host {
-	tb.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/"+ip+"/tcp/0"), libp2p.DisableRelay())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { h.Close() })
-	return h
-}
-
-// pause waits d unless stop closes first.
+// pause waits d unless stop closes first. The clients here pace their
+// pushes and wait for epoch boundaries: wall time itself must pass.
 func pause(stop <-chan struct{}, d time.Duration) bool {
 	select {
 	case <-stop:
@@ -80,15 +68,11 @@ func TestSybilPrefixQuota(t *testing.T) {
 	})
 	var honest []host.Host
 	for _, ip := range []string{"127.0.2.1", "127.0.2.2", "127.0.3.1"} {
-		h := hostAt(t, ip)
-		link(t, h, n.svcHost)
-		honest = append(honest, h)
+		honest = append(honest, n.clientAt(t, ip))
 	}
 	var sybils []host.Host
 	for i := range attackers {
-		h := hostAt(t, fmt.Sprintf("127.0.1.%d", 1+i%20))
-		link(t, h, n.svcHost)
-		sybils = append(sybils, h)
+		sybils = append(sybils, n.clientAt(t, fmt.Sprintf("127.0.1.%d", 1+i%20)))
 	}
 	// The service sees the clients' own addresses.
 	if c := n.service.clientOf(sybils[7].ID()); c.prefix != "127.0.1.0/24" || c.ip != "127.0.1.8" {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/internal/pgtest"
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/store"
 	"github.com/rlnd/rlnd/wire"
 )
@@ -91,37 +92,40 @@ func TestNodesShareArchive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for len(nodes[0].Relay().PubSub().TopicPeers(topic)) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the nodes did not connect")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testnet.WaitFor(t, 30*time.Second, "the nodes to connect", func() bool { return len(nodes[0].Relay().PubSub().TopicPeers(topic)) != 0 })
 	m := wire.NewMessage("/app/1/shared/proto", []byte("stored once"), time.Now().UnixNano())
 	hash, _, err := nodes[0].Relay().Publish(topic, m)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Both archivers have had it (node 1 received it by relay) and stored
+	// it, each in a batch of its own.
 	for i, n := range nodes {
-		for {
-			p, err := n.Archive().Query(context.Background(), store.Query{Hashes: []wire.MessageHash{hash}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(p.Messages) == 1 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("node %d: the message was not archived", i)
-			}
-			time.Sleep(20 * time.Millisecond)
+		testnet.WaitFor(t, 30*time.Second, fmt.Sprintf("node %d's archiver to store the message", i), func() bool { return archiveInserts(t, n) >= 1 })
+	}
+	// Either serves it; the archive holds it once.
+	for i, n := range nodes {
+		p, err := n.Archive().Query(context.Background(), store.Query{Hashes: []wire.MessageHash{hash}})
+		if err != nil || len(p.Messages) != 1 {
+			t.Fatalf("node %d: the message is not in the archive (%d found, %v)", i, len(p.Messages), err)
 		}
 	}
-	// Both archivers have had it (node 1 received it by relay); the archive
-	// holds it once.
-	time.Sleep(500 * time.Millisecond)
 	if c, err := nodes[1].Archive().Count(context.Background()); err != nil || c != 1 {
 		t.Fatalf("Count = %d, %v; want 1", c, err)
 	}
+}
+
+// archiveInserts is how many batches n's archiver has stored.
+func archiveInserts(t *testing.T, n *Node) uint64 {
+	t.Helper()
+	mfs, err := n.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "waku_archive_insert_duration_seconds" && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetHistogram().GetSampleCount()
+		}
+	}
+	return 0
 }

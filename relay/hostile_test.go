@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/relay/pubsub"
 	"github.com/rlnd/rlnd/rln"
 	"github.com/rlnd/rlnd/wire"
@@ -27,15 +28,15 @@ func TestBadProofFlood(t *testing.T) {
 	f := loadFixture(t)
 	victim := startNetNode(t, f)
 	honest := startNetNode(t, f)
-	linkHosts(t, honest.h, victim.h)
+	testnet.Connect(t, honest.h, victim.h)
 
 	topic, _ := victim.r.TopicFor(netContent)
 	// The flooder writes raw RPC frames (no router of its own, so that the
 	// heap measured is the victim's) and discards what it is sent.
-	floodHost := newNetHost(t)
-	floodHost.SetStreamHandler(pubsub.WakuRelayID, func(s network.Stream) { _, _ = io.Copy(io.Discard, s) })
-	linkHosts(t, floodHost, victim.h)
-	stream, err := floodHost.NewStream(context.Background(), victim.h.ID(), pubsub.WakuRelayID)
+	floodHost := testnet.Host(t, netCluster)
+	floodHost.Libp2p().SetStreamHandler(pubsub.WakuRelayID, func(s network.Stream) { _, _ = io.Copy(io.Discard, s) })
+	testnet.Connect(t, floodHost, victim.h)
+	stream, err := floodHost.Libp2p().NewStream(context.Background(), victim.h.ID(), pubsub.WakuRelayID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,11 +44,9 @@ func TestBadProofFlood(t *testing.T) {
 	if err := wire.WriteMsg(stream, sub); err != nil {
 		t.Fatal(err)
 	}
-	if !waitUntil(10*time.Second, func() bool {
+	testnet.WaitFor(t, 10*time.Second, "the flooder and the honest peer to join", func() bool {
 		return len(victim.r.PubSub().TopicPeers(topic)) == 2 && len(honest.r.PubSub().MeshPeers(topic)) == 1
-	}) {
-		t.Fatal("peers did not join")
-	}
+	})
 
 	// One real proof, then copies with distinct payloads and broken shares:
 	// every copy is a new message id that must be judged.
@@ -100,15 +99,16 @@ func TestBadProofFlood(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	for _, h := range hashes {
-		if !waitUntil(15*time.Second, func() bool { return victim.count(h) == 1 }) {
-			t.Fatalf("honest message not delivered during the flood; stats %+v", victim.r.PubSub().Stats())
+	defer func() {
+		if t.Failed() {
+			t.Logf("victim's stats %+v", victim.r.PubSub().Stats())
 		}
+	}()
+	for i, h := range hashes {
+		testnet.WaitFor(t, 15*time.Second, fmt.Sprintf("honest message %d to be delivered during the flood", i), func() bool { return victim.count(h) == 1 })
 	}
 	// The flooder is graylisted: most of its flood is dropped unjudged.
-	if !waitUntil(15*time.Second, func() bool { return victim.r.PubSub().Stats().GraylistedRPCs > 0 }) {
-		t.Fatalf("flooder never graylisted: %+v", victim.r.PubSub().Stats())
-	}
+	testnet.WaitFor(t, 15*time.Second, "the flooder to be graylisted", func() bool { return victim.r.PubSub().Stats().GraylistedRPCs > 0 })
 	st := victim.r.PubSub().Stats()
 	if st.Rejected == 0 || st.Rejected > flood/2 {
 		t.Errorf("verified and rejected %d of %d flood messages: graylisting should cut that short", st.Rejected, flood)
@@ -118,7 +118,12 @@ func TestBadProofFlood(t *testing.T) {
 	}
 	stream.Close()
 	floodHost.Close()
-	time.Sleep(500 * time.Millisecond) // connection teardown is asynchronous
+	// Connection teardown is asynchronous: the victim lets go of the
+	// flooder, and finishes judging what it had of the flood.
+	testnet.WaitFor(t, 10*time.Second, "the victim to drop the flooder and finish its validations", func() bool {
+		st := victim.r.PubSub().Stats()
+		return st.Peers == 1 && st.Pending == 0 && st.FramesInFlight == 0
+	})
 	runtime.GC()
 	runtime.GC()
 	var after runtime.MemStats

@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/rlnd/rlnd/internal/testnet"
 )
 
 // A relay given a registry reports its router's counters at scrape time,
@@ -19,7 +21,7 @@ func TestRelayMetrics(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := New(newNetHost(t), Config{ClusterID: netCluster, NumShards: 2, Validator: v, Registerer: reg})
+		r, err := New(testnet.Host(t, netCluster).Libp2p(), Config{ClusterID: netCluster, NumShards: 2, Validator: v, Registerer: reg})
 		if err != nil {
 			t.Fatal(err)
 		}

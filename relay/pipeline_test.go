@@ -344,15 +344,21 @@ func TestPipelineRecordsInArrivalOrder(t *testing.T) {
 	f := loadFixture(t)
 	c := newCollector(2)
 	var calls atomic.Int32
+	taken := make(chan struct{})
 	slowFirst := func(int) {
 		if calls.Add(1) == 1 {
+			close(taken)
+			// Deliberately slow, so that the other worker verifies the
+			// second message first: nothing marks the end of its
+			// verification (it then waits to record), so wall time must
+			// pass.
 			time.Sleep(300 * time.Millisecond)
 		}
 	}
 	p := NewPipeline(f.validator(t, nil), PipelineConfig{Workers: 2, MaxBatch: 1, onBatch: slowFirst}, c.done)
 	defer p.Close()
 	p.Submit("first", Item{testTopic, f.msg(t, key(5, 0, "first"))})
-	time.Sleep(20 * time.Millisecond) // the first worker has taken it
+	recv(t, taken) // the first worker has taken it
 	p.Submit("second", Item{testTopic, f.msg(t, key(5, 0, "second"))})
 	recv(t, c.all)
 	o, _ := c.get("first")

@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/rlnd/rlnd/internal/relaytest"
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/wire"
 )
@@ -58,36 +59,25 @@ type archiverNet struct {
 const archiverTopic = "/rlnd/1/archiver-test/proto"
 
 func newArchiverNet(t *testing.T, failures int32, cfg ArchiverConfig) *archiverNet {
-	storeHost, pubHost := serviceHost(t), serviceHost(t)
-	storeRelay, pubRelay := serviceRelay(t, storeHost), serviceRelay(t, pubHost)
+	storeNode, pubNode := relaytest.Start(t, testCluster, nil), relaytest.Start(t, testCluster, nil)
 	db, err := OpenSQLite(filepath.Join(t.TempDir(), "store.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	n := &archiverNet{db: db, flaky: &flakyArchive{Archive: db}, reg: prometheus.NewRegistry(), pub: pubRelay, arrivals: storeRelay.Subscribe()}
+	n := &archiverNet{db: db, flaky: &flakyArchive{Archive: db}, reg: prometheus.NewRegistry(), pub: pubNode.Relay, arrivals: storeNode.Relay.Subscribe()}
 	n.flaky.failures.Store(failures)
 	if n.m, err = newMetrics(n.reg, db); err != nil {
 		t.Fatal(err)
 	}
 	cfg.Registerer = n.reg
-	ar, err := NewArchiver(storeRelay, n.flaky, cfg)
+	ar, err := NewArchiver(storeNode.Relay, n.flaky, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(ar.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := pubHost.Connect(ctx, peer.AddrInfo{ID: storeHost.ID(), Addrs: storeHost.Addrs()}); err != nil {
-		t.Fatal(err)
-	}
-	n.topic, _ = pubRelay.TopicFor(archiverTopic)
-	for len(pubRelay.PubSub().TopicPeers(n.topic)) == 0 {
-		if ctx.Err() != nil {
-			t.Fatal("store node not subscribed")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	n.topic, _ = pubNode.Relay.TopicFor(archiverTopic)
+	relaytest.Link(t, 30*time.Second, pubNode, storeNode, n.topic)
 	return n
 }
 
@@ -103,17 +93,11 @@ func (n *archiverNet) publish(t *testing.T, count int, payload func(i int) strin
 
 // waitCount waits until the archive holds want messages.
 func (n *archiverNet) waitCount(t *testing.T, want int) {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	t.Helper()
+	testnet.WaitFor(t, 30*time.Second, fmt.Sprintf("%d messages archived", want), func() bool {
 		c, _ := n.db.Count(context.Background())
-		if c == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("archived %d, want %d", c, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return c == want
+	})
 }
 
 // The archiver keeps what it received while the archive fails and stores
@@ -164,13 +148,9 @@ func TestArchiverBoundsPending(t *testing.T) {
 	const count = 20
 	n.publish(t, count, func(i int) string { return fmt.Sprintf("message %d", i) })
 	// Wait until the archiver has seen all 20 (it keeps the last 8).
-	deadline := time.Now().Add(30 * time.Second)
-	for testutil.ToFloat64(n.m.droppedTotal) < count-8 {
-		if time.Now().After(deadline) {
-			t.Fatalf("dropped %v, want %d", testutil.ToFloat64(n.m.droppedTotal), count-8)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testnet.WaitFor(t, 30*time.Second, fmt.Sprintf("%d messages dropped", count-8), func() bool {
+		return testutil.ToFloat64(n.m.droppedTotal) >= count-8
+	})
 	// The order they reached the store node in (gossipsub may deliver out
 	// of publishing order): the 8 that came last are the ones to keep.
 	var order []string

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/rlnd/rlnd/internal/hostile"
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/p2p"
 	"github.com/rlnd/rlnd/p2p/admission"
 	"github.com/rlnd/rlnd/wire"
@@ -51,7 +52,7 @@ func startHostileStore(t *testing.T, cfg ServiceConfig, messages, payload int) *
 	if _, err := db.Put(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
-	s.host = hostile.Host(t, hostileCluster, "127.0.0.1", StreamLimits())
+	s.host = testnet.Host(t, hostileCluster, StreamLimits())
 	if cfg.Registerer == nil {
 		cfg.Registerer = prometheus.NewRegistry()
 	}
@@ -113,7 +114,7 @@ func TestStalledReadersStore(t *testing.T) {
 	s := startHostileStore(t, ServiceConfig{Admission: lim, MaxFullPages: fullPages}, messages, payload)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c := hostile.Host(t, hostileCluster, "127.0.2.1")
+	c := testnet.HostAt(t, hostileCluster, "127.0.2.1")
 	hostile.Connect(t, ctx, c, s.host, "127.0.2.1")
 	before := hostile.HeapAfterGC()
 

@@ -7,6 +7,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/rlnd/rlnd/internal/relaytest"
+	"github.com/rlnd/rlnd/internal/testnet"
 )
 
 // The archiver and the service of a node register one set of store
@@ -19,12 +22,12 @@ func TestStoreMetricsShared(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	reg := prometheus.NewRegistry()
-	ar, err := NewArchiver(serviceRelay(t, serviceHost(t)), db, ArchiverConfig{Registerer: reg})
+	ar, err := NewArchiver(relaytest.Start(t, testCluster, nil).Relay, db, ArchiverConfig{Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(ar.Close)
-	svc, err := NewService(serviceHost(t), db, ServiceConfig{Registerer: reg})
+	svc, err := NewService(testnet.Host(t, testCluster).Libp2p(), db, ServiceConfig{Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}

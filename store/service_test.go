@@ -7,108 +7,90 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
-	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/peer"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/rlnd/rlnd/relay"
+	"github.com/rlnd/rlnd/internal/relaytest"
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/wire"
+	"github.com/rlnd/rlnd/wire/pb/messagepb"
 	"github.com/rlnd/rlnd/wire/pb/storepb"
 )
 
-func serviceHost(t *testing.T) host.Host {
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
-}
-
-func serviceRelay(t *testing.T, h host.Host) *relay.Relay {
-	v, err := relay.NewValidator(relay.ValidatorConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc := relay.DefaultRouterConfig()
-	rc.Params.HeartbeatInterval = 200 * time.Millisecond
-	r, err := relay.New(h, relay.Config{ClusterID: 3, NumShards: 8, Validator: v, Router: &rc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	return r
-}
+// testCluster is the cluster of the store tests' relays.
+const testCluster = 3
 
 // A store node archives what its relay delivers (not ephemeral messages)
 // and answers store v3 queries: paging in both directions returns every
 // message once, hash lookups, and a 400 for an unknown or malformed cursor.
 func TestStoreService(t *testing.T) {
-	storeHost, pubHost, client := serviceHost(t), serviceHost(t), serviceHost(t)
-	storeRelay, pubRelay := serviceRelay(t, storeHost), serviceRelay(t, pubHost)
+	storeNode, pubNode := relaytest.Start(t, testCluster, nil), relaytest.Start(t, testCluster, nil)
+	client := testnet.Host(t, testCluster)
 	db, err := OpenSQLite(filepath.Join(t.TempDir(), "store.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	ar, err := NewArchiver(storeRelay, db, ArchiverConfig{})
+	// arrivals sees the store node's deliveries in the order the
+	// archiver's own subscription gets them (one delivery loop feeds both).
+	arrivals := storeNode.Relay.Subscribe()
+	ar, err := NewArchiver(storeNode.Relay, db, ArchiverConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(ar.Close)
-	svc, err := NewService(storeHost, db, ServiceConfig{})
+	svc, err := NewService(storeNode.Host.Libp2p(), db, ServiceConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := pubHost.Connect(ctx, peer.AddrInfo{ID: storeHost.ID(), Addrs: storeHost.Addrs()}); err != nil {
-		t.Fatal(err)
-	}
-	if err := client.Connect(ctx, peer.AddrInfo{ID: storeHost.ID(), Addrs: storeHost.Addrs()}); err != nil {
-		t.Fatal(err)
-	}
 	const ct = "/rlnd/1/store-test/proto"
-	topic, _ := pubRelay.TopicFor(ct)
-	for len(pubRelay.PubSub().TopicPeers(topic)) == 0 {
-		if ctx.Err() != nil {
-			t.Fatal("store node not subscribed")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	topic, _ := pubNode.Relay.TopicFor(ct)
+	relaytest.Link(t, 30*time.Second, pubNode, storeNode, topic)
+	testnet.Connect(t, client, storeNode.Host)
 	const n = 45
 	base := time.Now().UnixNano()
-	for i := range n {
-		m := wire.NewMessage(ct, []byte(fmt.Sprintf("message %d", i)), base+int64(i))
-		if _, _, err := pubRelay.Publish(topic, m); err != nil {
+	publish := func(m *messagepb.WakuMessage) wire.MessageHash {
+		t.Helper()
+		h, _, err := pubNode.Relay.Publish(topic, m)
+		if err != nil {
 			t.Fatal(err)
 		}
+		return h
+	}
+	message := func(i int) *messagepb.WakuMessage {
+		return wire.NewMessage(ct, []byte(fmt.Sprintf("message %d", i)), base+int64(i))
+	}
+	for i := range n - 1 {
+		publish(message(i))
 	}
 	eph := wire.NewMessage(ct, []byte("ephemeral"), base+1000)
 	eph.Ephemeral = proto.Bool(true)
-	if _, _, err := pubRelay.Publish(topic, eph); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		c, _ := db.Count(ctx)
-		if c == n {
-			break
+	ephHash := publish(eph)
+	// Once the store node delivered the ephemeral message, the archiver
+	// has it before anything published after: when the last message is
+	// archived, the ephemeral one was judged.
+	for delivered := false; !delivered; {
+		select {
+		case env := <-arrivals.C():
+			delivered = env.Hash == ephHash
+		case <-ctx.Done():
+			t.Fatal("the store node did not deliver the ephemeral message")
 		}
-		if ctx.Err() != nil {
-			t.Fatalf("archived %d of %d", c, n)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond)
+	last := publish(message(n - 1))
+	testnet.WaitFor(t, 30*time.Second, "the last message to be archived", func() bool {
+		p, err := db.Query(ctx, Query{Hashes: []wire.MessageHash{last}})
+		return err == nil && len(p.Messages) == 1
+	})
 	if c, _ := db.Count(ctx); c != n {
 		t.Fatalf("archived %d messages, want %d (no ephemeral)", c, n)
 	}
 
 	query := func(req *storepb.StoreQueryRequest) *storepb.StoreQueryResponse {
 		t.Helper()
-		resp, err := QueryPeer(ctx, client, storeHost.ID(), req)
+		resp, err := QueryPeer(ctx, client.Libp2p(), storeNode.Host.ID(), req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -177,7 +159,7 @@ func TestServiceEntryCursorPaging(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	svc, err := NewService(serviceHost(t), db, ServiceConfig{})
+	svc, err := NewService(testnet.Host(t, testCluster).Libp2p(), db, ServiceConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

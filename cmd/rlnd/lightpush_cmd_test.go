@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/rlnd/rlnd/config"
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/node"
 	"github.com/rlnd/rlnd/rln"
@@ -63,12 +64,7 @@ func TestLightpushSendCommand(t *testing.T) {
 	}
 	const ct = "/rlnd/1/cli-lightpush/proto"
 	topic, _ := svc.Relay().TopicFor(ct)
-	for len(svc.Relay().PubSub().TopicPeers(topic)) == 0 {
-		if ctx.Err() != nil {
-			t.Fatal("relay peer not subscribed")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testnet.WaitFor(t, 30*time.Second, "the relay peer's subscription", func() bool { return len(svc.Relay().PubSub().TopicPeers(topic)) != 0 })
 	addr := svc.Addrs()[0].String()
 	// Devnet epochs are short (10 s): the slot is counted against the
 	// epoch it was taken in, and a new epoch has all 3 again.

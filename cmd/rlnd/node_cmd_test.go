@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rlnd/rlnd/contracts/devchain"
+	"github.com/rlnd/rlnd/internal/testnet"
 )
 
 // syncBuffer is a bytes.Buffer safe to read while a command writes it.
@@ -52,18 +53,21 @@ func TestNodeCommand(t *testing.T) {
 			"--p2p-listen", "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/tcp/0/ws", "--metrics-address", "127.0.0.1:0"}, &out, &errOut, nil)
 	}()
 	metrics := regexp.MustCompile(`metrics on (http://\S+)`)
-	deadline := time.Now().Add(30 * time.Second)
-	for !metrics.MatchString(out.String()) {
+	started := false
+	defer func() {
+		if !started {
+			t.Logf("the node's output: %s %s", out.String(), errOut.String())
+		}
+	}()
+	testnet.WaitFor(t, 30*time.Second, "the node to print its metrics address", func() bool {
 		select {
 		case code := <-done:
-			t.Fatalf("node exited %d: %s %s", code, out.String(), errOut.String())
+			t.Fatalf("node exited %d", code)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node did not start: %s %s", out.String(), errOut.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return metrics.MatchString(out.String())
+	})
+	started = true
 	if !strings.Contains(out.String(), "/ws/p2p/") || !strings.Contains(out.String(), "/tcp/") {
 		t.Fatalf("listen addresses missing: %s", out.String())
 	}

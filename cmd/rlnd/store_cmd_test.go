@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/rlnd/rlnd/config"
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/node"
 	"github.com/rlnd/rlnd/wire"
 )
@@ -39,28 +40,17 @@ func TestStoreQueryCommand(t *testing.T) {
 	}
 	const ct = "/rlnd/1/cli-store/proto"
 	topic, _ := pub.Relay().TopicFor(ct)
-	for len(pub.Relay().PubSub().TopicPeers(topic)) == 0 {
-		if ctx.Err() != nil {
-			t.Fatal("store node not subscribed")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testnet.WaitFor(t, 30*time.Second, "the store node's subscription", func() bool { return len(pub.Relay().PubSub().TopicPeers(topic)) != 0 })
 	now := time.Now().UnixNano()
 	for i := range 25 {
 		if _, _, err := pub.Relay().Publish(topic, wire.NewMessage(ct, []byte(fmt.Sprintf("stored %d", i)), now+int64(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for {
+	testnet.WaitFor(t, 30*time.Second, "25 messages archived", func() bool {
 		c, _ := st.Archive().Count(ctx)
-		if c == 25 {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("archived %d", c)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return c == 25
+	})
 	addr := st.Addrs()[0].String()
 	code, out, errOut := runCLI(t, nil, "store", "query", "--peer", addr, "--content-topic", ct, "--cluster", "66", "--all", "--page-size", "10", "--json")
 	var msgs []storedJSON

@@ -1,7 +1,7 @@
 // Package hostile holds the hostile clients of the service tests: hosts
-// on chosen loopback addresses (on Linux all of 127.0.0.0/8 is loopback, so
-// 127.0.1.x and 127.0.2.x are different /24 prefixes) that flood a service
-// with request streams they never use.
+// on chosen loopback addresses (testnet.HostAt: 127.0.1.x and 127.0.2.x
+// are different /24 prefixes) that flood a service with request streams
+// they never use.
 package hostile
 
 import (
@@ -18,22 +18,10 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 	msmux "github.com/multiformats/go-multistream"
 
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/p2p"
 	"github.com/rlnd/rlnd/p2p/admission"
 )
-
-// Host starts an rlnd libp2p host on cluster listening on (and so dialling
-// from) ip, closed at the end of the test. A host serving a protocol under
-// test is given that protocol's stream limits, as a node would be.
-func Host(tb testing.TB, cluster uint16, ip string, limits ...p2p.StreamLimits) *p2p.Host {
-	tb.Helper()
-	h, err := p2p.NewHost(p2p.HostConfig{ClusterID: cluster, Listen: []string{fmt.Sprintf("/ip4/%s/tcp/0", ip)}, StreamLimits: limits})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { h.Close() })
-	return h
-}
 
 // Connect connects h to target and checks that target sees h's
 // connection coming from ip (the prefix the test means).
@@ -56,7 +44,7 @@ func Clients(tb testing.TB, ctx context.Context, cluster uint16, target *p2p.Hos
 	tb.Helper()
 	var hs []*p2p.Host
 	for _, ip := range ips {
-		h := Host(tb, cluster, ip)
+		h := testnet.HostAt(tb, cluster, ip)
 		Connect(tb, ctx, h, target, ip)
 		hs = append(hs, h)
 	}
@@ -105,7 +93,7 @@ func StartIdleFlood(tb testing.TB, ctx context.Context, target *p2p.Host, cfg Fl
 	tb.Cleanup(f.Stop)
 	for i := range cfg.Peers {
 		ip := fmt.Sprintf("%s%d", cfg.IPPrefix, i+1)
-		h := Host(tb, cfg.Cluster, ip)
+		h := testnet.HostAt(tb, cfg.Cluster, ip)
 		Connect(tb, ctx, h, target, ip)
 		for range cfg.Streams {
 			f.wg.Add(1)

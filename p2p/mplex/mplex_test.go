@@ -87,20 +87,18 @@ func TestSlowReaderIsReset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// One frame always fits an empty buffer: the byte after it is over
+	// the bound.
 	if _, err := s1.Write(make([]byte, 1500)); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s1.Write([]byte{1}); err != nil {
+		t.Fatal(err)
+	}
 	// The reset comes back to the writer.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, err := s1.Write([]byte{1})
-		if errors.Is(err, errReset()) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the overflowing stream was not reset")
-		}
-		time.Sleep(time.Millisecond)
+	waitReset(t, s1, "the overflowing stream")
+	if _, err := s1.Write([]byte{1}); !errors.Is(err, errReset()) {
+		t.Fatalf("write on the overflowing stream: %v, want a reset", err)
 	}
 	if _, err := r1.Read(make([]byte, 10)); !errors.Is(err, errReset()) {
 		t.Fatalf("reader of the overflowing stream: %v, want a reset", err)
@@ -168,16 +166,10 @@ func TestInboundStreamLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
 	for _, s := range streams[3:] {
-		for {
-			if _, err := s.Write([]byte{1}); errors.Is(err, errReset()) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("a stream over the inbound limit was not reset")
-			}
-			time.Sleep(time.Millisecond)
+		waitReset(t, s, "a stream over the inbound limit")
+		if _, err := s.Write([]byte{1}); !errors.Is(err, errReset()) {
+			t.Fatalf("write on a stream over the inbound limit: %v, want a reset", err)
 		}
 	}
 	b.mu.Lock()
@@ -189,6 +181,17 @@ func TestInboundStreamLimit(t *testing.T) {
 }
 
 func errReset() error { return networkErrReset }
+
+// waitReset waits until the remote side's reset of s arrived (s is one
+// of this package's streams).
+func waitReset(t *testing.T, s any, what string) {
+	t.Helper()
+	select {
+	case <-s.(*stream).reset:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s was not reset", what)
+	}
+}
 
 // The unread data of all streams together is bounded too: a peer cannot
 // spread its excess over many streams.
@@ -205,15 +208,12 @@ func TestConnBufferBound(t *testing.T) {
 	if _, err := s1.Write(make([]byte, 60)); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := s2.Write(make([]byte, 60)); errors.Is(err, errReset()) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the stream over the connection's bound was not reset")
-		}
-		time.Sleep(time.Millisecond)
+	if _, err := s2.Write(make([]byte, 60)); err != nil {
+		t.Fatal(err)
+	}
+	waitReset(t, s2, "the stream over the connection's bound")
+	if _, err := s2.Write(make([]byte, 60)); !errors.Is(err, errReset()) {
+		t.Fatalf("write on the stream over the connection's bound: %v, want a reset", err)
 	}
 	if got := b.buffered.Load(); got > 100 {
 		t.Fatalf("%d bytes buffered, bound 100", got)

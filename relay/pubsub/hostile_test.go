@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"github.com/rlnd/rlnd/internal/hostile"
+	"github.com/rlnd/rlnd/internal/testnet"
 	"io"
 	"runtime"
 	"strings"
@@ -84,7 +85,7 @@ func newHostileNet(t *testing.T, params func(*gossipsub.Params), edits ...func(*
 	// Subscribe once every router knows its peers, so that the
 	// subscriptions are announced to them.
 	for i, want := range []int{1, 3, 1} {
-		waitFor(t, fmt.Sprintf("node %d's peers", i), func() bool { return n.pss[i].Stats().Peers == want })
+		testnet.WaitFor(t, 10*time.Second, fmt.Sprintf("node %d's peers", i), func() bool { return n.pss[i].Stats().Peers == want })
 	}
 	for i, ps := range n.pss {
 		s, err := ps.Subscribe(topic)
@@ -102,14 +103,14 @@ func newHostileNet(t *testing.T, params func(*gossipsub.Params), edits ...func(*
 		}()
 	}
 	// Logged if the meshes do not form in time.
-	deadline := time.Now().Add(9 * time.Second)
-	waitFor(t, "honest meshes", func() bool {
-		if time.Now().After(deadline) {
+	defer func() {
+		if t.Failed() {
 			for i, ps := range n.pss {
 				t.Logf("node %d %s: mesh %v, topic peers %v", i, n.hosts[i].ID(), ps.MeshPeers(topic), ps.TopicPeers(topic))
 			}
-			deadline = deadline.Add(time.Hour)
 		}
+	}()
+	testnet.WaitFor(t, 10*time.Second, "honest meshes", func() bool {
 		return len(n.pss[0].MeshPeers(topic)) == 1 && len(n.pss[2].MeshPeers(topic)) == 1 &&
 			len(n.pss[1].MeshPeers(topic)) >= 2 && len(n.pss[1].TopicPeers(topic)) >= 2
 	})
@@ -162,7 +163,7 @@ func (n *hostileNet) checkHonestDelivery() {
 	if len(published) == 0 {
 		n.t.Fatal("no honest message published")
 	}
-	waitFor(n.t, fmt.Sprintf("%d honest messages delivered", len(published)), func() bool {
+	testnet.WaitFor(n.t, 10*time.Second, fmt.Sprintf("%d honest messages delivered", len(published)), func() bool {
 		n.mu.Lock()
 		defer n.mu.Unlock()
 		for k, data := range published {
@@ -375,7 +376,7 @@ func TestHostileMalformedFrames(t *testing.T) {
 			sent += w.bytes
 		}
 	}
-	waitFor(t, "bad frames counted", func() bool { return n.target.Stats().BadFrames >= bad })
+	testnet.WaitFor(t, 10*time.Second, "bad frames counted", func() bool { return n.target.Stats().BadFrames >= bad })
 	st := n.target.Stats()
 	stop()
 	if st.BadFrames != bad {
@@ -391,7 +392,7 @@ func TestHostileMalformedFrames(t *testing.T) {
 	t.Logf("%d streams, %d bad frames, %.0f GiB announced by oversized lengths", rounds*6, st.BadFrames, float64(declared)/(1<<30))
 	checkHeap(t, "malformed frames", before, sent)
 	// The streams are gone: no reader goroutine is left behind.
-	waitFor(t, "stream goroutines to end", func() bool { return runtime.NumGoroutine() < goroutines+50 })
+	testnet.WaitFor(t, 10*time.Second, "stream goroutines to end", func() bool { return runtime.NumGoroutine() < goroutines+50 })
 	if st := n.target.Stats(); st.Peers != 3 {
 		t.Fatalf("target has %d peers", st.Peers)
 	}
@@ -422,7 +423,7 @@ func TestHostileIHaveFlood(t *testing.T) {
 	if ignored+graylisted < frames-uint64(heartbeats)*uint64(p.MaxIHaveMessages) {
 		t.Fatalf("%d IHAVEs ignored and %d graylisted of %d, in %d heartbeats", ignored, graylisted, frames, heartbeats)
 	}
-	waitFor(t, "promises broken", func() bool { return n.target.Stats().BrokenPromises > 0 })
+	testnet.WaitFor(t, 10*time.Second, "promises broken", func() bool { return n.target.Stats().BrokenPromises > 0 })
 	if asked := n.atk.iwantIDs.Load(); asked > heartbeats*int64(p.MaxIHaveLength) {
 		t.Fatalf("target asked for %d ids in at most %d heartbeats", asked, heartbeats)
 	}
@@ -462,7 +463,7 @@ func TestHostileIWantFlood(t *testing.T) {
 	if got := st.IWantServed - served; got != uint64(known*retrans) {
 		t.Fatalf("served %d messages, want %d", got, known*retrans)
 	}
-	waitFor(t, "attacker to receive the served messages", func() bool {
+	testnet.WaitFor(t, 10*time.Second, "attacker to receive the served messages", func() bool {
 		n.atk.mu.Lock()
 		defer n.atk.mu.Unlock()
 		total := 0
@@ -536,7 +537,7 @@ func TestHostileGraftFlood(t *testing.T) {
 			t.Fatal("attacker in the target's mesh")
 		}
 	}
-	waitFor(t, "PRUNEs sent back", func() bool { return n.atk.prunes.Load() > 0 })
+	testnet.WaitFor(t, 10*time.Second, "PRUNEs sent back", func() bool { return n.atk.prunes.Load() > 0 })
 	t.Logf("GRAFTs refused %d, PRUNEs received by the attacker %d, graylisted RPCs %d, attacker score %.0f",
 		refused, n.atk.prunes.Load(), graylisted, score)
 	n.checkHonestDelivery()
@@ -656,7 +657,7 @@ func TestHostileInvalidMessages(t *testing.T) {
 		sent += w.bytes
 	}
 	// Let the validations under way finish.
-	waitFor(t, "validations to finish", func() bool { return n.target.Stats().Pending == 0 })
+	testnet.WaitFor(t, 10*time.Second, "validations to finish", func() bool { return n.target.Stats().Pending == 0 })
 	st := n.target.Stats().Stats
 	if st.Rejected == st0.Rejected {
 		t.Fatal("no message rejected")

@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/relay/gossipsub"
 	"github.com/rlnd/rlnd/wire"
 	"github.com/rlnd/rlnd/wire/pb/gossipsubpb"
@@ -29,6 +30,9 @@ func routerConfig(seed uint64) gossipsub.Config {
 	}
 }
 
+// newHost is a plain libp2p host on loopback. pubsub is tested below the
+// metadata check of p2p's hosts (testnet.Host), and its attackers open
+// more streams than p2p's resource manager lets a peer have.
 func newHost(t testing.TB) host.Host {
 	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
 	if err != nil {
@@ -67,16 +71,6 @@ func (v *rejectPrefix) Validate(id, topic string, data []byte, from peer.ID, don
 	return true
 }
 
-func waitFor(t testing.TB, what string, cond func() bool) {
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // A line of five nodes: messages published at one end reach the other
 // through four hops; rejected ones stop at the first.
 func TestLineRelays(t *testing.T) {
@@ -105,7 +99,7 @@ func TestLineRelays(t *testing.T) {
 		if i == 0 || i == n-1 {
 			want = 1
 		}
-		waitFor(t, fmt.Sprintf("mesh at node %d", i), func() bool { return len(pss[i].MeshPeers(topic)) == want })
+		testnet.WaitFor(t, 10*time.Second, fmt.Sprintf("mesh at node %d", i), func() bool { return len(pss[i].MeshPeers(topic)) == want })
 	}
 	if _, sent, err := pss[0].Publish(topic, []byte("bad message")); err != nil || sent != 1 {
 		t.Fatalf("publish: %d %v", sent, err)
@@ -157,5 +151,5 @@ func TestOversizedFrame(t *testing.T) {
 	}
 	big := make([]byte, ps.maxFrame()+1)
 	_ = wire.WriteFrame(s, big)
-	waitFor(t, "bad frame counted", func() bool { return ps.Stats().BadFrames == 1 })
+	testnet.WaitFor(t, 10*time.Second, "bad frame counted", func() bool { return ps.Stats().BadFrames == 1 })
 }

@@ -5,13 +5,15 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/rlnd/rlnd/internal/hostile"
 	"runtime"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+
+	"github.com/rlnd/rlnd/internal/hostile"
+	"github.com/rlnd/rlnd/internal/testnet"
 )
 
 // Slow frames: many connections (slowPeers attacker hosts, slowStreams
@@ -39,7 +41,7 @@ func TestHostileSlowFrames(t *testing.T) {
 		connect(t, a.h, n.hosts[1])
 		atks = append(atks, a)
 	}
-	waitFor(t, "attackers to be the target's peers", func() bool { return n.target.Stats().Peers == 3+slowPeers })
+	testnet.WaitFor(t, 10*time.Second, "attackers to be the target's peers", func() bool { return n.target.Stats().Peers == 3+slowPeers })
 	st0 := n.target.Stats()
 	before, goroutines := hostile.HeapAfterGC(), runtime.NumGoroutine()
 	stop := n.honestTraffic("slow frames")
@@ -103,7 +105,7 @@ func TestHostileSlowFrames(t *testing.T) {
 		}
 	}
 	total := slowPeers * slowStreams
-	waitFor(t, fmt.Sprintf("%d frames in flight", total), func() bool { return n.target.Stats().FramesInFlight >= total })
+	testnet.WaitFor(t, 10*time.Second, fmt.Sprintf("%d frames in flight", total), func() bool { return n.target.Stats().FramesInFlight >= total })
 	announced := int64(total) * int64(max)
 	after := hostile.HeapAfterGC()
 	growth := int64(after) - int64(before)
@@ -152,7 +154,7 @@ func TestHostileSlowFrames(t *testing.T) {
 		total, trickled, total-trickled, n.target.Score(atks[0].h.ID()))
 	n.checkHonestDelivery()
 	checkHeap(t, "slow frames, after the resets", before, sent)
-	waitFor(t, "stream goroutines to end", func() bool { return runtime.NumGoroutine() < goroutines+50 })
+	testnet.WaitFor(t, 10*time.Second, "stream goroutines to end", func() bool { return runtime.NumGoroutine() < goroutines+50 })
 	if st := n.target.Stats(); st.Peers != 3+slowPeers {
 		t.Fatalf("target has %d peers, want %d", st.Peers, 3+slowPeers)
 	}
