@@ -183,7 +183,7 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 		var db store.Archive
 		var err error
 		if cfg.Store.DBURL != "" {
-			db, err = store.OpenPostgres(cfg.Store.DBURL)
+			db, err = store.OpenPostgres(ctx, cfg.Store.DBURL)
 		} else {
 			db, err = store.OpenSQLite(cfg.Store.DBPath, store.SQLiteLogger(log))
 		}
