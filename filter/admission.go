@@ -16,6 +16,7 @@ func (s *Service) serveStreams(h host.Host) error {
 	if err != nil {
 		return fmt.Errorf("filter: %w", err)
 	}
+	s.gate = g
 	h.SetStreamHandler(ProtocolSubscribe, func(st network.Stream) { s.handle(g, st) })
 	return nil
 }

@@ -111,6 +111,7 @@ type Service struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	gate   *admission.Gate // of the subscribe streams; nil until served
 
 	pushed, failed, dropped atomic.Uint64
 
@@ -207,6 +208,9 @@ func (s *Service) Close() {
 	s.closed = true
 	s.mu.Unlock()
 	s.h.RemoveStreamHandler(ProtocolSubscribe)
+	if s.gate != nil {
+		s.gate.Close() // the subscribe requests in progress end
+	}
 	s.sub.Cancel()
 	s.cancel()
 	s.wg.Wait()

@@ -200,10 +200,15 @@ func NewService(h host.Host, cfg ServiceConfig) (*Service, error) {
 	return s, nil
 }
 
-// Close stops serving.
+// Close stops serving: it returns once the requests in progress have
+// ended (their contexts cancelled, see admission.Gate.Close), so that none
+// takes a slot from the slot file after it is closed.
 func (s *Service) Close() {
 	s.h.RemoveStreamHandler(ProtocolV3)
 	s.h.RemoveStreamHandler(ProtocolV2)
+	for _, g := range s.gates {
+		g.Close()
+	}
 	if s.slots != nil {
 		s.slots.Close()
 	}

@@ -191,7 +191,7 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 		var db store.Archive
 		var err error
 		if cfg.Store.DBURL != "" {
-			db, err = store.OpenPostgres(cfg.Store.DBURL)
+			db, err = store.OpenPostgres(ctx, cfg.Store.DBURL)
 		} else {
 			db, err = store.OpenSQLite(cfg.Store.DBPath, store.SQLiteLogger(log))
 		}
@@ -467,8 +467,12 @@ func (n *Node) Close() error {
 			n.gm.Stop()
 		}
 		if n.metrics != nil {
+			// Close has no context: scrapes in progress get 5 s, then
+			// their connections are closed, so that none outlives Close.
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_ = n.metrics.Shutdown(ctx)
+			if err := n.metrics.Shutdown(ctx); err != nil {
+				_ = n.metrics.Close()
+			}
 			cancel()
 		}
 		n.wg.Wait()

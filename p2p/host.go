@@ -390,7 +390,8 @@ func (h *Host) WaitPeer(ctx context.Context, p peer.ID) (PeerMetadata, error) {
 	return PeerMetadata{}, st.err
 }
 
-// Close stops the host: connections close and the metadata checks end.
+// Close stops the host: connections close, and it returns once the
+// metadata checks and the metadata requests in progress have ended.
 func (h *Host) Close() error {
 	h.mu.Lock()
 	if h.closed {
@@ -402,6 +403,7 @@ func (h *Host) Close() error {
 	h.stop()
 	h.h.Network().StopNotify(h.notifiee)
 	err := h.h.Close()
+	h.metaGate.Close()
 	h.wg.Wait()
 	return err
 }

@@ -142,6 +142,18 @@ func (h *Host) disconnected(c network.Conn) {
 	h.mu.Unlock()
 }
 
+// track counts a goroutine that Close waits for; false once the host is
+// closed (the goroutine must not run).
+func (h *Host) track() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.wg.Add(1)
+	return true
+}
+
 // startCheck returns the peer's check, starting it if there is none; nil
 // once the host is closed.
 func (h *Host) startCheck(p peer.ID) *peerState {
@@ -335,6 +347,13 @@ func exchangeError(ctx context.Context, what string, err error) error {
 // handleMetadata answers a peer's request, and disconnects the peer when the
 // request names another cluster.
 func (h *Host) handleMetadata(s network.Stream) {
+	// The handler may outlive its request (it waits on our own query, see
+	// below): the host waits for it on Close.
+	if !h.track() {
+		_ = s.Reset()
+		return
+	}
+	defer h.wg.Done()
 	p := s.Conn().RemotePeer()
 	// The gate resets a stream idle past MetadataIdleTimeout, and gives a
 	// started request MetadataTimeout to be read and answered.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,7 +53,17 @@ type Archiver struct {
 	m    *metrics
 	a    Archive
 	sub  *relay.Subscription
-	done chan struct{}
+	done chan struct{} // closed when run returns
+	// ctx is the archiver's life: Puts run under it, and Close cancels it
+	// once run has made its last Put. retain, under ctx, is what a
+	// retention pass runs under: Close cancels it first, so that a long
+	// pass does not hold up the last Put. passes counts the passes in
+	// progress (at most one), for Close to wait for.
+	ctx          context.Context
+	cancel       context.CancelFunc
+	retain       context.Context
+	cancelRetain context.CancelFunc
+	passes       sync.WaitGroup
 }
 
 // Backoff between Puts while the archive fails.
@@ -89,6 +100,8 @@ func NewArchiver(r Relay, a Archive, cfg ArchiverConfig) (*Archiver, error) {
 		return nil, fmt.Errorf("store: archiver metrics: %w", err)
 	}
 	ar := &Archiver{cfg: cfg, m: m, a: a, sub: r.Subscribe(), done: make(chan struct{})}
+	ar.ctx, ar.cancel = context.WithCancel(context.Background())
+	ar.retain, ar.cancelRetain = context.WithCancel(ar.ctx)
 	go ar.run()
 	return ar, nil
 }
@@ -111,7 +124,7 @@ func (p *pending) put(force bool) {
 		return
 	}
 	ar, m := p.ar, p.ar.m
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(ar.ctx, 30*time.Second)
 	defer cancel()
 	start := time.Now()
 	_, err := ar.a.Put(ctx, p.batch)
@@ -168,7 +181,7 @@ func (ar *Archiver) run() {
 	defer flush.Stop()
 	retain := time.NewTicker(ar.cfg.RetentionInterval)
 	defer retain.Stop()
-	retaining := make(chan struct{}, 1)
+	retaining := make(chan struct{}, 1) // holds a token while a pass runs
 	for {
 		select {
 		case env, ok := <-ar.sub.C():
@@ -196,12 +209,19 @@ func (ar *Archiver) run() {
 			}
 			select {
 			case retaining <- struct{}{}:
+				// Close waits for run to end before it waits for the
+				// passes, so this Add comes before that Wait.
+				ar.passes.Add(1)
 				go func() {
+					defer ar.passes.Done()
 					defer func() { <-retaining }()
-					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+					ctx, cancel := context.WithTimeout(ar.retain, time.Minute)
 					defer cancel()
 					n, err := ar.a.Retain(ctx, r)
 					ar.m.retained(n)
+					if ar.retain.Err() != nil {
+						return // stopped by Close: not a failure
+					}
 					if err != nil {
 						ar.cfg.Logger.Error("retention", "err", err)
 						ar.m.error("retention_failure")
@@ -214,8 +234,12 @@ func (ar *Archiver) run() {
 }
 
 // Close stops archiving (after trying once more to store what was
-// received).
+// received): it stops a retention pass in progress, and returns once the
+// archiver's goroutines have ended.
 func (ar *Archiver) Close() {
+	ar.cancelRetain()
 	ar.sub.Cancel()
 	<-ar.done
+	ar.passes.Wait()
+	ar.cancel()
 }

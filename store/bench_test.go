@@ -49,7 +49,7 @@ func BenchmarkInsert(b *testing.B) {
 		})
 	}
 	b.Run("backend=postgres", func(b *testing.B) {
-		p, err := OpenPostgres(pgtest.Schema(b))
+		p, err := OpenPostgres(b.Context(), pgtest.Schema(b))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -222,7 +222,7 @@ func openBenchPostgres(b *testing.B) (*Postgres, error) {
 		return nil, err
 	}
 	benchClean = append(benchClean, func() { drop() })
-	return OpenPostgres(u)
+	return OpenPostgres(b.Context(), u)
 }
 
 func TestMain(m *testing.M) {

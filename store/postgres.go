@@ -109,14 +109,16 @@ var pgMigrations = []string{
 
 // OpenPostgres connects to the archive at url (a PostgreSQL connection URL
 // or key=value string, as libpq takes) and brings its schema up to date.
-// Several store nodes may open the same database. Its errors quote url only
-// in redacted form (no password, no query).
-func OpenPostgres(url string) (*Postgres, error) {
-	p, err := openPostgres(url)
+// Several store nodes may open the same database. ctx bounds the opening:
+// the connection (at most 30 s of it) and the migration, which waits for
+// another node's migration to finish. Its errors quote url only in
+// redacted form (no password, no query).
+func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
+	p, err := openPostgres(ctx, url)
 	return p, redact.Error(err, url)
 }
 
-func openPostgres(url string) (*Postgres, error) {
+func openPostgres(ctx context.Context, url string) (*Postgres, error) {
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres %s: %w", redact.URL(url), err)
@@ -124,13 +126,13 @@ func openPostgres(url string) (*Postgres, error) {
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	pingCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
+	if err := db.PingContext(pingCtx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open postgres %s: %w", redact.URL(url), err)
 	}
-	if err := pgDialect.migrate(db); err != nil {
+	if err := pgDialect.migrate(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: migrate postgres %s: %w", redact.URL(url), err)
 	}

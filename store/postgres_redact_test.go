@@ -35,7 +35,7 @@ func TestPostgresErrorsHideTheURL(t *testing.T) {
 		{"keyword form quoted", "host=127.0.0.1 port=" + strings.Split(down, ":")[1] + " password='" + pw + " x' sslmode=disable"},
 	}
 	for _, tc := range tests {
-		p, err := OpenPostgres(tc.url)
+		p, err := OpenPostgres(t.Context(), tc.url)
 		if err == nil {
 			p.Close()
 			t.Errorf("%s: opened %s", tc.name, tc.url)
@@ -66,7 +66,7 @@ func TestPostgresWrongPasswordError(t *testing.T) {
 	}
 	const pw = "wrong-Pa55word-here"
 	u.User = url.UserPassword(u.User.Username()+"_nobody", pw)
-	p, err := OpenPostgres(u.String())
+	p, err := OpenPostgres(t.Context(), u.String())
 	if err == nil {
 		p.Close()
 		t.Fatal("opened the archive as a user that does not exist")

@@ -12,7 +12,7 @@ import (
 
 func openTestPostgres(tb testing.TB, url string) *Postgres {
 	tb.Helper()
-	p, err := OpenPostgres(url)
+	p, err := OpenPostgres(tb.Context(), url)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestPostgresMigrations(t *testing.T) {
 	errs := make(chan error, 4)
 	for range 4 {
 		go func() {
-			p, err := OpenPostgres(u)
+			p, err := OpenPostgres(t.Context(), u)
 			if err == nil {
 				err = p.Close()
 			}
@@ -71,7 +71,7 @@ func TestPostgresMigrations(t *testing.T) {
 	if _, err := p.w.Exec(`UPDATE schema_version SET version = $1`, len(pgMigrations)+1); err != nil {
 		t.Fatal(err)
 	}
-	if p3, err := OpenPostgres(u); err == nil {
+	if p3, err := OpenPostgres(t.Context(), u); err == nil {
 		p3.Close()
 		t.Fatal("opened a database with a newer schema")
 	}

@@ -70,8 +70,13 @@ func NewService(h host.Host, a Archive, cfg ServiceConfig) (*Service, error) {
 // Admission is the gate of the query streams (its limits and counts).
 func (s *Service) Admission() *admission.Gate { return s.gate }
 
-// Close stops serving.
-func (s *Service) Close() { s.h.RemoveStreamHandler(Protocol) }
+// Close stops serving: it returns once the queries in progress have ended
+// (their contexts cancelled, see admission.Gate.Close), so that none
+// reaches the archive after it.
+func (s *Service) Close() {
+	s.h.RemoveStreamHandler(Protocol)
+	s.gate.Close()
+}
 
 // Answer runs one query: the core of the protocol handler.
 func (s *Service) Answer(ctx context.Context, req *storepb.StoreQueryRequest) *storepb.StoreQueryResponse {

@@ -53,24 +53,24 @@ type encoded struct {
 // so that inserts interleave with a long retention run.
 const retainChunk = 5000
 
-func (d *dialect) migrate(db *sql.DB) error {
-	tx, err := db.Begin() // SQLite: BEGIN IMMEDIATE, one migrator at a time
+func (d *dialect) migrate(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil) // SQLite: BEGIN IMMEDIATE, one migrator at a time
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
 	if d.lock != "" {
-		if _, err := tx.Exec(d.lock); err != nil {
+		if _, err := tx.ExecContext(ctx, d.lock); err != nil {
 			return err
 		}
 	}
-	if _, err := tx.Exec(`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 		return err
 	}
 	var version int
-	switch err := tx.QueryRow(`SELECT version FROM schema_version`).Scan(&version); {
+	switch err := tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&version); {
 	case errors.Is(err, sql.ErrNoRows):
-		if _, err := tx.Exec(`INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
 			return err
 		}
 	case err != nil:
@@ -80,11 +80,11 @@ func (d *dialect) migrate(db *sql.DB) error {
 		return fmt.Errorf("schema version %d is newer than this binary knows (%d)", version, len(d.migrations))
 	}
 	for i := version; i < len(d.migrations); i++ {
-		if _, err := tx.Exec(d.migrations[i]); err != nil {
+		if _, err := tx.ExecContext(ctx, d.migrations[i]); err != nil {
 			return fmt.Errorf("migration %d: %w", i+1, err)
 		}
 	}
-	if _, err := tx.Exec(`UPDATE schema_version SET version = `+d.param(1), len(d.migrations)); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = `+d.param(1), len(d.migrations)); err != nil {
 		return err
 	}
 	return tx.Commit()

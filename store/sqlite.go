@@ -153,7 +153,9 @@ func openSQLite(path, synchronous string, opts ...SQLiteOption) (*SQLite, error)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	if err := sqliteDialect.migrate(w); err != nil {
+	// OpenSQLite takes no context: the file is local, and the migration
+	// waits at most the busy timeout for another process's.
+	if err := sqliteDialect.migrate(context.Background(), w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: migrate sqlite %s: %w", path, err)
 	}

@@ -140,9 +140,9 @@ func TestSIGKILL(t *testing.T) {
 }
 
 // openSpec opens "sqlite:PATH" or "postgres:URL".
-func openSpec(spec string) (Archive, error) {
+func openSpec(ctx context.Context, spec string) (Archive, error) {
 	if url, ok := strings.CutPrefix(spec, "postgres:"); ok {
-		return OpenPostgres(url)
+		return OpenPostgres(ctx, url)
 	}
 	return OpenSQLite(strings.TrimPrefix(spec, "sqlite:"))
 }
@@ -177,7 +177,7 @@ func testSIGKILL(t *testing.T, spec string) {
 	if acked < 30 {
 		t.Fatalf("child acknowledged only %d batches", acked)
 	}
-	a, err := openSpec(spec)
+	a, err := openSpec(t.Context(), spec)
 	if err != nil {
 		t.Fatalf("open after SIGKILL: %v", err)
 	}
@@ -211,7 +211,7 @@ func crashBatch(b int) []Stored {
 }
 
 func crashChild(spec string) {
-	a, err := openSpec(spec)
+	a, err := openSpec(context.Background(), spec)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)

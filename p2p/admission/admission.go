@@ -21,6 +21,10 @@
 //   - gives the request Limits.Request, from its first byte to the end of
 //     the answer: the stream's deadline and the request's context.
 //
+// The protocol's service owns its gate and closes it when it stops: Close
+// ends the idle streams and the requests' contexts and waits for the
+// handlers to call Done, so that none of them outlives the service.
+//
 // Refusals are counted in rlnd_admission_refused_total{protocol, reason}
 // with reason one of the Reason* constants.
 package admission
@@ -127,6 +131,16 @@ type Gate struct {
 	refusingPrefix map[netip.Prefix]int
 	refusingTotal  int
 	changed        chan struct{} // closed and replaced on every change
+
+	// ctx is the gate's life, the parent of every request's context;
+	// Close cancels it. closed refuses streams from then on; requests are
+	// the admitted and busy ones, for Close to bound; accepting counts the
+	// streams from Accept to Done (or to a refusal), for Close to wait for.
+	ctx       context.Context
+	cancel    context.CancelFunc
+	closed    bool
+	requests  map[*Request]struct{}
+	accepting sync.WaitGroup
 }
 
 // New returns a gate for cfg.Protocol.
@@ -143,13 +157,57 @@ func New(cfg Config) (*Gate, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Gate{
 		protocol: cfg.Protocol, lim: lim, log: log, m: m,
 		idlePeer: map[peer.ID]*list.List{}, idlePrefix: map[netip.Prefix]*list.List{},
 		activePeer: map[peer.ID]int{}, activePrefix: map[netip.Prefix]int{},
 		refusingPrefix: map[netip.Prefix]int{},
 		changed:        make(chan struct{}),
+		ctx:            ctx, cancel: cancel, requests: map[*Request]struct{}{},
 	}, nil
+}
+
+// CloseGrace is how long Close leaves the requests in progress to finish
+// their answers (their contexts are cancelled at once): a client that
+// stops reading cannot hold Close for the rest of Limits.Request.
+const CloseGrace = time.Second
+
+// Close stops the gate: streams that arrive later are reset, idle streams
+// are reset, the requests in progress see their contexts cancelled and
+// have at most CloseGrace left (their streams' deadline), and Close
+// returns once every request it admitted is Done. The service calls it
+// when it stops, after removing its stream handler; it is safe to call
+// more than once.
+func (g *Gate) Close() {
+	g.mu.Lock()
+	var idle []stream
+	var inProgress []*Request
+	if !g.closed {
+		g.closed = true
+		for _, l := range g.idlePeer {
+			for e := l.Front(); e != nil; e = e.Next() {
+				idle = append(idle, e.Value.(*idleStream).st)
+			}
+		}
+		for r := range g.requests {
+			inProgress = append(inProgress, r)
+		}
+	}
+	g.mu.Unlock()
+	g.cancel()
+	// An idle stream's handler sees its read fail and gives up; the
+	// stream leaves the idle lists as usual.
+	for _, st := range idle {
+		_ = st.Reset()
+	}
+	grace := time.Now().Add(CloseGrace)
+	for _, r := range inProgress {
+		if r.deadline.After(grace) {
+			_ = r.st.SetDeadline(grace)
+		}
+	}
+	g.accepting.Wait()
 }
 
 // Limits are the gate's limits, defaults applied.
@@ -232,7 +290,8 @@ type Request struct {
 // Read reads the request's bytes (the first one included).
 func (r *Request) Read(p []byte) (int, error) { return r.r.Read(p) }
 
-// Context ends at the request's deadline or at Done.
+// Context ends at the request's deadline, at Done, or when the gate
+// closes.
 func (r *Request) Context() context.Context { return r.ctx }
 
 // Deadline is when the request's time is up.
@@ -256,15 +315,16 @@ func (r *Request) Done() {
 			r.g.m.refused(ReasonRequestDeadline)
 		}
 		r.g.release(r)
+		r.g.accepting.Done()
 	})
 }
 
 // Accept waits for the first byte of st's request and admits it. It
 // returns false when the stream ended or was reset unused (idle past the
-// first-byte deadline, evicted, or refused unread); the gate has then
-// closed or reset it. Otherwise the caller reads the request from the
-// Request, answers (busy when Request.Busy is set), closes the stream and
-// calls Done.
+// first-byte deadline, evicted, refused unread, or the gate closed); the
+// gate has then closed or reset it. Otherwise the caller reads the request
+// from the Request, answers (busy when Request.Busy is set), closes the
+// stream and calls Done.
 func (g *Gate) Accept(st network.Stream) (*Request, bool) {
 	c := st.Conn()
 	return g.accept(st, c.RemotePeer(), c.RemoteMultiaddr())
@@ -273,7 +333,22 @@ func (g *Gate) Accept(st network.Stream) (*Request, bool) {
 func (g *Gate) accept(st stream, p peer.ID, remote ma.Multiaddr) (*Request, bool) {
 	prefix, _ := PrefixOf(remote)
 	e := &idleStream{st: st, peer: p, prefix: prefix}
-	for _, v := range g.addIdle(e) {
+	victims, open := g.addIdle(e)
+	if !open {
+		_ = st.Reset()
+		return nil, false
+	}
+	r, ok := g.admitStream(e, victims)
+	if !ok {
+		g.accepting.Done() // Done does it for an admitted request
+	}
+	return r, ok
+}
+
+// admitStream is accept once the stream is counted idle.
+func (g *Gate) admitStream(e *idleStream, victims []*idleStream) (*Request, bool) {
+	st, p, prefix := e.st, e.peer, e.prefix
+	for _, v := range victims {
 		g.m.refused(v.evicted)
 		_ = v.st.Reset()
 		g.log.Debug("idle request stream reset", "protocol", g.protocol, "peer", v.peer, "prefix", v.prefix, "reason", v.evicted)
@@ -301,8 +376,12 @@ func (g *Gate) accept(st stream, p peer.ID, remote ma.Multiaddr) (*Request, bool
 	deadline := time.Now().Add(g.lim.Request)
 	_ = st.SetDeadline(deadline)
 	r := &Request{g: g, st: st, peer: p, prefix: prefix, deadline: deadline}
-	busy, ok := g.admit(r)
-	if !ok {
+	busy, outcome := g.admit(r)
+	if outcome == admitClosed {
+		_ = st.Reset()
+		return nil, false
+	}
+	if outcome == admitOverload {
 		g.m.refused(ReasonOverload)
 		_ = st.Reset()
 		g.log.Debug("request stream reset unread: too many busy answers in progress", "protocol", g.protocol, "peer", p, "prefix", prefix)
@@ -314,7 +393,7 @@ func (g *Gate) accept(st stream, p peer.ID, remote ma.Multiaddr) (*Request, bool
 		g.log.Debug("request answered busy", "protocol", g.protocol, "peer", p, "prefix", prefix, "scope", busy.Scope)
 	}
 	r.r = io.MultiReader(&firstByte{b: first[0]}, st)
-	r.ctx, r.cancel = context.WithDeadline(context.Background(), deadline)
+	r.ctx, r.cancel = context.WithDeadline(g.ctx, deadline)
 	return r, true
 }
 
@@ -345,10 +424,16 @@ func isTimeout(err error) bool {
 }
 
 // addIdle registers e and returns the idle streams it displaces, already
-// removed and marked.
-func (g *Gate) addIdle(e *idleStream) []*idleStream {
+// removed and marked; open is false, and e not registered, once the gate
+// is closed. Otherwise e counts for Close until its request is Done or
+// refused.
+func (g *Gate) addIdle(e *idleStream) (victims []*idleStream, open bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.closed {
+		return nil, false
+	}
+	g.accepting.Add(1)
 	g.seq++
 	e.seq = g.seq
 	pl := g.idlePeer[e.peer]
@@ -363,7 +448,6 @@ func (g *Gate) addIdle(e *idleStream) []*idleStream {
 	}
 	e.inPeer, e.inPrefix = pl.PushBack(e), xl.PushBack(e)
 	g.idleTotal++
-	var victims []*idleStream
 	evict := func(v *idleStream, reason string) {
 		v.evicted = reason
 		g.removeIdleLocked(v)
@@ -379,7 +463,7 @@ func (g *Gate) addIdle(e *idleStream) []*idleStream {
 		evict(g.largestPrefixOldestLocked(), ReasonIdleTotal)
 	}
 	g.changedLocked()
-	return victims
+	return victims, true
 }
 
 // largestPrefixOldestLocked is the oldest idle stream of the prefix with
@@ -428,11 +512,21 @@ func (g *Gate) leaveIdle(e *idleStream) bool {
 	return false
 }
 
+// Outcomes of admit.
+const (
+	admitOK       = iota // served, or answered busy
+	admitOverload        // over the bound on busy answers: reset unread
+	admitClosed          // the gate closed meanwhile: reset unread
+)
+
 // admit counts r in; busy is set when r is over a limit and will be
-// answered busy, ok is false when even that is over its bound.
-func (g *Gate) admit(r *Request) (busy *Busy, ok bool) {
+// answered busy.
+func (g *Gate) admit(r *Request) (busy *Busy, outcome int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.closed {
+		return nil, admitClosed
+	}
 	defer g.changedLocked()
 	switch {
 	case g.activePeer[r.peer] >= g.lim.PeerRequests:
@@ -445,19 +539,22 @@ func (g *Gate) admit(r *Request) (busy *Busy, ok bool) {
 		g.activePeer[r.peer]++
 		g.activePrefix[r.prefix]++
 		g.activeTotal++
-		return nil, true
+		g.requests[r] = struct{}{}
+		return nil, admitOK
 	}
 	if g.refusingPrefix[r.prefix] >= g.lim.PrefixRequests || g.refusingTotal >= g.lim.TotalRequests {
-		return nil, false
+		return nil, admitOverload
 	}
 	g.refusingPrefix[r.prefix]++
 	g.refusingTotal++
-	return busy, true
+	g.requests[r] = struct{}{}
+	return busy, admitOK
 }
 
 func (g *Gate) release(r *Request) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	delete(g.requests, r)
 	dec := func(m map[peer.ID]int, k peer.ID) {
 		if m[k]--; m[k] <= 0 {
 			delete(m, k)

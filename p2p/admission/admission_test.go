@@ -358,6 +358,62 @@ func TestIdleEviction(t *testing.T) {
 	})
 }
 
+// Close resets the idle streams, cancels the requests in progress and
+// leaves them CloseGrace to answer, waits until each is Done, and resets
+// the streams that arrive after it.
+func TestClose(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Limits{})
+	const addr = "/ip4/10.7.0.1/tcp/1"
+	idle := h.openIdle(peerID(t, "a"), addr, 1)
+	a := h.open(peerID(t, "b"), addr).start()
+	if !a.ok {
+		t.Fatal("request not admitted")
+	}
+	closed := make(chan struct{})
+	go func() {
+		h.g.Close()
+		close(closed)
+	}()
+	if out := idle.outcome(); out.ok || !idle.wasReset() {
+		t.Fatal("Close left an idle stream open")
+	}
+	select {
+	case <-a.req.Context().Done():
+	case <-time.After(waitBound):
+		t.Fatal("Close did not cancel the context of a request in progress")
+	}
+	// The client sends nothing more: reading the rest of its request ends
+	// at the grace deadline Close set, not the request's 30 s.
+	begin := time.Now()
+	var rest [8]byte
+	if n, err := io.ReadFull(a.req, rest[:]); n != 1 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read after Close: %d bytes, %v; want the first byte, then the deadline", n, err)
+	}
+	if took := time.Since(begin); took > CloseGrace+time.Second {
+		t.Fatalf("the request's stream outlived Close by %s, want at most CloseGrace (%s)", took, CloseGrace)
+	}
+	select {
+	case <-closed:
+		t.Fatal("Close returned before the request in progress was Done")
+	default:
+	}
+	a.req.Done()
+	select {
+	case <-closed:
+	case <-time.After(waitBound):
+		t.Fatal("Close did not return once the request was Done")
+	}
+	late := h.open(peerID(t, "c"), addr)
+	if out := late.outcome(); out.ok || !late.wasReset() {
+		t.Fatal("a stream opened after Close was not reset")
+	}
+	if s := h.g.Stats(); s != (Stats{}) {
+		t.Fatalf("stats after Close %+v, want zero", s)
+	}
+	h.g.Close() // again: returns at once
+}
+
 // IPv6 sources are grouped by /56, IPv4 (and IPv4-mapped IPv6) by /24.
 func TestPrefixes(t *testing.T) {
 	t.Parallel()

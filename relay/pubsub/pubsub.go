@@ -125,6 +125,11 @@ type Stats struct {
 }
 
 // PubSub is gossipsub on a libp2p host.
+//
+// Its goroutines (the event loop, the writers, the stream readers, the
+// posts of connection events and the peer-exchange dials) run under ctx
+// and are counted in wg: Close cancels ctx, resets the streams being read,
+// and waits for them all.
 type PubSub struct {
 	h      host.Host
 	cfg    Config
@@ -134,7 +139,13 @@ type PubSub struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	done   chan struct{}
+	done   chan struct{} // closed when the event loop ends
+
+	// mu guards closed, after which no goroutine starts, and the streams
+	// peers opened to us, which Close resets.
+	mu      sync.Mutex
+	closed  bool
+	inbound map[network.Stream]struct{}
 
 	// Owned by the event loop.
 	writers map[peer.ID]*writer
@@ -180,21 +191,26 @@ func New(h host.Host, cfg Config) (*PubSub, error) {
 		h: h, cfg: cfg, log: cfg.Logger, r: r,
 		events: make(chan func(time.Time), cfg.Events),
 		ctx:    ctx, cancel: cancel, done: make(chan struct{}),
+		inbound: map[network.Stream]struct{}{},
 		writers: map[peer.ID]*writer{}, known: map[peer.ID]bool{}, subs: map[string][]*Subscription{},
 	}
 	for _, id := range protocols {
 		h.SetStreamHandler(id, ps.handleStream)
 	}
+	// Notifications must not block the network: they post from goroutines
+	// of their own (which wait while the event queue is full).
 	ps.notifee = &network.NotifyBundle{
 		ConnectedF: func(_ network.Network, c network.Conn) {
-			go ps.post(func(now time.Time) { ps.addPeer(now, c) })
+			ps.spawn(func() { ps.post(func(now time.Time) { ps.addPeer(now, c) }) })
 		},
 		DisconnectedF: func(n network.Network, c network.Conn) {
 			p := c.RemotePeer()
-			go ps.post(func(now time.Time) {
-				if n.Connectedness(p) != network.Connected {
-					ps.removePeer(now, p)
-				}
+			ps.spawn(func() {
+				ps.post(func(now time.Time) {
+					if n.Connectedness(p) != network.Connected {
+						ps.removePeer(now, p)
+					}
+				})
 			})
 		},
 	}
@@ -202,26 +218,56 @@ func New(h host.Host, cfg Config) (*PubSub, error) {
 	ps.wg.Add(1)
 	go ps.loop()
 	for _, c := range h.Network().Conns() {
-		go ps.post(func(now time.Time) { ps.addPeer(now, c) })
+		ps.spawn(func() { ps.post(func(now time.Time) { ps.addPeer(now, c) }) })
 	}
 	return ps, nil
 }
 
-// Close stops the router and closes its streams.
+// spawn runs f on a goroutine that Close waits for, unless the pubsub is
+// closed. f must return once ps.ctx is done.
+func (ps *PubSub) spawn(f func()) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.closed {
+		return
+	}
+	ps.wg.Add(1)
+	go func() {
+		defer ps.wg.Done()
+		f()
+	}()
+}
+
+// Close stops the router and closes its streams. It returns once every
+// goroutine of the pubsub has ended; the RPCs queued for a peer get at most
+// closeGrace to be written.
 func (ps *PubSub) Close() error {
-	select {
-	case <-ps.done:
-		return nil
-	default:
+	ps.mu.Lock()
+	first := !ps.closed
+	ps.closed = true
+	var inbound []network.Stream
+	for s := range ps.inbound {
+		inbound = append(inbound, s)
 	}
-	ps.h.Network().StopNotify(ps.notifee)
-	for _, id := range protocols {
-		ps.h.RemoveStreamHandler(id)
+	ps.mu.Unlock()
+	if first {
+		ps.h.Network().StopNotify(ps.notifee)
+		for _, id := range protocols {
+			ps.h.RemoveStreamHandler(id)
+		}
+		ps.cancel()
+		// Readers wait for the next frame without a deadline: end them.
+		for _, s := range inbound {
+			_ = s.Reset()
+		}
 	}
-	ps.cancel()
 	ps.wg.Wait()
 	return nil
 }
+
+// closeGrace bounds the writes of the RPCs still queued at Close, for a
+// peer that does not read.
+const closeGrace = time.Second
 
 // post queues an event, waiting while the queue is full; it gives up when
 // the pubsub closes.
@@ -346,11 +392,11 @@ func (ps *PubSub) act() {
 			if len(ps.h.Peerstore().Addrs(id)) == 0 {
 				continue // no signed record support: only peers we know
 			}
-			go func() {
+			ps.spawn(func() {
 				ctx, cancel := context.WithTimeout(ps.ctx, 10*time.Second)
 				defer cancel()
 				_ = ps.h.Connect(ctx, peer.AddrInfo{ID: id})
-			}()
+			})
 		}
 	}
 }
@@ -417,6 +463,19 @@ func (ps *PubSub) write(p peer.ID, w *writer) {
 	}
 	pr := protoOf(s.Protocol())
 	ps.post(func(time.Time) { ps.r.SetProtocol(gossipsub.PeerID(p), pr) })
+	// At Close the loop closes w.out and the writer writes what is queued
+	// and closes the stream; a peer that does not read gets closeGrace.
+	// The writer waits for the deadline's goroutine if it started.
+	graced := make(chan struct{})
+	stop := context.AfterFunc(ps.ctx, func() {
+		defer close(graced)
+		_ = s.SetWriteDeadline(time.Now().Add(closeGrace))
+	})
+	defer func() {
+		if !stop() {
+			<-graced
+		}
+	}()
 	bw := bufio.NewWriterSize(s, 64<<10)
 	var buf []byte
 	for rpc := range w.out {
@@ -459,6 +518,21 @@ func (ps *PubSub) maxFrame() int { return ps.cfg.Router.Params.MaxRPCSize + 4096
 
 // handleStream reads a peer's RPCs into the event loop.
 func (ps *PubSub) handleStream(s network.Stream) {
+	ps.mu.Lock()
+	if ps.closed {
+		ps.mu.Unlock()
+		_ = s.Reset()
+		return
+	}
+	ps.inbound[s] = struct{}{}
+	ps.wg.Add(1)
+	ps.mu.Unlock()
+	defer func() {
+		ps.mu.Lock()
+		delete(ps.inbound, s)
+		ps.mu.Unlock()
+		ps.wg.Done()
+	}()
 	p := s.Conn().RemotePeer()
 	c := s.Conn()
 	if !ps.post(func(now time.Time) { ps.addPeer(now, c) }) {
