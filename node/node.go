@@ -124,6 +124,49 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 		}
 	}()
 
+	signal, err := rln.ParseSignalMode(cfg.RLN.Signal)
+	if err != nil {
+		return nil, err
+	}
+	v, err := n.newValidator(ctx, runCtx, signal, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.startRelay(v, o); err != nil {
+		return nil, err
+	}
+	if cfg.Lightpush.Enabled {
+		if err := n.startLightpush(signal, o.Prover, o.LightpushMemberships); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Store.Enabled {
+		if err := n.startStore(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Filter.Enabled {
+		if err := n.startFilter(); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Metrics.Enabled {
+		if err := n.serveMetrics(); err != nil {
+			return nil, err
+		}
+	}
+	if err := n.keepStaticPeers(runCtx); err != nil {
+		return nil, err
+	}
+	log.Info("node started", "peer", n.host.ID(), "addrs", n.Addrs(), "topics", n.relay.Topics(), "rln", cfg.RLN.Enabled)
+	return n, nil
+}
+
+// newValidator builds the relay's validator: with RLN on, on the group
+// (given, or synced from the chain before relaying, so the first messages
+// are judged on a current root) and the verifying key.
+func (n *Node) newValidator(ctx, runCtx context.Context, signal rln.SignalMode, o Options) (*relay.Validator, error) {
+	cfg := n.cfg
 	var verifier *rln.Verifier
 	if cfg.RLN.Enabled {
 		verifier = o.Verifier
@@ -132,6 +175,7 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 			if dir == "" {
 				dir = artefacts.DefaultDir()
 			}
+			var err error
 			if verifier, err = rln.LoadVerifier(dir, rln.WakuRLNIdentifier); err != nil {
 				return nil, fmt.Errorf("node: RLN verifying key: %w", err)
 			}
@@ -143,24 +187,23 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 			}
 		}
 	}
-	signal, err := rln.ParseSignalMode(cfg.RLN.Signal)
-	if err != nil {
-		return nil, err
-	}
-	v, err := relay.NewValidator(relay.ValidatorConfig{
+	return relay.NewValidator(relay.ValidatorConfig{
 		Group: n.group, Verifier: verifier, RLN: cfg.RLN.Enabled,
 		EpochPeriod: cfg.RLN.EpochPeriod, MaxEpochGap: cfg.RLN.MaxEpochGap, Signal: signal,
 		OnEvidence: func(topic string, ev rln.Evidence) {
-			log.Warn("double signalling", "topic", topic, "epoch", ev.Epoch, "nullifier", ev.Nullifier.String(), "secret", ev.Secret.String())
+			n.log.Warn("double signalling", "topic", topic, "epoch", ev.Epoch, "nullifier", ev.Nullifier.String(), "secret", ev.Secret.String())
 			if o.OnEvidence != nil {
 				o.OnEvidence(topic, ev)
 			}
 		},
-		Registerer: reg,
+		Registerer: n.registry,
 	})
-	if err != nil {
-		return nil, err
-	}
+}
+
+// startRelay starts the libp2p host with the metadata check and Waku
+// relay on the configured shards.
+func (n *Node) startRelay(v *relay.Validator, o Options) (err error) {
+	cfg := n.cfg
 	shards := cfg.ShardList()
 	shards32 := make([]uint32, len(shards))
 	shards16 := make([]uint16, len(shards))
@@ -169,72 +212,71 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 	}
 	n.host, err = p2p.NewHost(p2p.HostConfig{
 		PrivKey: o.PrivKey, Listen: cfg.P2P.Listen, ClusterID: cfg.Network.ClusterID,
-		Shards: func() []uint32 { return shards32 }, Logger: log,
-		MetadataAdmission: metadataLimits(cfg.P2P), StreamLimits: streamLimits(), Registerer: reg,
+		Shards: func() []uint32 { return shards32 }, Logger: n.log,
+		MetadataAdmission: metadataLimits(cfg.P2P), StreamLimits: streamLimits(), Registerer: n.registry,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	n.relay, err = relay.New(n.host.Libp2p(), relay.Config{
 		ClusterID: cfg.Network.ClusterID, NumShards: cfg.Network.NumShards, Shards: shards16,
-		Validator: v, Router: o.Router, Logger: log, Registerer: reg,
+		Validator: v, Router: o.Router, Logger: n.log, Registerer: n.registry,
 	})
+	return err
+}
+
+// startStore opens the archive (PostgreSQL when store.db-url is set,
+// SQLite otherwise), archives what the relay delivers and serves queries.
+func (n *Node) startStore(ctx context.Context) error {
+	sc := n.cfg.Store
+	var db store.Archive
+	var err error
+	if sc.DBURL != "" {
+		db, err = store.OpenPostgres(ctx, sc.DBURL)
+	} else {
+		db, err = store.OpenSQLite(sc.DBPath, store.SQLiteLogger(n.log))
+	}
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("node: store archive: %w", err)
 	}
-	if cfg.Lightpush.Enabled {
-		if err := n.startLightpush(signal, o.Prover, o.LightpushMemberships); err != nil {
-			return nil, err
-		}
+	n.archive = db
+	// The archiver and the service share the store metrics: both
+	// register them on the registry.
+	if n.archiver, err = store.NewArchiver(n.relay, db, store.ArchiverConfig{Logger: n.log, Registerer: n.registry, MaxGap: n.cfg.RLN.MaxEpochGap,
+		Retention: store.Retention{MaxAge: sc.RetentionTime, MaxCount: sc.RetentionCount, MaxBytes: int64(sc.RetentionBytes)}}); err != nil {
+		return err
 	}
-	if cfg.Store.Enabled {
-		var db store.Archive
-		var err error
-		if cfg.Store.DBURL != "" {
-			db, err = store.OpenPostgres(ctx, cfg.Store.DBURL)
-		} else {
-			db, err = store.OpenSQLite(cfg.Store.DBPath, store.SQLiteLogger(log))
-		}
-		if err != nil {
-			return nil, fmt.Errorf("node: store archive: %w", err)
-		}
-		n.archive = db
-		// The archiver and the service share the store metrics: both
-		// register them on reg.
-		if n.archiver, err = store.NewArchiver(n.relay, db, store.ArchiverConfig{Logger: log, Registerer: reg, MaxGap: cfg.RLN.MaxEpochGap, Retention: store.Retention{
-			MaxAge: cfg.Store.RetentionTime, MaxCount: cfg.Store.RetentionCount, MaxBytes: int64(cfg.Store.RetentionBytes)}}); err != nil {
-			return nil, err
-		}
-		if n.store, err = store.NewService(n.host.Libp2p(), db, store.ServiceConfig{Logger: log, Registerer: reg,
-			Admission: admissionLimits(cfg.P2P), MaxFullPages: cfg.Store.MaxFullPages}); err != nil {
-			return nil, err
-		}
+	n.store, err = store.NewService(n.host.Libp2p(), db, store.ServiceConfig{Logger: n.log, Registerer: n.registry,
+		Admission: admissionLimits(n.cfg.P2P), MaxFullPages: sc.MaxFullPages})
+	return err
+}
+
+// startFilter serves filter subscriptions on the relay's messages.
+func (n *Node) startFilter() (err error) {
+	fc := n.cfg.Filter
+	if n.filter, err = filter.NewService(n.host.Libp2p(), filter.ServiceConfig{Relay: n.relay, Logger: n.log, Registerer: n.registry,
+		Admission: admissionLimits(n.cfg.P2P), MaxPeers: fc.MaxPeers, MaxPeersPerPrefix: fc.MaxPeersPerPrefix,
+		MaxCriteriaPerPeer: fc.MaxCriteriaPerPeer, MaxContentTopicLength: fc.MaxContentTopicLength,
+		PushQueue: fc.PushQueue, PushQueueBytes: fc.PushQueueBytes}); err != nil {
+		return err
 	}
-	if cfg.Filter.Enabled {
-		if n.filter, err = filter.NewService(n.host.Libp2p(), filter.ServiceConfig{Relay: n.relay, Logger: log, Registerer: reg, Admission: admissionLimits(cfg.P2P),
-			MaxPeers: cfg.Filter.MaxPeers, MaxPeersPerPrefix: cfg.Filter.MaxPeersPerPrefix,
-			MaxCriteriaPerPeer: cfg.Filter.MaxCriteriaPerPeer, MaxContentTopicLength: cfg.Filter.MaxContentTopicLength,
-			PushQueue: cfg.Filter.PushQueue, PushQueueBytes: cfg.Filter.PushQueueBytes}); err != nil {
-			return nil, err
-		}
-		log.Info("filter service", "max_peers", cfg.Filter.MaxPeers, "max_peers_per_prefix", cfg.Filter.MaxPeersPerPrefix,
-			"memory_bound_mib", n.filter.MemoryBound()>>20)
-	}
-	if cfg.Metrics.Enabled {
-		if err := n.serveMetrics(); err != nil {
-			return nil, err
-		}
-	}
-	for _, s := range cfg.P2P.StaticPeers {
+	n.log.Info("filter service", "max_peers", fc.MaxPeers, "max_peers_per_prefix", fc.MaxPeersPerPrefix,
+		"memory_bound_mib", n.filter.MemoryBound()>>20)
+	return nil
+}
+
+// keepStaticPeers dials each static peer in the background and redials it
+// when it drops, until ctx ends.
+func (n *Node) keepStaticPeers(ctx context.Context) error {
+	for _, s := range n.cfg.P2P.StaticPeers {
 		ai, err := peer.AddrInfoFromString(s)
 		if err != nil {
-			return nil, fmt.Errorf("node: static peer %q: %w", s, err)
+			return fmt.Errorf("node: static peer %q: %w", s, err)
 		}
 		n.wg.Add(1)
-		go n.keepConnected(runCtx, *ai)
+		go n.keepConnected(ctx, *ai)
 	}
-	log.Info("node started", "peer", n.host.ID(), "addrs", n.Addrs(), "topics", n.relay.Topics(), "rln", cfg.RLN.Enabled)
-	return n, nil
+	return nil
 }
 
 // streamLimits are the resource manager's stream scopes of the protocols a
