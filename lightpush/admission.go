@@ -13,17 +13,21 @@ import (
 // serveStreams registers the stream handlers of both versions, each behind
 // its own admission gate (deadlines, requests in progress, idle streams).
 func (s *Service) serveStreams(h host.Host) error {
-	s.gates = map[protocol.ID]*admission.Gate{}
-	for _, v := range []struct {
+	versions := []struct {
 		id     protocol.ID
 		handle func(*admission.Gate, network.Stream)
-	}{{ProtocolV3, s.handleV3}, {ProtocolV2, s.handleV2}} {
+	}{{ProtocolV3, s.handleV3}, {ProtocolV2, s.handleV2}}
+	// Both gates first: a failure leaves no handler registered.
+	s.gates = map[protocol.ID]*admission.Gate{}
+	for _, v := range versions {
 		g, err := admission.New(admission.Config{Protocol: string(v.id), Limits: s.cfg.Admission, Registerer: s.cfg.Registerer, Logger: s.log})
 		if err != nil {
 			return fmt.Errorf("lightpush: %w", err)
 		}
 		s.gates[v.id] = g
-		handle := v.handle
+	}
+	for _, v := range versions {
+		g, handle := s.gates[v.id], v.handle
 		h.SetStreamHandler(v.id, func(st network.Stream) { handle(g, st) })
 	}
 	return nil
