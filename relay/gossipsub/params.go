@@ -54,9 +54,13 @@ type Params struct {
 	// IDontWantTTL is how long they are honoured.
 	MaxIDontWant int
 	IDontWantTTL time.Duration
-	// MaxMessageSize bounds a message's data; MaxRPCSize an encoded RPC
-	// frame (outgoing RPCs are split to fit).
-	MaxMessageSize, MaxRPCSize int
+	// MaxMessageSize bounds a message's data. MaxRPCSize bounds an RPC the
+	// router makes (outgoing RPCs are split to fit, and a message whose own
+	// RPC would not fit is refused at publish): nwaku reads frames of the
+	// message size plus 64 KiB of protocol overhead. MaxIncomingRPCSize
+	// bounds an RPC the router accepts: go-libp2p-pubsub peers bundle
+	// several messages, e.g. its IWANT replies, in frames of up to 1 MiB.
+	MaxMessageSize, MaxRPCSize, MaxIncomingRPCSize int
 	// MaxPendingValidation bounds the messages awaiting a validation
 	// result; beyond it new messages are dropped unseen (back-pressure: a
 	// later copy may be validated once there is room).
@@ -90,7 +94,8 @@ func DefaultParams() Params {
 		MaxIDontWant:            1000,
 		IDontWantTTL:            3 * time.Second,
 		MaxMessageSize:          150 * 1024,
-		MaxRPCSize:              150 * 1024,
+		MaxRPCSize:              150*1024 + 64*1024,
+		MaxIncomingRPCSize:      1 << 20,
 		MaxPendingValidation:    4096,
 		MaxPeerTopics:           1024,
 	}
@@ -119,8 +124,8 @@ func (p Params) Validate() error {
 		return bad("heartbeat, seen TTL and fanout TTL must be positive")
 	case p.GossipFactor < 0 || p.GossipFactor > 1:
 		return bad("gossip factor %v outside [0, 1]", p.GossipFactor)
-	case p.MaxMessageSize <= 0 || p.MaxRPCSize < p.MaxMessageSize:
-		return bad("want 0 < MaxMessageSize <= MaxRPCSize")
+	case p.MaxMessageSize <= 0 || p.MaxRPCSize < p.MaxMessageSize || p.MaxIncomingRPCSize < p.MaxRPCSize:
+		return bad("want 0 < MaxMessageSize <= MaxRPCSize <= MaxIncomingRPCSize")
 	case p.MaxPendingValidation < 1 || p.MaxIHaveLength < 1 || p.MaxIHaveMessages < 1:
 		return bad("queue and IHAVE bounds must be positive")
 	case p.MaxPeerTopics < 1 || p.MaxIDontWant < 0 || p.GossipRetransmission < 1:

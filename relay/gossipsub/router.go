@@ -3,6 +3,7 @@ package gossipsub
 import (
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -377,6 +378,9 @@ func (r *Router) Publish(now time.Time, topic string, data []byte) (string, int,
 		return "", 0, ErrTooLarge
 	}
 	m := &gossipsubpb.Message{Data: data, Topic: &topic}
+	if rpcSize(m) > r.p.MaxRPCSize {
+		return "", 0, fmt.Errorf("%w: the message's RPC would exceed %d bytes", ErrTooLarge, r.p.MaxRPCSize)
+	}
 	id := r.msgID(m)
 	if r.seen.Has(id, now) {
 		return id, 0, ErrDuplicate
@@ -539,6 +543,11 @@ func (r *Router) handleMessage(now time.Time, from PeerID, p *peerState, m *goss
 		r.stats.InvalidFormat++
 		r.sc.invalid(from, topic)
 		return
+	}
+	// Fields we do not know are not forwarded: what we relay is the data
+	// and the topic, so a message we forward fits the RPC bound.
+	if len(m.ProtoReflect().GetUnknown()) > 0 {
+		m.ProtoReflect().SetUnknown(nil)
 	}
 	id := r.msgID(m)
 	if peers := r.promises[id]; peers != nil {

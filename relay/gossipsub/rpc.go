@@ -10,6 +10,11 @@ import (
 // RPC, so that a long list can be spread over frames.
 const idChunk = 512
 
+// rpcSize is the size of an RPC carrying m alone.
+func rpcSize(m *gossipsubpb.Message) int {
+	return proto.Size(&gossipsubpb.RPC{Publish: []*gossipsubpb.Message{m}})
+}
+
 // splitRPC splits rpc into RPCs whose encoding fits max bytes, keeping the
 // order of subscriptions, messages and control entries. Each piece is
 // sized on its own as a whole RPC, which overestimates a merged RPC, so

@@ -61,13 +61,12 @@ type Config struct {
 }
 
 // DefaultFrameTimeout is the default FrameTimeout. The largest frame
-// accepted (MaxRPCSize plus framing, about 154 KiB by default) then needs
-// a sustained 5.2 KB/s (42 kbit/s) from a peer, well below any link that
-// can relay at mesh rates at all, while a peer that trickles or stalls a
-// frame holds its stream for at most 30 s. Honest peers write a frame
-// with one write once it is marshalled, so it is late only behind a
-// congested link. (With the 1 MiB frames of go-libp2p-pubsub peers, 30 s
-// still asks only for 35 KB/s.)
+// accepted (MaxIncomingRPCSize, 1 MiB by default, the frames of
+// go-libp2p-pubsub peers) then needs a sustained 35 KB/s from a peer, well
+// below any link that can relay at mesh rates at all, while a peer that
+// trickles or stalls a frame holds its stream for at most 30 s. Honest
+// peers write a frame with one write once it is marshalled, so it is late
+// only behind a congested link.
 const DefaultFrameTimeout = 30 * time.Second
 
 // Message is a delivered message.
@@ -118,6 +117,8 @@ type Stats struct {
 	BadFrames       uint64 // oversized or undecodable frames (stream reset)
 	SlowFrames      uint64 // frames not finished within FrameTimeout (stream reset)
 	FramesInFlight  int    // incoming frames started and not yet finished
+	OversizeOut     uint64 // RPCs over MaxRPCSize not sent (a bug if ever nonzero)
+	LargestFrameOut int    // the largest RPC written, in bytes
 	SlowSubscriber  uint64 // deliveries dropped: subscription buffer full
 	ValidationFull  uint64 // the validator had no room
 	Pending         int
@@ -155,7 +156,11 @@ type PubSub struct {
 
 	// Counted from stream goroutines.
 	rpcsIn, badFrames, slowFrames atomic.Uint64
-	framesInFlight                atomic.Int64
+	// oversizeOut counts RPCs over MaxRPCSize not sent; largestOut is the
+	// largest RPC frame body written.
+	oversizeOut    atomic.Uint64
+	largestOut     atomic.Int64
+	framesInFlight atomic.Int64
 
 	notifee *network.NotifyBundle
 }
@@ -478,11 +483,22 @@ func (ps *PubSub) write(p peer.ID, w *writer) {
 	}()
 	bw := bufio.NewWriterSize(s, 64<<10)
 	var buf []byte
+	maxOut := ps.cfg.Router.Params.MaxRPCSize
 	for rpc := range w.out {
 		b, err := proto.MarshalOptions{}.MarshalAppend(buf[:0], rpc)
-		if err == nil {
+		switch {
+		case err != nil:
+		case len(b) > maxOut:
+			// The router splits RPCs to fit and refuses messages that
+			// cannot: this is a bug, and the frame is not sent, since a
+			// peer reading with nwaku's bound would drop the stream.
+			buf = b
+			ps.oversizeOut.Add(1)
+			ps.log.Error("pubsub RPC over the frame bound not sent", "peer", p, "size", len(b), "bound", maxOut)
+		default:
 			buf = b
 			err = wire.WriteFrame(bw, b)
+			ps.noteFrameOut(len(b))
 		}
 		if err == nil && len(w.out) == 0 {
 			err = bw.Flush()
@@ -512,9 +528,20 @@ func (ps *PubSub) write(p peer.ID, w *writer) {
 	_ = s.Close()
 }
 
-// maxFrame bounds an incoming RPC frame: the router's RPC bound plus room
-// for one maximum message's framing.
-func (ps *PubSub) maxFrame() int { return ps.cfg.Router.Params.MaxRPCSize + 4096 }
+// maxFrame bounds an incoming RPC frame: the router's bound on the RPCs it
+// accepts (go-libp2p-pubsub bundles IWANT replies in frames of up to
+// 1 MiB; each message in them is still bounded by MaxMessageSize).
+func (ps *PubSub) maxFrame() int { return ps.cfg.Router.Params.MaxIncomingRPCSize }
+
+// noteFrameOut records an RPC of n bytes written.
+func (ps *PubSub) noteFrameOut(n int) {
+	for {
+		cur := ps.largestOut.Load()
+		if int64(n) <= cur || ps.largestOut.CompareAndSwap(cur, int64(n)) {
+			return
+		}
+	}
+}
 
 // handleStream reads a peer's RPCs into the event loop.
 func (ps *PubSub) handleStream(s network.Stream) {
@@ -667,6 +694,8 @@ func (ps *PubSub) Stats() Stats {
 	st.BadFrames = ps.badFrames.Load()
 	st.SlowFrames = ps.slowFrames.Load()
 	st.FramesInFlight = int(ps.framesInFlight.Load())
+	st.OversizeOut = ps.oversizeOut.Load()
+	st.LargestFrameOut = int(ps.largestOut.Load())
 	return st
 }
 
