@@ -226,7 +226,7 @@ func (c *relayCollector) Collect(ch chan<- prometheus.Metric) {
 		"forwarded": st.Forwarded, "graylisted_rpc": st.GraylistedRPCs, "ihave_ignored": st.IHaveIgnored,
 		"iwant_served": st.IWantServed, "graft_refused": st.GraftsRefused, "broken_promise": st.BrokenPromises,
 		"rpc_in": st.RPCsIn, "rpc_out": st.RPCsOut, "send_dropped": st.SendsDropped, "bad_frame": st.BadFrames,
-		"validation_full": st.ValidationFull, "slow_frame": st.SlowFrames,
+		"validation_full": st.ValidationFull, "slow_frame": st.SlowFrames, "oversize_frame_out": st.OversizeOut,
 	} {
 		ch <- prometheus.MustNewConstMetric(c.gossip, prometheus.CounterValue, float64(v), kind)
 	}
