@@ -221,6 +221,7 @@ func (n *Node) startRelay(v *relay.Validator, o Options) (err error) {
 	n.relay, err = relay.New(n.host.Libp2p(), relay.Config{
 		ClusterID: cfg.Network.ClusterID, NumShards: cfg.Network.NumShards, Shards: shards16,
 		Validator: v, Router: o.Router, Logger: n.log, Registerer: n.registry,
+		AwaitPeer: func(ctx context.Context, p peer.ID) error { _, err := n.host.WaitPeer(ctx, p); return err },
 	})
 	return err
 }

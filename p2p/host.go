@@ -6,7 +6,7 @@
 //
 // Every new connection, inbound or outbound, is checked with a metadata query
 // (see metadata.go). Protocols that should only serve admitted peers (relay)
-// wait for Config.OnPeerReady before they treat a peer as theirs.
+// wait for the outcome with WaitPeer before they treat a peer as theirs.
 package p2p
 
 import (

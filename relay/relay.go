@@ -5,6 +5,7 @@
 package relay
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,6 +43,10 @@ type Config struct {
 	Router *gossipsub.Config
 	// SubBuffer bounds each subscriber's undelivered messages.
 	SubBuffer int
+	// AwaitPeer is the host's admission of a peer (p2p.Host.WaitPeer,
+	// Waku's metadata check); relay takes a peer only once it passed (see
+	// pubsub.Config.AwaitPeer). Nil takes every connected peer.
+	AwaitPeer func(ctx context.Context, p peer.ID) error
 	Logger    *slog.Logger
 	// Registerer receives the relay's metrics, read from the router at
 	// scrape time (nil: not registered). The validator's come with its
@@ -147,7 +152,7 @@ func New(h host.Host, cfg Config) (*Relay, error) {
 	}
 	r := &Relay{cfg: cfg, log: cfg.Logger, topics: topics, subs: map[*Subscription]struct{}{}}
 	r.pipe = NewPipeline(cfg.Validator, cfg.Pipeline, func(id any, o Outcome) { id.(func(gossipsub.Result))(o.Result) })
-	ps, err := pubsub.New(h, pubsub.Config{Router: rc, Validator: pipeValidator{r.pipe}, Logger: cfg.Logger})
+	ps, err := pubsub.New(h, pubsub.Config{Router: rc, Validator: pipeValidator{r.pipe}, AwaitPeer: cfg.AwaitPeer, Logger: cfg.Logger})
 	if err != nil {
 		r.pipe.Close()
 		return nil, err

@@ -5,10 +5,13 @@
 package relaytest
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/p2p"
@@ -26,7 +29,8 @@ const Heartbeat = 200 * time.Millisecond
 // New starts a relay on h, on h's cluster with NumShards shards and a
 // Heartbeat heartbeat, validating with v (nil: a validator without RLN,
 // which checks the messages' form only). It is closed at the end of the
-// test.
+// test. Like a node's, it takes a peer only once the host's metadata
+// check admitted it.
 func New(tb testing.TB, h *p2p.Host, v *relay.Validator) *relay.Relay {
 	tb.Helper()
 	if v == nil {
@@ -37,7 +41,8 @@ func New(tb testing.TB, h *p2p.Host, v *relay.Validator) *relay.Relay {
 	}
 	rc := relay.DefaultRouterConfig()
 	rc.Params.HeartbeatInterval = Heartbeat
-	r, err := relay.New(h.Libp2p(), relay.Config{ClusterID: h.ClusterID(), NumShards: NumShards, Validator: v, Router: &rc})
+	r, err := relay.New(h.Libp2p(), relay.Config{ClusterID: h.ClusterID(), NumShards: NumShards, Validator: v, Router: &rc,
+		AwaitPeer: func(ctx context.Context, p peer.ID) error { _, err := h.WaitPeer(ctx, p); return err }})
 	if err != nil {
 		tb.Fatal(err)
 	}

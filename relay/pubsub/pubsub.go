@@ -42,6 +42,13 @@ type Validator interface {
 // Config configures a PubSub.
 type Config struct {
 	Router gossipsub.Config
+	// AwaitPeer, when set, is the host's admission of a connected peer
+	// (Waku's metadata check: p2p.Host.WaitPeer): it returns nil once the
+	// peer is admitted, an error if it is not. The driver takes a peer, and
+	// reads the RPCs it sends, only once it is admitted, so no
+	// subscription or message goes to a peer of another cluster. Without
+	// it every connected peer is taken at once.
+	AwaitPeer func(ctx context.Context, p peer.ID) error
 	// Validator judges every message from peers; nil accepts all.
 	Validator Validator
 	// OutQueue bounds the RPCs waiting to be written to one peer
@@ -206,7 +213,7 @@ func New(h host.Host, cfg Config) (*PubSub, error) {
 	// of their own (which wait while the event queue is full).
 	ps.notifee = &network.NotifyBundle{
 		ConnectedF: func(_ network.Network, c network.Conn) {
-			ps.spawn(func() { ps.post(func(now time.Time) { ps.addPeer(now, c) }) })
+			ps.spawn(func() { ps.takePeer(c) })
 		},
 		DisconnectedF: func(n network.Network, c network.Conn) {
 			p := c.RemotePeer()
@@ -223,9 +230,29 @@ func New(h host.Host, cfg Config) (*PubSub, error) {
 	ps.wg.Add(1)
 	go ps.loop()
 	for _, c := range h.Network().Conns() {
-		ps.spawn(func() { ps.post(func(now time.Time) { ps.addPeer(now, c) }) })
+		ps.spawn(func() { ps.takePeer(c) })
 	}
 	return ps, nil
+}
+
+// takePeer adds the peer of c to the router once it is admitted.
+func (ps *PubSub) takePeer(c network.Conn) {
+	if ps.admitted(c.RemotePeer()) {
+		ps.post(func(now time.Time) { ps.addPeer(now, c) })
+	}
+}
+
+// admitted waits for the host's admission of p (AwaitPeer); it is true at
+// once without AwaitPeer.
+func (ps *PubSub) admitted(p peer.ID) bool {
+	if ps.cfg.AwaitPeer == nil {
+		return true
+	}
+	err := ps.cfg.AwaitPeer(ps.ctx, p)
+	if err != nil {
+		ps.log.Debug("pubsub peer not admitted", "peer", p, "err", err)
+	}
+	return err == nil
 }
 
 // spawn runs f on a goroutine that Close waits for, unless the pubsub is
@@ -562,7 +589,9 @@ func (ps *PubSub) handleStream(s network.Stream) {
 	}()
 	p := s.Conn().RemotePeer()
 	c := s.Conn()
-	if !ps.post(func(now time.Time) { ps.addPeer(now, c) }) {
+	// A peer may open its stream before the admission check has an
+	// outcome: what it sends waits until then.
+	if !ps.admitted(p) || !ps.post(func(now time.Time) { ps.addPeer(now, c) }) {
 		_ = s.Reset()
 		return
 	}
