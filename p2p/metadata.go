@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/protocol/identify"
 	msmux "github.com/multiformats/go-multistream"
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -297,7 +298,7 @@ func (h *Host) reject(p peer.ID, st *peerState, reason error) {
 
 // query asks a peer for its metadata.
 func (h *Host) query(ctx context.Context, p peer.ID) (PeerMetadata, error) {
-	s, err := h.h.NewStream(ctx, p, ProtocolMetadata)
+	s, err := h.openNegotiated(ctx, p, ProtocolMetadata)
 	if err != nil {
 		switch {
 		case errors.Is(err, msmux.ErrNotSupported[protocol.ID]{}):
@@ -305,12 +306,9 @@ func (h *Host) query(ctx context.Context, p peer.ID) (PeerMetadata, error) {
 		case errors.Is(err, context.DeadlineExceeded):
 			return PeerMetadata{}, fmt.Errorf("%w: open stream: %v", ErrMetadataTimeout, err)
 		}
-		return PeerMetadata{}, fmt.Errorf("%w: open stream: %v", ErrMetadataFailed, err)
+		return PeerMetadata{}, exchangeError(ctx, "open stream", err)
 	}
 	defer s.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = s.SetDeadline(dl)
-	}
 	cluster, shards := h.ourMetadata()
 	req := encodeMetadata(cluster, shards, h.packedFor(p, nil))
 	if err := wire.WriteFrame(s, req); err != nil {
@@ -334,6 +332,42 @@ func (h *Host) query(ctx context.Context, p peer.ID) (PeerMetadata, error) {
 		return PeerMetadata{}, ErrNoClusterID
 	}
 	return PeerMetadata{ClusterID: resp.GetClusterId(), Shards: resp.GetShards()}, nil
+}
+
+// openNegotiated opens a stream to p and completes the protocol
+// negotiation before it returns, so that what is written next goes after
+// the peer accepted the protocol. (The host's NewStream negotiates lazily
+// with a peer whose protocols identify announced: the negotiation, the
+// request and the half-close then leave in one burst, and js-waku may read
+// the request before its own handler is in place, recording us as
+// cluster 0.) The stream's deadline is ctx's.
+func (h *Host) openNegotiated(ctx context.Context, p peer.ID, id protocol.ID) (network.Stream, error) {
+	s, err := h.h.Network().NewStream(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = s.SetDeadline(dl)
+	}
+	// As the host's NewStream does: identify first, so that what the
+	// request depends on (the peer's agent) is known.
+	if ids, ok := h.h.(interface{ IDService() identify.IDService }); ok {
+		select {
+		case <-ids.IDService().IdentifyWait(s.Conn()):
+		case <-ctx.Done():
+			_ = s.Reset()
+			return nil, fmt.Errorf("identify: %w", ctx.Err())
+		}
+	}
+	if err := msmux.SelectProtoOrFail(id, s); err != nil {
+		_ = s.Reset()
+		return nil, err
+	}
+	if err := s.SetProtocol(id); err != nil {
+		_ = s.Reset()
+		return nil, err
+	}
+	return s, nil
 }
 
 func exchangeError(ctx context.Context, what string, err error) error {

@@ -1,13 +1,18 @@
 package p2p
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
+	"fmt"
+	"io"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"google.golang.org/protobuf/proto"
@@ -191,4 +196,78 @@ func FuzzShardsEncoding(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Our metadata request is written only after the peer confirmed the
+// protocol: a peer that takes its time to confirm sees nothing but the
+// negotiation until it does. (With lazy negotiation the request and the
+// half-close arrive with the protocol proposal, and js-waku may read them
+// before its handler is in place.)
+func TestMetadataRequestAfterNegotiation(t *testing.T) {
+	t.Parallel()
+	a, aev := newTestHost(t, HostConfig{ClusterID: 9, Shards: shards(4)})
+	b, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	const hold = 300 * time.Millisecond // how long b waits before confirming
+	early := make(chan bool, 1)
+	// b negotiates by hand: it reads the proposal, waits, and only then
+	// confirms; every other protocol (identify) is refused.
+	b.Network().SetStreamHandler(func(s network.Stream) {
+		br := bufio.NewReader(s)
+		line := func() (string, error) {
+			n, err := binary.ReadUvarint(br)
+			if err != nil || n > 1024 {
+				return "", fmt.Errorf("multistream line: %v (length %d)", err, n)
+			}
+			b := make([]byte, n)
+			_, err = io.ReadFull(br, b)
+			return string(b), err
+		}
+		writeLine := func(l string) { _, _ = s.Write(append(binary.AppendUvarint(nil, uint64(len(l))), l...)) }
+		hdr, err := line()
+		if err != nil {
+			_ = s.Reset()
+			return
+		}
+		if p, err := line(); err != nil || p != string(ProtocolMetadata)+"\n" {
+			_ = s.Reset()
+			return
+		}
+		_ = s.SetReadDeadline(time.Now().Add(hold))
+		_, err = br.Peek(1)
+		early <- err == nil // a byte came before we confirmed
+		_ = s.SetReadDeadline(time.Time{})
+		writeLine(hdr)
+		writeLine(string(ProtocolMetadata) + "\n")
+		if _, err := wire.ReadFrame(br, wire.MaxControlFrameSize); err != nil {
+			_ = s.Reset()
+			return
+		}
+		_ = wire.WriteFrame(s, encodeMetadata(9, []uint32{4}, true))
+		_ = s.Close()
+	})
+	// a knows b speaks metadata, as identify tells of a Waku peer: the
+	// host's NewStream would then negotiate lazily.
+	if err := a.Libp2p().Peerstore().AddProtocols(b.ID(), ProtocolMetadata); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Libp2p().Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-early:
+		if e {
+			t.Fatal("the request came before the protocol was confirmed")
+		}
+	case <-ctx.Done():
+		t.Fatal("no metadata negotiation reached the peer within 10 s")
+	}
+	if md := aev.waitReady(t, b.ID()); md.ClusterID != 9 {
+		t.Fatalf("learnt %+v", md)
+	}
 }
