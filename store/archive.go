@@ -56,7 +56,9 @@ type Query struct {
 	ContentTopics []string
 	// StartTime is inclusive, EndTime exclusive; Unix nanoseconds.
 	StartTime, EndTime *int64
-	// Hashes looks messages up by hash; not mixed with the filters above.
+	// Hashes looks messages up by hash; the filters above, when given too,
+	// narrow the lookup (js-waku's sdk sends the pubsub topic with the
+	// hashes, and nwaku answers it).
 	Hashes []wire.MessageHash
 	// Cursor is the hash of a stored message, excluded from the page.
 	Cursor *wire.MessageHash
@@ -126,9 +128,6 @@ func (q Query) Validate() error {
 	}
 	if len(q.ContentTopics) > MaxContentTopics {
 		return fmt.Errorf("%w: %d content topics, at most %d allowed", ErrInvalidQuery, len(q.ContentTopics), MaxContentTopics)
-	}
-	if len(q.Hashes) > 0 && (q.PubsubTopic != "" || len(q.ContentTopics) > 0 || q.StartTime != nil || q.EndTime != nil) {
-		return fmt.Errorf("%w: a hash lookup takes no pubsub topic, content topics or time range", ErrInvalidQuery)
 	}
 	if q.Cursor != nil && *q.Cursor == (wire.MessageHash{}) {
 		return fmt.Errorf("%w: the cursor is all zeroes", ErrInvalidQuery)

@@ -184,6 +184,13 @@ func testArchive(t *testing.T, open func(t *testing.T) Archive) {
 				})},
 			{"hashes", Query{Hashes: []wire.MessageHash{set[7].Hash, set[3].Hash, set[42].Hash, msg(testPubsub, "/x/1/y/z", 1, 999).Hash}},
 				filter(func(m Stored) bool { return m.Hash == set[7].Hash || m.Hash == set[3].Hash || m.Hash == set[42].Hash })},
+			// The filters given with hashes narrow the lookup.
+			{"hashes and their pubsub topic", Query{PubsubTopic: set[7].PubsubTopic, Hashes: []wire.MessageHash{set[7].Hash, set[3].Hash, set[42].Hash}},
+				filter(func(m Stored) bool {
+					return m.PubsubTopic == set[7].PubsubTopic && (m.Hash == set[7].Hash || m.Hash == set[3].Hash || m.Hash == set[42].Hash)
+				})},
+			{"hashes and a time range", Query{Hashes: []wire.MessageHash{set[7].Hash, set[3].Hash}, StartTime: ptr(ts(set[7]))},
+				filter(func(m Stored) bool { return (m.Hash == set[7].Hash || m.Hash == set[3].Hash) && ts(m) >= ts(set[7]) })},
 		}
 		for _, tc := range tests {
 			for _, forward := range []bool{true, false} {
@@ -270,8 +277,6 @@ func testArchive(t *testing.T, open func(t *testing.T) Archive) {
 		for name, q := range map[string]Query{
 			"content topics without pubsub": {ContentTopics: []string{"/app/1/a/proto"}},
 			"too many content topics":       {PubsubTopic: testPubsub, ContentTopics: eleven},
-			"hashes with pubsub":            {Hashes: []wire.MessageHash{m.Hash}, PubsubTopic: testPubsub},
-			"hashes with time":              {Hashes: []wire.MessageHash{m.Hash}, StartTime: ptr[int64](0)},
 			"zero cursor":                   {Cursor: &wire.MessageHash{}},
 		} {
 			if _, err := a.Query(ctx, q); !errors.Is(err, ErrInvalidQuery) {

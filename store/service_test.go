@@ -134,6 +134,15 @@ func TestStoreService(t *testing.T) {
 	if StatusCode(resp.GetStatusCode()) != StatusOK || len(resp.Messages) != 1 || resp.Messages[0].Message != nil {
 		t.Fatalf("hash lookup: %v", resp)
 	}
+	// js-waku's sdk sends the pubsub topic with the hashes: answered, and
+	// a topic the message is not on narrows the lookup to nothing.
+	if resp := query(&storepb.StoreQueryRequest{PubsubTopic: &topic, MessageHashes: [][]byte{one[:]}}); StatusCode(resp.GetStatusCode()) != StatusOK || len(resp.Messages) != 1 {
+		t.Fatalf("hash lookup with its pubsub topic: %v", resp)
+	}
+	other := "/waku/2/rs/9/9"
+	if resp := query(&storepb.StoreQueryRequest{PubsubTopic: &other, MessageHashes: [][]byte{one[:]}}); StatusCode(resp.GetStatusCode()) != StatusOK || len(resp.Messages) != 0 {
+		t.Fatalf("hash lookup with another pubsub topic: %v", resp)
+	}
 	// An unknown cursor is an error, not everything; so is a malformed one.
 	unknown := wire.Hash(topic, wire.NewMessage(ct, []byte("never sent"), base))
 	if resp := query(&storepb.StoreQueryRequest{PubsubTopic: &topic, PaginationCursor: unknown[:]}); StatusCode(resp.GetStatusCode()) != StatusBadRequest || len(resp.Messages) != 0 {
