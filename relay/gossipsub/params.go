@@ -47,8 +47,9 @@ type Params struct {
 	// OpportunisticGraftTicks is the number of heartbeats between
 	// opportunistic grafts; OpportunisticGraftPeers how many peers each adds.
 	OpportunisticGraftTicks, OpportunisticGraftPeers int
-	// IDontWantMinSize: messages at least this large are announced with
-	// IDONTWANT to the mesh peers that speak gossipsub v1.2.
+	// IDontWantMinSize: messages larger than this and than ten times their
+	// id (nim-libp2p's rule) are announced with IDONTWANT, before
+	// validation, to the mesh peers on gossipsub v1.2 or Waku relay's id.
 	IDontWantMinSize int
 	// MaxIDontWant caps the IDONTWANT ids remembered per peer per heartbeat;
 	// IDontWantTTL is how long they are honoured.

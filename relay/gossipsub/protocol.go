@@ -17,3 +17,10 @@ const (
 
 // String is the protocol id.
 func (p Protocol) String() string { return string(p) }
+
+// idontwant tells whether IDONTWANT is sent to a peer on this protocol:
+// gossipsub v1.2, and Waku relay's own id, as nwaku (nim-libp2p) sends it
+// to every mesh peer whatever the id. A peer on meshsub 1.1 gets none (it
+// may not parse it); go-libp2p-pubsub honours IDONTWANT from a peer on any
+// id, and so does the router.
+func (p Protocol) idontwant() bool { return p == Meshsub12 || p == WakuRelay }

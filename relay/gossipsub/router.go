@@ -580,9 +580,9 @@ func (r *Router) handleMessage(now time.Time, from PeerID, p *peerState, m *goss
 	r.pending[id] = &pendingMsg{msg: m, first: from}
 	r.stats.MessagesValidated++
 	r.ready.Validations = append(r.ready.Validations, Validation{ID: id, From: from, Msg: m})
-	if len(m.Data) >= r.p.IDontWantMinSize {
+	if len(m.Data) > max(r.p.IDontWantMinSize, 10*len(id)) {
 		for _, to := range sorted(r.mesh[topic]) {
-			if q := r.peers[to]; to != from && q != nil && q.proto == Meshsub12 {
+			if q := r.peers[to]; to != from && q != nil && q.proto.idontwant() {
 				c := r.control(to)
 				c.Idontwant = append(c.Idontwant, &gossipsubpb.ControlIDontWant{MessageIds: [][]byte{[]byte(id)}})
 			}
