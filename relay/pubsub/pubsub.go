@@ -17,9 +17,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/core/record"
 	manet "github.com/multiformats/go-multiaddr/net"
 	"google.golang.org/protobuf/proto"
 
@@ -125,6 +128,8 @@ type Stats struct {
 	SlowFrames      uint64 // frames not finished within FrameTimeout (stream reset)
 	FramesInFlight  int    // incoming frames started and not yet finished
 	OversizeOut     uint64 // RPCs over MaxRPCSize not sent (a bug if ever nonzero)
+	PXDials         uint64 // dials of peers offered in PRUNEs
+	PXBadRecords    uint64 // offered signed peer records that did not check out
 	LargestFrameOut int    // the largest RPC written, in bytes
 	SlowSubscriber  uint64 // deliveries dropped: subscription buffer full
 	ValidationFull  uint64 // the validator had no room
@@ -158,11 +163,18 @@ type PubSub struct {
 	// Owned by the event loop.
 	writers map[peer.ID]*writer
 	known   map[peer.ID]bool // peers the router has
+	// records are the signed peer records identify gave of connected
+	// peers (go-libp2p keeps none in the peerstore), offered with them
+	// in PRUNEs.
+	records map[peer.ID]*record.Envelope
 	subs    map[string][]*Subscription
 	stats   Stats
 
 	// Counted from stream goroutines.
 	rpcsIn, badFrames, slowFrames atomic.Uint64
+	// pxDials counts the dials of peers offered in PRUNEs, pxBadRecords
+	// the offered signed peer records that did not check out.
+	pxDials, pxBadRecords atomic.Uint64
 	// oversizeOut counts RPCs over MaxRPCSize not sent; largestOut is the
 	// largest RPC frame body written.
 	oversizeOut    atomic.Uint64
@@ -205,6 +217,7 @@ func New(h host.Host, cfg Config) (*PubSub, error) {
 		ctx:    ctx, cancel: cancel, done: make(chan struct{}),
 		inbound: map[network.Stream]struct{}{},
 		writers: map[peer.ID]*writer{}, known: map[peer.ID]bool{}, subs: map[string][]*Subscription{},
+		records: map[peer.ID]*record.Envelope{},
 	}
 	for _, id := range protocols {
 		h.SetStreamHandler(id, ps.handleStream)
@@ -221,6 +234,7 @@ func New(h host.Host, cfg Config) (*PubSub, error) {
 				ps.post(func(now time.Time) {
 					if n.Connectedness(p) != network.Connected {
 						ps.removePeer(now, p)
+						delete(ps.records, p)
 					}
 				})
 			})
@@ -229,6 +243,11 @@ func New(h host.Host, cfg Config) (*PubSub, error) {
 	h.Network().Notify(ps.notifee)
 	ps.wg.Add(1)
 	go ps.loop()
+	if sub, err := h.EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted)); err != nil {
+		ps.log.Warn("no identify events: PRUNEs will offer peers without their records", "err", err)
+	} else {
+		ps.spawn(func() { ps.keepRecords(sub) })
+	}
 	for _, c := range h.Network().Conns() {
 		ps.spawn(func() { ps.takePeer(c) })
 	}
@@ -380,6 +399,7 @@ func (ps *PubSub) act() {
 		if w == nil {
 			continue
 		}
+		ps.attachPeerRecords(s.RPC)
 		select {
 		case w.out <- s.RPC:
 			ps.stats.RPCsOut++
@@ -421,9 +441,15 @@ func (ps *PubSub) act() {
 			if err != nil || id == ps.h.ID() || ps.h.Network().Connectedness(id) == network.Connected {
 				continue
 			}
-			if len(ps.h.Peerstore().Addrs(id)) == 0 {
-				continue // no signed record support: only peers we know
+			if err := ps.consumePeerRecord(id, pi.GetSignedPeerRecord()); err != nil {
+				ps.pxBadRecords.Add(1)
+				ps.log.Debug("peer exchange: bad signed peer record", "from", peer.ID(px.From), "peer", id, "err", err)
+				continue
 			}
+			if len(ps.h.Peerstore().Addrs(id)) == 0 {
+				continue // neither a record nor an address we knew
+			}
+			ps.pxDials.Add(1)
 			ps.spawn(func() {
 				ctx, cancel := context.WithTimeout(ps.ctx, 10*time.Second)
 				defer cancel()
@@ -431,6 +457,92 @@ func (ps *PubSub) act() {
 			})
 		}
 	}
+}
+
+// maxRecords bounds the signed peer records kept (one per connected peer).
+const maxRecords = 4096
+
+// keepRecords keeps the signed peer record of each connected peer that
+// identify gives, until the pubsub closes.
+func (ps *PubSub) keepRecords(sub event.Subscription) {
+	defer sub.Close()
+	for {
+		select {
+		case <-ps.ctx.Done():
+			return
+		case e, ok := <-sub.Out():
+			if !ok {
+				return
+			}
+			ev, isID := e.(event.EvtPeerIdentificationCompleted)
+			if !isID || ev.SignedPeerRecord == nil {
+				continue
+			}
+			ps.post(func(time.Time) {
+				if len(ps.records) < maxRecords && ps.h.Network().Connectedness(ev.Peer) == network.Connected {
+					ps.records[ev.Peer] = ev.SignedPeerRecord
+				}
+			})
+		}
+	}
+}
+
+// maxPeerRecord bounds a signed peer record taken from a PRUNE (a record
+// of a few addresses is a few hundred bytes).
+const maxPeerRecord = 4 << 10
+
+// attachPeerRecords fills in the signed peer records (libp2p record
+// envelopes, as identify gives them) of the peers offered in rpc's PRUNEs,
+// so that peers that do not know them (go-libp2p-pubsub peers connect
+// only to offered peers with a record) can dial them.
+func (ps *PubSub) attachPeerRecords(rpc *gossipsubpb.RPC) {
+	for _, pr := range rpc.GetControl().GetPrune() {
+		for _, pi := range pr.GetPeers() {
+			if len(pi.SignedPeerRecord) > 0 {
+				continue
+			}
+			id, err := peer.IDFromBytes(pi.GetPeerId())
+			if err != nil {
+				continue
+			}
+			if env := ps.records[id]; env != nil {
+				if b, err := env.Marshal(); err == nil && len(b) <= maxPeerRecord {
+					pi.SignedPeerRecord = b
+				}
+			}
+		}
+	}
+}
+
+// consumePeerRecord checks a signed peer record offered for id and keeps
+// its addresses for a dial; an empty record is no error.
+func (ps *PubSub) consumePeerRecord(id peer.ID, b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if len(b) > maxPeerRecord {
+		return fmt.Errorf("%d bytes, at most %d", len(b), maxPeerRecord)
+	}
+	env, rec, err := record.ConsumeEnvelope(b, peer.PeerRecordEnvelopeDomain)
+	if err != nil {
+		return err
+	}
+	pr, ok := rec.(*peer.PeerRecord)
+	if !ok {
+		return fmt.Errorf("a %T, not a peer record", rec)
+	}
+	if pr.PeerID != id {
+		return fmt.Errorf("the record is %s's", pr.PeerID)
+	}
+	if signer, err := peer.IDFromPublicKey(env.PublicKey); err != nil || signer != id {
+		return fmt.Errorf("the record is not signed by %s", id)
+	}
+	if cab, ok := peerstore.GetCertifiedAddrBook(ps.h.Peerstore()); ok {
+		_, err = cab.ConsumePeerRecord(env, peerstore.TempAddrTTL)
+		return err
+	}
+	ps.h.Peerstore().AddAddrs(id, pr.Addrs, peerstore.TempAddrTTL)
+	return nil
 }
 
 // addPeer makes p a router peer as soon as it connects or opens a pubsub
@@ -724,6 +836,7 @@ func (ps *PubSub) Stats() Stats {
 	st.SlowFrames = ps.slowFrames.Load()
 	st.FramesInFlight = int(ps.framesInFlight.Load())
 	st.OversizeOut = ps.oversizeOut.Load()
+	st.PXDials, st.PXBadRecords = ps.pxDials.Load(), ps.pxBadRecords.Load()
 	st.LargestFrameOut = int(ps.largestOut.Load())
 	return st
 }
