@@ -227,6 +227,7 @@ func (c *relayCollector) Collect(ch chan<- prometheus.Metric) {
 		"iwant_served": st.IWantServed, "graft_refused": st.GraftsRefused, "broken_promise": st.BrokenPromises,
 		"rpc_in": st.RPCsIn, "rpc_out": st.RPCsOut, "send_dropped": st.SendsDropped, "bad_frame": st.BadFrames,
 		"validation_full": st.ValidationFull, "slow_frame": st.SlowFrames, "oversize_frame_out": st.OversizeOut,
+		"px_dial": st.PXDials, "px_bad_record": st.PXBadRecords,
 	} {
 		ch <- prometheus.MustNewConstMetric(c.gossip, prometheus.CounterValue, float64(v), kind)
 	}
