@@ -13,7 +13,7 @@ import (
 // subscribed (every peer is on every topic), its meshes built.
 func benchRouter(b *testing.B, topics, peers int) (*Router, []string, []PeerID, time.Time) {
 	b.Helper()
-	r, err := New(Config{Params: DefaultParams(), Score: DefaultScoreParams(), Thresholds: DefaultThresholds(), MsgID: testMsgID, Seed: 1})
+	r, err := New(Config{Params: DefaultParams(), Score: DefaultScoreParams(), Thresholds: DefaultThresholds(), MsgID: testMsgID, Seed: FixedSeed(1)})
 	if err != nil {
 		b.Fatal(err)
 	}

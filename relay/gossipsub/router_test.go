@@ -35,6 +35,33 @@ func TestParamsValidate(t *testing.T) {
 	}
 }
 
+// Routers draw their own seeds unless given one.
+func TestSeed(t *testing.T) {
+	t.Parallel()
+	cfg := Config{Params: DefaultParams(), MsgID: testMsgID}
+	seeds := map[uint64]bool{}
+	for range 4 {
+		r, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds[r.Seed()] = true
+	}
+	if len(seeds) != 4 {
+		t.Errorf("four routers with the zero Seed drew %d different seeds", len(seeds))
+	}
+	for _, v := range []uint64{0, 1, 1 << 63} {
+		cfg.Seed = FixedSeed(v)
+		r, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Seed() != v {
+			t.Errorf("FixedSeed(%d): router seeded with %d", v, r.Seed())
+		}
+	}
+}
+
 // Twenty routers on a random graph build meshes within [Dlo, Dhi] and
 // every message reaches every node exactly once.
 func TestMeshDeliversToAll(t *testing.T) {
