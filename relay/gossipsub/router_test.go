@@ -407,7 +407,7 @@ func TestPeerExchange(t *testing.T) {
 	if len(rb.Ready().PeerExchanges) != 0 {
 		t.Fatal("PX taken from a peer below the accept threshold")
 	}
-	rb.sc.peers[a].topics[topic] = &topicScore{firstDeliveries: 200}
+	rb.sc.topic(a, topic).firstDeliveries = 200
 	rb.HandleRPC(n.now, a, prune)
 	if px := rb.Ready().PeerExchanges; len(px) != 1 || string(px[0].Peers[0].PeerId) != "x" {
 		t.Fatalf("PX %v", px)
