@@ -142,10 +142,13 @@ type Router struct {
 	promises map[string]map[PeerID]time.Time
 
 	heartbeats int
-	out        map[PeerID]*outQueue
-	outOrder   []PeerID
-	ready      Ready
-	stats      Stats
+	// out is the batch: one queue per peer, merged into one RPC (split to
+	// fit) by Ready. outOrder lists the peers of out, each once, in the
+	// order their queues were made; RemovePeer takes a peer out of both.
+	out      map[PeerID]*outQueue
+	outOrder []PeerID
+	ready    Ready
+	stats    Stats
 }
 
 // Config assembles a router.
@@ -217,16 +220,15 @@ func New(cfg Config) (*Router, error) {
 	}, nil
 }
 
-// Ready returns what the router wants done and forgets it: RPCs are split
-// to fit MaxRPCSize, in the order the peers were first written to.
+// Ready returns what the router wants done and forgets it. Each connected
+// peer written to since the last call gets one RPC, split in consecutive
+// parts only if it does not fit MaxRPCSize, in the order the peers were
+// first written to; a peer removed meanwhile gets nothing, and one added
+// again gets only what was queued for its new connection.
 func (r *Router) Ready() Ready {
 	rd := r.ready
 	for _, id := range r.outOrder {
-		q := r.out[id]
-		if q == nil {
-			continue
-		}
-		for _, part := range splitRPC(q.rpc, r.p.MaxRPCSize) {
+		for _, part := range splitRPC(r.out[id].rpc, r.p.MaxRPCSize) {
 			rd.Sends = append(rd.Sends, Send{To: id, RPC: part})
 		}
 	}
@@ -353,7 +355,13 @@ func (r *Router) RemovePeer(now time.Time, id PeerID) {
 		delete(f, id)
 	}
 	delete(r.peers, id)
-	delete(r.out, id)
+	if _, ok := r.out[id]; ok {
+		// What was queued for this connection is dropped; a new one
+		// starts a new queue at the end of the batch.
+		delete(r.out, id)
+		i := slices.Index(r.outOrder, id)
+		r.outOrder = slices.Delete(r.outOrder, i, i+1)
+	}
 	r.sc.removePeer(id, now)
 }
 
