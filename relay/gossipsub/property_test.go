@@ -15,10 +15,15 @@ import (
 	"github.com/rlnd/rlnd/wire/pb/gossipsubpb"
 )
 
-// propConfig is the configuration of the routers of the property tests:
-// Waku's parameters with the given fixed seed.
+// propConfig is the configuration of the routers of the property tests,
+// with the given fixed seed: Waku's parameters, but opportunistic grafts
+// every 10 heartbeats and thresholds that a few minutes of random traffic
+// reach (peer exchange taken, RPCs graylisted).
 func propConfig(seed uint64) Config {
-	return Config{Params: DefaultParams(), Score: DefaultScoreParams(), Thresholds: DefaultThresholds(), MsgID: testMsgID, Seed: FixedSeed(seed)}
+	p := DefaultParams()
+	p.OpportunisticGraftTicks = 10
+	th := Thresholds{Gossip: -100, Publish: -500, Graylist: -1000, AcceptPX: 1, OpportunisticGraft: 1}
+	return Config{Params: p, Score: DefaultScoreParams(), Thresholds: th, MsgID: testMsgID, Seed: FixedSeed(seed)}
 }
 
 const (
@@ -325,6 +330,7 @@ func TestPropertySameSeedSameActions(t *testing.T) {
 			setup = append(setup, g.rpcEvent(id, sub, "subscriptions"))
 		}
 		var last []string
+		var sends, px int
 		step := func(i int, ev event) {
 			last = append(last, ev.name)
 			if len(last) > 8 {
@@ -339,6 +345,7 @@ func TestPropertySameSeedSameActions(t *testing.T) {
 			for _, v := range ra.Validations {
 				g.pending = append(g.pending, v.ID)
 			}
+			sends, px = sends+len(ra.Sends), px+len(ra.PeerExchanges)
 			for _, id := range g.peers {
 				sa, sb := a.Score(id, g.now), b.Score(id, g.now)
 				if math.Float64bits(sa) != math.Float64bits(sb) {
@@ -361,8 +368,8 @@ func TestPropertySameSeedSameActions(t *testing.T) {
 			}
 		}
 		st := a.Stats()
-		t.Logf("run %d: %d published, %d received, %d accepted, %d forwarded, %d grafts refused, %d broken promises",
-			run, st.Published, st.MessagesReceived, st.Accepted, st.Forwarded, st.GraftsRefused, st.BrokenPromises)
+		t.Logf("run %d: %d sends, %d published, %d received, %d accepted, %d rejected, %d forwarded, %d IWANT served, %d grafts refused, %d broken promises, %d graylisted RPCs, %d peer exchanges",
+			run, sends, st.Published, st.MessagesReceived, st.Accepted, st.Rejected, st.Forwarded, st.IWantServed, st.GraftsRefused, st.BrokenPromises, st.GraylistedRPCs, px)
 	}
 }
 
