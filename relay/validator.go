@@ -70,12 +70,11 @@ var ErrInvalidValidatorConfig = errors.New("relay: invalid validator config")
 // runs; tests and the simulator may pass a fake.
 type ProofVerifier interface {
 	// VerifyBatch checks proofs of messages whose signals hash to xs and
-	// returns one result per proof, nil when it holds. As rln.Verifier, it
-	// recomputes the external nullifier from the proof's epoch and returns
-	// rln.ErrWrongIdentifier for a proof of another rln_identifier and
-	// rln.ErrShareXMismatch when share_x is not x (the validator's reasons
-	// "identifier" and "signal"); any other error is reason "proof". It
-	// may be called from several goroutines at once.
+	// returns one result per proof, nil when it holds. The validator maps
+	// rln.ErrWrongIdentifier (a proof for another rln_identifier) to
+	// reason "identifier", rln.ErrShareXMismatch (share_x is not x) to
+	// "signal" and any other error to "proof". It may be called from
+	// several goroutines at once.
 	VerifyBatch(ps []*rln.RateLimitProof, xs []fr.Element) []error
 }
 
