@@ -167,18 +167,22 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 // are judged on a current root) and the verifying key.
 func (n *Node) newValidator(ctx, runCtx context.Context, signal rln.SignalMode, o Options) (*relay.Validator, error) {
 	cfg := n.cfg
-	var verifier *rln.Verifier
+	// An interface, set only when RLN is on: a nil *rln.Verifier in it
+	// would not be a nil ProofVerifier.
+	var verifier relay.ProofVerifier
 	if cfg.RLN.Enabled {
-		verifier = o.Verifier
-		if verifier == nil {
+		if o.Verifier != nil {
+			verifier = o.Verifier
+		} else {
 			dir := cfg.RLN.ArtefactsDir
 			if dir == "" {
 				dir = artefacts.DefaultDir()
 			}
-			var err error
-			if verifier, err = rln.LoadVerifier(dir, rln.WakuRLNIdentifier); err != nil {
+			loaded, err := rln.LoadVerifier(dir, rln.WakuRLNIdentifier)
+			if err != nil {
 				return nil, fmt.Errorf("node: RLN verifying key: %w", err)
 			}
+			verifier = loaded
 		}
 		n.group = o.Group
 		if n.group == nil {

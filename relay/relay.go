@@ -55,7 +55,9 @@ type Config struct {
 }
 
 // DefaultRouterConfig is gossipsub as nwaku runs it: its parameters and
-// scores, and message ids hashing the message data.
+// scores, and message ids hashing the message data. Its Seed is the zero
+// value: each router draws its own from crypto/rand (set
+// gossipsub.FixedSeed for a reproducible run).
 func DefaultRouterConfig() gossipsub.Config {
 	return gossipsub.Config{
 		Params:     gossipsub.DefaultParams(),

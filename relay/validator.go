@@ -65,13 +65,29 @@ const (
 // ErrInvalidValidatorConfig is wrapped by every NewValidator error.
 var ErrInvalidValidatorConfig = errors.New("relay: invalid validator config")
 
+// ProofVerifier checks the Groth16 proofs of RLN messages for the
+// validator. *rln.Verifier, on the Waku verifying key, is the one a node
+// runs; tests and the simulator may pass a fake.
+type ProofVerifier interface {
+	// VerifyBatch checks proofs of messages whose signals hash to xs and
+	// returns one result per proof, nil when it holds. The validator maps
+	// rln.ErrWrongIdentifier (a proof for another rln_identifier) to
+	// reason "identifier", rln.ErrShareXMismatch (share_x is not x) to
+	// "signal" and any other error to "proof". It may be called from
+	// several goroutines at once.
+	VerifyBatch(ps []*rln.RateLimitProof, xs []fr.Element) []error
+}
+
+var _ ProofVerifier = (*rln.Verifier)(nil)
+
 // ValidatorConfig configures a Validator.
 type ValidatorConfig struct {
 	// Group is the membership set whose window of roots proofs must use.
 	// Required when RLN is on.
 	Group membership.Group
-	// Verifier checks the Groth16 proofs. Required when RLN is on.
-	Verifier *rln.Verifier
+	// Verifier checks the Groth16 proofs (an *rln.Verifier). Required
+	// when RLN is on.
+	Verifier ProofVerifier
 	// RLN requires every message to carry a valid RLN proof. When off,
 	// messages are checked for form, size and timestamp only.
 	RLN bool
@@ -125,9 +141,6 @@ type Validator struct {
 	cfg       ValidatorConfig
 	m         *validatorMetrics
 	gapEpochs uint64
-	// verifyBatch is cfg.Verifier.VerifyBatch (tests wrap it to count
-	// calls).
-	verifyBatch func([]*rln.RateLimitProof, []fr.Element) []error
 }
 
 // NewValidator checks a configuration and fills its defaults.
@@ -171,11 +184,7 @@ func NewValidator(cfg ValidatorConfig) (*Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("relay: validator metrics: %w", err)
 	}
-	v := &Validator{cfg: cfg, m: m, gapEpochs: gapEpochs}
-	if cfg.Verifier != nil {
-		v.verifyBatch = cfg.Verifier.VerifyBatch
-	}
-	return v, nil
+	return &Validator{cfg: cfg, m: m, gapEpochs: gapEpochs}, nil
 }
 
 // GapEpochs is the largest accepted distance, in epochs, between a proof's
@@ -351,7 +360,7 @@ func (v *Validator) verify(out []Outcome, wait []pending) []pending {
 		ps[j], xs[j] = w.proof, w.x
 	}
 	start := time.Now()
-	errs := v.verifyBatch(ps, xs)
+	errs := v.cfg.Verifier.VerifyBatch(ps, xs)
 	m.verified(len(wait), time.Since(start))
 
 	valid := wait[:0]

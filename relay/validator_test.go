@@ -553,21 +553,72 @@ func TestValidateDoubleSignal(t *testing.T) {
 	}
 }
 
+// fakeVerifier is a ProofVerifier of a function.
+type fakeVerifier func(ps []*rln.RateLimitProof, xs []fr.Element) []error
+
+func (f fakeVerifier) VerifyBatch(ps []*rln.RateLimitProof, xs []fr.Element) []error {
+	return f(ps, xs)
+}
+
+// The validator takes any ProofVerifier, and trusts its verdicts: a fake
+// that passes every proof lets a tampered one through, one that fails
+// every proof refuses good ones, with the reasons its errors map to. The
+// checks that need no pairing (root, epoch) and the nullifier log stay
+// the validator's.
+func TestValidatorFakeVerifier(t *testing.T) {
+	t.Parallel()
+	f := loadFixture(t)
+	good := f.msg(t, key(5, 0, "fake"))
+	badProof := tamper(t, f.msg(t, key(5, 1, "fake")), func(_ *messagepb.WakuMessage, p *rln.RateLimitProof) {
+		p.ShareY.Add(&p.ShareY, new(fr.Element).SetOne())
+	})
+	badRoot := tamper(t, good, func(_ *messagepb.WakuMessage, p *rln.RateLimitProof) { p.MerkleRoot.SetUint64(1) })
+	verdicts := func(err error) ProofVerifier {
+		return fakeVerifier(func(ps []*rln.RateLimitProof, _ []fr.Element) []error {
+			out := make([]error, len(ps))
+			for i := range out {
+				out[i] = err
+			}
+			return out
+		})
+	}
+	items := []Item{{testTopic, good}, {testTopic, badProof}, {testTopic, badRoot}, {testTopic, good}}
+	for _, tc := range []struct {
+		name   string
+		err    error
+		result gossipsub.Result
+		reason string
+	}{
+		{"passes all", nil, gossipsub.Accept, ReasonValid},
+		{"fails all", errors.New("fake: no"), gossipsub.Reject, ReasonProof},
+		{"wrong identifier", rln.ErrWrongIdentifier, gossipsub.Reject, ReasonIdentifier},
+		{"share_x mismatch", rln.ErrShareXMismatch, gossipsub.Reject, ReasonSignal},
+	} {
+		v := f.validator(t, func(c *ValidatorConfig) { c.Verifier = verdicts(tc.err) })
+		out := v.ValidateBatch(items)
+		checkOutcome(t, tc.name+": good", out[0], tc.result, tc.reason)
+		checkOutcome(t, tc.name+": tampered proof", out[1], tc.result, tc.reason)
+		checkOutcome(t, tc.name+": unknown root", out[2], gossipsub.Reject, ReasonRoot)
+		if tc.err == nil {
+			checkOutcome(t, tc.name+": good again", out[3], gossipsub.Ignore, ReasonDuplicate)
+		}
+	}
+}
+
 func TestValidateBatchMixed(t *testing.T) {
 	t.Parallel()
 	f := loadFixture(t)
 	metrics, reg := newMetrics(t)
 	var evidence int
+	var calls [][]*rln.RateLimitProof
 	v := f.validator(t, func(c *ValidatorConfig) {
 		c.Registerer = reg
 		c.OnEvidence = func(string, rln.Evidence) { evidence++ }
+		c.Verifier = fakeVerifier(func(ps []*rln.RateLimitProof, xs []fr.Element) []error {
+			calls = append(calls, ps)
+			return f.verifier.VerifyBatch(ps, xs)
+		})
 	})
-	var calls [][]*rln.RateLimitProof
-	verify := v.verifyBatch
-	v.verifyBatch = func(ps []*rln.RateLimitProof, xs []fr.Element) []error {
-		calls = append(calls, ps)
-		return verify(ps, xs)
-	}
 	goodA := f.msg(t, key(2, 0, "a"))
 	badProof := tamper(t, f.msg(t, key(2, 1, "b")), func(_ *messagepb.WakuMessage, p *rln.RateLimitProof) {
 		p.ShareY.Add(&p.ShareY, new(fr.Element).SetOne())

@@ -248,7 +248,7 @@ type fuzzHarness struct {
 
 func newFuzzHarness(t *testing.T) *fuzzHarness {
 	p := fuzzParams()
-	r, err := New(Config{Params: p, Score: DefaultScoreParams(), Thresholds: DefaultThresholds(), MsgID: fuzzMsgID, Seed: 1})
+	r, err := New(Config{Params: p, Score: DefaultScoreParams(), Thresholds: DefaultThresholds(), MsgID: fuzzMsgID, Seed: FixedSeed(1)})
 	if err != nil {
 		t.Fatal(err)
 	}

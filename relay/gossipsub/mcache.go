@@ -2,7 +2,9 @@
 // v1.2's IDONTWANT) that keep state over time. The router is an I/O-free
 // state machine (DESIGN.md, principle 1): time comes in with each event, so
 // everything here takes the current time as an argument and never reads a
-// clock.
+// clock. Its random choices come from one generator, seeded by Config.Seed:
+// from crypto/rand unless the caller fixes it (FixedSeed), so that the
+// same seed and the same events give the same actions.
 package gossipsub
 
 import (

@@ -54,7 +54,7 @@ func newTestNet(t testing.TB, n int, seed uint64, params func(*Params)) *testNet
 		if params != nil {
 			params(&p)
 		}
-		r, err := New(Config{Params: p, Score: DefaultScoreParams(), Thresholds: DefaultThresholds(), MsgID: testMsgID, Seed: seed + uint64(i)})
+		r, err := New(Config{Params: p, Score: DefaultScoreParams(), Thresholds: DefaultThresholds(), MsgID: testMsgID, Seed: FixedSeed(seed + uint64(i))})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,7 +1,9 @@
 package gossipsub
 
 import (
+	crand "crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -123,6 +125,7 @@ type Router struct {
 	p     Params
 	th    Thresholds
 	msgID func(*gossipsubpb.Message) string
+	seed  uint64
 	rnd   *rand.Rand
 	sc    *scorer
 
@@ -140,10 +143,13 @@ type Router struct {
 	promises map[string]map[PeerID]time.Time
 
 	heartbeats int
-	out        map[PeerID]*outQueue
-	outOrder   []PeerID
-	ready      Ready
-	stats      Stats
+	// out is the batch: one queue per peer, merged into one RPC (split to
+	// fit) by Ready. outOrder lists the peers of out, each once, in the
+	// order their queues were made; RemovePeer takes a peer out of both.
+	out      map[PeerID]*outQueue
+	outOrder []PeerID
+	ready    Ready
+	stats    Stats
 }
 
 // Config assembles a router.
@@ -153,8 +159,36 @@ type Config struct {
 	Thresholds Thresholds
 	// MsgID computes a message's id (Waku: sha256 of the data).
 	MsgID func(*gossipsubpb.Message) string
-	// Seed makes the router's random choices reproducible.
-	Seed uint64
+	// Seed seeds the router's random choices. The zero value draws a seed
+	// from crypto/rand; tests and the simulator pass FixedSeed.
+	Seed Seed
+}
+
+// Seed seeds the random choices of a router: mesh members, gossip
+// targets, peer-exchange lists, the ids asked for with IWANT and the one
+// promise among them. The zero value asks for a seed drawn from
+// crypto/rand when the router is made, so that no two nodes of a network
+// make the same choices and a peer cannot predict them; FixedSeed makes a
+// router reproducible: two routers with one fixed seed, fed the same
+// events, return the same actions.
+type Seed struct {
+	value uint64
+	fixed bool
+}
+
+// FixedSeed is a seed of the given value.
+func FixedSeed(v uint64) Seed { return Seed{value: v, fixed: true} }
+
+// resolve returns the seed's value, drawing one if it is not fixed.
+func (s Seed) resolve() uint64 {
+	if s.fixed {
+		return s.value
+	}
+	var b [8]byte
+	// crypto/rand.Read does not fail (it crashes the program if the
+	// system's source does).
+	_, _ = crand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:])
 }
 
 // New returns a router with no peers and no topics.
@@ -166,9 +200,10 @@ func New(cfg Config) (*Router, error) {
 		return nil, errors.New("gossipsub: a message id function is required")
 	}
 	p := cfg.Params
+	seed := cfg.Seed.resolve()
 	return &Router{
-		p: p, th: cfg.Thresholds, msgID: cfg.MsgID,
-		rnd:      rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		p: p, th: cfg.Thresholds, msgID: cfg.MsgID, seed: seed,
+		rnd:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		sc:       newScorer(cfg.Score),
 		peers:    map[PeerID]*peerState{},
 		topics:   map[string]set{},
@@ -186,16 +221,15 @@ func New(cfg Config) (*Router, error) {
 	}, nil
 }
 
-// Ready returns what the router wants done and forgets it: RPCs are split
-// to fit MaxRPCSize, in the order the peers were first written to.
+// Ready returns what the router wants done and forgets it. Each connected
+// peer written to since the last call gets one RPC, split in consecutive
+// parts only if it does not fit MaxRPCSize, in the order the peers were
+// first written to; a peer removed meanwhile gets nothing, and one added
+// again gets only what was queued for its new connection.
 func (r *Router) Ready() Ready {
 	rd := r.ready
 	for _, id := range r.outOrder {
-		q := r.out[id]
-		if q == nil {
-			continue
-		}
-		for _, part := range splitRPC(q.rpc, r.p.MaxRPCSize) {
+		for _, part := range splitRPC(r.out[id].rpc, r.p.MaxRPCSize) {
 			rd.Sends = append(rd.Sends, Send{To: id, RPC: part})
 		}
 	}
@@ -204,6 +238,11 @@ func (r *Router) Ready() Ready {
 	r.outOrder = r.outOrder[:0]
 	return rd
 }
+
+// Seed returns the value the router's random choices were seeded with:
+// a router made with FixedSeed(r.Seed()) and fed the same events makes
+// the same choices (to replay a run whose seed was drawn).
+func (r *Router) Seed() uint64 { return r.seed }
 
 // Stats returns the counters.
 func (r *Router) Stats() Stats { return r.stats }
@@ -317,7 +356,13 @@ func (r *Router) RemovePeer(now time.Time, id PeerID) {
 		delete(f, id)
 	}
 	delete(r.peers, id)
-	delete(r.out, id)
+	if _, ok := r.out[id]; ok {
+		// What was queued for this connection is dropped; a new one
+		// starts a new queue at the end of the batch.
+		delete(r.out, id)
+		i := slices.Index(r.outOrder, id)
+		r.outOrder = slices.Delete(r.outOrder, i, i+1)
+	}
 	r.sc.removePeer(id, now)
 }
 

@@ -35,6 +35,33 @@ func TestParamsValidate(t *testing.T) {
 	}
 }
 
+// Routers draw their own seeds unless given one.
+func TestSeed(t *testing.T) {
+	t.Parallel()
+	cfg := Config{Params: DefaultParams(), MsgID: testMsgID}
+	seeds := map[uint64]bool{}
+	for range 4 {
+		r, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds[r.Seed()] = true
+	}
+	if len(seeds) != 4 {
+		t.Errorf("four routers with the zero Seed drew %d different seeds", len(seeds))
+	}
+	for _, v := range []uint64{0, 1, 1 << 63} {
+		cfg.Seed = FixedSeed(v)
+		r, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Seed() != v {
+			t.Errorf("FixedSeed(%d): router seeded with %d", v, r.Seed())
+		}
+	}
+}
+
 // Twenty routers on a random graph build meshes within [Dlo, Dhi] and
 // every message reaches every node exactly once.
 func TestMeshDeliversToAll(t *testing.T) {
@@ -380,7 +407,7 @@ func TestPeerExchange(t *testing.T) {
 	if len(rb.Ready().PeerExchanges) != 0 {
 		t.Fatal("PX taken from a peer below the accept threshold")
 	}
-	rb.sc.peers[a].topics[topic] = &topicScore{firstDeliveries: 200}
+	rb.sc.topic(a, topic).firstDeliveries = 200
 	rb.HandleRPC(n.now, a, prune)
 	if px := rb.Ready().PeerExchanges; len(px) != 1 || string(px[0].Peers[0].PeerId) != "x" {
 		t.Fatalf("PX %v", px)

@@ -2,6 +2,8 @@ package gossipsub
 
 import (
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -19,11 +21,16 @@ type peerScore struct {
 	connected bool
 	expires   time.Time // when disconnected: forget after this
 	ip        string
-	topics    map[string]*topicScore
+	// topics are the peer's counters per topic, sorted by topic name. The
+	// score sums them in this order: float addition is not associative,
+	// and a sum in map order could differ in its last bits from one call
+	// to the next and between two routers with one history.
+	topics    []*topicScore
 	behaviour float64
 }
 
 type topicScore struct {
+	topic           string
 	inMesh          bool
 	graftTime       time.Time
 	meshTime        time.Duration
@@ -38,7 +45,7 @@ func newScorer(p ScoreParams) *scorer {
 func (s *scorer) addPeer(id PeerID, ip string) {
 	ps := s.peers[id]
 	if ps == nil {
-		ps = &peerScore{topics: map[string]*topicScore{}}
+		ps = &peerScore{}
 		s.peers[id] = ps
 	}
 	ps.connected = true
@@ -105,12 +112,11 @@ func (s *scorer) topic(id PeerID, topic string) *topicScore {
 	if ps == nil {
 		return nil
 	}
-	ts := ps.topics[topic]
-	if ts == nil {
-		ts = &topicScore{}
-		ps.topics[topic] = ts
+	i, ok := slices.BinarySearchFunc(ps.topics, topic, func(ts *topicScore, t string) int { return strings.Compare(ts.topic, t) })
+	if !ok {
+		ps.topics = slices.Insert(ps.topics, i, &topicScore{topic: topic})
 	}
-	return ts
+	return ps.topics[i]
 }
 
 func (s *scorer) graft(id PeerID, topic string, now time.Time) {
@@ -147,7 +153,8 @@ func (s *scorer) penalty(id PeerID, n float64) {
 	}
 }
 
-// score computes a peer's score at now.
+// score computes a peer's score at now, summing its topic scores in topic
+// order.
 func (s *scorer) score(id PeerID, now time.Time) float64 {
 	ps := s.peers[id]
 	if ps == nil {

@@ -26,7 +26,7 @@ func routerConfig(seed uint64) gossipsub.Config {
 	return gossipsub.Config{
 		Params: p, Score: gossipsub.DefaultScoreParams(), Thresholds: gossipsub.DefaultThresholds(),
 		MsgID: func(m *gossipsubpb.Message) string { return wire.GossipMessageID(m.GetData()) },
-		Seed:  seed,
+		Seed:  gossipsub.FixedSeed(seed),
 	}
 }
 
