@@ -37,7 +37,7 @@ func TestGoPubsubIDontWantHonoured(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
 			r := newGPRLN(t, gpMembers)
-			n := newGPNet(t, r, 1, 3, tc.protos)
+			n := newGPNet(t, r.group, r.verifier, 1, 3, tc.protos)
 			R, P, G, H := n.all[0], n.all[1], n.all[2], n.all[3]
 			n.connect(t, [][2]int{{1, 2}, {1, 3}, {2, 0}, {3, 0}})
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -70,17 +70,18 @@ func gpEngine(t *testing.T) (*rln.Prover, *rln.Verifier) {
 // is at index i. Message ids are never reused within an epoch unless a
 // test asks for it (double signalling).
 type gpRLN struct {
-	prover  *rln.Prover
-	group   *membership.StaticGroup
-	members []relay.Member
-	pp      relay.ProofParams
-	used    map[[2]uint64]uint64 // (member, epoch) -> next message id
+	prover   *rln.Prover
+	verifier *rln.Verifier
+	group    *membership.StaticGroup
+	members  []relay.Member
+	pp       relay.ProofParams
+	used     map[[2]uint64]uint64 // (member, epoch) -> next message id
 }
 
 func newGPRLN(t *testing.T, members int) *gpRLN {
 	t.Helper()
-	prover, _ := gpEngine(t)
-	r := &gpRLN{prover: prover, used: map[[2]uint64]uint64{}}
+	prover, verifier := gpEngine(t)
+	r := &gpRLN{prover: prover, verifier: verifier, used: map[[2]uint64]uint64{}}
 	var leaves []fr.Element
 	for i := range members {
 		m := relay.Member{Identity: rln.IdentityFromSeed(fmt.Appendf(nil, "gopubsub interop member %d", i)), Index: uint64(i), UserMessageLimit: gpMemberLimit}
@@ -269,12 +270,11 @@ func gpTopic(t *testing.T) (string, uint32) {
 }
 
 // newGPNet starts nRlnd rlnd nodes (node.New from the devnet preset as
-// `rlnd node` builds them, with Waku's gossipsub parameters, RLN on the
-// group of r, relaying the test topic's shard, on 127.0.3.x) and nGo go
+// `rlnd node` builds them, with Waku's gossipsub parameters, RLN on group
+// with verifier, relaying the test topic's shard, on 127.0.3.x) and nGo go
 // nodes (on 127.0.4.x, offering protos). It links none of them.
-func newGPNet(t *testing.T, r *gpRLN, nRlnd, nGo int, protos []protocol.ID) *gpNet {
+func newGPNet(t *testing.T, group membership.Group, verifier *rln.Verifier, nRlnd, nGo int, protos []protocol.ID) *gpNet {
 	t.Helper()
-	_, verifier := gpEngine(t)
 	topic, shard := gpTopic(t)
 	n := &gpNet{topic: topic, shard: shard, evidence: make(chan rln.Evidence, 64)}
 	for i := range nRlnd {
@@ -286,7 +286,7 @@ func newGPNet(t *testing.T, r *gpRLN, nRlnd, nGo int, protos []protocol.ID) *gpN
 		cfg.Network.Shards = []int{int(shard)}
 		cfg.P2P.Listen = []string{fmt.Sprintf("/ip4/127.0.3.%d/tcp/0", i+1)}
 		cfg.Metrics.Enabled, cfg.REST.Enabled = false, false
-		nd, err := node.New(context.Background(), node.Options{Config: &cfg, Group: r.group, Verifier: verifier,
+		nd, err := node.New(context.Background(), node.Options{Config: &cfg, Group: group, Verifier: verifier,
 			OnEvidence: func(_ string, ev rln.Evidence) {
 				select {
 				case n.evidence <- ev:
@@ -375,6 +375,7 @@ func (n *gpNet) waitTopicPeers(t *testing.T, within time.Duration, links [][2]*g
 // explainWait logs what a failed wait was still missing (WaitFor's Fatal
 // runs the deferred calls).
 func explainWait(t *testing.T, missing *[]string) {
+	t.Helper()
 	if t.Failed() && len(*missing) > 0 {
 		t.Logf("still missing: %v", *missing)
 	}
@@ -440,7 +441,8 @@ func randomLinks(seed uint64, n, extra, maxDeg int) [][2]int {
 	return links
 }
 
-// waitDelivered waits until every one of nodes delivered every one of msgs.
+// waitDelivered waits until every one of nodes delivered every one of msgs
+// (their indices are what a failure lists).
 func (n *gpNet) waitDelivered(t *testing.T, within time.Duration, what string, nodes []*gpNode, msgs ...gpMsg) {
 	t.Helper()
 	var missing []string
@@ -448,10 +450,14 @@ func (n *gpNet) waitDelivered(t *testing.T, within time.Duration, what string, n
 	testnet.WaitFor(t, within, what, func() bool {
 		missing = missing[:0]
 		for _, nd := range nodes {
+			var lacks []int
 			for i, m := range msgs {
 				if !nd.hasDelivered(m) {
-					missing = append(missing, fmt.Sprintf("%s lacks message %d", nd.name, i))
+					lacks = append(lacks, i)
 				}
+			}
+			if len(lacks) > 0 {
+				missing = append(missing, fmt.Sprintf("%s lacks %d of %d (%v)", nd.name, len(lacks), len(msgs), lacks))
 			}
 		}
 		return len(missing) == 0

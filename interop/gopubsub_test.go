@@ -73,7 +73,7 @@ func TestGoPubsubMixedMeshsub12(t *testing.T) {
 func runGPMixed(t *testing.T, protos []protocol.ID) {
 	start := time.Now()
 	r := newGPRLN(t, gpMembers)
-	n := newGPNet(t, r, 5, 5, protos)
+	n := newGPNet(t, r.group, r.verifier, 5, 5, protos)
 	links := randomLinks(gpSeed, len(n.all), 5, 6)
 	var desc []string
 	for _, l := range links {
