@@ -375,7 +375,6 @@ func (n *gpNet) waitTopicPeers(t *testing.T, within time.Duration, links [][2]*g
 // explainWait logs what a failed wait was still missing (WaitFor's Fatal
 // runs the deferred calls).
 func explainWait(t *testing.T, missing *[]string) {
-	t.Helper()
 	if t.Failed() && len(*missing) > 0 {
 		t.Logf("still missing: %v", *missing)
 	}
