@@ -39,6 +39,7 @@ func TestGoPubsubIDontWantHonoured(t *testing.T) {
 			r := newGPRLN(t, gpMembers)
 			n := newGPNet(t, r.group, r.verifier, 1, 3, tc.protos)
 			R, P, G, H := n.all[0], n.all[1], n.all[2], n.all[3]
+			R.name, P.name, G.name, H.name = "R", "P", "G", "H"
 			n.connect(t, [][2]int{{1, 2}, {1, 3}, {2, 0}, {3, 0}})
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
