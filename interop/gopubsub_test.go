@@ -116,8 +116,10 @@ func runGPMixed(t *testing.T, protos []protocol.ID) {
 			if len(tr.SentAfterIDontWant) > 0 {
 				t.Errorf("%s sent %s %d messages after it said IDONTWANT for them", g.name, rl.name, len(tr.SentAfterIDontWant))
 			}
-			if !v12 && (tr.IDontWantSent > 0 || tr.IDontWantReceived > 0) {
-				t.Errorf("%s-%s exchanged IDONTWANT without gossipsub v1.2 (sent %d, received %d)", g.name, rl.name, tr.IDontWantSent, tr.IDontWantReceived)
+			// go-libp2p-pubsub sends IDONTWANT only on /meshsub/1.2.0 (go-waku's
+			// feature test); rlnd sends it on Waku relay's id too, as nwaku does.
+			if !v12 && tr.IDontWantSent > 0 {
+				t.Errorf("%s sent %s IDONTWANT without gossipsub v1.2 (%d)", g.name, rl.name, tr.IDontWantSent)
 			}
 			if want := protos[0]; !slices.Equal(out, []protocol.ID{want}) {
 				t.Errorf("%s's stream to %s runs %v, want %s (the first of the go node's protocols; rlnd serves them all)", g.name, rl.name, out, want)
@@ -127,6 +129,9 @@ func runGPMixed(t *testing.T, protos []protocol.ID) {
 	t.Logf("(d) IDONTWANT entries: go to rlnd %d, rlnd to go %d", toRlnd, fromRlnd)
 	if v12 && toRlnd == 0 {
 		t.Error("no go node sent IDONTWANT to an rlnd peer on /meshsub/1.2.0")
+	}
+	if fromRlnd == 0 {
+		t.Error("no rlnd node sent IDONTWANT to a go peer (its streams run Waku relay's id, on which nwaku sends it)")
 	}
 
 	// (b)
