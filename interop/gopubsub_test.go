@@ -46,7 +46,8 @@ const gpPayloadSize = 2000
 
 // TestGoPubsubMixedMeshsub11 runs the mixed network with the go nodes
 // offering /vac/waku/relay/2.0.0 and /meshsub/1.1.0 (go-waku's list): no
-// stream runs gossipsub v1.2, and no IDONTWANT is sent either way.
+// stream runs gossipsub v1.2, so the go nodes send no IDONTWANT, while rlnd
+// sends it on Waku relay's id, as nwaku does.
 func TestGoPubsubMixedMeshsub11(t *testing.T) {
 	runGPMixed(t, gopubsub.ProtocolsV11)
 }

@@ -47,6 +47,10 @@ type Config struct {
 	// NoFloodPublish turns off go-waku's flood publishing, for tests that
 	// must keep a node's own messages to gossip.
 	NoFloodPublish bool
+	// MaxMessageSize, when set, bounds the RPC frames the node reads
+	// (go-libp2p-pubsub's WithMaxMessageSize; its default is 1 MiB). nwaku
+	// reads frames of 150 KiB plus 64 KiB.
+	MaxMessageSize int
 	// ScoreInspectPeriod is how often peer scores are sampled (default
 	// 200 ms; go-waku inspects every 6 s to disconnect graylisted peers,
 	// which these nodes do too).
@@ -143,7 +147,11 @@ func (n *Node) startPubSub(ctx context.Context) error {
 		params = *n.cfg.Params
 	}
 	var err error
-	n.ps, err = pubsub.NewGossipSub(ctx, n.h,
+	opts := []pubsub.Option{}
+	if n.cfg.MaxMessageSize > 0 {
+		opts = append(opts, pubsub.WithMaxMessageSize(n.cfg.MaxMessageSize))
+	}
+	n.ps, err = pubsub.NewGossipSub(ctx, n.h, append(opts,
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
 		pubsub.WithNoAuthor(),
 		pubsub.WithMessageIdFn(MessageID),
@@ -154,7 +162,7 @@ func (n *Node) startPubSub(ctx context.Context) error {
 		pubsub.WithPeerScore(WakuPeerScoreParams(), WakuThresholds()),
 		pubsub.WithPeerScoreInspect(n.inspectScores, n.cfg.ScoreInspectPeriod),
 		pubsub.WithRawTracer(n.tracer),
-	)
+	)...)
 	if err != nil {
 		return fmt.Errorf("gopubsub: gossipsub: %w", err)
 	}
