@@ -313,6 +313,9 @@ func (s *Service) Push(ctx context.Context, from peer.ID, pubsubTopic string, ms
 	return r
 }
 
+// push is Push before its response is counted. It checks the message
+// (checkMessage, routeTopic), publishes one that carries its own proof, and
+// hands one without to proof as a service (serveProof).
 func (s *Service) push(ctx context.Context, from peer.ID, pubsubTopic string, msg *messagepb.WakuMessage) Response {
 	if msg == nil {
 		return Response{Status: StatusBadRequest, Description: "no message"}
@@ -323,37 +326,12 @@ func (s *Service) push(ctx context.Context, from peer.ID, pubsubTopic string, ms
 	// in, its proof counted.
 	prove := msg.RateLimitProof == nil && s.slots != nil
 	now := s.cfg.Now()
-	if prove && msg.Timestamp == nil {
-		ts := now.UnixNano()
-		msg.Timestamp = &ts
+	if r, ok := checkMessage(msg, prove, now); !ok {
+		return r
 	}
-	if err := wire.CheckMessage(msg); err != nil {
-		if errors.Is(err, wire.ErrTooLarge) {
-			return Response{Status: StatusTooLarge, Description: err.Error()}
-		}
-		return Response{Status: StatusBadRequest, Description: err.Error()}
-	}
-	size := proto.Size(msg)
-	if prove {
-		size += proofOverhead // the proof we would attach
-	}
-	if size > wire.MaxMessageSize {
-		return Response{Status: StatusTooLarge, Description: fmt.Sprintf("message of %d bytes (with its proof), at most %d", size, wire.MaxMessageSize)}
-	}
-	if pubsubTopic == "" {
-		t, err := s.cfg.Relay.TopicFor(msg.GetContentTopic())
-		if err != nil {
-			return Response{Status: StatusBadRequest, Description: fmt.Sprintf("no pubsub topic and none derivable: %v", err)}
-		}
-		pubsubTopic = t
-	} else if _, err := autoshard.ParsePubsubTopic(pubsubTopic); err != nil {
-		return Response{Status: StatusBadRequest, Description: err.Error()}
-	}
-	if !slices.Contains(s.cfg.Relay.Topics(), pubsubTopic) {
-		return Response{Status: StatusUnsupportedTopic, Description: "this node does not relay " + pubsubTopic}
-	}
-	if len(s.cfg.Relay.TopicPeers(pubsubTopic)) == 0 {
-		return Response{Status: StatusNoPeers, Description: "no relay peers on " + pubsubTopic}
+	pubsubTopic, r, ok := s.routeTopic(pubsubTopic, msg)
+	if !ok {
+		return r
 	}
 	if msg.RateLimitProof != nil {
 		return s.publish(pubsubTopic, msg)
@@ -361,20 +339,66 @@ func (s *Service) push(ctx context.Context, from peer.ID, pubsubTopic string, ms
 	if s.slots == nil {
 		return Response{Status: StatusInvalidMessage, Description: "message has no RLN proof and this node does not attach them"}
 	}
+	return s.serveProof(ctx, from, pubsubTopic, msg, now)
+}
+
+// checkMessage fills in the timestamp of a message the service will prove
+// (prove), then checks the message and its size with the proof it will
+// carry. ok is false, with the answer, when the message is refused.
+func checkMessage(msg *messagepb.WakuMessage, prove bool, now time.Time) (r Response, ok bool) {
+	if prove && msg.Timestamp == nil {
+		ts := now.UnixNano()
+		msg.Timestamp = &ts
+	}
+	if err := wire.CheckMessage(msg); err != nil {
+		if errors.Is(err, wire.ErrTooLarge) {
+			return Response{Status: StatusTooLarge, Description: err.Error()}, false
+		}
+		return Response{Status: StatusBadRequest, Description: err.Error()}, false
+	}
+	size := proto.Size(msg)
+	if prove {
+		size += proofOverhead // the proof we would attach
+	}
+	if size > wire.MaxMessageSize {
+		return Response{Status: StatusTooLarge, Description: fmt.Sprintf("message of %d bytes (with its proof), at most %d", size, wire.MaxMessageSize)}, false
+	}
+	return Response{}, true
+}
+
+// routeTopic returns the pubsub topic to publish on: pubsubTopic, or when
+// empty the message's content topic's shard. ok is false, with the answer,
+// when there is none, or the node does not relay it, or has no peers on it.
+func (s *Service) routeTopic(pubsubTopic string, msg *messagepb.WakuMessage) (topic string, r Response, ok bool) {
+	if pubsubTopic == "" {
+		t, err := s.cfg.Relay.TopicFor(msg.GetContentTopic())
+		if err != nil {
+			return "", Response{Status: StatusBadRequest, Description: fmt.Sprintf("no pubsub topic and none derivable: %v", err)}, false
+		}
+		pubsubTopic = t
+	} else if _, err := autoshard.ParsePubsubTopic(pubsubTopic); err != nil {
+		return "", Response{Status: StatusBadRequest, Description: err.Error()}, false
+	}
+	if !slices.Contains(s.cfg.Relay.Topics(), pubsubTopic) {
+		return "", Response{Status: StatusUnsupportedTopic, Description: "this node does not relay " + pubsubTopic}, false
+	}
+	if len(s.cfg.Relay.TopicPeers(pubsubTopic)) == 0 {
+		return "", Response{Status: StatusNoPeers, Description: "no relay peers on " + pubsubTopic}, false
+	}
+	return pubsubTopic, Response{}, true
+}
+
+// serveProof is proof as a service for a checked message without a proof:
+// it admits the client (admitProof), waits for a place in the proving
+// queue and then a worker, and only then takes a slot (takeSlot), so that a
+// refused request never burns one. The slot is persisted before the proof
+// is made and published (proveAndPublish), which happens holding the
+// worker.
+func (s *Service) serveProof(ctx context.Context, from peer.ID, pubsubTopic string, msg *messagepb.WakuMessage, now time.Time) Response {
 	c := s.clientOf(from)
-	if s.allow != nil && !s.allow.allows(from) {
-		s.refuse(c, "not-allowlisted")
-		return Response{Status: StatusInvalidMessage, Description: "message has no RLN proof and this node attaches proofs only for the clients it lists"}
-	}
-	if gap := now.Sub(time.Unix(0, msg.GetTimestamp())); gap > s.cfg.MaxEpochGap || gap < -s.cfg.MaxEpochGap {
-		s.refuse(c, "epoch-gap")
-		return Response{Status: StatusInvalidMessage, Description: fmt.Sprintf("timestamp %s from the node's clock, at most %s allowed", gap.Round(time.Millisecond), s.cfg.MaxEpochGap)}
-	}
-	epoch := rln.Epoch(time.Unix(0, msg.GetTimestamp()), s.cfg.EpochPeriod)
-	s.forget(rln.Epoch(now.Add(-s.cfg.MaxEpochGap), s.cfg.EpochPeriod))
-	if reason, desc, ok := s.quotas.take(c, epoch, s.slots.Left(epoch), s.slots.Capacity()); !ok {
-		s.refuse(c, reason)
-		return Response{Status: StatusTooManyRequests, Description: desc}
+	epoch, r, ok := s.admitProof(c, from, msg, now)
+	if !ok {
+		return r
 	}
 	// A place in the proving queue, then the slot: a refused request must
 	// not burn a slot.
@@ -393,20 +417,60 @@ func (s *Service) push(ctx context.Context, from peer.ID, pubsubTopic string, ms
 		return Response{Status: StatusUnavailable, Description: "timed out waiting for a prover"}
 	}
 	defer func() { <-s.workers }()
+	slot, r, ok := s.takeSlot(c, epoch, now)
+	if !ok {
+		return r
+	}
+	s.quotas.taken(epoch)
+	return s.proveAndPublish(c, pubsubTopic, msg, slot)
+}
+
+// admitProof decides whether client c (peer from) may have msg proved: it
+// must be allowlisted (when there is a list), the message's timestamp
+// within the max epoch gap of now, and the quotas must allow it in the
+// message's epoch, which it returns. The quota taken here must be released
+// if no slot is taken after. ok is false, with the answer, when refused.
+func (s *Service) admitProof(c client, from peer.ID, msg *messagepb.WakuMessage, now time.Time) (epoch uint64, r Response, ok bool) {
+	if s.allow != nil && !s.allow.allows(from) {
+		s.refuse(c, "not-allowlisted")
+		return 0, Response{Status: StatusInvalidMessage, Description: "message has no RLN proof and this node attaches proofs only for the clients it lists"}, false
+	}
+	if gap := now.Sub(time.Unix(0, msg.GetTimestamp())); gap > s.cfg.MaxEpochGap || gap < -s.cfg.MaxEpochGap {
+		s.refuse(c, "epoch-gap")
+		return 0, Response{Status: StatusInvalidMessage, Description: fmt.Sprintf("timestamp %s from the node's clock, at most %s allowed", gap.Round(time.Millisecond), s.cfg.MaxEpochGap)}, false
+	}
+	epoch = rln.Epoch(time.Unix(0, msg.GetTimestamp()), s.cfg.EpochPeriod)
+	s.forget(rln.Epoch(now.Add(-s.cfg.MaxEpochGap), s.cfg.EpochPeriod))
+	if reason, desc, ok := s.quotas.take(c, epoch, s.slots.Left(epoch), s.slots.Capacity()); !ok {
+		s.refuse(c, reason)
+		return 0, Response{Status: StatusTooManyRequests, Description: desc}, false
+	}
+	return epoch, Response{}, true
+}
+
+// takeSlot takes and persists a slot of epoch for client c. When there is
+// none left or the slot store fails, it releases c's quota and ok is false,
+// with the answer.
+func (s *Service) takeSlot(c client, epoch uint64, now time.Time) (slot Slot, r Response, ok bool) {
 	slot, err := s.slots.Take(epoch)
 	if errors.Is(err, ErrNoSlot) {
 		s.quotas.release(c, epoch)
 		s.refuse(c, "out-of-slots")
 		next := rln.EpochStart(epoch+1, s.cfg.EpochPeriod).Sub(now).Round(time.Second)
-		return Response{Status: StatusOutOfProofs, Description: fmt.Sprintf("out of RLN proofs this epoch; the next epoch starts in %s", next)}
+		return Slot{}, Response{Status: StatusOutOfProofs, Description: fmt.Sprintf("out of RLN proofs this epoch; the next epoch starts in %s", next)}, false
 	}
 	if err != nil {
 		s.quotas.release(c, epoch)
 		s.refuse(c, "slot-store")
 		s.log.Error("lightpush: slot store", "err", err)
-		return Response{Status: StatusInternal, Description: "cannot record the proof slot"}
+		return Slot{}, Response{Status: StatusInternal, Description: "cannot record the proof slot"}, false
 	}
-	s.quotas.taken(epoch)
+	return slot, Response{}, true
+}
+
+// proveAndPublish attaches a proof from the taken slot to msg and publishes
+// it, unless the proof's nullifier was used before in its epoch.
+func (s *Service) proveAndPublish(c client, pubsubTopic string, msg *messagepb.WakuMessage, slot Slot) Response {
 	mem, ok := s.member(slot.Member)
 	if !ok {
 		return Response{Status: StatusInternal, Description: "slot of an unknown membership"}

@@ -168,55 +168,106 @@ func decodeCheckpoint(data []byte) (*checkpointState, error) {
 		return nil, corruptCheckpoint("checksum %x, content hashes to %x", sum, got)
 	}
 	r := &checkpointReader{b: body}
+	s := &checkpointState{}
+	if err := r.readHeader(s); err != nil {
+		return nil, err
+	}
+	var err error
+	if s.window, err = r.readWindow(); err != nil {
+		return nil, err
+	}
+	if s.records, err = r.readRecords(); err != nil {
+		return nil, err
+	}
+	if s.undo, err = r.readUndo(); err != nil {
+		return nil, err
+	}
+	if s.tree, err = r.readSnapshot(); err != nil {
+		return nil, err
+	}
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// readHeader reads the magic, version and reserved field, checking them,
+// then the registry (chain id, contract, start block), the next block and
+// the horizon into s. A shortfall is left in r.err.
+func (r *checkpointReader) readHeader(s *checkpointState) error {
 	if magic := r.take(uint64(len(checkpointMagic)), "magic"); r.err == nil && string(magic) != checkpointMagic {
-		return nil, corruptCheckpoint("bad magic %q, want %q", magic, checkpointMagic)
+		return corruptCheckpoint("bad magic %q, want %q", magic, checkpointMagic)
 	}
 	if v := r.u16("version"); r.err == nil && v != checkpointVersion {
-		return nil, corruptCheckpoint("unsupported version %d, want %d", v, checkpointVersion)
+		return corruptCheckpoint("unsupported version %d, want %d", v, checkpointVersion)
 	}
 	if v := r.u16("reserved"); r.err == nil && v != 0 {
-		return nil, corruptCheckpoint("reserved field is %d, want 0", v)
+		return corruptCheckpoint("reserved field is %d, want 0", v)
 	}
-	s := &checkpointState{}
 	s.chainID = r.u64("chain id")
 	copy(s.contract[:], r.take(common.AddressLength, "contract"))
 	s.startBlock = r.u64("start block")
 	s.next = r.u64("next block")
 	s.horizon = r.u64("horizon")
+	return nil
+}
+
+// readWindow reads the window entries, whose write counts must increase.
+// A shortfall is left in r.err.
+func (r *checkpointReader) readWindow() ([]rootEntry, error) {
 	nWindow := r.count(rootEntrySize, "window entries")
-	s.window = make([]rootEntry, 0, nWindow)
+	window := make([]rootEntry, 0, nWindow)
 	for k := uint32(0); k < nWindow && r.err == nil; k++ {
 		e := rootEntry{seq: r.u64("window write count"), root: r.element("window root")}
-		if r.err == nil && k > 0 && e.seq <= s.window[k-1].seq {
-			return nil, corruptCheckpoint("window entry %d after %d leaf writes follows one after %d", k, e.seq, s.window[k-1].seq)
+		if r.err == nil && k > 0 && e.seq <= window[k-1].seq {
+			return nil, corruptCheckpoint("window entry %d after %d leaf writes follows one after %d", k, e.seq, window[k-1].seq)
 		}
-		s.window = append(s.window, e)
+		window = append(window, e)
 	}
+	return window, nil
+}
+
+// readRecords reads the block records, whose block numbers must increase.
+// A shortfall is left in r.err.
+func (r *checkpointReader) readRecords() ([]blockRecord, error) {
 	nRecords := r.count(recordSize, "block records")
-	s.records = make([]blockRecord, 0, nRecords)
+	records := make([]blockRecord, 0, nRecords)
 	for k := uint32(0); k < nRecords && r.err == nil; k++ {
 		var rec blockRecord
 		rec.number = r.u64("record block number")
 		copy(rec.hash[:], r.take(common.HashLength, "record block hash"))
 		rec.changes = r.u32("record leaf writes")
-		if r.err == nil && k > 0 && rec.number <= s.records[k-1].number {
-			return nil, corruptCheckpoint("record of block %d after block %d", rec.number, s.records[k-1].number)
+		if r.err == nil && k > 0 && rec.number <= records[k-1].number {
+			return nil, corruptCheckpoint("record of block %d after block %d", rec.number, records[k-1].number)
 		}
-		s.records = append(s.records, rec)
+		records = append(records, rec)
 	}
+	return records, nil
+}
+
+// readUndo reads the undo entries: leaf indices in the tree, consecutive
+// write numbers and non-decreasing blocks. A shortfall is left in r.err.
+func (r *checkpointReader) readUndo() ([]undoEntry, error) {
 	nUndo := r.count(undoEntrySize, "undo entries")
-	s.undo = make([]undoEntry, 0, nUndo)
+	undo := make([]undoEntry, 0, nUndo)
 	for k := uint32(0); k < nUndo && r.err == nil; k++ {
 		u := undoEntry{seq: r.u64("undo write number"), block: r.u64("undo block"), index: r.u64("undo index"), prev: r.element("undo leaf")}
 		switch {
 		case r.err != nil:
 		case u.index >= MaxMembers:
 			return nil, corruptCheckpoint("undo entry %d: leaf index %d, want < %d", k, u.index, MaxMembers)
-		case k > 0 && (u.seq != s.undo[k-1].seq+1 || u.block < s.undo[k-1].block):
-			return nil, corruptCheckpoint("undo entry %d (write %d, block %d) does not follow write %d in block %d", k, u.seq, u.block, s.undo[k-1].seq, s.undo[k-1].block)
+		case k > 0 && (u.seq != undo[k-1].seq+1 || u.block < undo[k-1].block):
+			return nil, corruptCheckpoint("undo entry %d (write %d, block %d) does not follow write %d in block %d", k, u.seq, u.block, undo[k-1].seq, undo[k-1].block)
 		}
-		s.undo = append(s.undo, u)
+		undo = append(undo, u)
 	}
+	return undo, nil
+}
+
+// readSnapshot reads the snapshot length, which must be what is left, and
+// the tree snapshot. It returns the first shortfall of the reads before,
+// if any.
+func (r *checkpointReader) readSnapshot() (*merkle.Tree, error) {
 	snapLen := r.u64("snapshot length")
 	if r.err != nil {
 		return nil, r.err
@@ -228,28 +279,35 @@ func decodeCheckpoint(data []byte) (*checkpointState, error) {
 	if err != nil {
 		return nil, corruptCheckpoint("tree snapshot: %w", err)
 	}
-	s.tree = tree
+	return tree, nil
+}
 
+// check checks that the parts of a decoded checkpoint agree: the tree's
+// depth, the next block against the start block and the records, the undo
+// journal against the next block and the window, and the tree's root
+// against the window's last.
+func (s *checkpointState) check() error {
+	tree := s.tree
 	switch {
 	case tree.Depth() != TreeDepth:
-		return nil, corruptCheckpoint("tree depth %d, want %d", tree.Depth(), TreeDepth)
+		return corruptCheckpoint("tree depth %d, want %d", tree.Depth(), TreeDepth)
 	case s.next < s.startBlock:
-		return nil, corruptCheckpoint("next block %d is before the start block %d", s.next, s.startBlock)
+		return corruptCheckpoint("next block %d is before the start block %d", s.next, s.startBlock)
 	case len(s.window) == 0:
-		return nil, corruptCheckpoint("no roots")
+		return corruptCheckpoint("no roots")
 	case len(s.undo) > 0 && s.undo[len(s.undo)-1].block >= s.next:
-		return nil, corruptCheckpoint("undo entry for block %d, not synced yet (next block %d)", s.undo[len(s.undo)-1].block, s.next)
+		return corruptCheckpoint("undo entry for block %d, not synced yet (next block %d)", s.undo[len(s.undo)-1].block, s.next)
 	case len(s.undo) > 0 && s.undo[len(s.undo)-1].seq != s.window[len(s.window)-1].seq:
-		return nil, corruptCheckpoint("the undo journal ends at write %d, the window at write %d", s.undo[len(s.undo)-1].seq, s.window[len(s.window)-1].seq)
+		return corruptCheckpoint("the undo journal ends at write %d, the window at write %d", s.undo[len(s.undo)-1].seq, s.window[len(s.window)-1].seq)
 	case len(s.records) > 0 && s.records[len(s.records)-1].number+1 != s.next:
-		return nil, corruptCheckpoint("last remembered block %d, next block %d", s.records[len(s.records)-1].number, s.next)
+		return corruptCheckpoint("last remembered block %d, next block %d", s.records[len(s.records)-1].number, s.next)
 	case len(s.records) == 0 && s.next != s.startBlock:
-		return nil, corruptCheckpoint("no remembered block but next block %d is past the start block %d", s.next, s.startBlock)
+		return corruptCheckpoint("no remembered block but next block %d is past the start block %d", s.next, s.startBlock)
 	}
 	if root, last := tree.Root(), s.window[len(s.window)-1].root; !root.Equal(&last) {
-		return nil, corruptCheckpoint("tree root %s, last recorded root %s", root.String(), last.String())
+		return corruptCheckpoint("tree root %s, last recorded root %s", root.String(), last.String())
 	}
-	return s, nil
+	return nil
 }
 
 // writeFileAtomic replaces path with data: temporary file in the same

@@ -146,41 +146,11 @@ func (g *GroupManager) rebuildWindowLocked() error {
 // root. Writes in blocks that can still be reorganised, and the RootWindow
 // writes before them, get undo entries.
 func (g *GroupManager) apply(events []registryEvent, to uint64, toHash common.Hash) error {
-	var (
-		records []blockRecord
-		blocks  []uint64 // block of each write
-		indices []uint64
-		pairs   []fr.Element // (idCommitment, rateLimit) per registration
-		isReg   []bool
-	)
-	for k := range events {
-		ev := &events[k]
-		if n := len(records); n == 0 || records[n-1].number != ev.block {
-			records = append(records, blockRecord{number: ev.block, hash: ev.blockHash})
-		}
-		if !ev.kind.changesTree() {
-			continue
-		}
-		records[len(records)-1].changes++
-		blocks = append(blocks, ev.block)
-		indices = append(indices, ev.index)
-		isReg = append(isReg, ev.kind == eventRegistered)
-		if ev.kind == eventRegistered {
-			pairs = append(pairs, ev.commitment, ev.rateLimit)
-		}
-	}
-	regLeaves := rateCommitments(pairs)
-	leaves := make([]fr.Element, len(indices))
-	for k, r := 0, 0; k < len(leaves); k++ {
-		if isReg[k] {
-			leaves[k] = regLeaves[r]
-			r++
-		} // else: erased or expired, leaf 0
-	}
-	n, rw := len(indices), g.cfg.RootWindow
+	records, w := collectWrites(events)
+	n, rw := len(w.indices), g.cfg.RootWindow
 	firstUnfinal := n
 	for k := range n {
-		if !g.final(blocks[k]) {
+		if !g.final(w.blocks[k]) {
 			firstUnfinal = k
 			break
 		}
@@ -192,50 +162,14 @@ func (g *GroupManager) apply(events []registryEvent, to uint64, toHash common.Ha
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	base := g.seq
+	var err error
 	if journal < bulk {
-		// The previous value of a batched write is the last earlier write
-		// to the index in this batch, else the tree's leaf.
-		need := make(map[uint64]bool, bulk-journal)
-		for k := journal; k < bulk; k++ {
-			need[indices[k]] = true
-		}
-		written := make(map[uint64]fr.Element, len(need))
-		for k := range bulk {
-			i := indices[k]
-			if k >= journal {
-				prev, ok := written[i]
-				if !ok {
-					var err error
-					if prev, err = g.tree.Leaf(i); err != nil {
-						return fmt.Errorf("membership: applying blocks up to %d: %w", to, err)
-					}
-				}
-				undo = append(undo, undoEntry{seq: base + uint64(k) + 1, block: blocks[k], index: i, prev: prev})
-			}
-			if need[i] {
-				written[i] = leaves[k]
-			}
+		if undo, err = g.journalBatchLocked(&w, base, journal, bulk, to, undo); err != nil {
+			return err
 		}
 	}
-	if bulk > 0 {
-		if err := g.tree.SetBatch(indices[:bulk], leaves[:bulk]); err != nil {
-			return fmt.Errorf("membership: applying blocks up to %d: %w", to, err)
-		}
-		g.roots.push(base+uint64(bulk), g.tree.Root())
-	}
-	for k := bulk; k < n; k++ {
-		seq := base + uint64(k) + 1
-		if k >= journal {
-			prev, err := g.tree.Leaf(indices[k])
-			if err != nil {
-				return fmt.Errorf("membership: applying block %d: %w", blocks[k], err)
-			}
-			undo = append(undo, undoEntry{seq: seq, block: blocks[k], index: indices[k], prev: prev})
-		}
-		if err := g.tree.Set(indices[k], leaves[k]); err != nil {
-			return fmt.Errorf("membership: applying block %d: %w", blocks[k], err)
-		}
-		g.roots.push(seq, g.tree.Root())
+	if undo, err = g.writeLocked(&w, base, journal, bulk, to, undo); err != nil {
+		return err
 	}
 	g.seq = base + uint64(n)
 	g.undo = append(g.undo, undo...)
@@ -249,6 +183,107 @@ func (g *GroupManager) apply(events []registryEvent, to uint64, toHash common.Ha
 	}
 	g.pruneLocked()
 	return nil
+}
+
+// treeWrites are the leaf writes of a run of events, in order: the block
+// of each write, the leaf index it writes and the new leaf.
+type treeWrites struct {
+	blocks  []uint64
+	indices []uint64
+	leaves  []fr.Element
+}
+
+// collectWrites returns a record of each block the events are in, counting
+// its leaf writes, and the writes: a registration writes its rate
+// commitment, an erasure or expiry writes 0.
+func collectWrites(events []registryEvent) ([]blockRecord, treeWrites) {
+	var (
+		records []blockRecord
+		w       treeWrites
+		pairs   []fr.Element // (idCommitment, rateLimit) per registration
+		isReg   []bool
+	)
+	for k := range events {
+		ev := &events[k]
+		if n := len(records); n == 0 || records[n-1].number != ev.block {
+			records = append(records, blockRecord{number: ev.block, hash: ev.blockHash})
+		}
+		if !ev.kind.changesTree() {
+			continue
+		}
+		records[len(records)-1].changes++
+		w.blocks = append(w.blocks, ev.block)
+		w.indices = append(w.indices, ev.index)
+		isReg = append(isReg, ev.kind == eventRegistered)
+		if ev.kind == eventRegistered {
+			pairs = append(pairs, ev.commitment, ev.rateLimit)
+		}
+	}
+	regLeaves := rateCommitments(pairs)
+	w.leaves = make([]fr.Element, len(w.indices))
+	for k, r := 0, 0; k < len(w.leaves); k++ {
+		if isReg[k] {
+			w.leaves[k] = regLeaves[r]
+			r++
+		} // else: erased or expired, leaf 0
+	}
+	return records, w
+}
+
+// journalBatchLocked appends to undo the entries of the batched writes
+// [journal, bulk) of w, numbered from base+1. The previous value of a
+// batched write is the last earlier write to the index in this batch,
+// else the tree's leaf.
+func (g *GroupManager) journalBatchLocked(w *treeWrites, base uint64, journal, bulk int, to uint64, undo []undoEntry) ([]undoEntry, error) {
+	need := make(map[uint64]bool, bulk-journal)
+	for k := journal; k < bulk; k++ {
+		need[w.indices[k]] = true
+	}
+	written := make(map[uint64]fr.Element, len(need))
+	for k := range bulk {
+		i := w.indices[k]
+		if k >= journal {
+			prev, ok := written[i]
+			if !ok {
+				var err error
+				if prev, err = g.tree.Leaf(i); err != nil {
+					return undo, fmt.Errorf("membership: applying blocks up to %d: %w", to, err)
+				}
+			}
+			undo = append(undo, undoEntry{seq: base + uint64(k) + 1, block: w.blocks[k], index: i, prev: prev})
+		}
+		if need[i] {
+			written[i] = w.leaves[k]
+		}
+	}
+	return undo, nil
+}
+
+// writeLocked writes w into the tree: writes [0, bulk) in one SetBatch,
+// leaving one root in the window, then the rest one by one, each leaving
+// its root. Writes from journal on get undo entries, appended to undo.
+func (g *GroupManager) writeLocked(w *treeWrites, base uint64, journal, bulk int, to uint64, undo []undoEntry) ([]undoEntry, error) {
+	if bulk > 0 {
+		if err := g.tree.SetBatch(w.indices[:bulk], w.leaves[:bulk]); err != nil {
+			return undo, fmt.Errorf("membership: applying blocks up to %d: %w", to, err)
+		}
+		g.roots.push(base+uint64(bulk), g.tree.Root())
+	}
+	for k := bulk; k < len(w.indices); k++ {
+		seq := base + uint64(k) + 1
+		if k >= journal {
+			prev, err := g.tree.Leaf(w.indices[k])
+			if err != nil {
+				return undo, fmt.Errorf("membership: applying block %d: %w", w.blocks[k], err)
+			}
+			undo = append(undo, undoEntry{seq: seq, block: w.blocks[k], index: w.indices[k], prev: prev})
+		}
+		if err := g.tree.Set(w.indices[k], w.leaves[k]); err != nil {
+			return undo, fmt.Errorf("membership: applying block %d: %w", w.blocks[k], err)
+		}
+		g.roots.push(seq, g.tree.Root())
+	}
+	return undo, nil
 }
 
 // pruneLocked forgets the records older than the anchor (the newest final

@@ -126,6 +126,10 @@ func randomMember() (rln.Identity, []fr.Element, []uint8, error) {
 	return id, path, idx, nil
 }
 
+// runRLNBench loads the prover and verifier from dir and measures, runs
+// times each: proving for new members, proving a member's next messages,
+// verifying, batch verifying, and with withPeer zerokit beside them.
+// Progress goes to progress.
 func runRLNBench(ctx context.Context, progress io.Writer, dir, interopDir string, runs int, withPeer bool) (*benchResult, error) {
 	fmt.Fprintf(progress, "loading artefacts from %s\n", dir)
 	prover, err := rln.LoadProver(dir, rln.WakuRLNIdentifier)
@@ -145,32 +149,57 @@ func runRLNBench(ctx context.Context, progress io.Writer, dir, interopDir string
 		PathIndices: idx, Epoch: rln.Epoch(time.Now(), 600*time.Second), X: rln.SignalHash(signal)}
 
 	res := &benchResult{Runs: runs, CPU: cpuModel(), Cores: runtime.NumCPU(), GoVersion: runtime.Version()}
+	if res.ProveColdMsP50, err = benchProveCold(progress, prover, req, runs); err != nil {
+		return nil, err
+	}
+	if res.ProveMsP50, res.ProveMsP99, err = benchProve(progress, prover, req, signal, runs); err != nil {
+		return nil, err
+	}
+	if res.VerifyMsP50, err = benchVerify(progress, prover, verifier, req, runs); err != nil {
+		return nil, err
+	}
+	if res.Batch64VerifyMsPerProof, err = benchBatchVerify(progress, prover, verifier, req, signal, runs); err != nil {
+		return nil, err
+	}
+	res.MaxRSSMB = maxRSSMB()
 
-	// Cold: a member the prover has not proved for (or whose Merkle path
-	// changed), so the member's part of the work is done too.
+	if withPeer {
+		if err := zerokitBench(ctx, progress, res, prover, req, id, path, idx, signal, dir, interopDir, runs); err != nil {
+			return nil, fmt.Errorf("zerokit peer (use --no-peer to skip): %w", err)
+		}
+	}
+	return res, nil
+}
+
+// benchProveCold returns the median time of runs proofs, each for a new
+// random member: a member the prover has not proved for (or whose Merkle
+// path changed), so the member's part of the work is done too.
+func benchProveCold(progress io.Writer, prover *rln.Prover, req *rln.ProveRequest, runs int) (float64, error) {
 	fmt.Fprintf(progress, "proving %d times for new members\n", runs)
 	cold := make([]float64, runs)
 	for i := range cold {
 		oid, opath, oidx, err := randomMember()
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		r := *req
 		r.Secret, r.PathElements, r.PathIndices = oid.Secret, opath, oidx
 		t := time.Now()
 		if _, err := prover.Prove(&r, rand.Reader); err != nil {
-			return nil, err
+			return 0, err
 		}
 		cold[i] = msSince(t)
 	}
-	res.ProveColdMsP50 = median(cold)
+	return median(cold), nil
+}
 
-	// Proof generation, witness included, for one member sending new
-	// messages (a new signal and message id each run), after one proof
-	// for that member.
+// benchProve returns the median and 99th percentile time of proof
+// generation, witness included, for req's member sending new messages (a
+// new signal and message id each run), after one proof for that member.
+func benchProve(progress io.Writer, prover *rln.Prover, req *rln.ProveRequest, signal []byte, runs int) (p50, p99 float64, err error) {
 	fmt.Fprintf(progress, "proving %d messages of one member\n", runs)
 	if _, err := prover.Prove(req, rand.Reader); err != nil {
-		return nil, err
+		return 0, 0, err
 	}
 	prove := make([]float64, runs)
 	for i := range prove {
@@ -179,37 +208,46 @@ func runRLNBench(ctx context.Context, progress io.Writer, dir, interopDir string
 		r.X = rln.SignalHash(append(signal, byte(i), byte(i>>8)))
 		t := time.Now()
 		if _, err := prover.Prove(&r, rand.Reader); err != nil {
-			return nil, err
+			return 0, 0, err
 		}
 		prove[i] = msSince(t)
 	}
-	res.ProveMsP50, res.ProveMsP99 = median(prove), percentile(prove, 99)
+	return median(prove), percentile(prove, 99), nil
+}
+
+// benchVerify proves req and returns the median time of runs verifications
+// of that proof.
+func benchVerify(progress io.Writer, prover *rln.Prover, verifier *rln.Verifier, req *rln.ProveRequest, runs int) (float64, error) {
 	proof, err := prover.Prove(req, rand.Reader)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-
 	fmt.Fprintf(progress, "verifying %d times\n", runs)
 	verify := make([]float64, runs)
 	for i := range verify {
 		t := time.Now()
 		if err := verifier.Verify(proof, req.X); err != nil {
-			return nil, fmt.Errorf("benchmark proof rejected: %w", err)
+			return 0, fmt.Errorf("benchmark proof rejected: %w", err)
 		}
 		verify[i] = msSince(t)
 	}
-	res.VerifyMsP50 = median(verify)
+	return median(verify), nil
+}
 
+// benchBatchVerify proves 64 messages of req's member and returns the
+// median time per proof of verifying them as one batch, over runs runs.
+func benchBatchVerify(progress io.Writer, prover *rln.Prover, verifier *rln.Verifier, req *rln.ProveRequest, signal []byte, runs int) (float64, error) {
 	fmt.Fprintf(progress, "proving 64 messages for the batch\n")
 	const batch = 64
 	proofs := make([]*rln.RateLimitProof, batch)
 	xs := make([]fr.Element, batch)
+	var err error
 	for i := range proofs {
 		r := *req
 		r.MessageID = uint64(i)
 		r.X = rln.SignalHash(append(signal, byte(i)))
 		if proofs[i], err = prover.Prove(&r, rand.Reader); err != nil {
-			return nil, err
+			return 0, err
 		}
 		xs[i] = r.X
 	}
@@ -219,20 +257,12 @@ func runRLNBench(ctx context.Context, progress io.Writer, dir, interopDir string
 		t := time.Now()
 		for j, e := range verifier.VerifyBatch(proofs, xs) {
 			if e != nil {
-				return nil, fmt.Errorf("batch proof %d rejected: %w", j, e)
+				return 0, fmt.Errorf("batch proof %d rejected: %w", j, e)
 			}
 		}
 		perProof[i] = msSince(t) / batch
 	}
-	res.Batch64VerifyMsPerProof = median(perProof)
-	res.MaxRSSMB = maxRSSMB()
-
-	if withPeer {
-		if err := zerokitBench(ctx, progress, res, prover, req, id, path, idx, signal, dir, interopDir, runs); err != nil {
-			return nil, fmt.Errorf("zerokit peer (use --no-peer to skip): %w", err)
-		}
-	}
-	return res, nil
+	return median(perProof), nil
 }
 
 func zerokitBench(ctx context.Context, progress io.Writer, res *benchResult, prover *rln.Prover, req *rln.ProveRequest,

@@ -71,40 +71,13 @@ func keyErr(format string, args ...any) error {
 // problem (bad magic, missing or short sections, other curves or protocols,
 // non-canonical field elements, points off the curve) is an error.
 func ParseZKey(b []byte) (*ProvingKey, error) {
-	if len(b) < 12 || string(b[:4]) != "zkey" {
-		return nil, keyErr("not a zkey file (magic %q, want \"zkey\")", safePrefix(b, 4))
+	// The map is made here, not in splitZKey, so that it need not outlive
+	// this frame.
+	sections := make(zkeySections)
+	if err := splitZKey(b, sections); err != nil {
+		return nil, err
 	}
-	if v := binary.LittleEndian.Uint32(b[4:8]); v != 1 {
-		return nil, keyErr("version %d, want 1", v)
-	}
-	nSections := binary.LittleEndian.Uint32(b[8:12])
-	sections := make(map[uint32][]byte)
-	p := 12
-	for i := uint32(0); i < nSections; i++ {
-		if len(b)-p < 12 {
-			return nil, keyErr("section %d header truncated at byte %d", i, p)
-		}
-		typ := binary.LittleEndian.Uint32(b[p:])
-		size := binary.LittleEndian.Uint64(b[p+4:])
-		p += 12
-		if size > uint64(len(b)-p) {
-			return nil, keyErr("section %d (type %d) is %d bytes but only %d remain", i, typ, size, len(b)-p)
-		}
-		if _, dup := sections[typ]; dup {
-			return nil, keyErr("section type %d appears twice", typ)
-		}
-		sections[typ] = b[p : p+int(size)]
-		p += int(size)
-	}
-	need := func(typ uint32, name string) ([]byte, error) {
-		s, ok := sections[typ]
-		if !ok {
-			return nil, keyErr("missing section %d (%s)", typ, name)
-		}
-		return s, nil
-	}
-
-	hdr, err := need(secHeader, "header")
+	hdr, err := sections.need(secHeader, "header")
 	if err != nil {
 		return nil, err
 	}
@@ -113,14 +86,73 @@ func ParseZKey(b []byte) (*ProvingKey, error) {
 	}
 
 	pk := new(ProvingKey)
-	g16, err := need(secGroth16Header, "groth16 header")
+	g16, err := sections.need(secGroth16Header, "groth16 header")
 	if err != nil {
 		return nil, err
 	}
 	if err := pk.parseHeader(g16); err != nil {
 		return nil, err
 	}
+	if err := pk.parsePoints(sections); err != nil {
+		return nil, err
+	}
+	coefs, err := sections.need(secCoefs, "coefficients")
+	if err != nil {
+		return nil, err
+	}
+	if err := pk.parseCoefs(coefs); err != nil {
+		return nil, err
+	}
+	return pk, nil
+}
 
+// zkeySections are the sections of a zkey file by type.
+type zkeySections map[uint32][]byte
+
+// splitZKey checks the file's magic and version and splits it into its
+// sections, each of which must fit in the file and appear once, adding
+// them to the empty map sections.
+func splitZKey(b []byte, sections zkeySections) error {
+	if len(b) < 12 || string(b[:4]) != "zkey" {
+		return keyErr("not a zkey file (magic %q, want \"zkey\")", safePrefix(b, 4))
+	}
+	if v := binary.LittleEndian.Uint32(b[4:8]); v != 1 {
+		return keyErr("version %d, want 1", v)
+	}
+	nSections := binary.LittleEndian.Uint32(b[8:12])
+	p := 12
+	for i := uint32(0); i < nSections; i++ {
+		if len(b)-p < 12 {
+			return keyErr("section %d header truncated at byte %d", i, p)
+		}
+		typ := binary.LittleEndian.Uint32(b[p:])
+		size := binary.LittleEndian.Uint64(b[p+4:])
+		p += 12
+		if size > uint64(len(b)-p) {
+			return keyErr("section %d (type %d) is %d bytes but only %d remain", i, typ, size, len(b)-p)
+		}
+		if _, dup := sections[typ]; dup {
+			return keyErr("section type %d appears twice", typ)
+		}
+		sections[typ] = b[p : p+int(size)]
+		p += int(size)
+	}
+	return nil
+}
+
+// need returns the section of type typ, or an error naming it as name when
+// it is missing.
+func (s zkeySections) need(typ uint32, name string) ([]byte, error) {
+	data, ok := s[typ]
+	if !ok {
+		return nil, keyErr("missing section %d (%s)", typ, name)
+	}
+	return data, nil
+}
+
+// parsePoints reads the point sections (IC, A, B1, B2, C, H), each of
+// which must hold exactly the number of points the groth16 header implies.
+func (pk *ProvingKey) parsePoints(sections zkeySections) error {
 	type pointSection struct {
 		typ   uint32
 		name  string
@@ -137,44 +169,52 @@ func ParseZKey(b []byte) (*ProvingKey, error) {
 		{secPointsC, "points C", pk.NVars - pk.NPublic - 1, false, &pk.C, nil},
 		{secPointsH, "points H", pk.DomainSize, false, &pk.H, nil},
 	} {
-		data, err := need(s.typ, s.name)
+		data, err := sections.need(s.typ, s.name)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		size := g1Size
 		if s.g2 {
 			size = g2Size
 		}
 		if len(data) != s.count*size {
-			return nil, keyErr("section %s is %d bytes, want %d (%d points)", s.name, len(data), s.count*size, s.count)
+			return keyErr("section %s is %d bytes, want %d (%d points)", s.name, len(data), s.count*size, s.count)
 		}
 		if s.g2 {
-			pts := make([]bn254.G2Affine, s.count)
-			for i := range pts {
-				if err := readG2(data[i*size:], &pts[i]); err != nil {
-					return nil, keyErr("%s[%d]: %v", s.name, i, err)
-				}
+			if *s.g2Dst, err = readG2Points(data, s.count, s.name); err != nil {
+				return err
 			}
-			*s.g2Dst = pts
 		} else {
-			pts := make([]bn254.G1Affine, s.count)
-			for i := range pts {
-				if err := readG1(data[i*size:], &pts[i]); err != nil {
-					return nil, keyErr("%s[%d]: %v", s.name, i, err)
-				}
+			if *s.g1Dst, err = readG1Points(data, s.count, s.name); err != nil {
+				return err
 			}
-			*s.g1Dst = pts
 		}
 	}
+	return nil
+}
 
-	coefs, err := need(secCoefs, "coefficients")
-	if err != nil {
-		return nil, err
+// readG1Points reads count G1 points from data, which holds exactly that
+// many; name is the section's, for errors.
+func readG1Points(data []byte, count int, name string) ([]bn254.G1Affine, error) {
+	pts := make([]bn254.G1Affine, count)
+	for i := range pts {
+		if err := readG1(data[i*g1Size:], &pts[i]); err != nil {
+			return nil, keyErr("%s[%d]: %v", name, i, err)
+		}
 	}
-	if err := pk.parseCoefs(coefs); err != nil {
-		return nil, err
+	return pts, nil
+}
+
+// readG2Points reads count G2 points from data, which holds exactly that
+// many; name is the section's, for errors.
+func readG2Points(data []byte, count int, name string) ([]bn254.G2Affine, error) {
+	pts := make([]bn254.G2Affine, count)
+	for i := range pts {
+		if err := readG2(data[i*g2Size:], &pts[i]); err != nil {
+			return nil, keyErr("%s[%d]: %v", name, i, err)
+		}
 	}
-	return pk, nil
+	return pts, nil
 }
 
 func safePrefix(b []byte, n int) []byte {

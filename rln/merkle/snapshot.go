@@ -168,66 +168,112 @@ func corrupt(format string, args ...any) error {
 // returned wrapped as they are.
 func ReadSnapshot(r io.Reader) (*Tree, error) {
 	sr := &snapshotReader{r: r, sum: sha256.New()}
-
-	var hdr [headerSize]byte
-	if err := sr.read(hdr[:], "header"); err != nil {
+	h, err := readSnapshotHeader(sr)
+	if err != nil {
 		return nil, err
 	}
+	t, err := newTree(h.depth, int(h.histSize), maxPageShift)
+	if err != nil {
+		return nil, corrupt("%v", err)
+	}
+	if err := readRootHistory(sr, t, &h); err != nil {
+		return nil, err
+	}
+	runs, err := readLeafRuns(sr, t, &h)
+	if err != nil {
+		return nil, err
+	}
+	if err := readChecksum(sr); err != nil {
+		return nil, err
+	}
+	t.next = h.next
+	t.rehash(runs)
+	if computed := t.Root(); !computed.Equal(&h.root) {
+		return nil, corrupt("stored root %s, leaves give %s", h.root.String(), computed.String())
+	}
+	return t, nil
+}
+
+// snapshotHeader is the fixed-size header of a snapshot, checked.
+type snapshotHeader struct {
+	depth             int
+	histSize, histLen uint32
+	next, numRuns     uint64
+	root              fr.Element
+}
+
+// readSnapshotHeader reads the header and checks each field against the
+// format: magic, version, depth, reserved byte, root history size and
+// length, next index, number of runs and a canonical root.
+func readSnapshotHeader(sr *snapshotReader) (snapshotHeader, error) {
+	var hdr [headerSize]byte
+	if err := sr.read(hdr[:], "header"); err != nil {
+		return snapshotHeader{}, err
+	}
 	if string(hdr[0:8]) != snapshotMagic {
-		return nil, corrupt("bad magic %q, want %q", hdr[0:8], snapshotMagic)
+		return snapshotHeader{}, corrupt("bad magic %q, want %q", hdr[0:8], snapshotMagic)
 	}
 	if v := binary.BigEndian.Uint16(hdr[8:]); v != snapshotVersion {
-		return nil, corrupt("unsupported version %d, want %d", v, snapshotVersion)
+		return snapshotHeader{}, corrupt("unsupported version %d, want %d", v, snapshotVersion)
 	}
 	depth := int(hdr[10])
 	if depth < MinDepth || depth > MaxDepth {
-		return nil, corrupt("depth %d, want %d..%d", depth, MinDepth, MaxDepth)
+		return snapshotHeader{}, corrupt("depth %d, want %d..%d", depth, MinDepth, MaxDepth)
 	}
 	if hdr[11] != 0 {
-		return nil, corrupt("reserved byte is %d, want 0", hdr[11])
+		return snapshotHeader{}, corrupt("reserved byte is %d, want 0", hdr[11])
 	}
 	histSize := binary.BigEndian.Uint32(hdr[12:])
 	if histSize < 1 || histSize > MaxRootHistory {
-		return nil, corrupt("root history size %d, want 1..%d", histSize, MaxRootHistory)
+		return snapshotHeader{}, corrupt("root history size %d, want 1..%d", histSize, MaxRootHistory)
 	}
 	histLen := binary.BigEndian.Uint32(hdr[16:])
 	if histLen < 1 || histLen > histSize {
-		return nil, corrupt("%d remembered roots, want 1..%d", histLen, histSize)
+		return snapshotHeader{}, corrupt("%d remembered roots, want 1..%d", histLen, histSize)
 	}
 	next := binary.BigEndian.Uint64(hdr[20:])
 	capacity := uint64(1) << uint(depth)
 	if next > capacity {
-		return nil, corrupt("next index %d exceeds capacity %d", next, capacity)
+		return snapshotHeader{}, corrupt("next index %d exceeds capacity %d", next, capacity)
 	}
 	numRuns := binary.BigEndian.Uint64(hdr[28:])
 	if numRuns > next {
-		return nil, corrupt("%d leaf runs for next index %d", numRuns, next)
+		return snapshotHeader{}, corrupt("%d leaf runs for next index %d", numRuns, next)
 	}
 	root, err := fr.BigEndian.Element((*[elementSize]byte)(hdr[36:]))
 	if err != nil {
-		return nil, corrupt("root is not a canonical field element")
+		return snapshotHeader{}, corrupt("root is not a canonical field element")
 	}
+	return snapshotHeader{depth: depth, histSize: histSize, histLen: histLen, next: next, numRuns: numRuns, root: root}, nil
+}
 
-	t, err := newTree(depth, int(histSize), maxPageShift)
-	if err != nil {
-		return nil, corrupt("%v", err)
-	}
+// readRootHistory reads the h.histLen remembered roots into t's history,
+// replacing the empty root newTree recorded, and checks that the last is
+// the root.
+func readRootHistory(sr *snapshotReader, t *Tree, h *snapshotHeader) error {
 	t.history = rootRing{buf: t.history.buf} // drop the empty root newTree recorded
 	var el [elementSize]byte
-	for k := uint32(0); k < histLen; k++ {
+	for k := uint32(0); k < h.histLen; k++ {
 		if err := sr.read(el[:], "root history"); err != nil {
-			return nil, err
+			return err
 		}
 		v, err := fr.BigEndian.Element(&el)
 		if err != nil {
-			return nil, corrupt("remembered root %d is not a canonical field element", k)
+			return corrupt("remembered root %d is not a canonical field element", k)
 		}
 		t.history.push(v)
 	}
-	if last := t.history.list()[histLen-1]; !last.Equal(&root) {
-		return nil, corrupt("last remembered root %s differs from root %s", last.String(), root.String())
+	if last := t.history.list()[h.histLen-1]; !last.Equal(&h.root) {
+		return corrupt("last remembered root %s differs from root %s", last.String(), h.root.String())
 	}
+	return nil
+}
 
+// readLeafRuns reads the h.numRuns leaf runs into t's leaves, checking that
+// each is non-empty, sorted after the one before and below the next index,
+// and that every leaf is canonical. It returns the runs.
+func readLeafRuns(sr *snapshotReader, t *Tree, h *snapshotHeader) ([]span, error) {
+	numRuns, next := h.numRuns, h.next
 	runs := make([]span, 0, min(numRuns, 1024))
 	buf := make([]byte, leafChunk*elementSize)
 	leaves := &t.levels[0]
@@ -260,25 +306,24 @@ func ReadSnapshot(r io.Reader) (*Tree, error) {
 		runs = append(runs, span{start, start + count})
 		end = start + count
 	}
+	return runs, nil
+}
 
+// readChecksum reads the trailing SHA-256, without hashing it, and checks
+// it against the hash of everything read before.
+func readChecksum(sr *snapshotReader) error {
 	want := sr.sum.Sum(nil)
 	var got [checksumSize]byte
-	if _, err := io.ReadFull(r, got[:]); err != nil {
+	if _, err := io.ReadFull(sr.r, got[:]); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, corrupt("truncated in checksum")
+			return corrupt("truncated in checksum")
 		}
-		return nil, fmt.Errorf("merkle: reading snapshot checksum: %w", err)
+		return fmt.Errorf("merkle: reading snapshot checksum: %w", err)
 	}
 	if !bytes.Equal(got[:], want) {
-		return nil, corrupt("checksum %x, content hashes to %x", got, want)
+		return corrupt("checksum %x, content hashes to %x", got, want)
 	}
-
-	t.next = next
-	t.rehash(runs)
-	if computed := t.Root(); !computed.Equal(&root) {
-		return nil, corrupt("stored root %s, leaves give %s", root.String(), computed.String())
-	}
-	return t, nil
+	return nil
 }
 
 // SaveFile writes a snapshot to path atomically: it writes a temporary file

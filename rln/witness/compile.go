@@ -117,9 +117,19 @@ type nodeRef struct {
 // ternaries with a constant condition, and lays out the value slots as
 // [constants][used input elements][operation results].
 func compile(raw *rawGraph, layout *inputLayout) (*Graph, error) {
-	n := len(raw.nodes)
+	live := liveNodes(raw)
+	res := resolveNodes(raw, layout, live)
+	// usedInput is made here, not in collect, so that it need not outlive
+	// this frame.
+	use := usage{usedInput: make(map[uint32]bool)}
+	use.collect(raw, res)
+	return emit(raw, layout, res, &use)
+}
 
-	// Pass 1: liveness on the original graph.
+// liveNodes is pass 1: liveness on the original graph. A node is live when
+// the witness depends on it.
+func liveNodes(raw *rawGraph) []bool {
+	n := len(raw.nodes)
 	live := make([]bool, n)
 	for _, w := range raw.witness {
 		live[w] = true
@@ -134,10 +144,22 @@ func compile(raw *rawGraph, layout *inputLayout) (*Graph, error) {
 			live[x] = true
 		}
 	}
+	return live
+}
 
-	// Pass 2: resolve every live node to a constant, an input element or an
-	// operation. Operands of operations are rewritten to the index of the
-	// node that owns the value (see valueOwner).
+// resolved is the outcome of pass 2: where each node's value lives, the
+// candidate instruction of each operation node, and the distinct constants.
+type resolved struct {
+	refs   []nodeRef
+	ops    []instr
+	consts []fr.Element
+}
+
+// resolveNodes is pass 2: it resolves every live node to a constant, an
+// input element or an operation. Operands of operations are rewritten to the
+// index of the node that owns the value (see valueOwner).
+func resolveNodes(raw *rawGraph, layout *inputLayout, live []bool) resolved {
+	n := len(raw.nodes)
 	var consts []fr.Element
 	constIdx := make(map[fr.Element]uint32)
 	addConst := func(v fr.Element) nodeRef {
@@ -174,67 +196,88 @@ func compile(raw *rawGraph, layout *inputLayout) (*Graph, error) {
 			refs[i], ops[i] = resolveOp(nd, refs, consts, addConst, uint32(i))
 		}
 	}
+	return resolved{refs: refs, ops: ops, consts: consts}
+}
 
-	// Pass 3: liveness on the simplified graph.
-	need := make([]bool, n) // operation nodes that become instructions
-	usedConst := make([]bool, len(consts))
-	usedInput := make(map[uint32]bool)
-	mark := func(r nodeRef) {
-		switch r.kind {
-		case refConst:
-			usedConst[r.ref] = true
-		case refInput:
-			usedInput[r.ref] = true
-		case refResult:
-			need[r.ref] = true
-		}
+// usage is the outcome of pass 3: which operation nodes become
+// instructions, which constants and input elements are read, and the ref of
+// each witness element.
+type usage struct {
+	need       []bool // operation nodes that become instructions
+	usedConst  []bool
+	usedInput  map[uint32]bool
+	outRefs    []nodeRef
+	numResults int
+}
+
+// mark records that the value behind r is used.
+func (u *usage) mark(r nodeRef) {
+	switch r.kind {
+	case refConst:
+		u.usedConst[r.ref] = true
+	case refInput:
+		u.usedInput[r.ref] = true
+	case refResult:
+		u.need[r.ref] = true
 	}
-	outRefs := make([]nodeRef, len(raw.witness))
+}
+
+// collect is pass 3: liveness on the simplified graph. u.usedInput must be
+// an empty map.
+func (u *usage) collect(raw *rawGraph, res resolved) {
+	n := len(raw.nodes)
+	u.need = make([]bool, n)
+	u.usedConst = make([]bool, len(res.consts))
+	u.outRefs = make([]nodeRef, len(raw.witness))
 	for j, w := range raw.witness {
-		outRefs[j] = refs[w]
-		mark(outRefs[j])
+		u.outRefs[j] = res.refs[w]
+		u.mark(u.outRefs[j])
 	}
-	numResults := 0
 	for i := n - 1; i >= 0; i-- {
-		if !need[i] {
+		if !u.need[i] {
 			continue
 		}
-		numResults++
-		in := &ops[i]
-		mark(refs[in.a])
-		mark(refs[in.b])
-		mark(refs[in.c])
+		u.numResults++
+		in := &res.ops[i]
+		u.mark(res.refs[in.a])
+		u.mark(res.refs[in.b])
+		u.mark(res.refs[in.c])
 	}
+}
 
-	// Pass 4: assign slots and emit instructions.
+// emit is pass 4: it assigns the value slots, laid out as
+// [constants][used input elements][operation results], and emits the
+// instructions and the slot of each witness element.
+func emit(raw *rawGraph, layout *inputLayout, res resolved, use *usage) (*Graph, error) {
+	n := len(raw.nodes)
 	g := &Graph{
 		inputs:      maps.Clone(raw.inputs),
 		inputNames:  layout.names,
 		inputCopies: make([][]inputCopy, len(layout.names)),
 		numNodes:    n,
 	}
-	constSlot := make([]uint32, len(consts))
-	for k, used := range usedConst {
+	constSlot := make([]uint32, len(res.consts))
+	for k, used := range use.usedConst {
 		if used {
 			constSlot[k] = uint32(len(g.consts))
-			g.consts = append(g.consts, consts[k])
+			g.consts = append(g.consts, res.consts[k])
 		}
 	}
 	next := uint64(len(g.consts))
-	inputSlot := make(map[uint32]uint32, len(usedInput))
-	for _, idx := range slices.Sorted(maps.Keys(usedInput)) {
+	inputSlot := make(map[uint32]uint32, len(use.usedInput))
+	for _, idx := range slices.Sorted(maps.Keys(use.usedInput)) {
 		k, pos, _ := layout.owner(idx)
 		inputSlot[idx] = uint32(next)
 		g.inputCopies[k] = append(g.inputCopies[k], inputCopy{pos: pos, slot: uint32(next)})
 		next++
 	}
-	if next+uint64(numResults) > math.MaxUint32 {
+	if next+uint64(use.numResults) > math.MaxUint32 {
 		return nil, malformedf("graph too large")
 	}
 	g.resultBase = uint32(next)
 	resultSlot := make([]uint32, n)
 	for i := range n {
-		if need[i] {
+		if use.need[i] {
 			resultSlot[i] = uint32(next)
 			next++
 		}
@@ -250,15 +293,15 @@ func compile(raw *rawGraph, layout *inputLayout) (*Graph, error) {
 			return resultSlot[r.ref]
 		}
 	}
-	g.prog = make([]instr, 0, numResults)
+	g.prog = make([]instr, 0, use.numResults)
 	for i := range n {
-		if need[i] {
-			in := &ops[i]
-			g.prog = append(g.prog, instr{op: in.op, a: slot(refs[in.a]), b: slot(refs[in.b]), c: slot(refs[in.c])})
+		if use.need[i] {
+			in := &res.ops[i]
+			g.prog = append(g.prog, instr{op: in.op, a: slot(res.refs[in.a]), b: slot(res.refs[in.b]), c: slot(res.refs[in.c])})
 		}
 	}
-	g.outs = make([]uint32, len(outRefs))
-	for j, r := range outRefs {
+	g.outs = make([]uint32, len(use.outRefs))
+	for j, r := range use.outRefs {
 		g.outs[j] = slot(r)
 	}
 	return g, nil
