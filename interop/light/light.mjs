@@ -491,8 +491,8 @@ async function subscribe(req) {
     } catch (err) {
       return { ok: false, pubsubTopic, subscribeError: err.message };
     }
-    // The sdk keeps the decoder either way (it retries a failed subscribe
-    // every second); unsubscribe needs this very decoder object.
+    // The sdk keeps the decoder either way (it subscribes again with each
+    // new filter peer); unsubscribe needs this very decoder object.
     subscriptions.set(req.contentTopic, { decoder, pubsubTopic });
     return { ok, pubsubTopic };
   });
