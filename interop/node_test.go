@@ -18,6 +18,13 @@ import (
 // (to turn services on, for example).
 func startRlndNode(t *testing.T, cluster uint16, numShards int, group membership.Group, verifier *rln.Verifier, edit ...func(*config.Config)) (*node.Node, *config.Config) {
 	t.Helper()
+	return startRlndNodeWith(t, cluster, numShards, group, verifier, nil, edit...)
+}
+
+// startRlndNodeWith is startRlndNode with opts applied to the node's
+// options (memberships and prover for proof as a service, say).
+func startRlndNodeWith(t *testing.T, cluster uint16, numShards int, group membership.Group, verifier *rln.Verifier, opts func(*node.Options), edit ...func(*config.Config)) (*node.Node, *config.Config) {
+	t.Helper()
 	cfg, err := config.Preset("devnet")
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +37,11 @@ func startRlndNode(t *testing.T, cluster uint16, numShards int, group membership
 	}
 	rc := relay.DefaultRouterConfig()
 	rc.Params.HeartbeatInterval = 300 * time.Millisecond
-	nd, err := node.New(context.Background(), node.Options{Config: &cfg, Group: group, Verifier: verifier, Router: &rc})
+	o := node.Options{Config: &cfg, Group: group, Verifier: verifier, Router: &rc}
+	if opts != nil {
+		opts(&o)
+	}
+	nd, err := node.New(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}

