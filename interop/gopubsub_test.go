@@ -122,6 +122,11 @@ func runGPMixed(t *testing.T, protos []protocol.ID) {
 			if !v12 && tr.IDontWantSent > 0 {
 				t.Errorf("%s sent %s IDONTWANT without gossipsub v1.2 (%d)", g.name, rl.name, tr.IDontWantSent)
 			}
+			// rlnd offers /meshsub/1.2.0 first: with a go node that serves it,
+			// IDONTWANT then goes both ways on gossipsub v1.2.
+			if v12 && !slices.Equal(in, []protocol.ID{"/meshsub/1.2.0"}) {
+				t.Errorf("%s's stream to %s runs %v, want /meshsub/1.2.0", rl.name, g.name, in)
+			}
 			if want := protos[0]; !slices.Equal(out, []protocol.ID{want}) {
 				t.Errorf("%s's stream to %s runs %v, want %s (the first of the go node's protocols; rlnd serves them all)", g.name, rl.name, out, want)
 			}

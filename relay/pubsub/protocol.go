@@ -15,8 +15,11 @@ const (
 	Meshsub11ID = protocol.ID(gossipsub.Meshsub11)
 )
 
-// protocols are the ids served and dialled, in the order we offer them.
-var protocols = []protocol.ID{WakuRelayID, Meshsub12ID, Meshsub11ID}
+// protocols are the ids served and dialled, in the order we offer them:
+// gossipsub v1.2 first, so that a peer that speaks it (go-libp2p-pubsub with
+// 1.2 on, js-libp2p) runs IDONTWANT both ways with us; a Waku peer that
+// serves only Waku relay's id (go-waku's default list) gets that next.
+var protocols = []protocol.ID{Meshsub12ID, WakuRelayID, Meshsub11ID}
 
 // protoOf is the router's protocol of a stream negotiated with id.
 func protoOf(id protocol.ID) gossipsub.Protocol {
