@@ -27,6 +27,24 @@ import (
 
 const faultLimit = 3 // per membership; the service holds two: 6 slots an epoch
 
+// faultTestBound is how long a fault test may take: it counts the slots
+// of one epoch, so it must not run across an epoch boundary (a CI run met
+// one: the slots of the new epoch were counted with the old one's).
+const faultTestBound = 2 * time.Minute
+
+// inOneEpoch returns once at least d is left of the current epoch (of
+// relay.DefaultEpochPeriod, 10 min), waiting for the next epoch to begin
+// if need be: wall time must pass, the clock being what is waited for.
+func inOneEpoch(t *testing.T, d time.Duration) {
+	t.Helper()
+	period := relay.DefaultEpochPeriod
+	next := rln.EpochStart(rln.Epoch(time.Now(), period)+1, period)
+	if left := time.Until(next); left < d {
+		t.Logf("%s left of this epoch, less than the test's %s: waiting for the next", left.Round(time.Second), d)
+		time.Sleep(left + 100*time.Millisecond)
+	}
+}
+
 // faultWorld is a service node and two observing relays, all fresh.
 type faultWorld struct {
 	members []relay.Member
@@ -153,6 +171,7 @@ func (w *faultWorld) nullifiers(t *testing.T) map[string]bool {
 // before proving: restarted in the same epoch under load, the service
 // never proves with a nullifier the relays saw before.
 func TestSlotFileFaultsAcrossRelays(t *testing.T) {
+	inOneEpoch(t, faultTestBound)
 	const published, inFlight = 3, 2
 	dir := t.TempDir()
 	base := filepath.Join(dir, "base")
@@ -223,6 +242,7 @@ func TestSlotFileFaultsAcrossRelays(t *testing.T) {
 // is refused and published nowhere, and after a restart in the same epoch
 // under load the relays see every nullifier once.
 func TestPushFaultsAcrossRelays(t *testing.T) {
+	inOneEpoch(t, faultTestBound)
 	type fault struct {
 		name         string
 		partial      int

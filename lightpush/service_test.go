@@ -183,6 +183,7 @@ func TestProofAsAService(t *testing.T) {
 
 // Each status code of lightpush v3 where it belongs.
 func TestStatusCodes(t *testing.T) {
+	inOneEpoch(t, faultTestBound) // the slots used up must be one epoch's
 	n := startNet(t, 1, 2, func(c *ServiceConfig) { c.PerPeerQuota, c.ReservedShare = 100, -1 })
 	c := n.client(t)
 
