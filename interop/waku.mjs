@@ -7,6 +7,7 @@
 // described in README.md next to this file.
 
 import { handleLine } from './lib/dispatch.mjs';
+import { RequestError, b64, hex, bytesOf, fromB64, emit, waitUntil, peerIdOf } from './lib/harness.mjs';
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 
@@ -29,9 +30,6 @@ const { createLightNode, createEncoder, createDecoder, utils, waitForRemotePeer,
 
 const RELAY_CODEC = '/vac/waku/relay/2.0.0';
 const DEFAULT_TIMEOUT_MS = 20000;
-const POLL_MS = 25;
-
-class RequestError extends Error {}
 
 let node = null; // the js-waku node
 let state = null; // { mode, clusterId, pubsubTopics, numShards, remote, remotePeerId }
@@ -110,44 +108,8 @@ function observe(codec, name, see) {
 
 // ---------------------------------------------------------------- helpers ----
 
-const b64 = (u8) => Buffer.from(u8).toString('base64');
-const hex = (u8) => Buffer.from(u8).toString('hex');
-const bytesOf = (buf) => (buf instanceof Uint8Array ? buf : buf.subarray());
-
-function fromB64(value, name) {
-  if (typeof value !== 'string') throw new RequestError(`${name}: expected a base64 string`);
-  const buf = Buffer.from(value, 'base64');
-  if (buf.toString('base64').replace(/=+$/, '') !== value.replace(/=+$/, '')) {
-    throw new RequestError(`${name}: not canonical base64`);
-  }
-  return new Uint8Array(buf);
-}
-
 function requireNode() {
   if (!node) throw new RequestError('not started: send {"op":"start",...} first');
-}
-
-function emit(obj) {
-  process.stdout.write(`${JSON.stringify(obj)}\n`);
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-// waitUntil polls cond until it returns a truthy value or the time is up.
-async function waitUntil(what, cond, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(POLL_MS);
-  }
-}
-
-function peerIdOf(addr) {
-  const i = addr.lastIndexOf('/p2p/');
-  if (i < 0) throw new RequestError('peer: the multiaddr must end in /p2p/<peer id>');
-  return addr.slice(i + 5);
 }
 
 function connectionsTo(peerIdStr) {
@@ -777,7 +739,6 @@ async function stop() {
 const HANDLERS = { ping, start, wait, info, metadata, subscribe, unsubscribe, filterPing, store, send, lightpush, stop };
 
 // ------------------------------------------------------------------- loop ----
-
 
 const rl = createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
 let queue = Promise.resolve();

@@ -8,6 +8,7 @@
 // parent folder describes it.
 
 import { handleLine } from '../lib/dispatch.mjs';
+import { RequestError, b64, hex, bytesOf, fromB64, emit, waitUntil, peerIdOf } from '../lib/harness.mjs';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -33,9 +34,6 @@ const { createLightNode, createEncoder, createDecoder, utils, Protocols } = sdk;
 const SDK_VERSION = JSON.parse(readFileSync(new URL('./node_modules/@waku/sdk/package.json', import.meta.url), 'utf8')).version;
 
 const DEFAULT_TIMEOUT_MS = 20000;
-const POLL_MS = 25;
-
-class RequestError extends Error {}
 
 let node = null; // the js-waku node; start may follow stop
 let state = null; // { clusterId, numShards, remotePeerId, identified, metadataReads }
@@ -51,10 +49,6 @@ const subscriptions = new Map(); // contentTopic -> { decoder, pubsubTopic }
 let lightPushTap = null; // { requests: [], responses: [] }
 let storeTap = null; // { requests: [], responses: [] }
 let filterTap = null; // { requests: [], responses: [] }
-
-const b64 = (u8) => Buffer.from(u8).toString('base64');
-const hex = (u8) => Buffer.from(u8).toString('hex');
-const bytesOf = (buf) => (buf instanceof Uint8Array ? buf : buf.subarray());
 
 // observe wraps codec[name] so that see(argument, result, error) runs after
 // each call; the call's outcome is unchanged.
@@ -140,15 +134,6 @@ observe(protoMetadata.WakuMetadataResponse, 'decode', (buf, res, err) => {
 
 // --------------------------------------------------------------- helpers ----
 
-function fromB64(value, name) {
-  if (typeof value !== 'string') throw new RequestError(`${name}: expected a base64 string`);
-  const buf = Buffer.from(value, 'base64');
-  if (buf.toString('base64').replace(/=+$/, '') !== value.replace(/=+$/, '')) {
-    throw new RequestError(`${name}: not canonical base64`);
-  }
-  return new Uint8Array(buf);
-}
-
 function fromHex(value, name) {
   if (typeof value !== 'string' || !/^([0-9a-f]{2})*$/.test(value)) throw new RequestError(`${name}: expected lowercase hex`);
   return new Uint8Array(Buffer.from(value, 'hex'));
@@ -156,23 +141,6 @@ function fromHex(value, name) {
 
 function requireNode() {
   if (!node) throw new RequestError('not started: send {"op":"start",...} first');
-}
-
-function emit(obj) {
-  process.stdout.write(`${JSON.stringify(obj)}\n`);
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-// waitUntil polls cond until it returns a truthy value or the time is up.
-async function waitUntil(what, cond, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(POLL_MS);
-  }
 }
 
 // withTimeout races promise against timeoutMs; it resolves to
@@ -194,12 +162,6 @@ function timeoutOf(req) {
   const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new RequestError('timeoutMs: expected a positive integer');
   return timeoutMs;
-}
-
-function peerIdOf(addr) {
-  const i = addr.lastIndexOf('/p2p/');
-  if (i < 0) throw new RequestError('peer: the multiaddr must end in /p2p/<peer id>');
-  return addr.slice(i + 5);
 }
 
 function connectionsTo(peerIdStr) {
