@@ -342,22 +342,23 @@ func (h *Host) query(ctx context.Context, p peer.ID) (PeerMetadata, error) {
 // the request before its own handler is in place, recording us as
 // cluster 0.) The stream's deadline is ctx's.
 func (h *Host) openNegotiated(ctx context.Context, p peer.ID, id protocol.ID) (network.Stream, error) {
+	// As the host's NewStream does: identify first (what the request
+	// depends on, the peer's agent, comes with it), then the stream.
+	if ids, ok := h.h.(interface{ IDService() identify.IDService }); ok {
+		if conns := h.h.Network().ConnsToPeer(p); len(conns) > 0 {
+			select {
+			case <-ids.IDService().IdentifyWait(conns[0]):
+			case <-ctx.Done():
+				return nil, fmt.Errorf("identify: %w", ctx.Err())
+			}
+		}
+	}
 	s, err := h.h.Network().NewStream(ctx, p)
 	if err != nil {
 		return nil, err
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = s.SetDeadline(dl)
-	}
-	// As the host's NewStream does: identify first, so that what the
-	// request depends on (the peer's agent) is known.
-	if ids, ok := h.h.(interface{ IDService() identify.IDService }); ok {
-		select {
-		case <-ids.IDService().IdentifyWait(s.Conn()):
-		case <-ctx.Done():
-			_ = s.Reset()
-			return nil, fmt.Errorf("identify: %w", ctx.Err())
-		}
 	}
 	if err := msmux.SelectProtoOrFail(id, s); err != nil {
 		_ = s.Reset()
