@@ -148,6 +148,12 @@ define gen_contracts
 		--pkg bindings --type RlnRegistry --out $(2)/bindings/registry.go
 	$(GO) tool abigen --abi $(2)/build/TestToken.abi --bin $(2)/build/TestToken.bin \
 		--pkg bindings --type TestToken --out $(2)/bindings/token.go
+	$(GO) tool abigen --abi $(2)/build/RlnRegistryProxy.abi --bin $(2)/build/RlnRegistryProxy.bin \
+		--pkg bindings --type RlnRegistryProxy --out $(2)/bindings/proxy.go
+	$(GO) tool abigen --abi $(2)/build/LinearPriceCalculator.abi --bin $(2)/build/LinearPriceCalculator.bin \
+		--pkg bindings --type LinearPriceCalculator --out $(2)/bindings/price_calculator.go
+	$(GO) tool abigen --abi $(2)/build/DevRlnRegistry.abi --bin $(2)/build/DevRlnRegistry.bin \
+		--pkg bindings --type DevRlnRegistry --out $(2)/bindings/dev_registry.go
 endef
 
 contracts: contracts-deps

@@ -20,6 +20,9 @@ const SETTINGS = {
 // Source unit -> contract names written to the output directory.
 const OUTPUTS = {
   "RlnRegistry.sol": ["RlnRegistry"],
+  "RlnRegistryProxy.sol": ["RlnRegistryProxy"],
+  "LinearPriceCalculator.sol": ["LinearPriceCalculator"],
+  "dev/DevRlnRegistry.sol": ["DevRlnRegistry"],
   "test/TestToken.sol": ["TestToken"],
 };
 

@@ -161,11 +161,11 @@ func membershipStatus(ctx context.Context, g *membership.GroupManager, reg *bind
 	if !in {
 		return v, nil
 	}
-	info, err := reg.GetMembershipInfo(opts, idc)
+	info, err := reg.Memberships(opts, idc)
 	if err != nil {
 		return statusView{}, err
 	}
-	terms, err := reg.GetMembershipTerms(opts, idc)
+	expires, err := reg.MembershipExpirationTimestamp(opts, idc)
 	if err != nil {
 		return statusView{}, err
 	}
@@ -178,7 +178,7 @@ func membershipStatus(ctx context.Context, g *membership.GroupManager, reg *bind
 		return statusView{}, err
 	}
 	v.Index, v.RateLimit = uint64(info.Index), info.RateLimit
-	v.GraceStarts, v.Expires = unixTime(terms.GracePeriodStartTimestamp), unixTime(terms.ExpirationTimestamp)
+	v.GraceStarts, v.Expires = unixTime(info.GracePeriodStartTimestamp), unixTime(expires)
 	switch {
 	case expired:
 		v.State = "expired"

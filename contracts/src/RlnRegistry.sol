@@ -3,247 +3,287 @@ pragma solidity ^0.8.24;
 
 import {PoseidonT3} from "./PoseidonT3.sol";
 import {ZeroHashes} from "./ZeroHashes.sol";
+import {IPriceCalculator} from "./LinearPriceCalculator.sol";
+
+// The errors of WakuRlnV2 as deployed on Linea Sepolia (same names, same
+// arguments, hence the same selectors). A duplicate commitment and a full
+// set revert with strings, as there.
+
+/// idCommitment is 0 or not below the BN254 scalar field modulus.
+error InvalidIdCommitment(uint256 idCommitment);
+/// startIndex > endIndex, or endIndex at or past nextFreeIndex.
+error InvalidPaginationQuery(uint256 startIndex, uint256 endIndex);
+/// The rate limit is outside [minMembershipRateLimit, maxMembershipRateLimit].
+error InvalidMembershipRateLimit();
+/// The new membership would take the total rate limit past maxTotalRateLimit.
+error CannotExceedMaxTotalRateLimit();
+/// Only memberships in their grace period can be extended.
+error CannotExtendNonGracePeriodMembership(uint256 idCommitment);
+/// Only the holder can extend a membership.
+error NonHolderCannotExtend(uint256 idCommitment);
+/// An active membership cannot be erased.
+error CannotEraseActiveMembership(uint256 idCommitment);
+/// Only the holder can erase a membership in its grace period.
+error NonHolderCannotEraseGracePeriodMembership(uint256 idCommitment);
+/// There is no membership with this idCommitment.
+error MembershipDoesNotExist(uint256 idCommitment);
 
 /// @title RlnRegistry
-/// @notice RLN membership registry of rlnd. Its external interface follows
-/// Waku's WakuRlnV2 (register with a list of memberships to erase, the four
-/// Membership* events, root(), getMerkleProof(uint40), nextFreeIndex(),
-/// isInMembershipSet, getMembershipInfo, getRecentRoots) so that nodes syncing
-/// either contract need one code path.
+/// @notice rlnd's RLN membership registry. Everything an outside caller can
+/// see follows WakuRlnV2 as deployed on Linea Sepolia: a UUPS implementation
+/// behind an ERC-1967 proxy (RlnRegistryProxy), initialize(...), the owner's
+/// setters, deposits priced by a price calculator and pulled with ERC-20
+/// transferFrom, lazy erasure by default, the four Membership* events, the
+/// public getters and views, the custom errors and revert strings.
 ///
-/// A membership is active for `activeDuration` seconds after registration,
-/// then in its grace period for `gracePeriod` seconds (its holder may extend
-/// it or erase it), then expired (anyone may erase it). Erasing sets its leaf
-/// to 0 and frees its index and rate limit; freed indices are reused before
-/// the tree grows.
+/// Life cycle of a membership: active for its activeDuration, then in its
+/// grace period for its gracePeriodDuration (the holder may extend it by
+/// gracePeriodDuration + activeDuration past the grace period's start, or
+/// erase it), then expired (anyone may erase it). Erasing frees its index
+/// and rate limit and credits its deposit to the holder (withdraw). A lazy
+/// erasure leaves the leaf in the tree until the index is reused; a full one
+/// (eraseMemberships(ids, true)) writes 0 to it. Erasing an expired
+/// membership emits MembershipExpired then MembershipErased; erasing one in
+/// its grace period emits MembershipErased only. Freed indices are reused
+/// last-in first-out before the tree grows.
 ///
 /// The membership set is a depth-20 Poseidon Merkle tree: leaf =
-/// PoseidonT3(idCommitment, rateLimit) (the RLN rate commitment), empty leaf
-/// 0, node = PoseidonT3(left, right). Leaves 0..nextFreeIndex-1 are in use.
-/// Like zk-kit's LazyIMT, only nodes whose subtree lies entirely below
-/// nextFreeIndex ("complete" nodes) are stored; the nodes on the right edge
-/// (subtrees holding index nextFreeIndex) are recomputed when needed, and
+/// PoseidonT3(idCommitment, rateLimit), empty leaf 0, node =
+/// PoseidonT3(left, right); leaves 0..nextFreeIndex-1 are in use. Only nodes
+/// whose subtree lies entirely below nextFreeIndex ("complete" nodes) are
+/// stored; the nodes on the right edge are recomputed by the views, and
 /// empty subtrees are constants (ZeroHashes).
 contract RlnRegistry {
     // ------------------------------------------------------------------
-    // Constants and configuration
+    // Constants
     // ------------------------------------------------------------------
 
     /// @notice The BN254 scalar field modulus; id commitments are in (0, Q).
     uint256 public constant Q = PoseidonT3.Q;
-
     /// @notice Depth of the membership tree.
     uint8 public constant MERKLE_TREE_DEPTH = 20;
 
-    /// @notice Number of leaves of the membership tree (2^depth).
-    uint32 public constant MAX_MEMBERSHIP_SET_SIZE = uint32(1) << MERKLE_TREE_DEPTH;
-
-    /// @dev How many roots getRecentRoots returns.
-    uint256 private constant ROOT_HISTORY = 5;
-
-    /// @notice ERC-20 token of the deposits (address(0) when free).
-    address public immutable token;
-    /// @notice Deposit per message of rate limit, in token units (0 = free).
-    uint256 public immutable pricePerMessage;
-    /// @notice Smallest rate limit of one membership (messages per epoch).
-    uint32 public immutable minMembershipRateLimit;
-    /// @notice Largest rate limit of one membership (messages per epoch).
-    uint32 public immutable maxMembershipRateLimit;
-    /// @notice Cap on the sum of the rate limits of all memberships.
-    uint32 public immutable maxTotalRateLimit;
-    /// @notice Seconds a membership is active after registration or extension.
-    uint32 public immutable activeDuration;
-    /// @notice Seconds of grace after the active period.
-    uint32 public immutable gracePeriod;
-    /// @notice Block in which this contract was deployed (sync starts there).
-    uint32 public immutable deployedBlockNumber;
+    /// @dev keccak256("eip1967.proxy.implementation") - 1.
+    bytes32 private constant IMPLEMENTATION_SLOT = 0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc;
+    /// @dev This implementation's own address, to tell proxied calls apart.
+    address private immutable implementationAddress = address(this);
 
     // ------------------------------------------------------------------
-    // State
+    // State (in the proxy's storage)
     // ------------------------------------------------------------------
 
-    /// @dev One storage slot per membership. rateLimit == 0 means absent.
-    struct Membership {
-        address holder;
+    struct MembershipInfo {
+        uint256 depositAmount;
+        uint32 activeDuration;
+        uint256 gracePeriodStartTimestamp;
+        uint32 gracePeriodDuration;
         uint32 rateLimit;
-        uint24 index;
-        uint40 gracePeriodStartTimestamp;
+        uint32 index;
+        address holder;
+        address token;
     }
 
-    mapping(uint256 idCommitment => Membership) private _memberships;
+    /// @notice Who may change the parameters and upgrade the implementation.
+    address public owner;
+    bool private initialized;
 
-    /// @dev Sum of the rate limits of all memberships (<= maxTotalRateLimit).
-    uint32 private _totalRateLimit;
+    /// @notice Prices new memberships.
+    IPriceCalculator public priceCalculator;
+    /// @notice Cap on the sum of the rate limits of all memberships.
+    uint32 public maxTotalRateLimit;
+    /// @notice Largest rate limit of one membership (messages per epoch).
+    uint32 public maxMembershipRateLimit;
+    /// @notice Smallest rate limit of one membership (messages per epoch).
+    uint32 public minMembershipRateLimit;
+    /// @notice Active period of memberships registered from now on, in seconds.
+    uint32 public activeDurationForNewMemberships;
+    /// @notice Grace period of memberships registered from now on, in seconds.
+    uint32 public gracePeriodDurationForNewMemberships;
+    /// @notice Deposits of erased memberships, withdrawable by their holders.
+    mapping(address holder => mapping(address token => uint256 balance)) public depositsToWithdraw;
+    /// @notice Sum of the rate limits of all memberships.
+    uint256 public currentTotalRateLimit;
+    /// @notice The memberships by idCommitment (all zero if absent).
+    mapping(uint256 idCommitment => MembershipInfo membership) public memberships;
     /// @notice Number of leaf slots ever used: the tree's next new index.
     uint32 public nextFreeIndex;
-    /// @dev Number of roots recorded so far; the newest is at (count-1) % 5.
-    uint64 private _rootCount;
-
-    /// @dev Indices of erased memberships, reused last-in first-out.
-    uint32[] private _freeIndices;
-    /// @dev Ring of the last ROOT_HISTORY roots.
-    uint256[ROOT_HISTORY] private _roots;
-    /// @dev _nodes[level][position]: complete nodes only (see contract doc).
-    mapping(uint256 position => uint256)[MERKLE_TREE_DEPTH + 1] private _nodes;
-
-    /// @notice Refunds owed to holders whose memberships others erased.
-    mapping(address holder => uint256) public pendingRefunds;
+    /// @notice Indices of erased memberships, reused last first.
+    uint32[] public indicesOfLazilyErasedMemberships;
+    /// @notice Number of leaves of the tree (2^MERKLE_TREE_DEPTH once initialised).
+    uint32 public MAX_MEMBERSHIP_SET_SIZE;
+    /// @notice Block in which the registry was initialised (sync starts there).
+    uint32 public deployedBlockNumber;
+    /// @dev nodes[level][position]: complete nodes only (see contract doc).
+    mapping(uint256 position => uint256)[MERKLE_TREE_DEPTH + 1] private nodes;
 
     // ------------------------------------------------------------------
-    // Events (the same signatures as WakuRlnV2)
+    // Events (WakuRlnV2's signatures; none has indexed parameters)
     // ------------------------------------------------------------------
 
     /// @notice A membership was added at `index`; its leaf is
-    /// PoseidonT3(idCommitment, membershipRateLimit) (as in current WakuRlnV2,
-    /// the second word is the rate limit; early versions sent the leaf).
+    /// PoseidonT3(idCommitment, membershipRateLimit).
     event MembershipRegistered(uint256 idCommitment, uint256 membershipRateLimit, uint32 index);
-    /// @notice An expired membership was erased; its leaf is now 0.
+    /// @notice An expired membership was erased (MembershipErased follows).
     event MembershipExpired(uint256 idCommitment, uint32 membershipRateLimit, uint32 index);
-    /// @notice A holder erased its own membership; its leaf is now 0.
+    /// @notice A membership was erased; its leaf stays until the index is
+    /// reused, unless the erasure was a full one.
     event MembershipErased(uint256 idCommitment, uint32 membershipRateLimit, uint32 index);
-    /// @notice A holder extended its membership from its grace period.
+    /// @notice A membership in its grace period was extended.
     event MembershipExtended(
         uint256 idCommitment, uint32 membershipRateLimit, uint32 index, uint256 newGracePeriodStartTimestamp
     );
+    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+    event Initialized(uint8 version);
+    event Upgraded(address indexed implementation);
 
-    // ------------------------------------------------------------------
-    // Errors
-    // ------------------------------------------------------------------
+    modifier onlyOwner() {
+        require(msg.sender == owner, "Ownable: caller is not the owner");
+        _;
+    }
 
-    error InvalidConfiguration();
-    error InvalidIdCommitment(uint256 idCommitment);
-    error DuplicateIdCommitment(uint256 idCommitment);
-    error InvalidMembershipRateLimit(uint32 rateLimit);
-    error ExceededMaxTotalRateLimit();
-    error MembershipSetFull();
-    error MembershipDoesNotExist(uint256 idCommitment);
-    error CannotEraseMembership(uint256 idCommitment);
-    error NotInGracePeriod(uint256 idCommitment);
-    error NotHolder(uint256 idCommitment);
-    error InvalidIndex(uint256 index);
-    error InvalidPaginationQuery(uint256 startIndex, uint256 endIndex);
-    error TokenTransferFailed();
-    error NothingToWithdraw();
-    error EmptyBatch();
+    /// @dev The implementation itself is never initialised: only proxies are.
+    constructor() {
+        initialized = true;
+        emit Initialized(type(uint8).max);
+    }
 
-    /// @param token_ ERC-20 of the deposits; may be address(0) only if pricePerMessage_ is 0.
-    /// @param pricePerMessage_ deposit per message of rate limit.
-    /// @param minRateLimit smallest rate limit of a membership (> 0).
-    /// @param maxRateLimit largest rate limit of a membership (>= min).
-    /// @param maxTotalRateLimit_ cap on the sum of all rate limits (>= max).
-    /// @param activeDuration_ active period in seconds (> 0).
-    /// @param gracePeriod_ grace period in seconds (may be 0).
-    constructor(
-        address token_,
-        uint256 pricePerMessage_,
-        uint32 minRateLimit,
-        uint32 maxRateLimit,
+    /// @notice Sets up a proxy's registry; the caller becomes its owner.
+    function initialize(
+        address priceCalculator_,
         uint32 maxTotalRateLimit_,
+        uint32 minMembershipRateLimit_,
+        uint32 maxMembershipRateLimit_,
         uint32 activeDuration_,
         uint32 gracePeriod_
-    ) {
-        if (
-            minRateLimit == 0 || minRateLimit > maxRateLimit || maxRateLimit > maxTotalRateLimit_
-                || activeDuration_ == 0 || (pricePerMessage_ != 0 && token_ == address(0))
-        ) revert InvalidConfiguration();
-        token = token_;
-        pricePerMessage = pricePerMessage_;
-        minMembershipRateLimit = minRateLimit;
-        maxMembershipRateLimit = maxRateLimit;
+    ) external {
+        require(!initialized, "Initializable: contract is already initialized");
+        initialized = true;
+        require(0 < minMembershipRateLimit_);
+        require(minMembershipRateLimit_ <= maxMembershipRateLimit_);
+        require(maxMembershipRateLimit_ <= maxTotalRateLimit_);
+        require(activeDuration_ > 0);
+        _transferOwnership(msg.sender);
+        priceCalculator = IPriceCalculator(priceCalculator_);
         maxTotalRateLimit = maxTotalRateLimit_;
-        activeDuration = activeDuration_;
-        gracePeriod = gracePeriod_;
+        minMembershipRateLimit = minMembershipRateLimit_;
+        maxMembershipRateLimit = maxMembershipRateLimit_;
+        activeDurationForNewMemberships = activeDuration_;
+        gracePeriodDurationForNewMemberships = gracePeriod_;
+        MAX_MEMBERSHIP_SET_SIZE = uint32(1) << MERKLE_TREE_DEPTH;
         deployedBlockNumber = uint32(block.number);
-        _pushRoot(ZeroHashes.all()[MERKLE_TREE_DEPTH]);
+        emit Initialized(1);
     }
 
     // ------------------------------------------------------------------
     // Membership life cycle
     // ------------------------------------------------------------------
 
-    /// @notice Registers idCommitment with rateLimit for msg.sender, after
-    /// erasing the memberships listed in idCommitmentsToErase (each must be
-    /// expired, or in its grace period and held by msg.sender). Takes a
-    /// deposit of pricePerMessage * rateLimit tokens (approve it first).
+    /// @notice Registers idCommitment with rateLimit for msg.sender after
+    /// erasing, lazily, the memberships listed (each expired, or in its grace
+    /// period and held by msg.sender). Pulls the deposit the price
+    /// calculator asks for with transferFrom: approve it first.
     function register(uint256 idCommitment, uint32 rateLimit, uint256[] calldata idCommitmentsToErase) external {
-        _checkNew(idCommitment, rateLimit);
-
-        uint256 n = nextFreeIndex;
-        uint256 toErase = idCommitmentsToErase.length;
-        for (uint256 i = 0; i < toErase; i++) {
-            // The index freed last is the one reused below: its leaf is
-            // overwritten anyway, so it is not zeroed first.
-            _erase(idCommitmentsToErase[i], n, i + 1 < toErase);
-        }
-
-        n = _add(idCommitment, rateLimit, n);
-        _pushRoot(_root(n));
-
-        // Interactions last.
-        if (pricePerMessage != 0) {
-            _callToken(abi.encodeCall(IERC20Transfers.transferFrom, (msg.sender, address(this), pricePerMessage * rateLimit)));
-            _payOut(msg.sender);
-        }
+        _checkRegistrable(idCommitment);
+        _eraseMemberships(idCommitmentsToErase, false);
+        _register(idCommitment, rateLimit);
     }
 
-    /// @notice Registers several memberships of one rate limit for
-    /// msg.sender: the same checks, indices and MembershipRegistered events
-    /// as one register() per commitment, in order, but one root is recorded
-    /// for the whole batch, so the tree's right edge is hashed once instead
-    /// of once per member (about a tenth of the gas per member for large
-    /// batches). Not part of WakuRlnV2: for operators registering many
-    /// memberships, and for filling test chains. Takes a deposit of
-    /// pricePerMessage * rateLimit per commitment.
-    function registerBatch(uint256[] calldata idCommitments, uint32 rateLimit) external {
-        uint256 count = idCommitments.length;
-        if (count == 0) revert EmptyBatch();
-        uint256 n = nextFreeIndex;
-        for (uint256 i = 0; i < count; i++) {
-            _checkNew(idCommitments[i], rateLimit);
-            n = _add(idCommitments[i], rateLimit, n);
-        }
-        _pushRoot(_root(n));
-
-        if (pricePerMessage != 0) {
-            _callToken(
-                abi.encodeCall(IERC20Transfers.transferFrom, (msg.sender, address(this), pricePerMessage * rateLimit * count))
-            );
-            _payOut(msg.sender);
-        }
-    }
-
-    /// @notice Erases memberships: msg.sender's own ones in their grace period
-    /// or expired (MembershipErased), anyone's expired ones
-    /// (MembershipExpired). Deposits go back to their holders: msg.sender is
-    /// paid at once, other holders withdraw().
+    /// @notice Erases memberships lazily: their leaves stay in the tree
+    /// until their indices are reused.
     function eraseMemberships(uint256[] calldata idCommitments) external {
-        uint256 n = nextFreeIndex;
-        for (uint256 i = 0; i < idCommitments.length; i++) {
-            _erase(idCommitments[i], n, true);
-        }
-        if (idCommitments.length != 0) _pushRoot(_root(n));
-        if (pricePerMessage != 0) _payOut(msg.sender);
+        _eraseMemberships(idCommitments, false);
+    }
+
+    /// @notice Erases memberships; with eraseFromMembershipSet their leaves
+    /// are set to 0 as well (the root changes).
+    function eraseMemberships(uint256[] calldata idCommitments, bool eraseFromMembershipSet) external {
+        _eraseMemberships(idCommitments, eraseFromMembershipSet);
     }
 
     /// @notice Extends msg.sender's memberships that are in their grace
-    /// period: each is active again for activeDuration from now.
+    /// period: each becomes active until gracePeriodDuration + activeDuration
+    /// after its grace period's start.
     function extendMemberships(uint256[] calldata idCommitments) external {
         for (uint256 i = 0; i < idCommitments.length; i++) {
             uint256 id = idCommitments[i];
-            Membership storage m = _memberships[id];
-            if (m.rateLimit == 0) revert MembershipDoesNotExist(id);
-            if (m.holder != msg.sender) revert NotHolder(id);
-            if (!_inGrace(m.gracePeriodStartTimestamp)) revert NotInGracePeriod(id);
-            uint256 start = block.timestamp + activeDuration;
-            m.gracePeriodStartTimestamp = uint40(start);
+            MembershipInfo storage m = memberships[id];
+            if (!_inGracePeriod(m.gracePeriodStartTimestamp, m.gracePeriodDuration)) {
+                revert CannotExtendNonGracePeriodMembership(id);
+            }
+            if (m.holder != msg.sender) revert NonHolderCannotExtend(id);
+            uint256 start = m.gracePeriodStartTimestamp + m.gracePeriodDuration + uint256(m.activeDuration);
+            m.gracePeriodStartTimestamp = start;
             emit MembershipExtended(id, m.rateLimit, m.index, start);
         }
     }
 
-    /// @notice Pays out msg.sender's pending refunds.
-    function withdraw() external {
-        if (pendingRefunds[msg.sender] == 0) revert NothingToWithdraw();
-        _payOut(msg.sender);
+    /// @notice Pays msg.sender its deposits in `token` of erased memberships.
+    function withdraw(address token) external {
+        require(token != address(0), "ETH is not allowed");
+        uint256 amount = depositsToWithdraw[msg.sender][token];
+        require(amount > 0, "Insufficient deposit balance");
+        depositsToWithdraw[msg.sender][token] = 0;
+        _callToken(token, abi.encodeWithSelector(0xa9059cbb, msg.sender, amount)); // transfer(address,uint256)
+    }
+
+    // ------------------------------------------------------------------
+    // Owner
+    // ------------------------------------------------------------------
+
+    function setPriceCalculator(address priceCalculator_) external onlyOwner {
+        priceCalculator = IPriceCalculator(priceCalculator_);
+    }
+
+    function setMaxTotalRateLimit(uint32 maxTotalRateLimit_) external onlyOwner {
+        require(maxMembershipRateLimit <= maxTotalRateLimit_);
+        maxTotalRateLimit = maxTotalRateLimit_;
+    }
+
+    function setMaxMembershipRateLimit(uint32 maxMembershipRateLimit_) external onlyOwner {
+        require(minMembershipRateLimit <= maxMembershipRateLimit_);
+        maxMembershipRateLimit = maxMembershipRateLimit_;
+    }
+
+    function setMinMembershipRateLimit(uint32 minMembershipRateLimit_) external onlyOwner {
+        require(minMembershipRateLimit_ > 0);
+        require(minMembershipRateLimit_ <= maxMembershipRateLimit);
+        minMembershipRateLimit = minMembershipRateLimit_;
+    }
+
+    /// @notice Active period of memberships registered from now on.
+    function setActiveDuration(uint32 activeDuration_) external onlyOwner {
+        require(activeDuration_ > 0);
+        activeDurationForNewMemberships = activeDuration_;
+    }
+
+    /// @notice Grace period of memberships registered from now on (may be 0).
+    function setGracePeriodDuration(uint32 gracePeriod_) external onlyOwner {
+        gracePeriodDurationForNewMemberships = gracePeriod_;
+    }
+
+    function transferOwnership(address newOwner) external onlyOwner {
+        require(newOwner != address(0), "Ownable: new owner is the zero address");
+        _transferOwnership(newOwner);
+    }
+
+    function renounceOwnership() external onlyOwner {
+        _transferOwnership(address(0));
+    }
+
+    /// @notice ERC-1822: the storage slot this implementation upgrades.
+    function proxiableUUID() external view returns (bytes32) {
+        require(address(this) == implementationAddress, "UUPSUpgradeable: must not be called through delegatecall");
+        return IMPLEMENTATION_SLOT;
+    }
+
+    /// @notice Points the proxy at a new implementation (owner only).
+    function upgradeTo(address newImplementation) external {
+        _upgrade(newImplementation, "");
+    }
+
+    /// @notice Points the proxy at a new implementation and calls it (owner only).
+    function upgradeToAndCall(address newImplementation, bytes calldata data) external payable {
+        _upgrade(newImplementation, data);
     }
 
     // ------------------------------------------------------------------
@@ -252,7 +292,7 @@ contract RlnRegistry {
 
     /// @notice Whether idCommitment is in (0, Q).
     function isValidIdCommitment(uint256 idCommitment) public pure returns (bool) {
-        return idCommitment != 0 && idCommitment < Q;
+        return 0 < idCommitment && idCommitment < Q;
     }
 
     /// @notice Whether rateLimit is within [minMembershipRateLimit, maxMembershipRateLimit].
@@ -260,52 +300,41 @@ contract RlnRegistry {
         return minMembershipRateLimit <= rateLimit && rateLimit <= maxMembershipRateLimit;
     }
 
-    /// @notice Sum of the rate limits of all current memberships.
-    function currentTotalRateLimit() external view returns (uint256) {
-        return _totalRateLimit;
+    /// @notice Whether idCommitment has a membership (in any state until erased).
+    function isInMembershipSet(uint256 idCommitment) public view returns (bool) {
+        (,, uint256 rateCommitment) = getMembershipInfo(idCommitment);
+        return rateCommitment != 0;
     }
 
-    /// @notice Whether idCommitment has a membership (active, in grace or expired but not erased).
-    function isInMembershipSet(uint256 idCommitment) external view returns (bool) {
-        return _memberships[idCommitment].rateLimit != 0;
-    }
-
-    /// @notice Rate limit, index and rate commitment (leaf) of a membership; zeros if absent.
-    function getMembershipInfo(uint256 idCommitment)
-        external
-        view
-        returns (uint32 rateLimit, uint32 index, uint256 rateCommitment)
-    {
-        Membership memory m = _memberships[idCommitment];
-        if (m.rateLimit == 0) return (0, 0, 0);
-        return (m.rateLimit, m.index, _nodes[0][m.index]);
-    }
-
-    /// @notice Holder and terms of a membership; zeros if absent. The grace
-    /// period runs over [gracePeriodStartTimestamp, expirationTimestamp).
-    function getMembershipTerms(uint256 idCommitment)
-        external
-        view
-        returns (address holder, uint256 gracePeriodStartTimestamp, uint256 expirationTimestamp)
-    {
-        Membership memory m = _memberships[idCommitment];
-        if (m.rateLimit == 0) return (address(0), 0, 0);
-        return (m.holder, m.gracePeriodStartTimestamp, uint256(m.gracePeriodStartTimestamp) + gracePeriod);
+    /// @notice Rate limit, index and leaf (rate commitment) of a membership; zeros if absent.
+    function getMembershipInfo(uint256 idCommitment) public view returns (uint32, uint32, uint256) {
+        MembershipInfo storage m = memberships[idCommitment];
+        uint32 rateLimit = m.rateLimit;
+        if (rateLimit == 0) return (0, 0, 0);
+        return (rateLimit, m.index, nodes[0][m.index]);
     }
 
     /// @notice Whether the membership is in its grace period.
     function isInGracePeriod(uint256 idCommitment) external view returns (bool) {
-        Membership memory m = _memberships[idCommitment];
-        return m.rateLimit != 0 && _inGrace(m.gracePeriodStartTimestamp);
+        MembershipInfo storage m = memberships[idCommitment];
+        return _inGracePeriod(m.gracePeriodStartTimestamp, m.gracePeriodDuration);
     }
 
-    /// @notice Whether the membership is expired (anyone may erase it).
+    /// @notice Whether the membership's grace period is over (also true for
+    /// an idCommitment without a membership, as in WakuRlnV2).
     function isExpired(uint256 idCommitment) external view returns (bool) {
-        Membership memory m = _memberships[idCommitment];
-        return m.rateLimit != 0 && _expired(m.gracePeriodStartTimestamp);
+        MembershipInfo storage m = memberships[idCommitment];
+        return _expired(m.gracePeriodStartTimestamp, m.gracePeriodDuration);
     }
 
-    /// @notice Leaves startIndex..endIndex (inclusive, below nextFreeIndex).
+    /// @notice The first timestamp at which the membership is expired.
+    function membershipExpirationTimestamp(uint256 idCommitment) external view returns (uint256) {
+        MembershipInfo storage m = memberships[idCommitment];
+        return m.gracePeriodStartTimestamp + uint256(m.gracePeriodDuration);
+    }
+
+    /// @notice The leaves startIndex..endIndex as stored (a lazily erased
+    /// membership's leaf is still there).
     function getRateCommitmentsInRangeBoundsInclusive(uint32 startIndex, uint32 endIndex)
         external
         view
@@ -314,138 +343,191 @@ contract RlnRegistry {
         if (startIndex > endIndex || endIndex >= nextFreeIndex) revert InvalidPaginationQuery(startIndex, endIndex);
         leaves = new uint256[](uint256(endIndex) - startIndex + 1);
         for (uint256 i = 0; i < leaves.length; i++) {
-            leaves[i] = _nodes[0][startIndex + i];
+            leaves[i] = nodes[0][startIndex + i];
         }
     }
 
     /// @notice The current root of the membership tree.
     function root() external view returns (uint256) {
-        return _roots[(_rootCount - 1) % ROOT_HISTORY];
-    }
-
-    /// @notice The last five roots, newest first (0 where fewer were recorded).
-    /// A root is recorded after each transaction that changes the tree.
-    function getRecentRoots() external view returns (uint256[ROOT_HISTORY] memory roots) {
-        uint256 count = _rootCount;
-        for (uint256 k = 0; k < ROOT_HISTORY && k < count; k++) {
-            roots[k] = _roots[(count - 1 - k) % ROOT_HISTORY];
-        }
-    }
-
-    /// @notice Siblings of leaf `index` from the leaf level up (RLN circuit
-    /// path_elements). Valid for any index below the tree size.
-    function getMerkleProof(uint40 index) external view returns (uint256[MERKLE_TREE_DEPTH] memory proof) {
-        if (index >= MAX_MEMBERSHIP_SET_SIZE) revert InvalidIndex(index);
         uint256 n = nextFreeIndex;
+        if (n == uint256(1) << MERKLE_TREE_DEPTH) return nodes[MERKLE_TREE_DEPTH][0];
+        return _rightEdge(n, ZeroHashes.all())[MERKLE_TREE_DEPTH];
+    }
+
+    /// @notice Siblings of leaf `index` from the leaf level up (the RLN
+    /// circuit's path elements); the leaf must be below nextFreeIndex.
+    function getMerkleProof(uint40 index) external view returns (uint256[MERKLE_TREE_DEPTH] memory proof) {
+        uint256 n = nextFreeIndex;
+        require(index < n, "LazyIMT: leaf must exist");
         uint256[MERKLE_TREE_DEPTH + 1] memory z = ZeroHashes.all();
         uint256[MERKLE_TREE_DEPTH + 1] memory edge = _rightEdge(n, z);
         for (uint256 level = 0; level < MERKLE_TREE_DEPTH; level++) {
             uint256 sibling = (uint256(index) >> level) ^ 1;
             uint256 edgePos = n >> level;
-            if (sibling < edgePos) proof[level] = _nodes[level][sibling];
+            if (sibling < edgePos) proof[level] = nodes[level][sibling];
             else if (sibling == edgePos) proof[level] = edge[level];
             else proof[level] = z[level];
         }
     }
 
-    /// @notice PoseidonT3([a, b]) as used for leaves and nodes (inputs mod Q).
-    function hash2(uint256 a, uint256 b) external pure returns (uint256) {
-        return PoseidonT3.hash(a, b);
+    /// @notice The tree's largest index and number of leaves (WakuRlnV2's
+    /// merkleTree() getter of its LazyIMT).
+    function merkleTree() external view returns (uint40 maxIndex, uint40 numberOfLeaves) {
+        uint40 size = MAX_MEMBERSHIP_SET_SIZE;
+        return (size == 0 ? 0 : size - 1, nextFreeIndex);
     }
 
     // ------------------------------------------------------------------
     // Internals
     // ------------------------------------------------------------------
 
-    /// @dev Reverts unless idCommitment can be registered with rateLimit.
-    function _checkNew(uint256 idCommitment, uint32 rateLimit) private view {
+    /// @dev The checks register makes before erasing anything.
+    function _checkRegistrable(uint256 idCommitment) internal view {
         if (!isValidIdCommitment(idCommitment)) revert InvalidIdCommitment(idCommitment);
-        if (_memberships[idCommitment].rateLimit != 0) revert DuplicateIdCommitment(idCommitment);
-        if (!isValidMembershipRateLimit(rateLimit)) revert InvalidMembershipRateLimit(rateLimit);
+        require(!isInMembershipSet(idCommitment), "Duplicate idCommitment: membership already exists");
+        require(nextFreeIndex < MAX_MEMBERSHIP_SET_SIZE, "Membership set is full");
     }
 
-    /// @dev Adds a checked membership at a freed index, or else at n
-    /// (nextFreeIndex), sets its leaf and emits MembershipRegistered; returns
-    /// the new nextFreeIndex. The caller records the root.
-    function _add(uint256 idCommitment, uint32 rateLimit, uint256 n) private returns (uint256) {
-        uint256 total = uint256(_totalRateLimit) + rateLimit;
-        if (total > maxTotalRateLimit) revert ExceededMaxTotalRateLimit();
-        _totalRateLimit = uint32(total);
+    /// @dev Adds a membership for msg.sender at a freed index or at
+    /// nextFreeIndex, pulls its deposit, writes its leaf and emits
+    /// MembershipRegistered.
+    function _register(uint256 idCommitment, uint32 rateLimit) internal {
+        if (!isValidMembershipRateLimit(rateLimit)) revert InvalidMembershipRateLimit();
+        uint256 total = currentTotalRateLimit + rateLimit;
+        if (total > maxTotalRateLimit) revert CannotExceedMaxTotalRateLimit();
+        currentTotalRateLimit = total;
+        (address token, uint256 deposit) = priceCalculator.calculate(rateLimit);
 
+        uint256 n = nextFreeIndex;
         uint256 index;
-        uint256 free = _freeIndices.length;
-        if (free != 0) {
-            index = _freeIndices[free - 1];
-            _freeIndices.pop();
+        uint256 freed = indicesOfLazilyErasedMemberships.length;
+        if (freed != 0) {
+            index = indicesOfLazilyErasedMemberships[freed - 1];
+            indicesOfLazilyErasedMemberships.pop();
         } else {
-            if (n == MAX_MEMBERSHIP_SET_SIZE) revert MembershipSetFull();
             index = n;
             n += 1;
             nextFreeIndex = uint32(n);
         }
-
-        _memberships[idCommitment] = Membership({
-            holder: msg.sender,
+        memberships[idCommitment] = MembershipInfo({
+            depositAmount: deposit,
+            activeDuration: activeDurationForNewMemberships,
+            gracePeriodStartTimestamp: block.timestamp + uint256(activeDurationForNewMemberships),
+            gracePeriodDuration: gracePeriodDurationForNewMemberships,
             rateLimit: rateLimit,
-            index: uint24(index),
-            gracePeriodStartTimestamp: uint40(block.timestamp + activeDuration)
+            index: uint32(index),
+            holder: msg.sender,
+            token: token
         });
+        // transferFrom(address,address,uint256)
+        _callToken(token, abi.encodeWithSelector(0x23b872dd, msg.sender, address(this), deposit));
         _setLeaf(index, PoseidonT3.hash(idCommitment, rateLimit), n);
         emit MembershipRegistered(idCommitment, rateLimit, uint32(index));
-        return n;
     }
 
-    /// @dev Erases one membership (caller checks nothing); n is nextFreeIndex.
-    function _erase(uint256 idCommitment, uint256 n, bool zeroLeaf) private {
-        Membership memory m = _memberships[idCommitment];
-        if (m.rateLimit == 0) revert MembershipDoesNotExist(idCommitment);
-        bool expired = _expired(m.gracePeriodStartTimestamp);
-        bool byHolder = m.holder == msg.sender;
-        if (!expired && !(byHolder && _inGrace(m.gracePeriodStartTimestamp))) {
-            revert CannotEraseMembership(idCommitment);
+    /// @dev Erases each membership listed; with full, writes 0 to its leaf.
+    function _eraseMemberships(uint256[] calldata idCommitments, bool full) internal {
+        uint256 n = nextFreeIndex;
+        for (uint256 i = 0; i < idCommitments.length; i++) {
+            uint256 index = _erase(idCommitments[i]);
+            if (full) _setLeaf(index, 0, n);
         }
+    }
 
-        delete _memberships[idCommitment];
-        _totalRateLimit -= m.rateLimit;
-        _freeIndices.push(m.index);
-        if (pricePerMessage != 0) pendingRefunds[m.holder] += pricePerMessage * m.rateLimit;
-        if (zeroLeaf) _setLeaf(m.index, 0, n);
-
+    /// @dev Erases one membership (leaving its leaf) and returns its index.
+    function _erase(uint256 idCommitment) private returns (uint256) {
+        MembershipInfo memory m = memberships[idCommitment];
+        if (m.rateLimit == 0) revert MembershipDoesNotExist(idCommitment);
+        bool expired = _expired(m.gracePeriodStartTimestamp, m.gracePeriodDuration);
+        if (!expired) {
+            if (!_inGracePeriod(m.gracePeriodStartTimestamp, m.gracePeriodDuration)) {
+                revert CannotEraseActiveMembership(idCommitment);
+            }
+            if (m.holder != msg.sender) revert NonHolderCannotEraseGracePeriodMembership(idCommitment);
+        }
+        depositsToWithdraw[m.holder][m.token] += m.depositAmount;
+        currentTotalRateLimit -= m.rateLimit;
+        indicesOfLazilyErasedMemberships.push(m.index);
+        delete memberships[idCommitment];
         if (expired) emit MembershipExpired(idCommitment, m.rateLimit, m.index);
-        if (byHolder) emit MembershipErased(idCommitment, m.rateLimit, m.index);
+        emit MembershipErased(idCommitment, m.rateLimit, m.index);
+        return m.index;
     }
 
-    function _inGrace(uint256 start) private view returns (bool) {
-        return start <= block.timestamp && block.timestamp < start + gracePeriod;
+    function _inGracePeriod(uint256 start, uint32 duration) private view returns (bool) {
+        return start <= block.timestamp && block.timestamp < start + uint256(duration);
     }
 
-    function _expired(uint256 start) private view returns (bool) {
-        return block.timestamp >= start + gracePeriod;
+    function _expired(uint256 start, uint32 duration) private view returns (bool) {
+        return start + uint256(duration) <= block.timestamp;
     }
 
-    /// @dev Writes leaf i (< n) and recomputes the complete nodes above it.
-    /// A parent is complete iff its position is below n >> its level; then
-    /// both children are complete, hence stored.
-    function _setLeaf(uint256 i, uint256 leaf, uint256 n) private {
-        _nodes[0][i] = leaf;
+    /// @dev Calls an ERC-20 as OpenZeppelin's SafeERC20 does: a revert is
+    /// passed on, false or a call to an account without code fails.
+    function _callToken(address token, bytes memory data) private {
+        (bool ok, bytes memory ret) = token.call(data);
+        if (!ok) {
+            if (ret.length == 0) revert("SafeERC20: low-level call failed");
+            assembly ("memory-safe") {
+                revert(add(ret, 32), mload(ret))
+            }
+        }
+        if (ret.length == 0) require(token.code.length > 0, "Address: call to non-contract");
+        else require(abi.decode(ret, (bool)), "SafeERC20: ERC20 operation did not succeed");
+    }
+
+    function _transferOwnership(address newOwner) private {
+        emit OwnershipTransferred(owner, newOwner);
+        owner = newOwner;
+    }
+
+    /// @dev UUPS upgrade: only through the active proxy, only by the owner,
+    /// only to an implementation that declares the same slot.
+    function _upgrade(address newImplementation, bytes memory data) private {
+        require(address(this) != implementationAddress, "Function must be called through delegatecall");
+        address current;
+        assembly ("memory-safe") {
+            current := sload(IMPLEMENTATION_SLOT)
+        }
+        require(current == implementationAddress, "Function must be called through active proxy");
+        require(msg.sender == owner, "Ownable: caller is not the owner");
+        require(newImplementation.code.length > 0, "ERC1967: new implementation is not a contract");
+        try RlnRegistry(newImplementation).proxiableUUID() returns (bytes32 slot) {
+            require(slot == IMPLEMENTATION_SLOT, "ERC1967Upgrade: unsupported proxiableUUID");
+        } catch {
+            revert("ERC1967Upgrade: new implementation is not UUPS");
+        }
+        assembly ("memory-safe") {
+            sstore(IMPLEMENTATION_SLOT, newImplementation)
+        }
+        emit Upgraded(newImplementation);
+        if (data.length != 0) {
+            (bool ok, bytes memory ret) = newImplementation.delegatecall(data);
+            if (!ok) {
+                assembly ("memory-safe") {
+                    revert(add(ret, 32), mload(ret))
+                }
+            }
+        }
+    }
+
+    /// @dev Writes leaf i (< n, the number of leaves in use) and recomputes
+    /// the complete nodes above it. A parent is complete iff its position is
+    /// below n >> its level; then both its children are complete, hence stored.
+    function _setLeaf(uint256 i, uint256 leaf, uint256 n) internal {
+        nodes[0][i] = leaf;
         uint256 node = leaf;
         for (uint256 level = 0; level < MERKLE_TREE_DEPTH; level++) {
             uint256 parent = i >> 1;
             if (parent >= n >> (level + 1)) break;
-            node = (i & 1 == 0) ? PoseidonT3.hash(node, _nodes[level][i + 1]) : PoseidonT3.hash(_nodes[level][i - 1], node);
+            node = (i & 1 == 0) ? PoseidonT3.hash(node, nodes[level][i + 1]) : PoseidonT3.hash(nodes[level][i - 1], node);
             i = parent;
-            _nodes[level + 1][i] = node;
+            nodes[level + 1][i] = node;
         }
     }
 
-    /// @dev The root of a tree whose leaves below n are in use.
-    function _root(uint256 n) private view returns (uint256) {
-        if (n == MAX_MEMBERSHIP_SET_SIZE) return _nodes[MERKLE_TREE_DEPTH][0];
-        return _rightEdge(n, ZeroHashes.all())[MERKLE_TREE_DEPTH];
-    }
-
     /// @dev edge[l] = the node at level l, position n >> l: the one subtree
-    /// per level that holds index n, partly filled or empty. edge[DEPTH] is
+    /// per level that holds index n, partly filled or empty; edge[DEPTH] is
     /// the root (for n below the tree size). Its left sibling, when it has
     /// one, is complete; its right sibling is empty.
     function _rightEdge(uint256 n, uint256[MERKLE_TREE_DEPTH + 1] memory z)
@@ -458,7 +540,7 @@ contract RlnRegistry {
             edge[level] = node;
             uint256 pos = n >> level;
             if (pos & 1 == 1) {
-                node = PoseidonT3.hash(_nodes[level][pos - 1], node);
+                node = PoseidonT3.hash(nodes[level][pos - 1], node);
             } else if (node == z[level]) {
                 node = z[level + 1]; // hash of two empty subtrees
             } else {
@@ -467,32 +549,4 @@ contract RlnRegistry {
         }
         edge[MERKLE_TREE_DEPTH] = node;
     }
-
-    function _pushRoot(uint256 r) private {
-        uint64 count = _rootCount;
-        _roots[count % ROOT_HISTORY] = r;
-        _rootCount = count + 1;
-    }
-
-    /// @dev Pays holder its pending refunds, if any (state first, then the call).
-    function _payOut(address holder) private {
-        uint256 amount = pendingRefunds[holder];
-        if (amount == 0) return;
-        pendingRefunds[holder] = 0;
-        _callToken(abi.encodeCall(IERC20Transfers.transfer, (holder, amount)));
-    }
-
-    /// @dev Calls the token; accepts tokens that return true or nothing.
-    function _callToken(bytes memory data) private {
-        (bool ok, bytes memory ret) = token.call(data);
-        if (!ok || (ret.length == 0 ? token.code.length == 0 : !abi.decode(ret, (bool)))) {
-            revert TokenTransferFailed();
-        }
-    }
-}
-
-/// @dev The two ERC-20 calls the registry makes.
-interface IERC20Transfers {
-    function transfer(address to, uint256 amount) external returns (bool);
-    function transferFrom(address from, address to, uint256 amount) external returns (bool);
 }
