@@ -105,45 +105,62 @@ type Deployment struct {
 	// Registry is bound at Address.
 	Registry *bindings.RlnRegistry
 	// Txs are the three deployment transactions in order (calculator,
-	// implementation, proxy); the registry is usable once all are mined.
+	// implementation, proxy), all mined.
 	Txs []*types.Transaction
+	// Block is the proxy's block: the registry's deployedBlockNumber.
+	Block uint64
 }
 
-// DeployRegistry sends the three deployment transactions of a registry, as
-// WakuRlnV2's deploy script does: the price calculator, the implementation
-// and the proxy, whose constructor calls initialize(...) (so the deployer
-// owns the registry and deployedBlockNumber is the proxy's block). It uses
-// consecutive nonces from the sender's pending nonce and does not wait.
-func DeployRegistry(ctx context.Context, auth *bind.TransactOpts, backend bind.ContractBackend, p RegistryParams) (Deployment, error) {
+// WaitFunc waits until tx is mined and returns its receipt; on a dev chain
+// it may seal the block itself. WaitMined is the one for real chains.
+type WaitFunc func(ctx context.Context, tx *types.Transaction) (*types.Receipt, error)
+
+// WaitMined returns the WaitFunc that polls backend for the receipt.
+func WaitMined(backend bind.DeployBackend) WaitFunc {
+	return func(ctx context.Context, tx *types.Transaction) (*types.Receipt, error) {
+		return bind.WaitMined(ctx, backend, tx)
+	}
+}
+
+// DeployRegistry deploys a registry as WakuRlnV2's deploy script does: the
+// price calculator, the implementation and the proxy, whose constructor
+// calls initialize(...) (so the deployer owns the registry and
+// deployedBlockNumber is the proxy's block). Each transaction is mined
+// (wait) and must succeed before the next is sent.
+func DeployRegistry(ctx context.Context, auth *bind.TransactOpts, backend bind.ContractBackend, p RegistryParams, wait WaitFunc) (Deployment, error) {
 	if err := p.validate(); err != nil {
 		return Deployment{}, err
 	}
-	nonce, err := backend.PendingNonceAt(ctx, auth.From)
-	if err != nil {
-		return Deployment{}, fmt.Errorf("contracts: deploying the registry: nonce of %s: %w", auth.From.Hex(), err)
-	}
-	next := func() *bind.TransactOpts {
-		a := *auth
-		a.Context = ctx
-		a.Nonce = new(big.Int).SetUint64(nonce)
-		nonce++
-		return &a
-	}
+	a := *auth
+	a.Context = ctx
 	var d Deployment
-	calc, tx, _, err := bindings.DeployLinearPriceCalculator(next(), backend, p.Token, p.price())
-	if err != nil {
-		return Deployment{}, fmt.Errorf("contracts: deploying the price calculator: %w", err)
+	mined := func(what string, tx *types.Transaction, err error) error {
+		if err != nil {
+			return fmt.Errorf("contracts: deploying the %s: %w", what, err)
+		}
+		r, err := wait(ctx, tx)
+		if err != nil {
+			return fmt.Errorf("contracts: deploying the %s: %w", what, err)
+		}
+		if r.Status != types.ReceiptStatusSuccessful {
+			return fmt.Errorf("contracts: deploying the %s: transaction %s failed", what, tx.Hash().Hex())
+		}
+		d.Txs, d.Block = append(d.Txs, tx), r.BlockNumber.Uint64()
+		return nil
 	}
-	d.PriceCalculator, d.Txs = calc, append(d.Txs, tx)
+	calc, tx, _, err := bindings.DeployLinearPriceCalculator(&a, backend, p.Token, p.price())
+	if err := mined("price calculator", tx, err); err != nil {
+		return Deployment{}, err
+	}
+	d.PriceCalculator = calc
 	if p.Dev {
-		d.Implementation, tx, _, err = bindings.DeployDevRlnRegistry(next(), backend)
+		d.Implementation, tx, _, err = bindings.DeployDevRlnRegistry(&a, backend)
 	} else {
-		d.Implementation, tx, _, err = bindings.DeployRlnRegistry(next(), backend)
+		d.Implementation, tx, _, err = bindings.DeployRlnRegistry(&a, backend)
 	}
-	if err != nil {
-		return Deployment{}, fmt.Errorf("contracts: deploying the registry implementation: %w", err)
+	if err := mined("registry implementation", tx, err); err != nil {
+		return Deployment{}, err
 	}
-	d.Txs = append(d.Txs, tx)
 	abi, err := bindings.RlnRegistryMetaData.GetAbi()
 	if err != nil {
 		return Deployment{}, fmt.Errorf("contracts: registry ABI: %w", err)
@@ -152,11 +169,10 @@ func DeployRegistry(ctx context.Context, auth *bind.TransactOpts, backend bind.C
 	if err != nil {
 		return Deployment{}, fmt.Errorf("contracts: encoding initialize: %w", err)
 	}
-	d.Address, tx, _, err = bindings.DeployRlnRegistryProxy(next(), backend, d.Implementation, init)
-	if err != nil {
-		return Deployment{}, fmt.Errorf("contracts: deploying the registry proxy: %w", err)
+	d.Address, tx, _, err = bindings.DeployRlnRegistryProxy(&a, backend, d.Implementation, init)
+	if err := mined("registry proxy", tx, err); err != nil {
+		return Deployment{}, err
 	}
-	d.Txs = append(d.Txs, tx)
 	if d.Registry, err = bindings.NewRlnRegistry(d.Address, backend); err != nil {
 		return Deployment{}, fmt.Errorf("contracts: binding the registry: %w", err)
 	}

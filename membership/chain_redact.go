@@ -50,3 +50,8 @@ func (r redactedSource) CallContract(ctx context.Context, call ethereum.CallMsg,
 	out, err := r.src.CallContract(ctx, call, blockNumber)
 	return out, redact.Error(err, r.url)
 }
+
+func (r redactedSource) TransactionByHash(ctx context.Context, hash common.Hash) (*types.Transaction, bool, error) {
+	tx, pending, err := r.src.TransactionByHash(ctx, hash)
+	return tx, pending, redact.Error(err, r.url)
+}

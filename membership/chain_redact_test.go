@@ -137,6 +137,9 @@ func (notFoundSource) CodeAt(context.Context, common.Address, *big.Int) ([]byte,
 func (notFoundSource) CallContract(context.Context, ethereum.CallMsg, *big.Int) ([]byte, error) {
 	return nil, ethereum.NotFound
 }
+func (notFoundSource) TransactionByHash(context.Context, common.Hash) (*types.Transaction, bool, error) {
+	return nil, false, ethereum.NotFound
+}
 
 func TestRedactErrorsKeepsErrorIdentity(t *testing.T) {
 	t.Parallel()
@@ -147,7 +150,8 @@ func TestRedactErrorsKeepsErrorIdentity(t *testing.T) {
 	_, e3 := src.FilterLogs(ctx, ethereum.FilterQuery{})
 	_, e4 := src.CodeAt(ctx, common.Address{}, nil)
 	_, e5 := src.CallContract(ctx, ethereum.CallMsg{}, nil)
-	for i, err := range []error{e1, e2, e3, e4, e5} {
+	_, _, e6 := src.TransactionByHash(ctx, common.Hash{})
+	for i, err := range []error{e1, e2, e3, e4, e5, e6} {
 		if err != ethereum.NotFound {
 			t.Errorf("call %d: error %v, want ethereum.NotFound itself", i+1, err)
 		}

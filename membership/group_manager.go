@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/big"
 	"sync"
+	"sync/atomic"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/ethereum/go-ethereum"
@@ -25,6 +26,9 @@ type ChainSource interface {
 	FilterLogs(ctx context.Context, q ethereum.FilterQuery) ([]types.Log, error)
 	CodeAt(ctx context.Context, account common.Address, blockNumber *big.Int) ([]byte, error)
 	CallContract(ctx context.Context, call ethereum.CallMsg, blockNumber *big.Int) ([]byte, error)
+	// TransactionByHash tells a lazy erasure from a full one (see
+	// classifyErasures).
+	TransactionByHash(ctx context.Context, hash common.Hash) (tx *types.Transaction, isPending bool, err error)
 }
 
 var (
@@ -99,6 +103,13 @@ type GroupManager struct {
 	horizon     uint64      // highest safe head seen
 	savedNext   uint64      // next at the last checkpoint
 	dirty       bool        // tree changed since the last checkpoint
+	needVerify  bool        // compare the root with the registry's after the step
+
+	// Counters of the root checks (read by the metrics).
+	rootMatches       atomic.Uint64 // checks that found the registry's root
+	repairs           atomic.Uint64 // mismatches repaired
+	repairedLeaves    atomic.Uint64 // leaves written by repairs
+	undecodedErasures atomic.Uint64 // erasures taken as lazy without knowing
 
 	// mu guards what readers see. Only the holder of stepMu writes.
 	mu    sync.RWMutex
@@ -310,6 +321,8 @@ func (g *GroupManager) initLocked(ctx context.Context) error {
 	if err := g.loadCheckpoint(); err != nil {
 		return err
 	}
+	// Check the checkpoint's tree against the registry once caught up.
+	g.needVerify = g.next > g.cfg.StartBlock
 	g.initialised = true
 	g.log.Info("membership sync ready", "chain_id", chainID, "next_block", g.next)
 	return nil
@@ -339,6 +352,9 @@ func (g *GroupManager) step(ctx context.Context) error {
 	}
 	safe := h - g.cfg.Confirmations
 	if safe < g.next {
+		if g.needVerify && g.next > g.cfg.StartBlock {
+			return g.verifyRoot(ctx)
+		}
 		return nil
 	}
 	g.horizon = max(g.horizon, safe)
@@ -346,6 +362,9 @@ func (g *GroupManager) step(ctx context.Context) error {
 		if err := g.syncBatch(ctx, safe); err != nil {
 			return err
 		}
+	}
+	if g.needVerify && g.next > g.cfg.StartBlock {
+		return g.verifyRoot(ctx)
 	}
 	return nil
 }
@@ -370,6 +389,12 @@ func (g *GroupManager) syncBatch(ctx context.Context, safe uint64) error {
 	events, err := decodeLogs(logs, from, to, g.cfg.Contract)
 	if err != nil {
 		return err
+	}
+	if err := g.classifyErasures(ctx, events); err != nil {
+		return err
+	}
+	if len(events) > 0 {
+		g.needVerify = true
 	}
 	// Writes in blocks that can still be reorganised are journaled by
 	// block hash, so check those hashes against the chain now: the logs

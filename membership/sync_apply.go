@@ -155,7 +155,12 @@ func (g *GroupManager) apply(events []registryEvent, to uint64, toHash common.Ha
 			break
 		}
 	}
-	bulk := max(0, n-rw)                          // writes [0, bulk) go in one batch
+	// Writes [0, bulk) go in one batch, ending with a whole transaction
+	// so that the one root it leaves is one the contract had.
+	bulk := max(0, n-rw)
+	for bulk > 0 && !w.txEnd(bulk-1) {
+		bulk++
+	}
 	journal := max(0, min(n-rw, firstUnfinal-rw)) // writes [journal, n) get undo entries
 	undo := make([]undoEntry, 0, n-journal)
 
@@ -186,16 +191,23 @@ func (g *GroupManager) apply(events []registryEvent, to uint64, toHash common.Ha
 }
 
 // treeWrites are the leaf writes of a run of events, in order: the block
-// of each write, the leaf index it writes and the new leaf.
+// and transaction of each write, the leaf index it writes and the new leaf.
 type treeWrites struct {
 	blocks  []uint64
+	txs     []common.Hash
 	indices []uint64
 	leaves  []fr.Element
 }
 
+// txEnd reports whether write k is the last of its transaction among the
+// writes: only then is the tree in a state the contract had.
+func (w *treeWrites) txEnd(k int) bool {
+	return k == len(w.indices)-1 || w.txs[k+1] != w.txs[k] || w.blocks[k+1] != w.blocks[k]
+}
+
 // collectWrites returns a record of each block the events are in, counting
 // its leaf writes, and the writes: a registration writes its rate
-// commitment, an erasure or expiry writes 0.
+// commitment, a full erasure writes 0 (see registryEvent.writesLeaf).
 func collectWrites(events []registryEvent) ([]blockRecord, treeWrites) {
 	var (
 		records []blockRecord
@@ -208,11 +220,12 @@ func collectWrites(events []registryEvent) ([]blockRecord, treeWrites) {
 		if n := len(records); n == 0 || records[n-1].number != ev.block {
 			records = append(records, blockRecord{number: ev.block, hash: ev.blockHash})
 		}
-		if !ev.kind.changesTree() {
+		if !ev.writesLeaf() {
 			continue
 		}
 		records[len(records)-1].changes++
 		w.blocks = append(w.blocks, ev.block)
+		w.txs = append(w.txs, ev.txHash)
 		w.indices = append(w.indices, ev.index)
 		isReg = append(isReg, ev.kind == eventRegistered)
 		if ev.kind == eventRegistered {
@@ -225,7 +238,7 @@ func collectWrites(events []registryEvent) ([]blockRecord, treeWrites) {
 		if isReg[k] {
 			w.leaves[k] = regLeaves[r]
 			r++
-		} // else: erased or expired, leaf 0
+		} // else: fully erased, leaf 0
 	}
 	return records, w
 }
@@ -260,8 +273,9 @@ func (g *GroupManager) journalBatchLocked(w *treeWrites, base uint64, journal, b
 }
 
 // writeLocked writes w into the tree: writes [0, bulk) in one SetBatch,
-// leaving one root in the window, then the rest one by one, each leaving
-// its root. Writes from journal on get undo entries, appended to undo.
+// leaving one root in the window, then the rest one by one, the last write
+// of each transaction leaving its root. Writes from journal on get undo
+// entries, appended to undo.
 func (g *GroupManager) writeLocked(w *treeWrites, base uint64, journal, bulk int, to uint64, undo []undoEntry) ([]undoEntry, error) {
 	if bulk > 0 {
 		if err := g.tree.SetBatch(w.indices[:bulk], w.leaves[:bulk]); err != nil {
@@ -281,7 +295,9 @@ func (g *GroupManager) writeLocked(w *treeWrites, base uint64, journal, bulk int
 		if err := g.tree.Set(w.indices[k], w.leaves[k]); err != nil {
 			return undo, fmt.Errorf("membership: applying block %d: %w", w.blocks[k], err)
 		}
-		g.roots.push(seq, g.tree.Root())
+		if w.txEnd(k) {
+			g.roots.push(seq, g.tree.Root())
+		}
 	}
 	return undo, nil
 }

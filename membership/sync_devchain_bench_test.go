@@ -14,11 +14,12 @@ import (
 )
 
 // Filling the dev chain: registerBatch of batchMembers per transaction
-// (~380k gas a member on the dev chain's rules), each with a fixed limit
-// under EIP-7825's 2^24 cap, txsPerBlock transactions per block: ~24M gas,
+// (~800k gas a member on the dev chain's rules: WakuRlnV2's five-slot
+// membership record, the deposit transfer and the leaf), each with a fixed limit
+// under EIP-7825's 2^24 cap, txsPerBlock transactions per block: ~26M gas,
 // under the 30M target of a 60M block, so the base fee does not climb.
 const (
-	batchMembers = 32
+	batchMembers = 16
 	batchGas     = 16_000_000
 	txsPerBlock  = 2
 )
@@ -40,7 +41,7 @@ func (d *devnet) fillBatches(tb testing.TB, n int) int {
 				ids[j] = big.NewInt(d.next)
 			}
 			n -= len(ids)
-			tx, err := d.reg.RegisterBatch(next(), ids, 1)
+			tx, err := d.dev.RegisterBatch(next(), ids, 1)
 			if err != nil {
 				tb.Fatal(err)
 			}

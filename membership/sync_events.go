@@ -61,18 +61,28 @@ func (k eventKind) String() string {
 	return fmt.Sprintf("event(%d)", uint8(k))
 }
 
-// changesTree reports whether the event writes a leaf.
-func (k eventKind) changesTree() bool { return k != eventExtended }
-
 // registryEvent is a decoded registry log.
 type registryEvent struct {
 	kind       eventKind
 	block      uint64
 	blockHash  common.Hash
 	logIndex   uint
+	txHash     common.Hash
 	commitment fr.Element
 	rateLimit  fr.Element // MembershipRegistered only
 	index      uint64
+	// full marks a MembershipErased of a full erasure, which writes 0 to
+	// the leaf (set by classifyErasures; the log does not tell).
+	full bool
+}
+
+// writesLeaf reports whether the event changes the tree, as in WakuRlnV2: a
+// registration writes its rate commitment, a full erasure writes 0. A lazy
+// erasure leaves the leaf until the index is reused; MembershipExpired is
+// always followed by the MembershipErased of the same erasure, and an
+// extension changes only the membership's terms.
+func (ev *registryEvent) writesLeaf() bool {
+	return ev.kind == eventRegistered || (ev.kind == eventErased && ev.full)
 }
 
 const abiWord = 32
@@ -84,7 +94,7 @@ func malformed(l *types.Log, format string, args ...any) error {
 
 // decodeLog decodes one log of the registry at contract.
 func decodeLog(l *types.Log, contract common.Address) (registryEvent, error) {
-	ev := registryEvent{block: l.BlockNumber, blockHash: l.BlockHash, logIndex: l.Index}
+	ev := registryEvent{block: l.BlockNumber, blockHash: l.BlockHash, logIndex: l.Index, txHash: l.TxHash}
 	if l.Removed {
 		return ev, malformed(l, "log is marked removed")
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/rlnd/rlnd/rln/merkle"
@@ -38,6 +39,12 @@ type fakeEvent struct {
 	id    fr.Element
 	rate  uint64
 	index uint64
+	// full makes a MembershipErased a full erasure (eraseMemberships(ids,
+	// true)), which zeroes the leaf; else it is lazy and leaves it.
+	full bool
+	// indirect sends the event's transaction through another contract,
+	// so its calldata does not tell lazy from full.
+	indirect bool
 }
 
 func (e fakeEvent) leaf() fr.Element {
@@ -45,6 +52,26 @@ func (e fakeEvent) leaf() fr.Element {
 		return fr.Element{}
 	}
 	return poseidon.Hash2(e.id, fr.NewElement(e.rate))
+}
+
+// writesLeaf mirrors the registry: registrations and full erasures write.
+func (e fakeEvent) writesLeaf() bool {
+	return e.kind == eventRegistered || (e.kind == eventErased && e.full)
+}
+
+// calldata is the registry call that emitted e.
+func (e fakeEvent) calldata() []byte {
+	switch e.kind {
+	case eventErased, eventExpired:
+		flag := uint64(0)
+		if e.full {
+			flag = 1
+		}
+		return slices.Concat(selEraseFull, word(64), word(flag), word(1), word(e.index))
+	case eventExtended:
+		return slices.Concat(crypto.Keccak256([]byte("extendMemberships(uint256[])"))[:4], word(32), word(0))
+	}
+	return slices.Concat(selRegister, word(1), word(e.rate), word(96), word(0))
 }
 
 type fakeBlock struct {
@@ -62,6 +89,7 @@ type fakeChain struct {
 	contract common.Address
 	blocks   []*fakeBlock // blocks[n] is block n; 0 is genesis
 	fork     uint64       // salt of the current branch
+	txs      map[common.Hash]*types.Transaction
 
 	failEvery int  // > 0: every failEvery-th call fails
 	maxLogs   int  // > 0: eth_getLogs with more results is refused
@@ -74,7 +102,7 @@ type fakeChain struct {
 }
 
 func newFakeChain() *fakeChain {
-	c := &fakeChain{chainID: testChainID, contract: testContract}
+	c := &fakeChain{chainID: testChainID, contract: testContract, txs: map[common.Hash]*types.Transaction{}}
 	c.appendBlock(nil, nil)
 	return c
 }
@@ -121,8 +149,16 @@ func (c *fakeChain) appendBlock(events []fakeEvent, raw []types.Log) uint64 {
 	}
 	b := &fakeBlock{header: h, hash: h.Hash(), events: events}
 	logs := make([]types.Log, 0, len(events)+len(raw))
-	for _, e := range events {
-		logs = append(logs, encodeEvent(e))
+	for k, e := range events {
+		l := encodeEvent(e)
+		// Each event is its own transaction.
+		l.TxHash = crypto.Keccak256Hash(word(c.fork), word(n), word(uint64(k)))
+		to := c.contract
+		if e.indirect {
+			to = common.HexToAddress("0x000000000000000000000000000000000000dEaD")
+		}
+		c.txs[l.TxHash] = types.NewTx(&types.LegacyTx{To: &to, Data: e.calldata()})
+		logs = append(logs, l)
 	}
 	logs = append(logs, raw...)
 	for k := range logs {
@@ -289,22 +325,73 @@ func (c *fakeChain) CallContract(ctx context.Context, call ethereum.CallMsg, blo
 		c.mu.Unlock()
 		return nil, err
 	}
-	if call.To == nil || *call.To != c.contract || !bytes.Equal(call.Data, rootSelector) {
-		c.mu.Unlock()
-		return nil, errors.New("fake: execution reverted")
-	}
 	n := uint64(len(c.blocks) - 1)
 	if blockNumber != nil {
 		n = blockNumber.Uint64()
 	}
 	c.mu.Unlock()
+	if call.To == nil || *call.To != c.contract || len(call.Data) < 4 {
+		return nil, errors.New("fake: execution reverted")
+	}
 	tree, _, err := c.reference(n)
 	if err != nil {
 		return nil, err
 	}
-	root := tree.Root()
-	b := root.Bytes()
-	return b[:], nil
+	size := c.nextFreeIndex(n)
+	switch sel := call.Data[:4]; {
+	case bytes.Equal(call.Data, rootSelector):
+		root := tree.Root()
+		b := root.Bytes()
+		return b[:], nil
+	case bytes.Equal(call.Data, selNextFreeIndex):
+		return word(size), nil
+	case bytes.Equal(sel, selLeafRange) && len(call.Data) == 4+64:
+		start := new(big.Int).SetBytes(call.Data[4:36]).Uint64()
+		end := new(big.Int).SetBytes(call.Data[36:68]).Uint64()
+		if start > end || end >= size {
+			return nil, errors.New("fake: execution reverted: InvalidPaginationQuery")
+		}
+		out := slices.Concat(word(32), word(end-start+1))
+		for i := start; i <= end; i++ {
+			leaf, err := tree.Leaf(i)
+			if err != nil {
+				return nil, err
+			}
+			b := leaf.Bytes()
+			out = append(out, b[:]...)
+		}
+		return out, nil
+	}
+	return nil, errors.New("fake: execution reverted")
+}
+
+// nextFreeIndex is the registry's nextFreeIndex after block upto: one past
+// the highest index registered.
+func (c *fakeChain) nextFreeIndex(upto uint64) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var n uint64
+	for b := uint64(1); b <= upto && b < uint64(len(c.blocks)); b++ {
+		for _, e := range c.blocks[b].events {
+			if e.kind == eventRegistered {
+				n = max(n, e.index+1)
+			}
+		}
+	}
+	return n
+}
+
+func (c *fakeChain) TransactionByHash(ctx context.Context, h common.Hash) (*types.Transaction, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.enter(ctx); err != nil {
+		return nil, false, err
+	}
+	tx, ok := c.txs[h]
+	if !ok {
+		return nil, false, ethereum.NotFound
+	}
+	return tx, false, nil
 }
 
 // reference replays the events of blocks 1..upto one by one into a fresh
@@ -323,7 +410,7 @@ func (c *fakeChain) reference(upto uint64) (*merkle.Tree, []fr.Element, error) {
 	}
 	roots := []fr.Element{tree.Root()}
 	for _, e := range events {
-		if !e.kind.changesTree() {
+		if !e.writesLeaf() {
 			continue
 		}
 		if err := tree.Set(e.index, e.leaf()); err != nil {
@@ -369,7 +456,10 @@ func (g *eventGen) register() fakeEvent {
 	return fakeEvent{kind: eventRegistered, id: g.randomElement(), rate: 20 + g.rng.Uint64N(580), index: idx}
 }
 
-func (g *eventGen) event(withChurn bool) fakeEvent {
+// event returns the events of one transaction: a registration, an
+// erasure (lazy or full; an expired one emits MembershipExpired first) or
+// an extension.
+func (g *eventGen) event(withChurn bool) []fakeEvent {
 	if withChurn && len(g.live) > 4 {
 		switch g.rng.IntN(10) {
 		case 0, 1:
@@ -377,16 +467,17 @@ func (g *eventGen) event(withChurn bool) fakeEvent {
 			idx := g.live[k]
 			g.live = slices.Delete(g.live, k, k+1)
 			g.free = append(g.free, idx)
-			kind := eventErased
+			id := g.randomElement()
+			erased := fakeEvent{kind: eventErased, id: id, rate: 100, index: idx, full: g.rng.IntN(2) == 0}
 			if g.rng.IntN(2) == 0 {
-				kind = eventExpired
+				return []fakeEvent{{kind: eventExpired, id: id, rate: 100, index: idx, full: erased.full}, erased}
 			}
-			return fakeEvent{kind: kind, id: g.randomElement(), rate: 100, index: idx}
+			return []fakeEvent{erased}
 		case 2:
-			return fakeEvent{kind: eventExtended, id: g.randomElement(), rate: 100, index: g.live[0]}
+			return []fakeEvent{{kind: eventExtended, id: g.randomElement(), rate: 100, index: g.live[0]}}
 		}
 	}
-	return g.register()
+	return []fakeEvent{g.register()}
 }
 
 // blocks returns n blocks of 0..maxPer events each.
@@ -394,7 +485,7 @@ func (g *eventGen) blocks(n, maxPer int, withChurn bool) [][]fakeEvent {
 	out := make([][]fakeEvent, n)
 	for i := range out {
 		for range g.rng.IntN(maxPer + 1) {
-			out[i] = append(out[i], g.event(withChurn))
+			out[i] = append(out[i], g.event(withChurn)...)
 		}
 	}
 	return out
@@ -440,6 +531,9 @@ func checkMatchesReference(t *testing.T, c *fakeChain, g *GroupManager, window i
 	got, want := g.Root(), tree.Root()
 	if !got.Equal(&want) {
 		t.Fatalf("root after block %d = %s, reference %s", g.SyncedBlock(), got.String(), want.String())
+	}
+	if r := g.repairs.Load(); r != 0 {
+		t.Fatalf("the sync needed %d repairs to match; the events alone must do", r)
 	}
 	stride := max(1, tree.NextIndex()/32)
 	for i := uint64(0); i < tree.NextIndex()+2; i += stride {

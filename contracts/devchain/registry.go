@@ -7,7 +7,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/accounts/abi/bind"
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/rlnd/rlnd/contracts"
@@ -77,15 +76,9 @@ func (c *Chain) DeployRegistryWith(ctx context.Context, p contracts.RegistryPara
 		return Registry{}, fmt.Errorf("devchain: deploy the test token: %w", err)
 	}
 	p.Token = tokenAddr
-	d, err := contracts.DeployRegistry(ctx, auth, c.Client(), p)
+	d, err := contracts.DeployRegistry(ctx, auth, c.Client(), p, c.WaitMined)
 	if err != nil {
 		return Registry{}, fmt.Errorf("devchain: deploy the registry: %w", err)
-	}
-	var last *types.Receipt
-	for _, tx := range d.Txs {
-		if last, err = c.WaitMined(ctx, tx); err != nil {
-			return Registry{}, fmt.Errorf("devchain: deploy the registry: %w", err)
-		}
 	}
 	dev, err := bindings.NewDevRlnRegistry(d.Address, c.Client())
 	if err != nil {
@@ -94,6 +87,6 @@ func (c *Chain) DeployRegistryWith(ctx context.Context, p contracts.RegistryPara
 	return Registry{
 		Address: d.Address, Contract: d.Registry, Dev: dev,
 		TokenAddress: tokenAddr, Token: token, PriceCalculator: d.PriceCalculator,
-		Block: last.BlockNumber.Uint64(),
+		Block: d.Block,
 	}, nil
 }
