@@ -92,7 +92,7 @@ func encodeCheckpoint(s *checkpointState) ([]byte, error) {
 		u := &s.undo[k]
 		b = binary.BigEndian.AppendUint64(b, u.seq)
 		b = binary.BigEndian.AppendUint64(b, u.block)
-		b = binary.BigEndian.AppendUint64(b, u.index)
+		b = binary.BigEndian.AppendUint64(b, u.index|txEndFlag(u.txEnd))
 		b = appendElement(b, &u.prev)
 	}
 	lenAt := len(b)
@@ -245,6 +245,18 @@ func (r *checkpointReader) readRecords() ([]blockRecord, error) {
 	return records, nil
 }
 
+// undoTxEnd is the top bit of an undo entry's index field: the entry's
+// txEnd (files written before it existed read as false, which only makes
+// a rollback keep fewer roots).
+const undoTxEnd = uint64(1) << 63
+
+func txEndFlag(end bool) uint64 {
+	if end {
+		return undoTxEnd
+	}
+	return 0
+}
+
 // readUndo reads the undo entries: leaf indices in the tree, consecutive
 // write numbers and non-decreasing blocks. A shortfall is left in r.err.
 func (r *checkpointReader) readUndo() ([]undoEntry, error) {
@@ -252,6 +264,7 @@ func (r *checkpointReader) readUndo() ([]undoEntry, error) {
 	undo := make([]undoEntry, 0, nUndo)
 	for k := uint32(0); k < nUndo && r.err == nil; k++ {
 		u := undoEntry{seq: r.u64("undo write number"), block: r.u64("undo block"), index: r.u64("undo index"), prev: r.element("undo leaf")}
+		u.txEnd, u.index = u.index&undoTxEnd != 0, u.index&^undoTxEnd
 		switch {
 		case r.err != nil:
 		case u.index >= MaxMembers:

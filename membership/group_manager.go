@@ -60,6 +60,9 @@ type undoEntry struct {
 	block uint64
 	index uint64
 	prev  fr.Element
+	// txEnd marks the last write of its transaction: the tree after it is
+	// a state the contract had, so its root may be in the window.
+	txEnd bool
 }
 
 // blockRecord is a remembered block: one with registry events, or the last
@@ -481,16 +484,9 @@ func (g *GroupManager) CheckOnChainRoot(ctx context.Context) (bool, error) {
 		return false, ErrNotSynced
 	}
 	block := next - 1
-	out, err := g.src.CallContract(ctx, ethereum.CallMsg{To: &g.cfg.Contract, Data: append([]byte(nil), rootSelector...)}, new(big.Int).SetUint64(block))
+	onChain, err := g.rootAt(ctx, block)
 	if err != nil {
-		return false, fmt.Errorf("membership: calling root() at block %d: %w", block, err)
-	}
-	if len(out) != abiWord {
-		return false, fmt.Errorf("membership: root() at block %d returned %d bytes, want %d", block, len(out), abiWord)
-	}
-	onChain, err := fr.BigEndian.Element((*[abiWord]byte)(out))
-	if err != nil {
-		return false, fmt.Errorf("membership: root() at block %d returned 0x%x, not below the field modulus", block, out)
+		return false, err
 	}
 	if !onChain.Equal(&local) {
 		g.log.Warn("local root differs from the contract's", "block", block, "local", local.String(), "on_chain", onChain.String())

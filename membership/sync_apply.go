@@ -81,10 +81,11 @@ func (g *GroupManager) rollback(fork int) error {
 }
 
 // rebuildWindowLocked makes the window hold the roots after writes
-// seq-RootWindow+1 .. seq once the writes after seq were undone. Roots
-// still in the log are kept; a root that was never computed (its write was
-// applied in a batch) is recomputed by undoing the journaled writes one by
-// one from the current state; they are then redone in one batch.
+// seq-RootWindow+1 .. seq that ended a transaction, once the writes after
+// seq were undone. Roots still in the log are kept; a root that was never
+// computed (its write was applied in a batch) is recomputed by undoing the
+// journaled writes one by one from the current state; they are then redone
+// in one batch.
 func (g *GroupManager) rebuildWindowLocked() error {
 	seq, rw := g.seq, uint64(g.cfg.RootWindow)
 	lo := uint64(0)
@@ -123,7 +124,11 @@ func (g *GroupManager) rebuildWindowLocked() error {
 		if err := g.tree.Set(e.index, e.prev); err != nil {
 			return err
 		}
-		known[s-1] = g.tree.Root()
+		// The tree is now as after write s-1: a root the contract had only
+		// if that write ended its transaction.
+		if pos > 0 && g.undo[pos-1].seq == s-1 && g.undo[pos-1].txEnd {
+			known[s-1] = g.tree.Root()
+		}
 	}
 	slices.Reverse(redoIdx)
 	slices.Reverse(redoLeaf)
@@ -263,7 +268,7 @@ func (g *GroupManager) journalBatchLocked(w *treeWrites, base uint64, journal, b
 					return undo, fmt.Errorf("membership: applying blocks up to %d: %w", to, err)
 				}
 			}
-			undo = append(undo, undoEntry{seq: base + uint64(k) + 1, block: w.blocks[k], index: i, prev: prev})
+			undo = append(undo, undoEntry{seq: base + uint64(k) + 1, block: w.blocks[k], index: i, prev: prev, txEnd: w.txEnd(k)})
 		}
 		if need[i] {
 			written[i] = w.leaves[k]
@@ -290,7 +295,7 @@ func (g *GroupManager) writeLocked(w *treeWrites, base uint64, journal, bulk int
 			if err != nil {
 				return undo, fmt.Errorf("membership: applying block %d: %w", w.blocks[k], err)
 			}
-			undo = append(undo, undoEntry{seq: seq, block: w.blocks[k], index: w.indices[k], prev: prev})
+			undo = append(undo, undoEntry{seq: seq, block: w.blocks[k], index: w.indices[k], prev: prev, txEnd: w.txEnd(k)})
 		}
 		if err := g.tree.Set(w.indices[k], w.leaves[k]); err != nil {
 			return undo, fmt.Errorf("membership: applying block %d: %w", w.blocks[k], err)

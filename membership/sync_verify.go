@@ -97,7 +97,7 @@ func (g *GroupManager) writeRepairLocked(block uint64, indices []uint64, leaves 
 		if err != nil {
 			return err
 		}
-		g.undo = append(g.undo, undoEntry{seq: g.seq + uint64(k) + 1, block: block, index: i, prev: prev})
+		g.undo = append(g.undo, undoEntry{seq: g.seq + uint64(k) + 1, block: block, index: i, prev: prev, txEnd: k == len(indices)-1})
 	}
 	if err := g.tree.SetBatch(indices, leaves); err != nil {
 		return err
