@@ -71,7 +71,7 @@ func syncAgainstDeadEndpoint(t *testing.T, wrap func(ChainSource, string) ChainS
 	defer cl.Close()
 	h := &lineHandler{want: 2, enough: make(chan struct{})}
 	g, err := NewGroupManager(wrap(cl, rpcURL), SyncConfig{
-		Contract: common.HexToAddress("0xd08010Cd3204D90daAea433bB4EA56d882594A53"),
+		Contract: common.HexToAddress("0xa1C51e71CFb1dBB016dF743FD5dc48D62Ebb917B"),
 		Retry:    RetryConfig{Initial: time.Millisecond, Max: time.Millisecond},
 		Logger:   slog.New(h),
 	})

@@ -51,10 +51,11 @@ func startDevchain(ctx context.Context, cfg devchain.Config) (*devchain.Chain, d
 	return c, info, nil
 }
 
-// DevnetContract is where the registry lands on a fresh dev chain: the first
-// contract created by dev account 0.
+// DevnetContract is where the registry lands on a fresh dev chain: the
+// proxy, the fourth contract dev account 0 creates (after the test token,
+// the price calculator and the implementation).
 func DevnetContract() common.Address {
-	return crypto.CreateAddress(crypto.PubkeyToAddress(devchain.DevKey(0).PublicKey), 0)
+	return crypto.CreateAddress(crypto.PubkeyToAddress(devchain.DevKey(0).PublicKey), 3)
 }
 
 func newDevchainCmd() *cobra.Command {

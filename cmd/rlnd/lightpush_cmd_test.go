@@ -31,7 +31,7 @@ func TestLightpushSendCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	ksPath := filepath.Join(dir, "keystore.json")
-	m := membership.Membership{Contract: membership.Contract{ChainID: "0x539", Address: "0xd08010Cd3204D90daAea433bB4EA56d882594A53"},
+	m := membership.Membership{Contract: membership.Contract{ChainID: "0x539", Address: "0xa1C51e71CFb1dBB016dF743FD5dc48D62Ebb917B"},
 		TreeIndex: 0, Identity: cred, UserMessageLimit: 3}
 	if _, err := membership.AddToFile(ksPath, m, "pw", 2); err != nil {
 		t.Fatal(err)
