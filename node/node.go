@@ -1,7 +1,8 @@
 // Package node composes an rlnd node from its configuration: the libp2p
 // host with the metadata check, Waku relay with the RLN validator on the
 // membership group (synced from the registry contract), Prometheus
-// metrics, and the lifecycle that starts and stops them in order.
+// metrics, the data directory, and the lifecycle that starts and stops
+// them in order.
 package node
 
 import (
@@ -77,6 +78,7 @@ type Options struct {
 type Node struct {
 	cfg      *config.Config
 	log      *slog.Logger
+	dataDir  string // "" without one
 	host     *p2p.Host
 	relay    *relay.Relay
 	group    membership.Group
@@ -124,6 +126,12 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 		}
 	}()
 
+	if dir := cfg.Node.DataDir; dir != "" {
+		if err := prepareDataDir(dir); err != nil {
+			return nil, err
+		}
+		n.dataDir = dir
+	}
 	signal, err := rln.ParseSignalMode(cfg.RLN.Signal)
 	if err != nil {
 		return nil, err
@@ -239,7 +247,13 @@ func (n *Node) startStore(ctx context.Context) error {
 	if sc.DBURL != "" {
 		db, err = store.OpenPostgres(ctx, sc.DBURL)
 	} else {
-		db, err = store.OpenSQLite(sc.DBPath, store.SQLiteLogger(n.log))
+		path := sc.DBPath
+		if path == "" {
+			if path, err = n.dataFile("store.db-path", storeFile, legacyStoreFile); err != nil {
+				return err
+			}
+		}
+		db, err = store.OpenSQLite(path, store.SQLiteLogger(n.log))
 	}
 	if err != nil {
 		return fmt.Errorf("node: store archive: %w", err)
@@ -346,6 +360,11 @@ func (n *Node) startLightpush(signal rln.SignalMode, prover *rln.Prover, given [
 		return err
 	}
 	sc.Memberships = append(ms, given...)
+	if len(sc.Memberships) > 0 && sc.SlotsPath == "" {
+		if sc.SlotsPath, err = n.dataFile("lightpush.slots-file", slotsFile, legacySlotsFile); err != nil {
+			return err
+		}
+	}
 	if len(sc.Memberships) > 0 {
 		if !n.cfg.RLN.Enabled {
 			return errors.New("node: proof as a service (lightpush memberships) needs rln.enabled")
@@ -366,7 +385,7 @@ func (n *Node) startLightpush(signal rln.SignalMode, prover *rln.Prover, given [
 		return err
 	}
 	n.lp = lp
-	n.log.Info("lightpush on", "proof-as-a-service memberships", len(sc.Memberships), "slots", lc.SlotsFile)
+	n.log.Info("lightpush on", "proof-as-a-service memberships", len(sc.Memberships), "slots", sc.SlotsPath)
 	return nil
 }
 

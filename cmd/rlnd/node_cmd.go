@@ -33,7 +33,9 @@ func newNodeCmd(env []string) *cobra.Command {
 		Long: "Run a Waku relay node: listen on the configured addresses, dial the static peers, follow\n" +
 			"the membership registry on the chain, validate every message's RLN proof and relay the\n" +
 			"valid ones on the cluster's shards. Prometheus metrics are served when metrics.enabled is\n" +
-			"set. SIGINT or SIGTERM stops the node gracefully; SIGHUP reloads the lightpush allowlist.",
+			"set. The store archive and lightpush slot file live in node.data-dir unless their paths are\n" +
+			"set (--data-dir; default $XDG_STATE_HOME/rlnd or ~/.local/state/rlnd). SIGINT or SIGTERM\n" +
+			"stops the node gracefully; SIGHUP reloads the lightpush allowlist.",
 		Example: "  rlnd node --preset devnet\n" +
 			"  rlnd node --config rlnd.yaml --p2p-static-peers /ip4/10.0.0.2/tcp/60000/p2p/16Uiu2...\n" +
 			"  RLND_CHAIN_RPC_URL=https://rpc.sepolia.linea.build rlnd node",
@@ -41,6 +43,9 @@ func newNodeCmd(env []string) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, src, env)
 			if err != nil {
+				return err
+			}
+			if err := requireDataDir(cfg, env); err != nil {
 				return err
 			}
 			log := newLogger(cmd, cfg.Log)

@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/contracts/devchain"
 	"github.com/rlnd/rlnd/internal/testnet"
 )
@@ -35,8 +38,9 @@ func (s *syncBuffer) String() string {
 }
 
 // `rlnd node` on the devnet preset syncs the registry of a dev chain,
-// listens, serves metrics, and stops cleanly when its context ends (as on
-// SIGINT/SIGTERM).
+// listens, serves metrics, creates the default data directory
+// ($XDG_STATE_HOME/rlnd, 0700), and stops cleanly when its context ends (as
+// on SIGINT/SIGTERM).
 func TestNodeCommand(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -48,9 +52,11 @@ func TestNodeCommand(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	var out, errOut syncBuffer
 	done := make(chan int, 1)
+	state := t.TempDir()
 	go func() {
 		done <- run(runCtx, []string{"node", "--preset", "devnet", "--chain-rpc-url", info.RPCURL,
-			"--p2p-listen", "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/tcp/0/ws", "--metrics-address", "127.0.0.1:0"}, &out, &errOut, nil)
+			"--p2p-listen", "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/tcp/0/ws", "--metrics-address", "127.0.0.1:0"}, &out, &errOut,
+			[]string{config.EnvXDGStateHome + "=" + state})
 	}()
 	metrics := regexp.MustCompile(`metrics on (http://\S+)`)
 	started := false
@@ -90,6 +96,25 @@ func TestNodeCommand(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("node did not stop")
+	}
+	dataDir := filepath.Join(state, "rlnd")
+	if st, err := os.Stat(dataDir); err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("default data directory %s: %v; want it created 0700", dataDir, err)
+	}
+}
+
+// A data directory that cannot be created stops `rlnd node` with one line
+// naming it.
+func TestNodeCommandBadDataDir(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, nil, "node", "--preset", "devnet", "--data-dir", filepath.Join(file, "data"),
+		"--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--metrics-enabled=false")
+	if code != 1 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "data directory "+filepath.Join(file, "data")) {
+		t.Fatalf("exit %d, stderr %q; want 1 and one line naming the data directory", code, stderr)
 	}
 }
 
