@@ -6,12 +6,17 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
 )
 
 // Names inside the data directory.
 const (
-	storeFile = "store.db"
-	slotsFile = "lightpush-slots"
+	membershipDir = "membership"
+	storeFile     = "store.db"
+	slotsFile     = "lightpush-slots"
 )
 
 // Where store.db-path and lightpush.slots-file used to default to, in the
@@ -37,6 +42,14 @@ func prepareDataDir(dir string) error {
 		return fmt.Errorf("node: data directory %s (node.data-dir, --data-dir) is not usable: %w", dir, err)
 	}
 	return nil
+}
+
+// checkpointPath is the membership sync's checkpoint for one registry:
+// <data-dir>/membership/<chain id>-<contract, lower-case hex>.ckpt, so that
+// another chain or contract never reads it.
+func checkpointPath(dataDir string, chainID uint64, contract common.Address) string {
+	name := strconv.FormatUint(chainID, 10) + "-" + strings.ToLower(contract.Hex()) + ".ckpt"
+	return filepath.Join(dataDir, membershipDir, name)
 }
 
 // dataFile is where a file whose key is not set lives: name in the data

@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -26,7 +25,6 @@ import (
 
 	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/filter"
-	"github.com/rlnd/rlnd/internal/redact"
 	"github.com/rlnd/rlnd/lightpush"
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/p2p"
@@ -56,8 +54,13 @@ type Options struct {
 	// Verifier replaces loading the verifying key from the artefacts.
 	Verifier *rln.Verifier
 	// SyncConfig tunes the registry sync (its Contract and ChainID come
-	// from the configuration, its Registerer is the node's registry).
+	// from the configuration, its Registerer is the node's registry; its
+	// CheckpointPath defaults to the data directory's, its StartBlock to
+	// chain.start-block or the registry's deployment block).
 	SyncConfig membership.SyncConfig
+	// WrapChain, if set, wraps the chain endpoint the sync reads (tests
+	// record or fault its calls).
+	WrapChain func(membership.ChainSource) membership.ChainSource
 	// Router replaces the gossipsub configuration (tests shorten the
 	// heartbeat).
 	Router *gossipsub.Config
@@ -194,7 +197,7 @@ func (n *Node) newValidator(ctx, runCtx context.Context, signal rln.SignalMode, 
 		}
 		n.group = o.Group
 		if n.group == nil {
-			if err := n.startSync(ctx, runCtx, o.SyncConfig); err != nil {
+			if err := n.startSync(ctx, runCtx, o); err != nil {
 				return nil, err
 			}
 		}
@@ -303,43 +306,6 @@ func (n *Node) keepStaticPeers(ctx context.Context) error {
 // apply whichever services are on: a node dials these protocols too.
 func streamLimits() []p2p.StreamLimits {
 	return []p2p.StreamLimits{pubsub.StreamLimits(), lightpush.StreamLimits(), store.StreamLimits(), filter.StreamLimits()}
-}
-
-// startSync dials the chain and syncs the registry once, then follows it.
-func (n *Node) startSync(ctx, runCtx context.Context, sc membership.SyncConfig) error {
-	cfg := n.cfg
-	if cfg.Chain.RPCURL == "" {
-		return fmt.Errorf("node: RLN is on but chain.rpc-url is empty")
-	}
-	if !common.IsHexAddress(cfg.Chain.Contract) {
-		return fmt.Errorf("node: chain.contract %q is not an address", cfg.Chain.Contract)
-	}
-	eth, err := ethclient.DialContext(ctx, cfg.Chain.RPCURL)
-	if err != nil {
-		return fmt.Errorf("node: chain %s: %w", redact.URL(cfg.Chain.RPCURL), redact.Error(err, cfg.Chain.RPCURL))
-	}
-	n.eth = eth
-	sc.Contract = common.HexToAddress(cfg.Chain.Contract)
-	sc.ChainID = cfg.Chain.ChainID
-	if sc.RootWindow == 0 {
-		sc.RootWindow = cfg.RLN.RootWindow
-	}
-	if sc.Logger == nil {
-		sc.Logger = n.log
-	}
-	sc.Registerer = n.registry
-	gm, err := membership.NewGroupManager(membership.RedactErrors(eth, cfg.Chain.RPCURL), sc)
-	if err != nil {
-		return err
-	}
-	if err := gm.SyncOnce(ctx); err != nil {
-		return fmt.Errorf("node: registry sync: %w", err)
-	}
-	if err := gm.Start(runCtx); err != nil {
-		return err
-	}
-	n.gm, n.group = gm, gm
-	return nil
 }
 
 // startLightpush serves lightpush; with memberships, from the keystore or

@@ -33,9 +33,10 @@ func newNodeCmd(env []string) *cobra.Command {
 		Long: "Run a Waku relay node: listen on the configured addresses, dial the static peers, follow\n" +
 			"the membership registry on the chain, validate every message's RLN proof and relay the\n" +
 			"valid ones on the cluster's shards. Prometheus metrics are served when metrics.enabled is\n" +
-			"set. The store archive and lightpush slot file live in node.data-dir unless their paths are\n" +
-			"set (--data-dir; default $XDG_STATE_HOME/rlnd or ~/.local/state/rlnd). SIGINT or SIGTERM\n" +
-			"stops the node gracefully; SIGHUP reloads the lightpush allowlist.",
+			"set. The sync's checkpoint (and the store archive and lightpush slot file unless their paths\n" +
+			"are set) live in node.data-dir (--data-dir; default $XDG_STATE_HOME/rlnd or\n" +
+			"~/.local/state/rlnd). SIGINT or SIGTERM stops the node gracefully; SIGHUP reloads the\n" +
+			"lightpush allowlist.",
 		Example: "  rlnd node --preset devnet\n" +
 			"  rlnd node --config rlnd.yaml --p2p-static-peers /ip4/10.0.0.2/tcp/60000/p2p/16Uiu2...\n" +
 			"  RLND_CHAIN_RPC_URL=https://rpc.sepolia.linea.build rlnd node",
