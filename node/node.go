@@ -1,8 +1,8 @@
 // Package node composes an rlnd node from its configuration: the libp2p
 // host with the metadata check, Waku relay with the RLN validator on the
 // membership group (synced from the registry contract), Prometheus
-// metrics, the data directory, and the lifecycle that starts and stops
-// them in order.
+// metrics and the health endpoint, the data directory, and the lifecycle
+// that starts and stops them in order.
 package node
 
 import (
@@ -168,6 +168,10 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 	}
 	if err := n.keepStaticPeers(runCtx); err != nil {
 		return nil, err
+	}
+	if _, ok := n.group.(membership.HealthReporter); ok {
+		n.wg.Add(1)
+		go n.watchHealth(runCtx)
 	}
 	log.Info("node started", "peer", n.host.ID(), "addrs", n.Addrs(), "topics", n.relay.Topics(), "rln", cfg.RLN.Enabled)
 	return n, nil
@@ -433,6 +437,8 @@ func (n *Node) keepConnected(ctx context.Context, ai peer.AddrInfo) {
 	}
 }
 
+// serveMetrics serves the Prometheus metrics at /metrics and the node's
+// health at /health (see serveHealth) on metrics.address.
 func (n *Node) serveMetrics() error {
 	ln, err := net.Listen("tcp", n.cfg.Metrics.Address)
 	if err != nil {
@@ -440,6 +446,7 @@ func (n *Node) serveMetrics() error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(n.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /health", n.serveHealth)
 	n.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	n.metAddr = ln.Addr()
 	n.wg.Add(1)

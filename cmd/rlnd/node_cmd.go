@@ -32,7 +32,8 @@ func newNodeCmd(env []string) *cobra.Command {
 		Short: "Run a relay node",
 		Long: "Run a Waku relay node: listen on the configured addresses, dial the static peers, follow\n" +
 			"the membership registry on the chain, validate every message's RLN proof and relay the\n" +
-			"valid ones on the cluster's shards. Prometheus metrics are served when metrics.enabled is\n" +
+			"valid ones on the cluster's shards. Prometheus metrics (/metrics) and the node's health\n" +
+			"(/health: 200 when ready, 503 with the reason when not) are served when metrics.enabled is\n" +
 			"set. The sync's checkpoint (and the store archive and lightpush slot file unless their paths\n" +
 			"are set) live in node.data-dir (--data-dir; default $XDG_STATE_HOME/rlnd or\n" +
 			"~/.local/state/rlnd). SIGINT or SIGTERM stops the node gracefully; SIGHUP reloads the\n" +
@@ -63,6 +64,7 @@ func newNodeCmd(env []string) *cobra.Command {
 			}
 			if a := n.MetricsAddr(); a != nil {
 				fmt.Fprintf(out, "metrics on http://%s/metrics\n", a)
+				fmt.Fprintf(out, "health on http://%s/health\n", a)
 			}
 			// SIGHUP reloads what can change without a restart (the
 			// lightpush allowlist).

@@ -39,7 +39,7 @@ func (s *syncBuffer) String() string {
 }
 
 // `rlnd node` on the devnet preset syncs the registry of a dev chain,
-// listens, serves metrics, keeps its checkpoint in the
+// listens, serves metrics and its health, keeps its checkpoint in the
 // default data directory ($XDG_STATE_HOME/rlnd, created 0700), and stops
 // cleanly when its context ends (as on SIGINT/SIGTERM).
 func TestNodeCommand(t *testing.T) {
@@ -89,6 +89,19 @@ func TestNodeCommand(t *testing.T) {
 		if !strings.Contains(string(body), name) {
 			t.Errorf("metrics lack %s", name)
 		}
+	}
+	health := regexp.MustCompile(`health on (http://\S+)`).FindStringSubmatch(out.String())
+	if health == nil {
+		t.Fatalf("no health address printed: %s", out.String())
+	}
+	resp, err = http.Get(health[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"nodeHealth":"Ready"`) {
+		t.Errorf("/health = %d %s, want 200 Ready", resp.StatusCode, body)
 	}
 	stop()
 	select {
