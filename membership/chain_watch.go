@@ -102,7 +102,9 @@ func (w *WatchedSource) Run(ctx context.Context, stall time.Duration, f func(con
 	err := f(fctx)
 	close(done)
 	<-watchdog
-	if errors.Is(context.Cause(fctx), ErrChainUnreachable) && ctx.Err() == nil {
+	// The watchdog may fire just after f succeeded: only a failure is
+	// blamed on the endpoint.
+	if err != nil && errors.Is(context.Cause(fctx), ErrChainUnreachable) && ctx.Err() == nil {
 		last := w.LastError()
 		if last == nil {
 			last = err
