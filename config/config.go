@@ -23,6 +23,7 @@ const DefaultPreset = "twn"
 // tags are the kebab-case key names used in files.
 type Config struct {
 	Log       LogConfig       `mapstructure:"log" yaml:"log"`
+	Node      NodeConfig      `mapstructure:"node" yaml:"node"`
 	Network   NetworkConfig   `mapstructure:"network" yaml:"network"`
 	P2P       P2PConfig       `mapstructure:"p2p" yaml:"p2p"`
 	RLN       RLNConfig       `mapstructure:"rln" yaml:"rln"`
@@ -34,10 +35,21 @@ type Config struct {
 	Store     StoreConfig     `mapstructure:"store" yaml:"store"`
 }
 
+// NodeConfig holds what concerns the node as a whole.
+type NodeConfig struct {
+	// DataDir is the node's data directory: the membership sync's
+	// checkpoints, and the store archive and lightpush slot file when
+	// their paths are not set. Empty: Load's Source.DefaultDataDir (the
+	// command line passes DefaultDataDir's); a node without one keeps its
+	// sync state in memory only.
+	DataDir string `mapstructure:"data-dir" yaml:"data-dir"`
+}
+
 // StoreConfig controls the store service and its archive.
 type StoreConfig struct {
 	Enabled bool `mapstructure:"enabled" yaml:"enabled"`
-	// DBPath is the SQLite archive file.
+	// DBPath is the SQLite archive file; empty: store.db in the data
+	// directory.
 	DBPath string `mapstructure:"db-path" yaml:"db-path"`
 	// DBURL, when set, is a PostgreSQL archive (postgres:// or
 	// postgresql:// URL) used instead of DBPath; several store nodes may
@@ -80,7 +92,8 @@ type LightpushConfig struct {
 	Keystore string `mapstructure:"keystore" yaml:"keystore"`
 	// KeystorePassword unlocks it (better set by RLND_LIGHTPUSH_KEYSTORE_PASSWORD).
 	KeystorePassword string `mapstructure:"keystore-password" yaml:"keystore-password"`
-	// SlotsFile persists the slots used, so a restart never reuses one.
+	// SlotsFile persists the slots used, so a restart never reuses one;
+	// empty: lightpush-slots in the data directory.
 	SlotsFile    string `mapstructure:"slots-file" yaml:"slots-file"`
 	PerPeerQuota int    `mapstructure:"per-peer-quota" yaml:"per-peer-quota"`
 	// PerIPQuota and PerPrefixQuota bound the proofs all clients of one IP
@@ -143,11 +156,19 @@ type RLNConfig struct {
 	Signal string `mapstructure:"signal" yaml:"signal"`
 }
 
-// ChainConfig locates the membership contract.
+// ChainConfig locates the membership contract and bounds the start of its
+// sync.
 type ChainConfig struct {
 	RPCURL   string `mapstructure:"rpc-url" yaml:"rpc-url"`
 	ChainID  uint64 `mapstructure:"chain-id" yaml:"chain-id"`
 	Contract string `mapstructure:"contract" yaml:"contract"`
+	// StartBlock is the first block a sync without a checkpoint reads;
+	// 0 asks the contract's deployedBlockNumber() view.
+	StartBlock uint64 `mapstructure:"start-block" yaml:"start-block"`
+	// StartTimeout is how long the start waits for the chain endpoint to
+	// answer before it gives up (a long history sync that gets answers is
+	// not bounded).
+	StartTimeout time.Duration `mapstructure:"start-timeout" yaml:"start-timeout"`
 }
 
 // RESTConfig controls the REST API server.
@@ -186,13 +207,14 @@ func twnPreset() Config {
 			Signal:           "timestamped",
 		},
 		Chain: ChainConfig{
-			ChainID:  59141,
-			Contract: "0xB9cd878C90E49F797B4431fBF4fb333108CB90e6",
+			ChainID:      59141,
+			Contract:     "0xB9cd878C90E49F797B4431fBF4fb333108CB90e6",
+			StartTimeout: 60 * time.Second,
 		},
 		REST:      RESTConfig{Address: "127.0.0.1:8645"},
 		Metrics:   MetricsConfig{Address: "127.0.0.1:8008"},
-		Lightpush: LightpushConfig{SlotsFile: "rlnd-lightpush-slots", PerPeerQuota: 10, PerIPQuota: 20, PerPrefixQuota: 40, ReservedPercent: 25, Workers: 2},
-		Store:     StoreConfig{DBPath: "rlnd-store.db", RetentionTime: 48 * time.Hour, MaxFullPages: 8},
+		Lightpush: LightpushConfig{PerPeerQuota: 10, PerIPQuota: 20, PerPrefixQuota: 40, ReservedPercent: 25, Workers: 2},
+		Store:     StoreConfig{RetentionTime: 48 * time.Hour, MaxFullPages: 8},
 		Filter: FilterConfig{MaxPeers: 1000, MaxPeersPerPrefix: 100, MaxCriteriaPerPeer: 1000, MaxContentTopicLength: 256,
 			PushQueue: 64, PushQueueBytes: 1 << 20},
 	}

@@ -36,6 +36,9 @@ func TestRegisterFlagsNames(t *testing.T) {
 		{flag: "chain-chain-id", key: "chain.chain-id", typ: "uint64"},
 		{flag: "rest-address", key: "rest.address", typ: "string"},
 		{flag: "metrics-enabled", key: "metrics.enabled", typ: "bool"},
+		{flag: "data-dir", key: "node.data-dir", typ: "string"},
+		{flag: "chain-start-block", key: "chain.start-block", typ: "uint64"},
+		{flag: "chain-start-timeout", key: "chain.start-timeout", typ: "duration"},
 	}
 	for _, tt := range tests {
 		f := fs.Lookup(tt.flag)

@@ -14,6 +14,9 @@ type keySpec struct {
 	field func(c *Config) any
 	// secret says how `rlnd config show` hides the value (secrets.go).
 	secret secretKind
+	// flag, when set, is the command-line flag instead of the key with
+	// '.' replaced by '-'.
+	flag string
 }
 
 // group is the part of the key before the dot.
@@ -35,6 +38,9 @@ func (k keySpec) envName() string {
 
 // flagName is the command-line flag that sets the key.
 func (k keySpec) flagName() string {
+	if k.flag != "" {
+		return k.flag
+	}
 	return strings.ReplaceAll(k.name, ".", "-")
 }
 
@@ -57,6 +63,12 @@ func keys() []keySpec {
 			name: "log.format", usage: "log output format",
 			allowed: "text|json",
 			field:   func(c *Config) any { return &c.Log.Format },
+		},
+		{
+			name: "node.data-dir", usage: "the node's data directory (membership sync checkpoints; the store archive and lightpush slot file when their paths are empty), created 0700 if missing; empty: $XDG_STATE_HOME/rlnd, or ~/.local/state/rlnd",
+			allowed: "a path",
+			field:   func(c *Config) any { return &c.Node.DataDir },
+			flag:    "data-dir",
 		},
 		{
 			name: "network.cluster-id", usage: "Waku cluster id",
@@ -175,6 +187,16 @@ func keys() []keySpec {
 			field:   func(c *Config) any { return &c.Chain.Contract },
 		},
 		{
+			name: "chain.start-block", usage: "first block a sync without a checkpoint reads; 0: the contract's deployedBlockNumber()",
+			allowed: ">= 0",
+			field:   func(c *Config) any { return &c.Chain.StartBlock },
+		},
+		{
+			name: "chain.start-timeout", usage: "how long the start waits for the chain endpoint to answer before the node exits (a history sync that gets answers may take longer)",
+			allowed: ">= 1s",
+			field:   func(c *Config) any { return &c.Chain.StartTimeout },
+		},
+		{
 			name: "rest.enabled", usage: "serve the REST API",
 			allowed: "true|false",
 			field:   func(c *Config) any { return &c.REST.Enabled },
@@ -211,8 +233,8 @@ func keys() []keySpec {
 			secret:  secretText,
 		},
 		{
-			name: "lightpush.slots-file", usage: "file where the RLN slots used for light clients are persisted",
-			allowed: "a path",
+			name: "lightpush.slots-file", usage: "file where the RLN slots used for light clients are persisted; empty: lightpush-slots in node.data-dir",
+			allowed: "empty or a path",
 			field:   func(c *Config) any { return &c.Lightpush.SlotsFile },
 		},
 		{
@@ -291,8 +313,8 @@ func keys() []keySpec {
 			field:   func(c *Config) any { return &c.Store.Enabled },
 		},
 		{
-			name: "store.db-path", usage: "SQLite file of the message archive",
-			allowed: "a path",
+			name: "store.db-path", usage: "SQLite file of the message archive; empty: store.db in node.data-dir",
+			allowed: "empty or a path",
 			field:   func(c *Config) any { return &c.Store.DBPath },
 		},
 		{

@@ -34,6 +34,9 @@ type Source struct {
 	// Env is the environment in os.Environ form; only RLND_* variables are
 	// read. nil means no environment.
 	Env []string
+	// DefaultDataDir is node.data-dir when no layer sets it (the command
+	// line passes DefaultDataDir's); empty leaves it unset.
+	DefaultDataDir string
 }
 
 // Load builds the configuration from src and validates it. Every error it
@@ -60,6 +63,9 @@ func Load(src Source) (*Config, error) {
 	}
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
+	}
+	if cfg.Node.DataDir == "" {
+		cfg.Node.DataDir = src.DefaultDataDir
 	}
 
 	if err := cfg.Validate(); err != nil {

@@ -63,6 +63,7 @@ func (c *Config) Validate() error {
 		ch.addf(nil, "chain.chain-id", "%d is out of range, allowed >= 1", c.Chain.ChainID)
 	}
 	ch.contract("chain.contract", c.Chain.Contract)
+	ch.atLeastSecond("chain.start-timeout", c.Chain.StartTimeout)
 
 	ch.hostPort("rest.address", c.REST.Address)
 	ch.hostPort("metrics.address", c.Metrics.Address)
@@ -86,14 +87,14 @@ func (c *Config) Validate() error {
 		ch.addf(nil, "store.retention-*", "retention bounds must not be negative")
 	}
 	ch.intRange("store.max-full-pages", c.Store.MaxFullPages, 1, 1024)
-	if c.Store.Enabled && c.Store.DBPath == "" && c.Store.DBURL == "" {
-		ch.addf(nil, "store.db-path", "must be set when store.enabled (or store.db-url)")
+	if c.Store.Enabled && c.Store.DBPath == "" && c.Store.DBURL == "" && c.Node.DataDir == "" {
+		ch.addf(nil, "store.db-path", "must be set when store.enabled (or store.db-url, or node.data-dir for its store.db)")
 	}
 	if u := c.Store.DBURL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 		ch.addf(nil, "store.db-url", "must be a postgres:// or postgresql:// URL")
 	}
-	if c.Lightpush.Enabled && c.Lightpush.Keystore != "" && c.Lightpush.SlotsFile == "" {
-		ch.addf(nil, "lightpush.slots-file", "must be set for proof as a service")
+	if c.Lightpush.Enabled && c.Lightpush.Keystore != "" && c.Lightpush.SlotsFile == "" && c.Node.DataDir == "" {
+		ch.addf(nil, "lightpush.slots-file", "must be set for proof as a service (or node.data-dir for its lightpush-slots)")
 	}
 
 	return errors.Join(ch.problems...)

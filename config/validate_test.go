@@ -73,7 +73,13 @@ func TestInvalidValues(t *testing.T) {
 		{name: "store db-url not postgres", env: []string{"RLND_STORE_DB_URL=mysql://db/x"},
 			want: []string{"store.db-url", "postgres://"}},
 		{name: "store without archive", env: []string{"RLND_STORE_ENABLED=true", "RLND_STORE_DB_PATH="},
-			want: []string{"store.db-path", "store.db-url"}},
+			want: []string{"store.db-path", "store.db-url", "node.data-dir"}},
+		{name: "proof as a service without slots file", env: []string{"RLND_LIGHTPUSH_ENABLED=true", "RLND_LIGHTPUSH_KEYSTORE=ks.json"},
+			want: []string{"lightpush.slots-file", "node.data-dir"}},
+		{name: "start-timeout below a second", env: []string{"RLND_CHAIN_START_TIMEOUT=500ms"},
+			want: []string{"chain.start-timeout: 500ms is too short, allowed >= 1s"}},
+		{name: "start-block negative", env: []string{"RLND_CHAIN_START_BLOCK=-1"},
+			want: []string{"chain.start-block: -1 is out of range, allowed >= 0"}},
 		{name: "non-int string in file", yaml: "rln:\n  user-message-limit: \"ten\"\n",
 			want: []string{`rln.user-message-limit: "ten" is not an integer`}},
 		{name: "fractional int in file", yaml: "rln:\n  root-window: 2.5\n",
@@ -174,6 +180,10 @@ func TestValidEdgeValues(t *testing.T) {
 			"RLND_LOG_LEVEL=warn", "RLND_LOG_FORMAT=json",
 		}},
 		{name: "static peer", env: []string{"RLND_P2P_STATIC_PEERS=" + testPeer + "," + testPeer}},
+		{name: "store and proof as a service in the data directory", env: []string{
+			"RLND_NODE_DATA_DIR=/var/lib/rlnd", "RLND_STORE_ENABLED=true", "RLND_LIGHTPUSH_ENABLED=true", "RLND_LIGHTPUSH_KEYSTORE=ks.json",
+			"RLND_CHAIN_START_BLOCK=18446744073709551615", "RLND_CHAIN_START_TIMEOUT=1s",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

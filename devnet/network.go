@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/rlnd/rlnd/config"
@@ -150,15 +149,12 @@ func (n *Network) registerMembers(ctx context.Context) error {
 	}
 	auth.Context = ctx
 	// The registry pulls each member's deposit: allow it all at once.
-	tx, err := n.registry.Token.Approve(auth, n.registry.Address, abi.MaxUint256)
-	if err != nil {
-		return fmt.Errorf("devnet: approve the deposits: %w", err)
-	}
-	if _, err := n.chain.WaitMined(ctx, tx); err != nil {
+	if err := n.chain.ApproveDeposits(ctx, 0, n.registry); err != nil {
 		return err
 	}
 	// registerBatch is the dev registry's extra: one transaction for all.
-	if tx, err = n.registry.Dev.RegisterBatch(auth, commitments, uint32(limit)); err != nil {
+	tx, err := n.registry.Dev.RegisterBatch(auth, commitments, uint32(limit))
+	if err != nil {
 		return fmt.Errorf("devnet: register members: %w", err)
 	}
 	rcpt, err := n.chain.WaitMined(ctx, tx)

@@ -28,6 +28,18 @@ type Group interface {
 	Proof(index uint64) (merkle.Proof, error)
 }
 
+// HealthReporter is implemented by a Group that can fall out of step with
+// the registry (GroupManager, whose sync can stop or stall). Healthy
+// returns nil while the window of roots can be trusted and an error saying
+// why not otherwise. A relay validator ignores messages, neither relaying
+// nor penalising them, while it fails; a Group without the method is
+// always healthy.
+type HealthReporter interface {
+	Healthy() error
+}
+
+var _ HealthReporter = (*GroupManager)(nil)
+
 const (
 	// TreeDepth is the depth of the RLN membership tree (the circuit's).
 	TreeDepth = 20

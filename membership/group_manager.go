@@ -106,6 +106,7 @@ type GroupManager struct {
 	horizon     uint64      // highest safe head seen
 	savedNext   uint64      // next at the last checkpoint
 	dirty       bool        // tree changed since the last checkpoint
+	history     *historyRun // the current step's progress (sync_status.go)
 	needVerify  bool        // compare the root with the registry's after the step
 
 	// Counters of the root checks (read by the metrics).
@@ -121,6 +122,9 @@ type GroupManager struct {
 	seq   uint64 // leaf writes applied so far
 	next  uint64 // next block to read
 	fatal error  // why the loop stopped
+
+	// status is what the health check reads (sync_status.go).
+	status syncStatus
 
 	runMu  sync.Mutex
 	cancel context.CancelFunc
@@ -290,6 +294,9 @@ func (g *GroupManager) SyncOnce(ctx context.Context) error {
 	if err == nil && g.dirty {
 		err = g.saveCheckpoint()
 	}
+	if err == nil {
+		g.stepDone()
+	}
 	return err
 }
 
@@ -350,6 +357,7 @@ func (g *GroupManager) step(ctx context.Context) error {
 		return fmt.Errorf("membership: head block number %v does not fit a uint64", head.Number)
 	}
 	h := head.Number.Uint64()
+	g.sawHead(h)
 	if h < g.cfg.Confirmations {
 		return nil
 	}
@@ -361,10 +369,12 @@ func (g *GroupManager) step(ctx context.Context) error {
 		return nil
 	}
 	g.horizon = max(g.horizon, safe)
+	g.beginRun(safe, h)
 	for g.next <= safe {
 		if err := g.syncBatch(ctx, safe); err != nil {
 			return err
 		}
+		g.batchApplied()
 	}
 	if g.needVerify && g.next > g.cfg.StartBlock {
 		return g.verifyRoot(ctx)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum"
-	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/accounts/abi/bind"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -55,21 +54,16 @@ func startDevnet(tb testing.TB) (*devnet, func()) {
 		tb.Fatal(err)
 	}
 	// Both dev accounts allow the registry to take their deposits.
-	var auth *bind.TransactOpts
-	for i := 1; i >= 0; i-- {
-		if auth, err = c.Transactor(i); err != nil {
+	for i := range 2 {
+		if err := c.ApproveDeposits(tb.Context(), i, reg); err != nil {
 			closeChain()
 			tb.Fatal(err)
 		}
-		auth.Context = tb.Context()
-		tx, err := reg.Token.Approve(auth, reg.Address, abi.MaxUint256)
-		if err == nil {
-			_, err = c.WaitMined(tb.Context(), tx)
-		}
-		if err != nil {
-			closeChain()
-			tb.Fatal(err)
-		}
+	}
+	auth, err := c.Transactor(0)
+	if err != nil {
+		closeChain()
+		tb.Fatal(err)
 	}
 	// Several registrations share a block: estimating each against the same
 	// pre-state can fall short, so give them a fixed, ample limit.

@@ -1,7 +1,8 @@
 // Package node composes an rlnd node from its configuration: the libp2p
 // host with the metadata check, Waku relay with the RLN validator on the
 // membership group (synced from the registry contract), Prometheus
-// metrics, and the lifecycle that starts and stops them in order.
+// metrics and the health endpoint, the data directory, and the lifecycle
+// that starts and stops them in order.
 package node
 
 import (
@@ -14,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -25,7 +25,6 @@ import (
 
 	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/filter"
-	"github.com/rlnd/rlnd/internal/redact"
 	"github.com/rlnd/rlnd/lightpush"
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/p2p"
@@ -55,8 +54,13 @@ type Options struct {
 	// Verifier replaces loading the verifying key from the artefacts.
 	Verifier *rln.Verifier
 	// SyncConfig tunes the registry sync (its Contract and ChainID come
-	// from the configuration, its Registerer is the node's registry).
+	// from the configuration, its Registerer is the node's registry; its
+	// CheckpointPath defaults to the data directory's, its StartBlock to
+	// chain.start-block or the registry's deployment block).
 	SyncConfig membership.SyncConfig
+	// WrapChain, if set, wraps the chain endpoint the sync reads (tests
+	// record or fault its calls).
+	WrapChain func(membership.ChainSource) membership.ChainSource
 	// Router replaces the gossipsub configuration (tests shorten the
 	// heartbeat).
 	Router *gossipsub.Config
@@ -77,6 +81,7 @@ type Options struct {
 type Node struct {
 	cfg      *config.Config
 	log      *slog.Logger
+	dataDir  string // "" without one
 	host     *p2p.Host
 	relay    *relay.Relay
 	group    membership.Group
@@ -124,6 +129,12 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 		}
 	}()
 
+	if dir := cfg.Node.DataDir; dir != "" {
+		if err := prepareDataDir(dir); err != nil {
+			return nil, err
+		}
+		n.dataDir = dir
+	}
 	signal, err := rln.ParseSignalMode(cfg.RLN.Signal)
 	if err != nil {
 		return nil, err
@@ -158,6 +169,10 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 	if err := n.keepStaticPeers(runCtx); err != nil {
 		return nil, err
 	}
+	if _, ok := n.group.(membership.HealthReporter); ok {
+		n.wg.Add(1)
+		go n.watchHealth(runCtx)
+	}
 	log.Info("node started", "peer", n.host.ID(), "addrs", n.Addrs(), "topics", n.relay.Topics(), "rln", cfg.RLN.Enabled)
 	return n, nil
 }
@@ -186,7 +201,7 @@ func (n *Node) newValidator(ctx, runCtx context.Context, signal rln.SignalMode, 
 		}
 		n.group = o.Group
 		if n.group == nil {
-			if err := n.startSync(ctx, runCtx, o.SyncConfig); err != nil {
+			if err := n.startSync(ctx, runCtx, o); err != nil {
 				return nil, err
 			}
 		}
@@ -239,7 +254,13 @@ func (n *Node) startStore(ctx context.Context) error {
 	if sc.DBURL != "" {
 		db, err = store.OpenPostgres(ctx, sc.DBURL)
 	} else {
-		db, err = store.OpenSQLite(sc.DBPath, store.SQLiteLogger(n.log))
+		path := sc.DBPath
+		if path == "" {
+			if path, err = n.dataFile("store.db-path", storeFile, legacyStoreFile); err != nil {
+				return err
+			}
+		}
+		db, err = store.OpenSQLite(path, store.SQLiteLogger(n.log))
 	}
 	if err != nil {
 		return fmt.Errorf("node: store archive: %w", err)
@@ -291,43 +312,6 @@ func streamLimits() []p2p.StreamLimits {
 	return []p2p.StreamLimits{pubsub.StreamLimits(), lightpush.StreamLimits(), store.StreamLimits(), filter.StreamLimits()}
 }
 
-// startSync dials the chain and syncs the registry once, then follows it.
-func (n *Node) startSync(ctx, runCtx context.Context, sc membership.SyncConfig) error {
-	cfg := n.cfg
-	if cfg.Chain.RPCURL == "" {
-		return fmt.Errorf("node: RLN is on but chain.rpc-url is empty")
-	}
-	if !common.IsHexAddress(cfg.Chain.Contract) {
-		return fmt.Errorf("node: chain.contract %q is not an address", cfg.Chain.Contract)
-	}
-	eth, err := ethclient.DialContext(ctx, cfg.Chain.RPCURL)
-	if err != nil {
-		return fmt.Errorf("node: chain %s: %w", redact.URL(cfg.Chain.RPCURL), redact.Error(err, cfg.Chain.RPCURL))
-	}
-	n.eth = eth
-	sc.Contract = common.HexToAddress(cfg.Chain.Contract)
-	sc.ChainID = cfg.Chain.ChainID
-	if sc.RootWindow == 0 {
-		sc.RootWindow = cfg.RLN.RootWindow
-	}
-	if sc.Logger == nil {
-		sc.Logger = n.log
-	}
-	sc.Registerer = n.registry
-	gm, err := membership.NewGroupManager(membership.RedactErrors(eth, cfg.Chain.RPCURL), sc)
-	if err != nil {
-		return err
-	}
-	if err := gm.SyncOnce(ctx); err != nil {
-		return fmt.Errorf("node: registry sync: %w", err)
-	}
-	if err := gm.Start(runCtx); err != nil {
-		return err
-	}
-	n.gm, n.group = gm, gm
-	return nil
-}
-
 // startLightpush serves lightpush; with memberships, from the keystore or
 // given, it attaches proofs to light clients' messages.
 func (n *Node) startLightpush(signal rln.SignalMode, prover *rln.Prover, given []relay.Member) error {
@@ -346,6 +330,11 @@ func (n *Node) startLightpush(signal rln.SignalMode, prover *rln.Prover, given [
 		return err
 	}
 	sc.Memberships = append(ms, given...)
+	if len(sc.Memberships) > 0 && sc.SlotsPath == "" {
+		if sc.SlotsPath, err = n.dataFile("lightpush.slots-file", slotsFile, legacySlotsFile); err != nil {
+			return err
+		}
+	}
 	if len(sc.Memberships) > 0 {
 		if !n.cfg.RLN.Enabled {
 			return errors.New("node: proof as a service (lightpush memberships) needs rln.enabled")
@@ -366,7 +355,7 @@ func (n *Node) startLightpush(signal rln.SignalMode, prover *rln.Prover, given [
 		return err
 	}
 	n.lp = lp
-	n.log.Info("lightpush on", "proof-as-a-service memberships", len(sc.Memberships), "slots", lc.SlotsFile)
+	n.log.Info("lightpush on", "proof-as-a-service memberships", len(sc.Memberships), "slots", sc.SlotsPath)
 	return nil
 }
 
@@ -448,6 +437,8 @@ func (n *Node) keepConnected(ctx context.Context, ai peer.AddrInfo) {
 	}
 }
 
+// serveMetrics serves the Prometheus metrics at /metrics and the node's
+// health at /health (see serveHealth) on metrics.address.
 func (n *Node) serveMetrics() error {
 	ln, err := net.Listen("tcp", n.cfg.Metrics.Address)
 	if err != nil {
@@ -455,6 +446,7 @@ func (n *Node) serveMetrics() error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(n.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /health", n.serveHealth)
 	n.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	n.metAddr = ln.Addr()
 	n.wg.Add(1)

@@ -151,9 +151,12 @@ func (m *validatorMetrics) spamMsg(double bool) {
 	}
 }
 
-func (m *validatorMetrics) logFull() {
+func (m *validatorMetrics) logFull() { m.unjudged(ReasonNullifierLogFull) }
+
+// unjudged counts a message the validator could not judge, by reason.
+func (m *validatorMetrics) unjudged(reason string) {
 	if m != nil {
-		m.errs.WithLabelValues(ReasonNullifierLogFull).Inc()
+		m.errs.WithLabelValues(reason).Inc()
 	}
 }
 

@@ -51,6 +51,11 @@ const (
 	ReasonNullifierLogFull = "nullifier_log_full"
 	// ReasonShutdown: the pipeline closed before the message was validated.
 	ReasonShutdown = "shutdown"
+	// ReasonMembershipUnhealthy: the membership group reports that its
+	// window of roots cannot be trusted (its sync stopped or stalled; see
+	// membership.HealthReporter), so the message's root cannot be judged:
+	// it is ignored, neither relayed nor held against the peer.
+	ReasonMembershipUnhealthy = "membership_unhealthy"
 )
 
 // Defaults of ValidatorConfig (The Waku Network's settings).
@@ -220,7 +225,11 @@ type pending struct {
 //  4. the proof's epoch is the epoch of the message's timestamp, and at
 //     most GapEpochs from the current epoch (else Reject "epoch");
 //  5. the proof's root is in the group's window (else Reject "root": like
-//     nwaku, a root not synced yet is refused);
+//     nwaku, a root not synced yet is refused). While the group reports
+//     itself unhealthy (membership.HealthReporter: its sync stopped or
+//     stalled, so its window is frozen) the root cannot be judged and the
+//     message is ignored instead (Ignore "membership_unhealthy"), neither
+//     relayed nor penalised;
 //  6. the proof is for the verifier's rln_identifier, its share_x is the
 //     signal hash of the message (cfg.Signal), and the Groth16 proof holds
 //     for x and the external nullifier recomputed from the epoch (else
@@ -256,6 +265,7 @@ func (v *Validator) check(items []Item) *checked {
 	m := v.m
 	now := v.cfg.Now()
 	current := rln.Epoch(now, v.cfg.EpochPeriod)
+	groupOK := v.groupHealthy()
 	var wait []pending
 	for i, it := range items {
 		msg, reason := v.checkMessage(it.Data, now)
@@ -274,7 +284,12 @@ func (v *Validator) check(items []Item) *checked {
 			c.out[i].Result, c.out[i].Reason = gossipsub.Accept, ReasonValid
 			continue
 		}
-		p, reason := v.checkProof(msg, current)
+		p, reason := v.checkProof(msg, current, groupOK)
+		if reason == ReasonMembershipUnhealthy {
+			c.out[i].Result, c.out[i].Reason = gossipsub.Ignore, reason
+			m.unjudged(reason)
+			continue
+		}
 		if reason != "" {
 			c.out[i].Result, c.out[i].Reason = gossipsub.Reject, reason
 			continue
@@ -320,9 +335,21 @@ func (v *Validator) checkMessage(data []byte, now time.Time) (*messagepb.WakuMes
 	return msg, ""
 }
 
+// groupHealthy reports whether the group's window of roots can be
+// trusted: with RLN on and a group that reports its health
+// (membership.HealthReporter), whether it does; otherwise true.
+func (v *Validator) groupHealthy() bool {
+	if !v.cfg.RLN {
+		return true
+	}
+	h, ok := v.cfg.Group.(membership.HealthReporter)
+	return !ok || h.Healthy() == nil
+}
+
 // checkProof decodes a message's proof and does the checks that need no
-// pairing: epoch and root.
-func (v *Validator) checkProof(msg *messagepb.WakuMessage, current uint64) (*rln.RateLimitProof, string) {
+// pairing: epoch and root. When the group is not healthy the root cannot
+// be judged: the reason is then ReasonMembershipUnhealthy.
+func (v *Validator) checkProof(msg *messagepb.WakuMessage, current uint64, groupOK bool) (*rln.RateLimitProof, string) {
 	m := v.m
 	if msg.RateLimitProof == nil {
 		return nil, ReasonMissingProof
@@ -342,6 +369,9 @@ func (v *Validator) checkProof(msg *messagepb.WakuMessage, current uint64) (*rln
 	if gap > v.gapEpochs {
 		m.invalidMsg(invalidEpoch)
 		return nil, ReasonEpoch
+	}
+	if !groupOK {
+		return nil, ReasonMembershipUnhealthy
 	}
 	if !v.cfg.Group.IsValidRoot(p.MerkleRoot) {
 		m.invalidMsg(invalidRoot)

@@ -458,7 +458,7 @@ func TestEpochGapGuard(t *testing.T) {
 	}{
 		{e, ""}, {e + 1, ""}, {e - 1, ""}, {e + 2, ReasonEpoch}, {e - 2, ReasonEpoch}, {0, ReasonEpoch}, {^uint64(0), ReasonEpoch},
 	} {
-		if _, reason := v.checkProof(m, tc.current); reason != tc.reason {
+		if _, reason := v.checkProof(m, tc.current, true); reason != tc.reason {
 			t.Errorf("current epoch %d (message's %d): reason %q, want %q", tc.current, e, reason, tc.reason)
 		}
 	}
@@ -889,4 +889,58 @@ func FuzzValidate(f *testing.F) {
 			t.Fatal("data decodes but the outcome has no message")
 		}
 	})
+}
+
+// healthGroup is a group that reports its health (as a synced
+// membership.GroupManager does).
+type healthGroup struct {
+	membership.Group
+	mu  sync.Mutex
+	err error
+}
+
+func (g *healthGroup) Healthy() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.err
+}
+
+func (g *healthGroup) set(err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.err = err
+}
+
+// While the group reports itself unhealthy (its sync stopped: the window
+// of roots is frozen), a message with a valid proof and one with a root
+// the window lacks are both ignored, neither accepted nor rejected, and
+// counted in waku_rln_errors_total; what needs no group (form, timestamp,
+// proof present, epoch) is still rejected. Healthy again, the same valid
+// message is accepted: nothing was recorded meanwhile.
+func TestValidateIgnoresWhileGroupUnhealthy(t *testing.T) {
+	t.Parallel()
+	f := loadFixture(t)
+	group := &healthGroup{Group: f.group}
+	metrics, reg := newMetrics(t)
+	v := f.validator(t, func(c *ValidatorConfig) { c.Group, c.Registerer = group, reg })
+	good := f.msg(t, key(6, 0, "frozen"))
+	badRoot := tamper(t, good, func(_ *messagepb.WakuMessage, p *rln.RateLimitProof) { p.MerkleRoot.SetUint64(1) })
+	badEpoch := tamper(t, good, func(_ *messagepb.WakuMessage, p *rln.RateLimitProof) { p.Epoch++ })
+
+	group.set(errors.New("membership: sync stopped: malformed log"))
+	out := v.ValidateBatch([]Item{{testTopic, good}, {testTopic, badRoot}, {testTopic, plain(t, "no proof", testNow.UnixNano())}, {testTopic, badEpoch}})
+	checkOutcome(t, "valid proof, group unhealthy", out[0], gossipsub.Ignore, ReasonMembershipUnhealthy)
+	checkOutcome(t, "unknown root, group unhealthy", out[1], gossipsub.Ignore, ReasonMembershipUnhealthy)
+	checkOutcome(t, "no proof, group unhealthy", out[2], gossipsub.Reject, ReasonMissingProof)
+	checkOutcome(t, "wrong epoch, group unhealthy", out[3], gossipsub.Reject, ReasonEpoch)
+	if got := testutil.ToFloat64(metrics.errs.WithLabelValues(ReasonMembershipUnhealthy)); got != 2 {
+		t.Errorf("waku_rln_errors_total{type=%q} = %v, want 2", ReasonMembershipUnhealthy, got)
+	}
+	if v.Nullifiers().Len() != 0 {
+		t.Errorf("an ignored message's nullifier was recorded")
+	}
+
+	group.set(nil)
+	checkOutcome(t, "valid proof, group healthy", v.Validate(testTopic, good), gossipsub.Accept, ReasonValid)
+	checkOutcome(t, "unknown root, group healthy", v.Validate(testTopic, badRoot), gossipsub.Reject, ReasonRoot)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -76,6 +77,11 @@ func loadConfig(cmd *cobra.Command, src config.Source, env []string) (*config.Co
 	}
 	src.Flags = cmd.Flags()
 	src.Env = env
+	// Without a home directory there is no default: `rlnd node` then asks
+	// for node.data-dir (see requireDataDir).
+	if dir, err := config.DefaultDataDir(lookupEnv(env, config.EnvXDGStateHome)); err == nil {
+		src.DefaultDataDir = dir
+	}
 	cfg, err := config.Load(src)
 	if err != nil {
 		if errors.Is(err, config.ErrInvalid) {
@@ -93,4 +99,14 @@ func lookupEnv(env []string, key string) string {
 		}
 	}
 	return ""
+}
+
+// requireDataDir is a usage error when cfg has no data directory: neither
+// node.data-dir nor a default (no home directory).
+func requireDataDir(cfg *config.Config, env []string) error {
+	if cfg.Node.DataDir != "" {
+		return nil
+	}
+	_, err := config.DefaultDataDir(lookupEnv(env, config.EnvXDGStateHome))
+	return usageError{fmt.Errorf("node.data-dir (--data-dir) is not set: %w", err)}
 }

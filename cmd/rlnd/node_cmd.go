@@ -32,8 +32,12 @@ func newNodeCmd(env []string) *cobra.Command {
 		Short: "Run a relay node",
 		Long: "Run a Waku relay node: listen on the configured addresses, dial the static peers, follow\n" +
 			"the membership registry on the chain, validate every message's RLN proof and relay the\n" +
-			"valid ones on the cluster's shards. Prometheus metrics are served when metrics.enabled is\n" +
-			"set. SIGINT or SIGTERM stops the node gracefully; SIGHUP reloads the lightpush allowlist.",
+			"valid ones on the cluster's shards. Prometheus metrics (/metrics) and the node's health\n" +
+			"(/health: 200 when ready, 503 with the reason when not) are served when metrics.enabled is\n" +
+			"set. The sync's checkpoint (and the store archive and lightpush slot file unless their paths\n" +
+			"are set) live in node.data-dir (--data-dir; default $XDG_STATE_HOME/rlnd or\n" +
+			"~/.local/state/rlnd). SIGINT or SIGTERM stops the node gracefully; SIGHUP reloads the\n" +
+			"lightpush allowlist.",
 		Example: "  rlnd node --preset devnet\n" +
 			"  rlnd node --config rlnd.yaml --p2p-static-peers /ip4/10.0.0.2/tcp/60000/p2p/16Uiu2...\n" +
 			"  RLND_CHAIN_RPC_URL=https://rpc.sepolia.linea.build rlnd node",
@@ -41,6 +45,9 @@ func newNodeCmd(env []string) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, src, env)
 			if err != nil {
+				return err
+			}
+			if err := requireDataDir(cfg, env); err != nil {
 				return err
 			}
 			log := newLogger(cmd, cfg.Log)
@@ -57,6 +64,7 @@ func newNodeCmd(env []string) *cobra.Command {
 			}
 			if a := n.MetricsAddr(); a != nil {
 				fmt.Fprintf(out, "metrics on http://%s/metrics\n", a)
+				fmt.Fprintf(out, "health on http://%s/health\n", a)
 			}
 			// SIGHUP reloads what can change without a restart (the
 			// lightpush allowlist).

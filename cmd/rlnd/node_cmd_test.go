@@ -5,13 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/contracts/devchain"
 	"github.com/rlnd/rlnd/internal/testnet"
 )
@@ -35,8 +39,9 @@ func (s *syncBuffer) String() string {
 }
 
 // `rlnd node` on the devnet preset syncs the registry of a dev chain,
-// listens, serves metrics, and stops cleanly when its context ends (as on
-// SIGINT/SIGTERM).
+// listens, serves metrics and its health, keeps its checkpoint in the
+// default data directory ($XDG_STATE_HOME/rlnd, created 0700), and stops
+// cleanly when its context ends (as on SIGINT/SIGTERM).
 func TestNodeCommand(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -48,9 +53,11 @@ func TestNodeCommand(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	var out, errOut syncBuffer
 	done := make(chan int, 1)
+	state := t.TempDir()
 	go func() {
 		done <- run(runCtx, []string{"node", "--preset", "devnet", "--chain-rpc-url", info.RPCURL,
-			"--p2p-listen", "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/tcp/0/ws", "--metrics-address", "127.0.0.1:0"}, &out, &errOut, nil)
+			"--p2p-listen", "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/tcp/0/ws", "--metrics-address", "127.0.0.1:0"}, &out, &errOut,
+			[]string{config.EnvXDGStateHome + "=" + state})
 	}()
 	metrics := regexp.MustCompile(`metrics on (http://\S+)`)
 	started := false
@@ -77,10 +84,24 @@ func TestNodeCommand(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, name := range []string{"libp2p_peers", "waku_rln_membership_synced_block", "waku_node_messages_total"} {
+	for _, name := range []string{"libp2p_peers", "waku_rln_membership_synced_block", "waku_node_messages_total",
+		"waku_rln_number_registered_memberships", "rlnd_membership_sync_head_block", "rlnd_membership_sync_healthy 1"} {
 		if !strings.Contains(string(body), name) {
 			t.Errorf("metrics lack %s", name)
 		}
+	}
+	health := regexp.MustCompile(`health on (http://\S+)`).FindStringSubmatch(out.String())
+	if health == nil {
+		t.Fatalf("no health address printed: %s", out.String())
+	}
+	resp, err = http.Get(health[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"nodeHealth":"Ready"`) {
+		t.Errorf("/health = %d %s, want 200 Ready", resp.StatusCode, body)
 	}
 	stop()
 	select {
@@ -90,6 +111,58 @@ func TestNodeCommand(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("node did not stop")
+	}
+	dataDir := filepath.Join(state, "rlnd")
+	if st, err := os.Stat(dataDir); err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("default data directory %s: %v; want it created 0700", dataDir, err)
+	}
+	ckpt := filepath.Join(dataDir, "membership", "1337-"+strings.ToLower(info.Contract)+".ckpt")
+	if _, err := os.Stat(ckpt); err != nil {
+		t.Fatalf("no checkpoint in the default data directory: %v", err)
+	}
+}
+
+// An endpoint nothing listens on: `rlnd node` exits 1 after
+// chain.start-timeout (1 s; bound checked 1 s + 10 s) with one line naming
+// the endpoint, redacted, and the last error.
+func TestNodeCommandUnreachableChain(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	const key = "9aa3d95b3bc440fa88ea12eaa4456161"
+	start := time.Now()
+	code, stdout, stderr := runCLI(t, nil, "node", "--preset", "devnet", "--chain-rpc-url", "http://"+addr+"/v3/"+key,
+		"--chain-start-timeout", "1s", "--data-dir", t.TempDir(), "--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--metrics-enabled=false")
+	took := time.Since(start)
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	last := lines[len(lines)-1]
+	if code != 1 || !strings.HasPrefix(last, "rlnd: node: chain http://"+addr+"/v3/redacted") || !strings.Contains(last, "connection refused") {
+		t.Fatalf("exit %d, last line %q; want 1 and one line naming the endpoint and the error (stdout %s)", code, last, stdout)
+	}
+	if strings.Contains(stderr, key) {
+		t.Fatalf("the API key is printed: %s", stderr)
+	}
+	if took < time.Second || took > 11*time.Second {
+		t.Fatalf("exited after %v, want chain.start-timeout (1 s), at most 10 s more", took)
+	}
+}
+
+// A data directory that cannot be created stops `rlnd node` with one line
+// naming it.
+func TestNodeCommandBadDataDir(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, nil, "node", "--preset", "devnet", "--data-dir", filepath.Join(file, "data"),
+		"--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--metrics-enabled=false")
+	if code != 1 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "data directory "+filepath.Join(file, "data")) {
+		t.Fatalf("exit %d, stderr %q; want 1 and one line naming the data directory", code, stderr)
 	}
 }
 

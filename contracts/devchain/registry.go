@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math/big"
 
+	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/accounts/abi/bind"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/rlnd/rlnd/contracts"
@@ -89,4 +91,27 @@ func (c *Chain) DeployRegistryWith(ctx context.Context, p contracts.RegistryPara
 		TokenAddress: tokenAddr, Token: token, PriceCalculator: d.PriceCalculator,
 		Block: d.Block,
 	}, nil
+}
+
+// ApproveDeposits gives the registry an unlimited allowance of dev account
+// i's test tokens, so that tests and the devnet can call register directly
+// (`rlnd membership register` approves just the price itself).
+func (c *Chain) ApproveDeposits(ctx context.Context, i int, r Registry) error {
+	auth, err := c.Transactor(i)
+	if err != nil {
+		return err
+	}
+	auth.Context = ctx
+	tx, err := r.Token.Approve(auth, r.Address, abi.MaxUint256)
+	if err != nil {
+		return fmt.Errorf("devchain: approve deposits of account %d: %w", i, err)
+	}
+	rcpt, err := c.WaitMined(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("devchain: approve deposits of account %d: %w", i, err)
+	}
+	if rcpt.Status != types.ReceiptStatusSuccessful {
+		return fmt.Errorf("devchain: approve deposits of account %d: transaction %s failed", i, tx.Hash().Hex())
+	}
+	return nil
 }
