@@ -30,12 +30,15 @@ type Group interface {
 
 // HealthReporter is implemented by a Group that can fall out of step with
 // the registry (GroupManager, whose sync can stop or stall). Healthy
-// returns nil while the window of roots can be trusted and an error saying
-// why not otherwise. A relay validator ignores messages, neither relaying
-// nor penalising them, while it fails; a Group without the method is
-// always healthy.
+// reports the sync's health for readiness checks: nil while it follows the
+// chain, an error saying why not otherwise. WindowTrusted is the relay
+// validator's question, with a longer patience for a stalled sync: whether
+// the window of roots can still be trusted (nil) or is frozen. A validator
+// ignores messages, neither relaying nor penalising them, while
+// WindowTrusted fails; a Group without the methods is always healthy.
 type HealthReporter interface {
 	Healthy() error
+	WindowTrusted() error
 }
 
 var _ HealthReporter = (*GroupManager)(nil)

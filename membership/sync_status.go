@@ -152,6 +152,23 @@ func (g *GroupManager) StallLimit() time.Duration {
 	return 10*g.cfg.PollInterval + g.cfg.Retry.Max
 }
 
+// StaleLimit is how long the sync may make no progress before
+// WindowTrusted reports the window frozen: one epoch of The Waku Network
+// (10 minutes) or StallLimit, whichever is longer. Roots change only with
+// registrations and erasures, so a window a few minutes old still judges
+// nearly every message right, while ignoring every RLN message because an
+// RPC endpoint hiccuped would stop the relay for all.
+func (g *GroupManager) StaleLimit() time.Duration {
+	return max(10*time.Minute, g.StallLimit())
+}
+
+// WindowTrusted reports whether the window of roots can still judge
+// messages: like Healthy, but a stalled sync fails it only after
+// StaleLimit.
+func (g *GroupManager) WindowTrusted() error {
+	return g.health(g.StaleLimit())
+}
+
 // Healthy reports whether the window of roots follows the chain: nil once
 // a step has reached the safe head and the sync has made progress within
 // StallLimit since; ErrCatchingUp before, ErrSyncStalled after no progress
@@ -159,6 +176,11 @@ func (g *GroupManager) StallLimit() time.Duration {
 // error retrying cannot help. A relay validator ignores messages while it
 // fails (see HealthReporter).
 func (g *GroupManager) Healthy() error {
+	return g.health(g.StallLimit())
+}
+
+// health is Healthy with the given stall limit.
+func (g *GroupManager) health(limit time.Duration) error {
 	if err := g.Err(); err != nil {
 		return fmt.Errorf("%w: %w", ErrSyncStopped, err)
 	}
@@ -168,7 +190,7 @@ func (g *GroupManager) Healthy() error {
 	if !caughtUp {
 		return fmt.Errorf("%w: at block %d, chain head %d", ErrCatchingUp, g.SyncedBlock(), head)
 	}
-	if since, limit := time.Since(progress), g.StallLimit(); since > limit {
+	if since := time.Since(progress); since > limit {
 		return fmt.Errorf("%w: no progress for %v (limit %v), last synced block %d, chain head %d",
 			ErrSyncStalled, since.Round(time.Millisecond), limit, g.SyncedBlock(), head)
 	}

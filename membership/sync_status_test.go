@@ -156,7 +156,7 @@ func (s *failingSource) FilterLogs(ctx context.Context, q ethereum.FilterQuery) 
 // A running manager whose endpoint starts failing every call reports
 // ErrSyncStalled once it has made no progress for StallLimit (10 poll
 // intervals and the longest retry wait, 10 ms + 20 µs here), and is
-// healthy again once the endpoint answers.
+// healthy again once the endpoint answers; the window stays trusted.
 func TestGroupManagerHealthStalled(t *testing.T) {
 	t.Parallel()
 	c := newFakeChain()
@@ -170,6 +170,11 @@ func TestGroupManagerHealthStalled(t *testing.T) {
 	waitHealth(t, g, "the first catch-up", func(err error) bool { return err == nil })
 	src.failing.Store(true)
 	waitHealth(t, g, "ErrSyncStalled", func(err error) bool { return errors.Is(err, ErrSyncStalled) })
+	// The relay keeps judging messages on a window this fresh (StaleLimit
+	// is 10 minutes): a hiccup of the endpoint must not stop the relay.
+	if err := g.WindowTrusted(); err != nil {
+		t.Fatalf("WindowTrusted during a stall of %v: %v, want nil until %v", g.StallLimit(), err, g.StaleLimit())
+	}
 	src.failing.Store(false)
 	waitHealth(t, g, "recovery", func(err error) bool { return err == nil })
 }

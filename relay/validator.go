@@ -226,8 +226,8 @@ type pending struct {
 //     most GapEpochs from the current epoch (else Reject "epoch");
 //  5. the proof's root is in the group's window (else Reject "root": like
 //     nwaku, a root not synced yet is refused). While the group reports
-//     itself unhealthy (membership.HealthReporter: its sync stopped or
-//     stalled, so its window is frozen) the root cannot be judged and the
+//     its window frozen (membership.HealthReporter.WindowTrusted: its sync
+//     stopped, or stalled for long) the root cannot be judged and the
 //     message is ignored instead (Ignore "membership_unhealthy"), neither
 //     relayed nor penalised;
 //  6. the proof is for the verifier's rln_identifier, its share_x is the
@@ -343,7 +343,7 @@ func (v *Validator) groupHealthy() bool {
 		return true
 	}
 	h, ok := v.cfg.Group.(membership.HealthReporter)
-	return !ok || h.Healthy() == nil
+	return !ok || h.WindowTrusted() == nil
 }
 
 // checkProof decodes a message's proof and does the checks that need no

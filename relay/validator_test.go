@@ -905,6 +905,8 @@ func (g *healthGroup) Healthy() error {
 	return g.err
 }
 
+func (g *healthGroup) WindowTrusted() error { return g.Healthy() }
+
 func (g *healthGroup) set(err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
