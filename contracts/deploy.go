@@ -96,6 +96,16 @@ func (p RegistryParams) price() *big.Int {
 	return p.PricePerMessage
 }
 
+// proxyDeployGas is the gas limit DeployRegistry gives the proxy's
+// deployment when auth sets none. It cannot be estimated: the proxy's
+// constructor delegatecalls initialize on the implementation, which is
+// deployed by the transaction before it and so not yet on chain when the
+// proxy is sent (an estimate reverts with "ERC1967: new implementation is
+// not a contract"). The deployment takes about 665,000 gas on the dev
+// chain's rules (Amsterdam's state gas included) and less on Osaka's; this
+// leaves a wide margin and stays under Osaka's per-transaction cap of 2^24.
+const proxyDeployGas = 3_000_000
+
 // Deployment is a registry deployed by DeployRegistry.
 type Deployment struct {
 	// Address is the proxy's: the registry's address for every caller.
@@ -114,6 +124,8 @@ type Deployment struct {
 // and the proxy, whose constructor calls initialize(...) (so the deployer
 // owns the registry and deployedBlockNumber is the proxy's block). It uses
 // consecutive nonces from the sender's pending nonce and does not wait.
+// Gas is estimated as auth says, except for the proxy, which gets
+// proxyDeployGas unless auth sets a limit (see proxyDeployGas).
 func DeployRegistry(ctx context.Context, auth *bind.TransactOpts, backend bind.ContractBackend, p RegistryParams) (Deployment, error) {
 	if err := p.validate(); err != nil {
 		return Deployment{}, err
@@ -152,7 +164,11 @@ func DeployRegistry(ctx context.Context, auth *bind.TransactOpts, backend bind.C
 	if err != nil {
 		return Deployment{}, fmt.Errorf("contracts: encoding initialize: %w", err)
 	}
-	d.Address, tx, _, err = bindings.DeployRlnRegistryProxy(next(), backend, d.Implementation, init)
+	proxyAuth := next()
+	if proxyAuth.GasLimit == 0 {
+		proxyAuth.GasLimit = proxyDeployGas
+	}
+	d.Address, tx, _, err = bindings.DeployRlnRegistryProxy(proxyAuth, backend, d.Implementation, init)
 	if err != nil {
 		return Deployment{}, fmt.Errorf("contracts: deploying the registry proxy: %w", err)
 	}
