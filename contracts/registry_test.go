@@ -424,6 +424,18 @@ func TestRegister(t *testing.T) {
 	for i := range uint64(3) {
 		e.checkProof(i)
 	}
+
+	// registerBatch is DevRlnRegistry's only: the registry has no such
+	// function (and no fallback).
+	dev, err := bindings.NewDevRlnRegistry(e.regAddr, e.client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o = e.send(0, func(o *bind.TransactOpts) (*types.Transaction, error) {
+		return dev.RegisterBatch(o, []*big.Int{id[3]}, 20)
+	})
+	wantReason(t, o, errNoReason)
+	e.check()
 }
 
 // TestDeposits: the deposit is pulled with transferFrom, so a short
@@ -1067,4 +1079,105 @@ func TestKnownAnswers(t *testing.T) {
 			t.Fatalf("a free membership took %v tokens", new(big.Int).Sub(tokenFunds, bal))
 		}
 	})
+}
+
+// TestRegisterBatch: DevRlnRegistry.registerBatch registers like one
+// register() per commitment (checks, indices, freed indices first, events
+// in order, deposits), and one bad member reverts the whole batch.
+func TestRegisterBatch(t *testing.T) {
+	t.Parallel()
+	p := testParams()
+	p.PricePerMessage, p.MaxTotalRateLimit, p.Dev = big.NewInt(2), 2000, true
+	a := newEnv(t, p) // batches
+	b := newEnv(t, p) // the same, one register each
+	id := ids(7, 50)
+	qMinus1 := new(big.Int).Sub(q, big.NewInt(1))
+	both := func(f func(e *env) []event) {
+		t.Helper()
+		ea, eb := f(a), f(b)
+		if !slices.EqualFunc(ea, eb, eventsEqual) {
+			t.Fatalf("batch events %v, one by one %v", ea, eb)
+		}
+		ra, _ := a.reg.Root(nil)
+		rb, _ := b.reg.Root(nil)
+		if ra.Cmp(rb) != 0 {
+			t.Fatalf("roots differ: batch %v, one by one %v", ra, rb)
+		}
+	}
+	oneByOne := func(e *env, u int, ids []*big.Int, rate uint32) []event {
+		var evs []event
+		for _, id := range ids {
+			o := e.register(u, id, rate)
+			if o.reason != "" {
+				t.Fatalf("register: %s", o.reason)
+			}
+			evs = append(evs, o.evs...)
+		}
+		return evs
+	}
+
+	both(func(e *env) []event { return e.register(0, id[0], 20).evs })
+	for _, tc := range []struct {
+		name string
+		ids  []*big.Int
+		rate uint32
+		want string
+	}{
+		{"duplicate in the batch", []*big.Int{id[1], id[2], id[1]}, 20, errDuplicate},
+		{"duplicate of a member", []*big.Int{id[1], id[0]}, 20, errDuplicate},
+		{"zero id commitment", []*big.Int{id[1], big.NewInt(0)}, 20, errID("InvalidIdCommitment", big.NewInt(0))},
+		{"id commitment Q", []*big.Int{q}, 20, errID("InvalidIdCommitment", q)},
+		{"rate limit below minimum", []*big.Int{id[1]}, 19, errRate},
+		{"total above cap", id[1:6], 600, errTotal}, // 20 + 4*600 > 2000
+	} {
+		if o := a.registerBatch(1, tc.ids, tc.rate); o.reason != tc.want {
+			t.Fatalf("%s: revert %q, want %q", tc.name, o.reason, tc.want)
+		}
+	}
+	if o := a.registerBatch(1, nil, 20); o.reason != "" || len(o.evs) != 0 {
+		t.Fatalf("empty batch: %q, %v; want nothing done", o.reason, o.evs)
+	}
+
+	// 13 members from index 1, in one transaction.
+	batch := append([]*big.Int{qMinus1}, id[1:13]...)
+	both(func(e *env) []event {
+		if e == a {
+			return e.registerBatch(1, batch, 30).evs
+		}
+		return oneByOne(e, 1, batch, 30)
+	})
+	for _, e := range []*env{a, b} {
+		if got := tokenBalance(t, e, e.tokenAddr, e.users[1].From); new(big.Int).Sub(tokenFunds, got).Int64() != 2*30*13 {
+			t.Fatalf("deposits of 13 members: %v taken, want %d", new(big.Int).Sub(tokenFunds, got), 2*30*13)
+		}
+		e.checkDeep()
+	}
+
+	// Freed indices first, last freed first, then new ones.
+	for _, e := range []*env{a, b} {
+		e.advance(1600) // all expired
+		wantEvents(t, e.erase(0, id[3], id[5]), "Expired", "Erased", "Expired", "Erased")
+	}
+	var got []uint32
+	both(func(e *env) []event {
+		if e == a {
+			evs := e.registerBatch(2, id[20:24], 20).evs
+			for _, ev := range evs {
+				got = append(got, ev.index)
+			}
+			return evs
+		}
+		return oneByOne(e, 2, id[20:24], 20)
+	})
+	if want := []uint32{6, 4, 14, 15}; !slices.Equal(got, want) {
+		t.Fatalf("indices %v, want %v (freed 6 and 4, then new)", got, want)
+	}
+
+	// A large batch grows the tree past several complete levels at once.
+	o := a.registerBatch(0, id[24:40], 25) // indices 16..31
+	t.Logf("registerBatch of 16 (indices 16..31): %d gas, %d per member", o.r.GasUsed, o.r.GasUsed/16)
+	a.checkDeep()
+	for _, i := range []uint64{0, 7, 15, 16, 23, 31} {
+		a.checkProof(i)
+	}
 }
