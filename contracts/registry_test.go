@@ -7,14 +7,19 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi/bind"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/ethclient/gethclient"
+	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/rlnd/rlnd/contracts"
 	"github.com/rlnd/rlnd/contracts/bindings"
+	"github.com/rlnd/rlnd/contracts/devchain"
 )
 
 var q = fr.Modulus()
@@ -1179,5 +1184,119 @@ func TestRegisterBatch(t *testing.T) {
 	a.checkDeep()
 	for _, i := range []uint64{0, 7, 15, 16, 23, 31} {
 		a.checkProof(i)
+	}
+}
+
+// TestFullSet: a set of 2^20 leaves cannot be filled in a test, so this
+// puts nextFreeIndex at 2^20 with a state override in eth_call (on a dev
+// chain, for its JSON-RPC endpoint): register then reverts with
+// "Membership set is full", after its id checks and before erasing
+// anything.
+func TestFullSet(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := devchain.Start(devchain.Config{HTTP: "127.0.0.1:0", Accounts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	reg, err := c.DeployRegistry(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := c.Transactor(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth.Context = ctx
+	for _, send := range []func() (*types.Transaction, error){
+		func() (*types.Transaction, error) { return reg.Token.Approve(auth, reg.Address, maxUint256) },
+		func() (*types.Transaction, error) {
+			return reg.Contract.Register(auth, big.NewInt(1), 20, []*big.Int{})
+		},
+		func() (*types.Transaction, error) {
+			return reg.Contract.Register(auth, big.NewInt(2), 20, []*big.Int{})
+		},
+	} {
+		tx, err := send()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err := c.WaitMined(ctx, tx); err != nil || r.Status != types.ReceiptStatusSuccessful {
+			t.Fatalf("%v, %+v", err, r)
+		}
+	}
+
+	rc, err := rpc.DialContext(ctx, c.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	geth := gethclient.New(rc)
+	regABI, err := bindings.RlnRegistryMetaData.GetAbi()
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(overrides map[common.Address]gethclient.OverrideAccount, method string, args ...any) ([]any, error) {
+		t.Helper()
+		data, err := regABI.Pack(method, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := geth.CallContract(ctx, ethereum.CallMsg{From: auth.From, To: &reg.Address, Data: data}, nil, &overrides)
+		if err != nil {
+			return nil, err
+		}
+		return regABI.Unpack(method, out)
+	}
+
+	// nextFreeIndex is a uint32 in a slot of its own (a dynamic array
+	// follows it): find the slot holding 2 for which the override moves
+	// nextFreeIndex() to 2^20.
+	var full map[common.Address]gethclient.OverrideAccount
+	for s := range int64(64) {
+		slot := common.BigToHash(big.NewInt(s))
+		v, err := c.Client().StorageAt(ctx, reg.Address, slot, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if new(big.Int).SetBytes(v).Int64() != 2 {
+			continue
+		}
+		o := map[common.Address]gethclient.OverrideAccount{reg.Address: {
+			StateDiff: map[common.Hash]common.Hash{slot: common.BigToHash(big.NewInt(1 << 20))},
+		}}
+		if out, err := call(o, "nextFreeIndex"); err == nil && out[0].(uint32) == 1<<20 {
+			full = o
+			break
+		}
+	}
+	if full == nil {
+		t.Fatal("found no storage slot for nextFreeIndex")
+	}
+	out, err := call(full, "merkleTree")
+	if err != nil || out[0].(*big.Int).Int64() != 1<<20-1 || out[1].(*big.Int).Int64() != 1<<20 {
+		t.Fatalf("merkleTree() on a full set = %v, %v", out, err)
+	}
+	for _, tc := range []struct {
+		name  string
+		id    *big.Int
+		erase []*big.Int
+		want  string
+	}{
+		{"new member", big.NewInt(3), []*big.Int{}, errString("Membership set is full")},
+		{"before erasing (id 1 is active)", big.NewInt(3), []*big.Int{big.NewInt(1)}, errString("Membership set is full")},
+		{"invalid id first", big.NewInt(0), []*big.Int{}, errID("InvalidIdCommitment", big.NewInt(0))},
+		{"duplicate first", big.NewInt(2), []*big.Int{}, errDuplicate},
+	} {
+		_, err := call(full, "register", tc.id, uint32(20), tc.erase)
+		if reason, _ := contracts.RevertReason(err); reason != tc.want {
+			t.Errorf("%s: register on a full set: %q (%v), want %s", tc.name, reason, err, tc.want)
+		}
+	}
+	// Without the override the same registration goes through.
+	if _, err := call(nil, "register", big.NewInt(3), uint32(20), []*big.Int{}); err != nil {
+		t.Fatalf("register without the override: %v", err)
 	}
 }
