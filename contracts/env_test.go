@@ -422,9 +422,16 @@ func (e *env) exec(u int, full bool, predict func(m *model, now uint64) ([]event
 			e.t.Fatalf("events %v, the model expects %v", o.evs, want)
 		}
 		e.m = trial
-		e.check()
+		// root() costs ~20 Poseidon hashes in the EVM (slow under -race):
+		// it is checked when a leaf was written. Any other change to it
+		// would show at the next check, as the mirror's root did not move.
+		if slices.ContainsFunc(o.evs, func(ev event) bool { return ev.kind == "Registered" || full && ev.kind == "Erased" }) {
+			e.check()
+		} else {
+			e.checkState()
+		}
 	} else {
-		e.checkState() // a revert changes no storage, so the root stands
+		e.checkState() // a revert changes no storage
 	}
 	return o
 }

@@ -24,9 +24,10 @@ import (
 // accounts, one of them short of tokens. Every step checks the outcome
 // against the model's prediction (events with their arguments, or the
 // revert reason) and the registry against the model and the event-fed
-// mirror: nextFreeIndex, currentTotalRateLimit, every leaf, root(); every
-// 20 steps also every membership, the period views, the freed indices, the
-// deposits, the balances and Merkle proofs. The steps are chosen to cross
+// mirror: nextFreeIndex, currentTotalRateLimit, every leaf, and root()
+// whenever a leaf was written; every 20 steps also root(), every
+// membership, the period views, the freed indices, the deposits, the
+// balances and Merkle proofs. The steps are chosen to cross
 // the period boundaries, the total cap and the rate limit bounds.
 func TestRandomOperationsMatchModel(t *testing.T) {
 	t.Parallel()
@@ -176,6 +177,7 @@ func TestRandomOperationsMatchModel(t *testing.T) {
 			record("owner setter", e.randomSetter(rng, u, calcs), next)
 		}
 		if step%20 == 19 {
+			e.check()
 			e.checkDeep()
 			if n := uint64(len(e.m.leaves)); n > 0 {
 				e.checkProof(rng.Uint64N(n))
@@ -183,6 +185,7 @@ func TestRandomOperationsMatchModel(t *testing.T) {
 			}
 		}
 	}
+	e.check()
 	e.checkDeep()
 
 	t.Logf("%d steps, %d leaves, %d memberships, %d freed indices; operations %s; outcomes %s",
