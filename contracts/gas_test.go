@@ -12,7 +12,8 @@ import (
 )
 
 // osakaRules runs the simulated chain on the dev chain's forks up to Osaka
-// only (no Amsterdam, no Bogota), whose gas costs are those of today's L2s.
+// only: the forks go-ethereum schedules after it (Amsterdam, Bogota) price
+// new storage far higher than the chains in use today.
 func osakaRules(_ *node.Config, ec *ethconfig.Config) {
 	cfg := *ec.Genesis.Config
 	cfg.AmsterdamTime, cfg.BogotaTime = nil, nil
@@ -20,7 +21,8 @@ func osakaRules(_ *node.Config, ec *ethconfig.Config) {
 }
 
 // TestGas logs the gas of the registry's transactions, with a deposit paid
-// in the test token, on go-ethereum's dev chain rules and on Osaka's:
+// in the test token, on go-ethereum's dev chain rules (every fork it
+// knows) and on Osaka's:
 // registrations (growing the tree), registerBatch, extension, lazy and
 // full erasure, a registration that erases an expired membership and
 // reuses an index, one that reuses a freed index, and withdraw.
