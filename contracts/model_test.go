@@ -13,10 +13,10 @@ import (
 )
 
 // model is the registry as the spec (WakuRlnV2 as deployed) describes it,
-// written in Go without looking at how RlnRegistry.sol does it: the tree's
-// leaves, the stack of freed indices, the memberships, the total rate
-// limit, the deposits owed, and the tokens' balances and allowances. Every
-// operation predicts the events a successful call emits, or the revert
+// in plain Go with none of RlnRegistry.sol's machinery (no stored nodes,
+// no right edge): the tree's leaves, the stack of freed indices, the
+// memberships, the total rate limit, the deposits owed, and the tokens'
+// balances and allowances. Every operation predicts the events a successful call emits, or the revert
 // reason (as contracts.RevertReason renders it) of a failing one. An
 // operation that reverts may have changed the model half-way: run it on a
 // clone and keep the clone only on success.
