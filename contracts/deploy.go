@@ -131,8 +131,22 @@ func DeployRegistry(ctx context.Context, auth *bind.TransactOpts, backend bind.C
 	if err := p.validate(); err != nil {
 		return Deployment{}, err
 	}
-	a := *auth
-	a.Context = ctx
+	// Number the three transactions here: a pool's pending nonce can lag
+	// behind a block just mined.
+	nonce := auth.Nonce
+	if nonce == nil {
+		n, err := backend.PendingNonceAt(ctx, auth.From)
+		if err != nil {
+			return Deployment{}, fmt.Errorf("contracts: deploying the registry: nonce of %s: %w", auth.From.Hex(), err)
+		}
+		nonce = new(big.Int).SetUint64(n)
+	}
+	opts := func() *bind.TransactOpts {
+		a := *auth
+		a.Context, a.Nonce = ctx, new(big.Int).Set(nonce)
+		nonce = new(big.Int).Add(nonce, big.NewInt(1))
+		return &a
+	}
 	var d Deployment
 	mined := func(what string, tx *types.Transaction, err error) error {
 		if err != nil {
@@ -148,15 +162,15 @@ func DeployRegistry(ctx context.Context, auth *bind.TransactOpts, backend bind.C
 		d.Txs, d.Block = append(d.Txs, tx), r.BlockNumber.Uint64()
 		return nil
 	}
-	calc, tx, _, err := bindings.DeployLinearPriceCalculator(&a, backend, p.Token, p.price())
+	calc, tx, _, err := bindings.DeployLinearPriceCalculator(opts(), backend, p.Token, p.price())
 	if err := mined("price calculator", tx, err); err != nil {
 		return Deployment{}, err
 	}
 	d.PriceCalculator = calc
 	if p.Dev {
-		d.Implementation, tx, _, err = bindings.DeployDevRlnRegistry(&a, backend)
+		d.Implementation, tx, _, err = bindings.DeployDevRlnRegistry(opts(), backend)
 	} else {
-		d.Implementation, tx, _, err = bindings.DeployRlnRegistry(&a, backend)
+		d.Implementation, tx, _, err = bindings.DeployRlnRegistry(opts(), backend)
 	}
 	if err := mined("registry implementation", tx, err); err != nil {
 		return Deployment{}, err
@@ -169,7 +183,7 @@ func DeployRegistry(ctx context.Context, auth *bind.TransactOpts, backend bind.C
 	if err != nil {
 		return Deployment{}, fmt.Errorf("contracts: encoding initialize: %w", err)
 	}
-	d.Address, tx, _, err = bindings.DeployRlnRegistryProxy(&a, backend, d.Implementation, init)
+	d.Address, tx, _, err = bindings.DeployRlnRegistryProxy(opts(), backend, d.Implementation, init)
 	if err := mined("registry proxy", tx, err); err != nil {
 		return Deployment{}, err
 	}

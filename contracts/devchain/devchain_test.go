@@ -3,14 +3,19 @@ package devchain
 import (
 	"context"
 	"math/big"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/accounts/abi/bind"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/rlnd/rlnd/contracts"
+	"github.com/rlnd/rlnd/contracts/bindings"
 )
 
 func TestDevChainServesJSONRPC(t *testing.T) {
@@ -75,5 +80,124 @@ func TestDevChainRefusesNonLoopback(t *testing.T) {
 		if _, err := Start(Config{HTTP: addr}); err == nil || !strings.Contains(err.Error(), "devchain") {
 			t.Errorf("Start(%q) = %v, want an error", addr, err)
 		}
+	}
+}
+
+// TestDeployRegistry: DeployRegistry deploys the registry as WakuRlnV2 is
+// deployed (calculator, implementation, proxy) with DevnetParams and a test
+// token funding every dev account, at the same addresses on every fresh
+// chain; a registration pays its deposit in the test token, and
+// registerBatch (the dev registry's extra) works through Dev.
+func TestDeployRegistry(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	start := func() (*Chain, Registry) {
+		t.Helper()
+		c, err := Start(Config{HTTP: "127.0.0.1:0", Accounts: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		reg, err := c.DeployRegistry(ctx)
+		if err != nil {
+			t.Fatalf("DeployRegistry: %v", err)
+		}
+		return c, reg
+	}
+	c, reg := start()
+
+	if got, err := reg.Contract.DeployedBlockNumber(nil); err != nil || uint64(got) != reg.Block {
+		t.Errorf("deployedBlockNumber() = %d, %v; Registry.Block %d", got, err, reg.Block)
+	}
+	if owner, err := reg.Contract.Owner(nil); err != nil || owner != c.Address(0) {
+		t.Errorf("owner() = %s, %v; want dev account 0", owner, err)
+	}
+	p := contracts.DevnetParams()
+	for name, tc := range map[string]struct {
+		get  func(*bind.CallOpts) (uint32, error)
+		want uint32
+	}{
+		"minMembershipRateLimit":               {reg.Contract.MinMembershipRateLimit, p.MinRateLimit},
+		"maxMembershipRateLimit":               {reg.Contract.MaxMembershipRateLimit, p.MaxRateLimit},
+		"maxTotalRateLimit":                    {reg.Contract.MaxTotalRateLimit, p.MaxTotalRateLimit},
+		"activeDurationForNewMemberships":      {reg.Contract.ActiveDurationForNewMemberships, p.ActiveDuration},
+		"gracePeriodDurationForNewMemberships": {reg.Contract.GracePeriodDurationForNewMemberships, p.GracePeriod},
+	} {
+		if got, err := tc.get(nil); err != nil || got != tc.want {
+			t.Errorf("%s() = %d, %v; want %d", name, got, err, tc.want)
+		}
+	}
+	if calc, err := reg.Contract.PriceCalculator(nil); err != nil || calc != reg.PriceCalculator {
+		t.Errorf("priceCalculator() = %s, %v; want %s", calc, err, reg.PriceCalculator)
+	}
+	calc, err := bindings.NewLinearPriceCalculator(reg.PriceCalculator, c.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	deposit := new(big.Int).Mul(big.NewInt(10), PricePerMessage)
+	if tok, price, err := calc.Calculate(nil, 10); err != nil || tok != reg.TokenAddress || price.Cmp(deposit) != 0 {
+		t.Errorf("calculate(10) = %s, %v, %v; want the test token and %v", tok, price, err, deposit)
+	}
+	for i := range 3 {
+		if bal, err := reg.Token.BalanceOf(nil, c.Address(i)); err != nil || bal.Cmp(TokenFunds) != 0 {
+			t.Errorf("dev account %d holds %v test tokens, %v; want %v", i, bal, err, TokenFunds)
+		}
+	}
+
+	// A registration from dev account 1, paying its deposit.
+	auth, err := c.Transactor(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth.Context = ctx
+	mine := func(tx *types.Transaction, err error) *types.Receipt {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := c.WaitMined(ctx, tx)
+		if err != nil || r.Status != types.ReceiptStatusSuccessful {
+			t.Fatalf("transaction %s: %v, %+v", tx.Hash(), err, r)
+		}
+		return r
+	}
+	mine(reg.Token.Approve(auth, reg.Address, deposit))
+	r := mine(reg.Contract.Register(auth, big.NewInt(42), 10, []*big.Int{}))
+	var indices []uint32
+	for _, l := range r.Logs {
+		if ev, err := reg.Contract.ParseMembershipRegistered(*l); err == nil && l.Address == reg.Address {
+			indices = append(indices, ev.Index)
+		}
+	}
+	if len(indices) != 1 || indices[0] != 0 {
+		t.Fatalf("register: indices %v, want [0]", indices)
+	}
+	if bal, _ := reg.Token.BalanceOf(nil, c.Address(1)); new(big.Int).Sub(TokenFunds, bal).Cmp(deposit) != 0 {
+		t.Errorf("register took %v test tokens, want %v", new(big.Int).Sub(TokenFunds, bal), deposit)
+	}
+
+	// registerBatch from dev account 2.
+	auth2, err := c.Transactor(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth2.Context = ctx
+	mine(reg.Token.Approve(auth2, reg.Address, new(big.Int).Mul(deposit, big.NewInt(3))))
+	r = mine(reg.Dev.RegisterBatch(auth2, []*big.Int{big.NewInt(43), big.NewInt(44), big.NewInt(45)}, 10))
+	indices = nil
+	for _, l := range r.Logs {
+		if ev, err := reg.Contract.ParseMembershipRegistered(*l); err == nil && l.Address == reg.Address {
+			indices = append(indices, ev.Index)
+		}
+	}
+	if want := []uint32{1, 2, 3}; !slices.Equal(indices, want) {
+		t.Fatalf("registerBatch: indices %v, want %v", indices, want)
+	}
+
+	// A fresh chain puts everything at the same addresses.
+	_, again := start()
+	if again.Address != reg.Address || again.TokenAddress != reg.TokenAddress || again.PriceCalculator != reg.PriceCalculator {
+		t.Errorf("fresh chain: registry %s, token %s, calculator %s; first chain %s, %s, %s",
+			again.Address, again.TokenAddress, again.PriceCalculator, reg.Address, reg.TokenAddress, reg.PriceCalculator)
 	}
 }
