@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/rlnd/rlnd/config"
@@ -128,8 +129,8 @@ func (n *Network) startChain(ctx context.Context) error {
 	return nil
 }
 
-// registerMembers registers every member in one batch and learns their
-// tree indices from the registration events.
+// registerMembers registers every member in batches and learns their tree
+// indices from the registration events.
 func (n *Network) registerMembers(ctx context.Context) error {
 	limit := uint64(n.base.RLN.UserMessageLimit)
 	total := n.cfg.Members + 4
@@ -152,16 +153,38 @@ func (n *Network) registerMembers(ctx context.Context) error {
 	if err := n.chain.ApproveDeposits(ctx, 0, n.registry); err != nil {
 		return err
 	}
-	// registerBatch is the dev registry's extra: one transaction for all.
-	tx, err := n.registry.Dev.RegisterBatch(auth, commitments, uint32(limit))
-	if err != nil {
-		return fmt.Errorf("devnet: register members: %w", err)
-	}
-	rcpt, err := n.chain.WaitMined(ctx, tx)
-	if err != nil {
-		return err
-	}
+	// registerBatch is the dev registry's extra: up to devBatch members a
+	// transaction (about 0.8M gas each under the 2^24 per-transaction cap).
 	n.members = make([]*member, total)
+	var last *types.Receipt
+	for start := 0; start < total; start += devBatch {
+		end := min(start+devBatch, total)
+		tx, err := n.registry.Dev.RegisterBatch(auth, commitments[start:end], uint32(limit))
+		if err != nil {
+			return fmt.Errorf("devnet: register members %d..%d: %w", start, end-1, err)
+		}
+		if last, err = n.chain.WaitMined(ctx, tx); err != nil {
+			return err
+		}
+		if last.Status != types.ReceiptStatusSuccessful {
+			return fmt.Errorf("devnet: register members %d..%d: transaction %s failed", start, end-1, tx.Hash().Hex())
+		}
+		n.learnIndices(last, ids, commitments, limit)
+	}
+	for i, m := range n.members {
+		if m == nil {
+			return fmt.Errorf("devnet: member %d has no registration event", i)
+		}
+	}
+	n.cfg.say("registered %d members (rate limit %d per %s epoch) by block %d", total, limit, n.base.RLN.EpochPeriod, last.BlockNumber)
+	return nil
+}
+
+// devBatch is how many members one registerBatch registers.
+const devBatch = 16
+
+// learnIndices records the tree index of each member a receipt registered.
+func (n *Network) learnIndices(rcpt *types.Receipt, ids []rln.Identity, commitments []*big.Int, limit uint64) {
 	for _, l := range rcpt.Logs {
 		ev, err := n.registry.Contract.ParseMembershipRegistered(*l)
 		if err != nil {
@@ -173,13 +196,6 @@ func (n *Network) registerMembers(ctx context.Context) error {
 			}
 		}
 	}
-	for i, m := range n.members {
-		if m == nil {
-			return fmt.Errorf("devnet: member %d has no registration event", i)
-		}
-	}
-	n.cfg.say("registered %d members (rate limit %d per %s epoch) in block %d", total, limit, n.base.RLN.EpochPeriod, rcpt.BlockNumber)
-	return nil
 }
 
 // nodeConfig is node i's configuration: the devnet preset on loopback,
