@@ -109,6 +109,11 @@ type Deployment struct {
 	Txs []*types.Transaction
 }
 
+// proxyGasLimit is the gas limit of the proxy's deployment when auth sets
+// none: the proxy and initialize(...) use about 665,000 gas (unused gas is
+// not charged).
+const proxyGasLimit = 1_500_000
+
 // DeployRegistry sends the three deployment transactions of a registry, as
 // WakuRlnV2's deploy script does: the price calculator, the implementation
 // and the proxy, whose constructor calls initialize(...) (so the deployer
@@ -152,7 +157,14 @@ func DeployRegistry(ctx context.Context, auth *bind.TransactOpts, backend bind.C
 	if err != nil {
 		return Deployment{}, fmt.Errorf("contracts: encoding initialize: %w", err)
 	}
-	d.Address, tx, _, err = bindings.DeployRlnRegistryProxy(next(), backend, d.Implementation, init)
+	// The proxy's constructor calls initialize on the implementation, which
+	// is not mined yet: estimating its gas would revert ("ERC1967: new
+	// implementation is not a contract"), so it gets a fixed limit.
+	proxyAuth := next()
+	if proxyAuth.GasLimit == 0 {
+		proxyAuth.GasLimit = proxyGasLimit
+	}
+	d.Address, tx, _, err = bindings.DeployRlnRegistryProxy(proxyAuth, backend, d.Implementation, init)
 	if err != nil {
 		return Deployment{}, fmt.Errorf("contracts: deploying the registry proxy: %w", err)
 	}
