@@ -210,10 +210,11 @@ func devnetPreset() Config {
 	c.RLN.RootWindow = 50
 	c.Chain.RPCURL = "http://127.0.0.1:8545"
 	c.Chain.ChainID = 1337
-	// The registry rlnd devchain deploys: the first contract created by
-	// dev account 0 (contracts/devchain), at the same address on every
-	// fresh dev chain.
-	c.Chain.Contract = "0xd08010Cd3204D90daAea433bB4EA56d882594A53"
+	// The registry rlnd devchain deploys: the proxy, the fourth contract
+	// dev account 0 creates (after the test token, the price calculator
+	// and the implementation), at the same address on every new dev chain
+	// (devchain.RegistryAddress).
+	c.Chain.Contract = "0xa1C51e71CFb1dBB016dF743FD5dc48D62Ebb917B"
 	c.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/60000", "/ip4/127.0.0.1/tcp/8000/ws"}
 	c.REST.Enabled = true
 	c.Metrics.Enabled = true

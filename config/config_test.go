@@ -51,7 +51,7 @@ func TestPresetValues(t *testing.T) {
 			RootWindow:       50,
 			Signal:           "timestamped",
 		},
-		Chain:     ChainConfig{RPCURL: "http://127.0.0.1:8545", ChainID: 1337, Contract: "0xd08010Cd3204D90daAea433bB4EA56d882594A53"},
+		Chain:     ChainConfig{RPCURL: "http://127.0.0.1:8545", ChainID: 1337, Contract: "0xa1C51e71CFb1dBB016dF743FD5dc48D62Ebb917B"},
 		REST:      RESTConfig{Enabled: true, Address: "127.0.0.1:8645"},
 		Metrics:   MetricsConfig{Enabled: true, Address: "127.0.0.1:8008"},
 		Lightpush: LightpushConfig{SlotsFile: "rlnd-lightpush-slots", PerPeerQuota: 10, PerIPQuota: 20, PerPrefixQuota: 40, ReservedPercent: 25, Workers: 2},

@@ -235,7 +235,7 @@ func TestDevchain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Contract != DevnetContract().Hex() || !strings.EqualFold(preset.Chain.Contract, info.Contract) || preset.Chain.ChainID != info.ChainID {
+	if info.Contract != devchain.RegistryAddress().Hex() || !strings.EqualFold(preset.Chain.Contract, info.Contract) || preset.Chain.ChainID != info.ChainID {
 		t.Fatalf("registry at %s, devnet preset says %s on chain %d", info.Contract, preset.Chain.Contract, preset.Chain.ChainID)
 	}
 	cl, err := ethclient.DialContext(ctx, info.RPCURL)

@@ -100,7 +100,7 @@ func newMembershipRegisterCmd(env []string) *cobra.Command {
 			"(written by keygen) or is generated. The keystore password comes from --password-file\n" +
 			"or $" + envKeystorePassword + ".",
 		Example: "  RLND_KEYSTORE_PASSWORD=... rlnd membership register --rpc http://127.0.0.1:8545 \\\n" +
-			"      --contract 0xd08010Cd3204D90daAea433bB4EA56d882594A53 --rate-limit 20 --dev-key 1",
+			"      --contract 0xa1C51e71CFb1dBB016dF743FD5dc48D62Ebb917B --rate-limit 20 --dev-key 1",
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRegister(cmd, f, env)
