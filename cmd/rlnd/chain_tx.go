@@ -32,6 +32,12 @@ func revertError(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
+// isRevert reports whether err is a revert (with or without data).
+func isRevert(err error) bool {
+	_, ok := contracts.RevertReason(err)
+	return ok || strings.Contains(err.Error(), "execution reverted")
+}
+
 // waitMined polls for tx's receipt until it is mined or ctx ends.
 func waitMined(ctx context.Context, cl *ethclient.Client, tx *types.Transaction) (*types.Receipt, error) {
 	t := time.NewTicker(receiptPoll)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ecdsa"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -74,7 +75,10 @@ func (r *registrar) terms(ctx context.Context, rateLimit uint32) (registryTerms,
 	var t registryTerms
 	opts := &bind.CallOpts{Context: ctx}
 	notRegistry := func(call string, err error) error {
-		return usageError{fmt.Errorf("--contract %s is not an RLN registry like WakuRlnV2 (%s: %v)", r.registry.Hex(), call, revertError(call, err))}
+		if !isRevert(err) && !errors.Is(err, bind.ErrNoCode) {
+			return fmt.Errorf("registry %s: %s: %w", r.registry.Hex(), call, err)
+		}
+		return usageError{fmt.Errorf("--contract %s is not an RLN registry like WakuRlnV2 (%v)", r.registry.Hex(), revertError(call, err))}
 	}
 	calcAddr, err := r.reg.PriceCalculator(opts)
 	if err != nil {

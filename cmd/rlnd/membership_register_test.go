@@ -242,7 +242,7 @@ func TestRegisterBadInput(t *testing.T) {
 		{"contract without code", append(e.registerArgs("--rate-limit", "20", "--dev-key", "1"), "--contract", devchain.DevAddress(7).Hex()), 2,
 			"--contract " + devchain.DevAddress(7).Hex() + ": no contract at that address on chain 1337"},
 		{"contract not a registry", append(e.registerArgs("--rate-limit", "20", "--dev-key", "1"), "--contract", e.tokenAt.Hex()), 2,
-			"--contract " + e.tokenAt.Hex() + " is not an RLN registry like WakuRlnV2 (priceCalculator(): "},
+			"--contract " + e.tokenAt.Hex() + " is not an RLN registry like WakuRlnV2 (priceCalculator() reverts: no reason given)"},
 		{"rpc down", withRPC(dead, "--rate-limit", "20", "--dev-key", "1"), 1, "connection refused"},
 		{"rpc not a URL", withRPC("nope", "--rate-limit", "20", "--dev-key", "1"), 2, "--rpc nope: "},
 		{"rpc hangs", withRPC(hang.URL, "--rate-limit", "20", "--dev-key", "1", "--timeout", "1s"), 1, "context deadline exceeded"},

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -165,8 +166,10 @@ func syncRegistry(ctx context.Context, cl *ethclient.Client, f statusFlags, chai
 		return nil, err
 	}
 	start, err := reg.DeployedBlockNumber(&bind.CallOpts{Context: ctx})
-	if err != nil {
-		return nil, revertError(fmt.Sprintf("registry %s deployedBlockNumber()", addr.Hex()), err)
+	if errors.Is(err, bind.ErrNoCode) || err != nil && isRevert(err) {
+		return nil, fmt.Errorf("the keystore's registry %s is not an RLN registry like WakuRlnV2 (%v)", addr.Hex(), revertError("deployedBlockNumber()", err))
+	} else if err != nil {
+		return nil, fmt.Errorf("registry %s: deployedBlockNumber(): %w", addr.Hex(), err)
 	}
 	tap := newEventTap(membership.RedactErrors(cl, f.rpcURL), all)
 	g, err := membership.NewGroupManager(tap, membership.SyncConfig{Contract: addr, ChainID: chainID.Uint64(), StartBlock: uint64(start)})

@@ -4,6 +4,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -172,5 +175,62 @@ func TestCommitmentByteOrderAgrees(t *testing.T) {
 	n, _ := new(big.Int).SetString(want[2:], 16)
 	if in, err := e.reg.IsInMembershipSet(e.opts(), n); err != nil || !in {
 		t.Fatalf("isInMembershipSet(%s) = %v, %v", want, in, err)
+	}
+}
+
+// status's mistakes are one line each: a keystore membership whose
+// registry address holds no contract or another contract, an RPC endpoint
+// that is down or never answers (bounded by --timeout).
+func TestMembershipStatusBadInput(t *testing.T) {
+	t.Parallel()
+	e := newChainEnv(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String()
+	l.Close()
+	quit := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-quit:
+		}
+	}))
+	defer hang.Close()
+	defer close(quit)
+	keystoreFor := func(contract string) string {
+		id, err := membership.NewIdentityCredential(strings.NewReader(strings.Repeat("y", 64)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks := filepath.Join(t.TempDir(), "ks.json")
+		m := membership.Membership{Contract: membership.Contract{ChainID: "0x539", Address: contract}, Identity: id, UserMessageLimit: 20}
+		if _, err := membership.AddToFile(ks, m, "pw", 1000); err != nil {
+			t.Fatal(err)
+		}
+		return ks
+	}
+	good := keystoreFor(e.info.Contract)
+	tests := []struct {
+		name    string
+		rpc, ks string
+		extra   []string
+		code    int
+		want    string
+	}{
+		{"no contract", e.info.RPCURL, keystoreFor(devchain.DevAddress(7).Hex()), nil, 1, "is not an RLN registry like WakuRlnV2 (deployedBlockNumber(): no contract code at given address)"},
+		{"not a registry", e.info.RPCURL, keystoreFor(e.info.Token), nil, 1, "is not an RLN registry like WakuRlnV2 (deployedBlockNumber() reverts: no reason given)"},
+		{"rpc down", dead, good, nil, 1, "connection refused"},
+		{"rpc hangs", hang.URL, good, []string{"--timeout", "1s"}, 1, "context deadline exceeded"},
+		{"timeout 0", e.info.RPCURL, good, []string{"--timeout", "0s"}, 2, "--timeout 0s: must be positive"},
+	}
+	for _, tt := range tests {
+		code, _, stderr := e.cli(append([]string{"membership", "status", "--rpc", tt.rpc, "--keystore", tt.ks}, tt.extra...)...)
+		if code != tt.code {
+			t.Errorf("%s: exit %d, want %d: %q", tt.name, code, tt.code, stderr)
+			continue
+		}
+		oneLine(t, stderr, tt.want)
 	}
 }
