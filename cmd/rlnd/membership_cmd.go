@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -90,7 +89,7 @@ func newMembershipListCmd(env []string) *cobra.Command {
 			for i, m := range all {
 				views[i] = membershipView{Hash: m.Hash(), ChainID: m.Contract.ChainID, Contract: m.Contract.Address,
 					TreeIndex: m.TreeIndex, UserMessageLimit: m.UserMessageLimit,
-					IDCommitment: "0x" + hex.EncodeToString(m.Identity.IDCommitment[:])}
+					IDCommitment: commitmentHex(m.Identity)}
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {

@@ -1,6 +1,7 @@
 // Package devchain runs an embedded go-ethereum development chain that
 // serves JSON-RPC on loopback, with funded deterministic dev accounts: the
-// chain `rlnd devchain` and the tests run the registry on.
+// chain `rlnd devchain` and the tests run the registry on. The chain lives
+// in memory, or in a data directory that keeps it across restarts.
 package devchain
 
 import (
@@ -13,19 +14,29 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/eth/ethconfig"
+	"github.com/ethereum/go-ethereum/eth/catalyst"
+	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
+	"github.com/ethereum/go-ethereum/ethdb"
 	"github.com/ethereum/go-ethereum/node"
 	"github.com/ethereum/go-ethereum/params"
 )
 
 // ChainID is the dev chain's id (go-ethereum's dev chain configuration).
 var ChainID = params.AllDevChainProtocolChanges.ChainID.Uint64()
+
+// DefaultAccounts is the number of funded dev accounts when Config.Accounts
+// is 0; MaxAccounts is the most a chain may have.
+const (
+	DefaultAccounts = 10
+	MaxAccounts     = 1000
+)
 
 // Config of a dev chain.
 type Config struct {
@@ -34,18 +45,32 @@ type Config struct {
 	HTTP string
 	// BlockTime seals a block at this interval; 0 seals only on Commit.
 	BlockTime time.Duration
-	// Accounts is how many funded dev accounts to create (default 10).
+	// Accounts is how many funded dev accounts to create, 1..MaxAccounts;
+	// 0 is DefaultAccounts, or the number a DataDir chain was created with.
 	Accounts int
+	// DataDir, if set, keeps the chain (blocks, state, the registry
+	// DeployRegistry deployed) in this directory: a chain started again on
+	// it continues where it stopped. "" keeps the chain in memory.
+	DataDir string
 }
 
 // Chain is a running dev chain.
 type Chain struct {
-	backend *simulated.Backend
-	url     string
-	keys    []*ecdsa.PrivateKey
-	mu      sync.Mutex // serializes Commit
-	stop    chan struct{}
-	done    chan struct{}
+	stack     *node.Node
+	beacon    *catalyst.SimulatedBeacon
+	client    *ethclient.Client
+	url       string
+	keys      []*ecdsa.PrivateKey
+	dataDir   string
+	meta      chainMeta // what DataDir records besides the database
+	startHead uint64
+	db        ethdb.KeyValueSyncer // a DataDir chain's database (nil in memory)
+	mu        sync.Mutex           // serializes sealing: Commit, Fork, AdjustTime
+	syncErr   error                // the first failure to sync db (under mu)
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // devFunds is what each dev account starts with: 1,000,000 ether.
@@ -62,56 +87,79 @@ func DevKey(i int) *ecdsa.PrivateKey {
 	}
 }
 
-// Start launches the chain; Close stops it.
+// DevAddress is the address of DevKey(i).
+func DevAddress(i int) common.Address { return crypto.PubkeyToAddress(DevKey(i).PublicKey) }
+
+// Start launches the chain; Close stops it. A DataDir chain started again
+// keeps its blocks, state and accounts.
 func Start(cfg Config) (*Chain, error) {
-	host, portStr, err := net.SplitHostPort(cfg.HTTP)
+	host, port, err := checkHTTP(cfg.HTTP)
 	if err != nil {
-		return nil, fmt.Errorf("devchain: http address %q: %w", cfg.HTTP, err)
+		return nil, err
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("devchain: http address %q: the dev chain serves loopback only (127.0.0.1, ::1, localhost)", cfg.HTTP)
+	if cfg.Accounts < 0 || cfg.Accounts > MaxAccounts {
+		return nil, fmt.Errorf("devchain: %d dev accounts, want 1..%d", cfg.Accounts, MaxAccounts)
 	}
-	port, err := strconv.Atoi(portStr)
-	if err != nil || port < 0 || port > 65535 {
-		return nil, fmt.Errorf("devchain: http port %q is not 0..65535", portStr)
-	}
-	if port == 0 {
-		if port, err = freePort(host); err != nil {
+	c := &Chain{stop: make(chan struct{}), done: make(chan struct{}), dataDir: cfg.DataDir}
+	n := cfg.Accounts
+	if cfg.DataDir != "" {
+		if n, err = c.openDataDir(cfg.Accounts); err != nil {
 			return nil, err
 		}
+	} else if n == 0 {
+		n = DefaultAccounts
 	}
-	n := cfg.Accounts
-	if n <= 0 {
-		n = 10
-	}
-	c := &Chain{stop: make(chan struct{}), done: make(chan struct{})}
 	alloc := types.GenesisAlloc{}
 	for i := range n {
 		k := DevKey(i)
 		c.keys = append(c.keys, k)
 		alloc[crypto.PubkeyToAddress(k.PublicKey)] = types.Account{Balance: devFunds}
 	}
-	c.backend = simulated.NewBackend(alloc, func(nc *node.Config, ec *ethconfig.Config) {
-		nc.HTTPHost = host
-		nc.HTTPPort = port
-		nc.HTTPModules = []string{"eth", "net", "web3"}
-		nc.HTTPVirtualHosts = []string{"*"}
-		// Logs stay unindexed (the simulated backend's default): go-ethereum
-		// builds its log index asynchronously and eth_getLogs fails while
-		// the index lags the head, which a fast block timer makes common.
-	})
-	c.url = "http://" + net.JoinHostPort(host, strconv.Itoa(port))
+	if err := c.startNode(host, port, alloc); err != nil {
+		return nil, err
+	}
+	if cfg.DataDir != "" {
+		c.meta.Accounts = n
+		if err := c.saveMeta(); err != nil {
+			c.shutdown()
+			return nil, err
+		}
+	}
 	go c.seal(cfg.BlockTime)
 	return c, nil
 }
 
-func freePort(host string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+// checkHTTP splits a loopback listen address and, for a fixed port, makes
+// sure it is free, so that a busy port is a clear error before anything
+// starts.
+func checkHTTP(addr string) (host string, port int, err error) {
+	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
-		return 0, fmt.Errorf("devchain: find a free port: %w", err)
+		return "", 0, fmt.Errorf("devchain: http address %q: %w", addr, err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return "", 0, fmt.Errorf("devchain: http address %q: the dev chain serves loopback only (127.0.0.1, ::1, localhost)", addr)
+	}
+	port, err = strconv.Atoi(portStr)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("devchain: http port %q is not 0..65535", portStr)
+	}
+	if port != 0 {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return "", 0, listenError(addr, err)
+		}
+		l.Close()
+	}
+	return host, port, nil
+}
+
+// listenError names the address when it is taken.
+func listenError(addr string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("devchain: %s is in use: %w", addr, err)
+	}
+	return fmt.Errorf("devchain: listen on %s: %w", addr, err)
 }
 
 func (c *Chain) seal(every time.Duration) {
@@ -138,17 +186,26 @@ func (c *Chain) URL() string { return c.url }
 // Keys are the funded dev accounts' keys.
 func (c *Chain) Keys() []*ecdsa.PrivateKey { return c.keys }
 
-// Address of dev account i.
+// Address of dev account i (0 <= i < len(Keys())).
 func (c *Chain) Address(i int) common.Address { return crypto.PubkeyToAddress(c.keys[i].PublicKey) }
 
 // Client is an in-process client of the chain (no HTTP).
-func (c *Chain) Client() simulated.Client { return c.backend.Client() }
+func (c *Chain) Client() simulated.Client { return c.client }
+
+// DataDir is the directory the chain is kept in ("" in memory).
+func (c *Chain) DataDir() string { return c.dataDir }
+
+// StartHead is the head block when the chain started: 0 for a new chain,
+// the last block sealed before for one started again from its DataDir.
+func (c *Chain) StartHead() uint64 { return c.startHead }
 
 // Commit seals a block with the pending transactions now.
 func (c *Chain) Commit() common.Hash {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.backend.Commit()
+	h := c.beacon.Commit()
+	c.persist()
+	return h
 }
 
 // Fork makes the block with the given hash the head's parent for what is
@@ -156,11 +213,32 @@ func (c *Chain) Commit() common.Hash {
 func (c *Chain) Fork(parent common.Hash) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.backend.Fork(parent)
+	defer c.persist()
+	return c.beacon.Fork(parent)
 }
 
-// AdjustTime moves the chain's clock forward (for expiry tests).
-func (c *Chain) AdjustTime(d time.Duration) error { return c.backend.AdjustTime(d) }
+// AdjustTime seals an empty block d after the head's time: the chain's
+// clock moves forward (for expiry tests). It fails while transactions are
+// pending.
+func (c *Chain) AdjustTime(d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	defer c.persist()
+	return c.beacon.AdjustTime(d)
+}
+
+// persist flushes a DataDir chain's database write-ahead log to disk after
+// a block is sealed, so that a chain whose process is killed restarts at
+// that block: go-ethereum's pebble database otherwise keeps up to 500 KB
+// of recent writes in memory only. Called with mu held.
+func (c *Chain) persist() {
+	if c.db == nil {
+		return
+	}
+	if err := c.db.SyncKeyValue(); err != nil && c.syncErr == nil {
+		c.syncErr = fmt.Errorf("devchain: sync the database: %w", err)
+	}
+}
 
 // WaitMined commits blocks until the transaction is mined (when no block
 // time is set, or to avoid waiting for it) and returns its receipt.
@@ -177,13 +255,27 @@ func (c *Chain) WaitMined(ctx context.Context, tx *types.Transaction) (*types.Re
 	}
 }
 
-// Close stops sealing and the node.
+// Close stops sealing and the node; a DataDir chain's database is flushed
+// and closed.
 func (c *Chain) Close() error {
-	select {
-	case <-c.stop:
-	default:
+	c.closeOnce.Do(func() {
 		close(c.stop)
+		<-c.done
+		c.mu.Lock()
+		c.closeErr = errors.Join(c.syncErr, c.shutdown())
+		c.mu.Unlock()
+	})
+	return c.closeErr
+}
+
+// shutdown stops the beacon, the client and the node.
+func (c *Chain) shutdown() error {
+	var err error
+	if c.client != nil {
+		c.client.Close()
 	}
-	<-c.done
-	return c.backend.Close()
+	if c.beacon != nil {
+		err = c.beacon.Stop()
+	}
+	return errors.Join(err, c.stack.Close())
 }
