@@ -61,12 +61,23 @@ type IdentityCredential struct {
 
 // String shows the commitment only: secrets never reach logs or errors.
 func (c IdentityCredential) String() string {
-	return "IdentityCredential{commitment: " + hex.EncodeToString(c.IDCommitment[:]) + "}"
+	return "IdentityCredential{commitment: " + c.CommitmentHex() + "}"
 }
 
 // LogValue keeps secrets out of structured logs.
 func (c IdentityCredential) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("commitment", hex.EncodeToString(c.IDCommitment[:])))
+	return slog.GroupValue(slog.String("commitment", c.CommitmentHex()))
+}
+
+// CommitmentHex is the id commitment as nwaku and js-waku print it and the
+// registry takes it: the field element in 64 big-endian hex digits after
+// 0x (the keystore holds it little-endian).
+func (c IdentityCredential) CommitmentHex() string {
+	var be [32]byte
+	for i, b := range c.IDCommitment {
+		be[len(be)-1-i] = b
+	}
+	return "0x" + hex.EncodeToString(be[:])
 }
 
 // Contract names the registry a membership belongs to.

@@ -203,3 +203,20 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// The commitment prints big-endian, as nwaku and js-waku print it, in
+// String and in logs alike; the keystore's bytes are little-endian.
+func TestCommitmentHexByteOrder(t *testing.T) {
+	var c IdentityCredential
+	c.IDCommitment[0], c.IDCommitment[31] = 0x01, 0xab // little-endian: low byte first
+	want := "0xab" + strings.Repeat("0", 60) + "01"
+	if got := c.CommitmentHex(); got != want {
+		t.Fatalf("CommitmentHex %s, want %s", got, want)
+	}
+	if s := c.String(); !strings.Contains(s, want) {
+		t.Fatalf("String %q does not show %s", s, want)
+	}
+	if v := c.LogValue().Group()[0].Value.String(); v != want {
+		t.Fatalf("LogValue commitment %s, want %s", v, want)
+	}
+}

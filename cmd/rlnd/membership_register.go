@@ -73,9 +73,7 @@ func newMembershipKeygenCmd() *cobra.Command {
 // explorers show, the digits nwaku prints (inHex reverses the keystore's
 // little-endian bytes) and js-waku's IDCommitmentBigInt in hex. Keystores
 // and identity files store the same number as 32 little-endian bytes.
-func commitmentHex(id membership.IdentityCredential) string {
-	return fmt.Sprintf("0x%064x", leBig(id.IDCommitment[:]))
-}
+func commitmentHex(id membership.IdentityCredential) string { return id.CommitmentHex() }
 
 // leBig reads little-endian bytes as an integer.
 func leBig(b []byte) *big.Int {
