@@ -111,6 +111,7 @@ func newFixedMSM[PE field[E], PJ jacobian[J, P], E, P, J any](points []P, c int,
 		}
 	}
 	f.windows, f.width = windowWidths(c)
+	f.table = make([]affine[E], 0, f.windows*len(jac))
 	for k := range f.windows {
 		if k > 0 {
 			for i := range jac {
