@@ -2,6 +2,8 @@ package rln
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -53,19 +55,26 @@ type ProveRequest struct {
 //
 // Most of a proof's work depends only on the member (its secret, limit and
 // Merkle path), not on the message: the prover keeps that work for the
-// members it proved for last (a small LRU keyed by a digest of the values,
-// which are checked on every use), so a member's next proof with the same
-// path costs only the per-message part.
+// members it proved for last (a small LRU with one entry a member, keyed
+// by the member's secret, limit and leaf index, never by its path). A
+// member's next proof with the same path costs only the per-message part;
+// after its path changed (every registration changes one sibling of every
+// other member's path), the entry is updated for the signals that changed
+// rather than computed again.
 type Prover struct {
 	graph      *witness.Graph
 	g16        *groth16.Prover
 	idBytes    [FieldSize]byte
 	identifier fr.Element
 	partials   *partialCache
+	member     []int // witness signals of the member alone (see memberKey)
 }
 
 // messageInputs are the circuit inputs that change from message to message.
 var messageInputs = []string{"x", "externalNullifier", "messageId"}
+
+// pathInput is the circuit input that changes when other members register.
+const pathInput = "pathElements"
 
 // DefaultMemberCache is how many members' partial proofs a prover keeps.
 const DefaultMemberCache = 16
@@ -111,13 +120,37 @@ func NewProver(pk *groth16.ProvingKey, g *witness.Graph, rlnIdentifier string) (
 	if err != nil {
 		return nil, fmt.Errorf("rln: witness graph: %w", err)
 	}
+	notMember, err := g.DependsOn(append([]string{pathInput}, messageInputs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("rln: witness graph: %w", err)
+	}
 	g16, err := groth16.NewProver(pk, dynamic)
 	if err != nil {
 		return nil, err
 	}
 	p := &Prover{graph: g, g16: g16, partials: newPartialCache(DefaultMemberCache)}
+	for i, dep := range notMember {
+		if !dep {
+			p.member = append(p.member, i)
+		}
+	}
 	p.idBytes, p.identifier = Identifier(rlnIdentifier)
 	return p, nil
+}
+
+// memberKey identifies the member a witness is for: a hash of the values
+// of the signals that depend on neither the message nor the path
+// elements (the identity secret, the limit, the leaf index bits and what
+// the circuit computes from them alone). It hashes the values' Montgomery
+// limbs as they are in memory: the key only ever meets keys made here.
+func (p *Prover) memberKey(w []fr.Element) [32]byte {
+	buf := make([]byte, 0, len(p.member)*fr.Bytes)
+	for _, i := range p.member {
+		for _, limb := range w[i] {
+			buf = binary.LittleEndian.AppendUint64(buf, limb)
+		}
+	}
+	return sha256.Sum256(buf)
 }
 
 // LoadVerifier reads the verifying key (verification_key.json) from an
@@ -209,7 +242,10 @@ func (p *Prover) Prove(req *ProveRequest, rnd io.Reader) (*RateLimitProof, error
 
 // ProveWitness proves a witness computed by Witness.
 func (p *Prover) ProveWitness(w []fr.Element, epoch uint64, rnd io.Reader) (*RateLimitProof, error) {
-	proof, err := p.g16.ProveCached(w, p.partials, rnd)
+	if len(w) != p.graph.NumWitness() {
+		return nil, fmt.Errorf("%w: %d values, the circuit has %d", groth16.ErrBadWitness, len(w), p.graph.NumWitness())
+	}
+	proof, err := p.g16.ProveCached(w, p.memberKey(w), p.partials, rnd)
 	if err != nil {
 		return nil, err
 	}

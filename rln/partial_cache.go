@@ -7,7 +7,8 @@ import (
 	"github.com/rlnd/rlnd/rln/groth16"
 )
 
-// partialCache is a small LRU of per-member partial proofs.
+// partialCache is a small LRU of partial proofs, one a member (see
+// Prover.memberKey). It implements groth16.PartialCache.
 type partialCache struct {
 	mu    sync.Mutex
 	size  int
@@ -35,10 +36,12 @@ func (c *partialCache) Get(key [32]byte) (*groth16.Partial, bool) {
 	return e.Value.(*partialEntry).part, true
 }
 
+// Put stores part under key, replacing the member's previous partial.
 func (c *partialCache) Put(key [32]byte, part *groth16.Partial) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.byKey[key]; ok {
+		e.Value.(*partialEntry).part = part
 		c.order.MoveToFront(e)
 		return
 	}

@@ -82,16 +82,39 @@ var (
 		join:       func(x, y *bn254.E2) bn254.G2Affine { return bn254.G2Affine{X: *x, Y: *y} },
 		toJac:      func(p *bn254.G2Affine) (j bn254.G2Jac) { j.FromAffine(p); return },
 		double:     func(j *bn254.G2Jac) { j.DoubleAssign() },
-		toAffine: func(j []bn254.G2Jac) []bn254.G2Affine {
-			a := make([]bn254.G2Affine, len(j))
-			for i := range j {
-				a[i].FromJacobian(&j[i])
-			}
-			return a
-		},
-		newAdder: newG2Adder,
+		toAffine:   batchToAffineG2,
+		newAdder:   newG2Adder,
 	}
 )
+
+// batchToAffineG2 is BatchJacobianToAffineG1 for G2 (gnark-crypto has
+// none): the points' Z inverted together by Montgomery's trick, one
+// inversion in all instead of one a point.
+func batchToAffineG2(j []bn254.G2Jac) []bn254.G2Affine {
+	a := make([]bn254.G2Affine, len(j))
+	prefix := make([]bn254.E2, len(j)) // product of the finite points' Z before i
+	var acc bn254.E2
+	acc.SetOne()
+	for i := range j {
+		prefix[i] = acc
+		if !j[i].Z.IsZero() {
+			acc.Mul(&acc, &j[i].Z)
+		}
+	}
+	acc.Inverse(&acc) // 1 / (product of all finite Z)
+	for i := len(j) - 1; i >= 0; i-- {
+		if j[i].Z.IsZero() {
+			continue // infinity: (0, 0)
+		}
+		var zInv, zInv2 bn254.E2
+		zInv.Mul(&acc, &prefix[i])
+		acc.Mul(&acc, &j[i].Z)
+		zInv2.Square(&zInv)
+		a[i].X.Mul(&j[i].X, &zInv2)
+		a[i].Y.Mul(&j[i].Y, &zInv2).Mul(&a[i].Y, &zInv)
+	}
+	return a
+}
 
 func newG1MSM(points []bn254.G1Affine, c int) *g1MSM {
 	return newFixedMSM[*fp.Element, *bn254.G1Jac](points, c, g1Group)
@@ -111,6 +134,7 @@ func newFixedMSM[PE field[E], PJ jacobian[J, P], E, P, J any](points []P, c int,
 		}
 	}
 	f.windows, f.width = windowWidths(c)
+	f.table = make([]affine[E], 0, f.windows*len(jac))
 	for k := range f.windows {
 		if k > 0 {
 			for i := range jac {
@@ -294,6 +318,8 @@ type msmScratch[E any, J any] struct {
 	src            laneSet[E]
 	lane           []int
 	x1, y1, x2, y2 []E
+	exact          []int // lanes with equal x, and their exact sums
+	exactSum       []J
 }
 
 func (f *fixedMSM[E, PE, P, J, PJ]) getScratch() *msmScratch[E, J] {
@@ -555,8 +581,11 @@ func newLaneSet[E any](k int) laneSet[E] {
 // addLanes sets dst[j] += src[j] for every lane j. When every lane of
 // both is present, one batched addition in place does it; otherwise (or
 // when some pair has equal x) copies where dst is absent, one batched
-// addition for the rest, and the exact group law for the rare pairs with
-// equal x (a doubling or a cancellation).
+// addition for the rest, and the exact group law for the pairs with
+// equal x (a doubling or a cancellation). Those are rare when the buckets
+// are full, but a sparse bucket set (an MSM of few points) meets one in
+// most lanes: a lane's total is a copy of its running sum after the
+// lane's first bucket, and doubles if the next bucket is empty.
 func (f *fixedMSM[E, PE, P, J, PJ]) addLanes(s *msmScratch[E, J], dst, src *laneSet[E]) {
 	full := true
 	for j := range src.ok {
@@ -569,19 +598,21 @@ func (f *fixedMSM[E, PE, P, J, PJ]) addLanes(s *msmScratch[E, J], dst, src *lane
 		return
 	}
 	s.lane, s.x1, s.y1, s.x2, s.y2 = s.lane[:0], s.x1[:0], s.y1[:0], s.x2[:0], s.y2[:0]
+	s.exact = s.exact[:0]
 	for j := range src.ok {
 		switch {
 		case !src.ok[j]:
 		case !dst.ok[j]:
 			dst.x[j], dst.y[j], dst.ok[j] = src.x[j], src.y[j], true
 		case PE(&dst.x[j]).Equal(&src.x[j]):
-			f.exactAdd(dst, j, &src.x[j], &src.y[j])
+			s.exact = append(s.exact, j)
 		default:
 			s.lane = append(s.lane, j)
 			s.x1, s.y1 = append(s.x1, dst.x[j]), append(s.y1, dst.y[j])
 			s.x2, s.y2 = append(s.x2, src.x[j]), append(s.y2, src.y[j])
 		}
 	}
+	f.exactAdds(s, dst, src)
 	if len(s.lane) == 0 {
 		return
 	}
@@ -593,16 +624,28 @@ func (f *fixedMSM[E, PE, P, J, PJ]) addLanes(s *msmScratch[E, J], dst, src *lane
 	}
 }
 
-// exactAdd sets dst[j] += (x, y) with the Jacobian group law.
-func (f *fixedMSM[E, PE, P, J, PJ]) exactAdd(dst *laneSet[E], j int, x, y *E) {
-	p := f.g.join(&dst.x[j], &dst.y[j])
-	q := f.g.join(x, y)
-	s := f.g.toJac(&p)
-	PJ(&s).AddMixed(&q)
-	a := f.g.toAffine([]J{s})[0]
-	dst.ok[j] = !f.g.isInfinity(&a)
-	if dst.ok[j] {
-		c := f.g.coords(&a)
-		dst.x[j], dst.y[j] = c.X, c.Y
+// exactAdds sets dst[j] += src[j] for the lanes j in s.exact with the
+// Jacobian group law, and brings the sums back to affine coordinates
+// together (one inversion).
+func (f *fixedMSM[E, PE, P, J, PJ]) exactAdds(s *msmScratch[E, J], dst, src *laneSet[E]) {
+	if len(s.exact) == 0 {
+		return
+	}
+	sums := s.exactSum[:0]
+	for _, j := range s.exact {
+		p := f.g.join(&dst.x[j], &dst.y[j])
+		q := f.g.join(&src.x[j], &src.y[j])
+		sum := f.g.toJac(&p)
+		PJ(&sum).AddMixed(&q)
+		sums = append(sums, sum)
+	}
+	s.exactSum = sums
+	for k, a := range f.g.toAffine(sums) {
+		j := s.exact[k]
+		dst.ok[j] = !f.g.isInfinity(&a)
+		if dst.ok[j] {
+			c := f.g.coords(&a)
+			dst.x[j], dst.y[j] = c.X, c.Y
+		}
 	}
 }

@@ -97,6 +97,47 @@ func TestFixedMSMG2(t *testing.T) {
 	}
 }
 
+// The batched G2 conversion gives gnark's affine points, infinity among
+// them, and a sparse G2 MSM (few points, many empty buckets: its
+// reduction doubles in most lanes) agrees with MultiExp.
+func TestBatchToAffineG2(t *testing.T) {
+	t.Parallel()
+	_, _, _, g2 := bn254.Generators()
+	jac := make([]bn254.G2Jac, 9)
+	for i := range jac {
+		var s fr.Element
+		s.SetUint64(uint64(3*i + 1))
+		jac[i].FromAffine(&g2)
+		jac[i].ScalarMultiplication(&jac[i], s.BigInt(new(big.Int)))
+	}
+	jac[0].Z.SetZero()
+	jac[5].Z.SetZero()
+	for i, a := range batchToAffineG2(jac) {
+		var want bn254.G2Affine
+		want.FromJacobian(&jac[i])
+		if !a.Equal(&want) {
+			t.Fatalf("point %d converts differently", i)
+		}
+	}
+	if len(batchToAffineG2(nil)) != 0 {
+		t.Fatal("no points gave some")
+	}
+	points := make([]bn254.G2Affine, 40)
+	scalars := make([]fr.Element, len(points))
+	for i := range points {
+		points[i] = g2
+		scalars[i].SetUint64(uint64(i))
+	}
+	points[7].Neg(&g2)
+	var want bn254.G2Jac
+	if _, err := want.MultiExp(points, scalars, ecc.MultiExpConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := newG2MSM(points, 13).MultiExp(scalars, 1); !got.Equal(&want) {
+		t.Fatal("sparse G2 MSM differs from MultiExp")
+	}
+}
+
 func TestFixedMSMDigits(t *testing.T) {
 	t.Parallel()
 	for _, c := range []int{2, 4, 9, 10, 13, 16} {

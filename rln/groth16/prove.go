@@ -1,8 +1,6 @@
 package groth16
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr/fft"
@@ -26,7 +23,8 @@ var ErrBadWitness = errors.New("bad witness")
 // to proof, e.g. those that depend on the message) and which are static
 // (fixed for a member, e.g. its Merkle path). The multi-scalar
 // multiplications over the static signals then go into a Partial, computed
-// once and reused for every proof whose static values are the same.
+// once and reused for every proof whose static values are the same, and
+// updated for the signals that changed when some do (UpdatePartial).
 type Prover struct {
 	pk  *ProvingKey
 	fft *cosetFFT // size DomainSize, coset shift = a primitive 2n-th root of unity
@@ -46,6 +44,8 @@ type Prover struct {
 	hcMSM *g1MSM
 	dynA  *g1MSM
 	dynB2 *g2MSM
+	// The static signals' tables, for Partials and their updates.
+	statT staticTables
 }
 
 // Window sizes of the fixed-base tables (chosen by benchmark on the
@@ -56,7 +56,8 @@ const (
 )
 
 // signalSet is a subset of the witness signals with the key's points
-// gathered for it, so that an MSM over the subset is one call.
+// gathered for it, so that an MSM table over the subset is one call (the
+// points are dropped once the tables are built).
 type signalSet struct {
 	idx      []int // witness indices, ascending
 	cIdx     []int // positions in idx of private signals (those with C points)
@@ -77,18 +78,6 @@ func gather(pk *ProvingKey, idx []int) signalSet {
 	}
 	return s
 }
-
-// Partial holds the multi-scalar multiplications over the static signals
-// of a witness, and a digest of those signals' values.
-type Partial struct {
-	digest   [sha256.Size]byte
-	a, b1, c bn254.G1Jac
-	b2       bn254.G2Jac
-}
-
-// ErrPartialMismatch: the witness's static signals are not the ones the
-// partial was computed from.
-var ErrPartialMismatch = errors.New("groth16: partial computed for other static signals")
 
 // NewProver precomputes the FFT domain of the key. dynamic, when not nil,
 // marks the witness signals that change from proof to proof (see Partial);
@@ -128,13 +117,29 @@ func NewProver(pk *ProvingKey, dynamic []bool) (*Prover, error) {
 		}
 	}
 	pr.stat, pr.dyn = gather(pk, statIdx), gather(pk, dynIdx)
-	hc := append([]bn254.G1Affine(nil), pk.H...)
+	pr.buildTables()
+	return pr, nil
+}
+
+// buildTables builds the fixed-base tables, each on its own goroutine,
+// and drops the gathered points, which only they needed.
+func (pr *Prover) buildTables() {
+	hc := append([]bn254.G1Affine(nil), pr.pk.H...)
 	hc = append(hc, pr.dyn.c...)
 	hc = append(hc, pr.dyn.b1...)
-	pr.hcMSM = newG1MSM(hc, hWindow)
-	pr.dynA = newG1MSM(pr.dyn.a, dynWindow)
-	pr.dynB2 = newG2MSM(pr.dyn.b2, dynWindow)
-	return pr, nil
+	st, t := &pr.stat, &pr.statT
+	var wg sync.WaitGroup
+	wg.Go(func() { pr.hcMSM = newG1MSM(hc, hWindow) })
+	wg.Go(func() { pr.dynA = newG1MSM(pr.dyn.a, dynWindow) })
+	wg.Go(func() { pr.dynB2 = newG2MSM(pr.dyn.b2, dynWindow) })
+	wg.Go(func() { t.a = newG1MSM(st.a, statWindow) })
+	wg.Go(func() { t.b1 = newG1MSM(st.b1, statWindow) })
+	wg.Go(func() { t.c = newG1MSM(st.c, statWindow) })
+	wg.Go(func() { t.b2 = newG2MSM(st.b2, statWindow) })
+	wg.Wait()
+	for _, s := range []*signalSet{&pr.stat, &pr.dyn} {
+		s.a, s.b1, s.c, s.b2 = nil, nil, nil, nil
+	}
 }
 
 // Key returns the proving key.
@@ -148,81 +153,6 @@ func (pr *Prover) checkWitness(w []fr.Element) error {
 		return fmt.Errorf("%w: witness[0] must be 1", ErrBadWitness)
 	}
 	return nil
-}
-
-// staticDigest hashes the values of the static signals. It hashes their
-// Montgomery limbs as they are in memory (a bijection of the values, and
-// cheaper than converting each to bytes): the digest only ever meets
-// digests made by this function.
-func (pr *Prover) staticDigest(w []fr.Element) [sha256.Size]byte {
-	h := sha256.New()
-	buf := make([]byte, 0, 32*256)
-	for _, i := range pr.stat.idx {
-		for _, limb := range w[i] {
-			buf = binary.LittleEndian.AppendUint64(buf, limb)
-		}
-		if len(buf) == cap(buf) {
-			h.Write(buf)
-			buf = buf[:0]
-		}
-	}
-	h.Write(buf)
-	var d [sha256.Size]byte
-	h.Sum(d[:0])
-	return d
-}
-
-// StaticDigest identifies the static part of a witness: witnesses with the
-// same digest can share one Partial.
-func (pr *Prover) StaticDigest(w []fr.Element) ([sha256.Size]byte, error) {
-	if err := pr.checkWitness(w); err != nil {
-		return [sha256.Size]byte{}, err
-	}
-	return pr.staticDigest(w), nil
-}
-
-// msm computes the four multi-scalar multiplications of a signal set.
-func (pr *Prover) msm(s *signalSet, w []fr.Element) (a, b1, c bn254.G1Jac, b2 bn254.G2Jac, err error) {
-	scalars := make([]fr.Element, len(s.idx))
-	for k, i := range s.idx {
-		scalars[k] = w[i]
-	}
-	cScalars := make([]fr.Element, len(s.cIdx))
-	for k, j := range s.cIdx {
-		cScalars[k] = scalars[j]
-	}
-	cfg := ecc.MultiExpConfig{NbTasks: pr.nbTasks}
-	var wg sync.WaitGroup
-	var errB2 error
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		_, errB2 = b2.MultiExp(s.b2, scalars, cfg)
-	}()
-	_, errA := a.MultiExp(s.a, scalars, cfg)
-	_, errB1 := b1.MultiExp(s.b1, scalars, cfg)
-	_, errC := c.MultiExp(s.c, cScalars, cfg)
-	wg.Wait()
-	err = errors.Join(errA, errB1, errB2, errC)
-	return
-}
-
-// Precompute computes the Partial of a witness's static signals.
-func (pr *Prover) Precompute(w []fr.Element) (*Partial, error) {
-	if err := pr.checkWitness(w); err != nil {
-		return nil, err
-	}
-	return pr.newPartial(w, pr.staticDigest(w))
-}
-
-// newPartial computes the static signals' MSMs of a checked witness.
-func (pr *Prover) newPartial(w []fr.Element, digest [sha256.Size]byte) (*Partial, error) {
-	p := &Partial{digest: digest}
-	var err error
-	if p.a, p.b1, p.c, p.b2, err = pr.msm(&pr.stat, w); err != nil {
-		return nil, fmt.Errorf("groth16: multi-exponentiation: %w", err)
-	}
-	return p, nil
 }
 
 // Prove computes a proof for a full witness (w[0] = 1, then the public
@@ -242,33 +172,40 @@ func (pr *Prover) ProveWithPartial(w []fr.Element, part *Partial, rnd io.Reader)
 	if err := pr.checkWitness(w); err != nil {
 		return nil, err
 	}
-	if pr.staticDigest(w) != part.digest {
+	if !pr.matches(part, w) {
 		return nil, ErrPartialMismatch
 	}
 	return pr.prove(w, part, rnd)
 }
 
-// PartialCache keeps Partials by the digest of their static signals.
+// PartialCache keeps Partials by a key of the caller's choosing, e.g. one
+// a member, so that a member whose static values changed (a new Merkle
+// path) finds its previous Partial to update. It must be safe for
+// concurrent use when proofs run concurrently.
 type PartialCache interface {
-	Get(digest [sha256.Size]byte) (*Partial, bool)
-	Put(digest [sha256.Size]byte, p *Partial)
+	Get(key [32]byte) (*Partial, bool)
+	// Put stores p under key, replacing the Partial stored there.
+	Put(key [32]byte, p *Partial)
 }
 
-// ProveCached proves reusing the cache's Partial for the witness's static
-// signals, computing and storing it on a miss. The static values are
-// hashed once.
-func (pr *Prover) ProveCached(w []fr.Element, cache PartialCache, rnd io.Reader) (*Proof, error) {
+// ProveCached proves with the Partial the cache holds under key: as it is
+// when it matches the witness's static values, updated (UpdatePartial)
+// and stored back when some differ, computed and stored when there is
+// none (or it is another prover's). Concurrent calls with one key may
+// each update and store; every proof uses a Partial of its own witness.
+func (pr *Prover) ProveCached(w []fr.Element, key [32]byte, cache PartialCache, rnd io.Reader) (*Proof, error) {
 	if err := pr.checkWitness(w); err != nil {
 		return nil, err
 	}
-	d := pr.staticDigest(w)
-	part, ok := cache.Get(d)
-	if !ok {
-		var err error
-		if part, err = pr.newPartial(w, d); err != nil {
-			return nil, err
-		}
-		cache.Put(d, part)
+	old, _ := cache.Get(key)
+	var part *Partial
+	if old == nil || old.owner != pr {
+		part = pr.newPartial(w)
+	} else {
+		part = pr.update(old, w)
+	}
+	if part != old {
+		cache.Put(key, part)
 	}
 	return pr.prove(w, part, rnd)
 }
