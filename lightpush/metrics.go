@@ -16,6 +16,7 @@ type metrics struct {
 	latency   prometheus.Histogram
 	refusals  *prometheus.CounterVec
 	slotFiles *prometheus.CounterVec
+	refreshes prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, s *Service) (*metrics, error) {
@@ -51,6 +52,12 @@ func newMetrics(reg prometheus.Registerer, s *Service) (*metrics, error) {
 	}, []string{"kind"})); err != nil {
 		return nil, err
 	}
+	if m.refreshes, err = promutil.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "rlnd_lightpush_path_refreshes_total",
+		Help: "Memberships' cached proof parts brought up to date after the membership root changed, ahead of their next proof.",
+	})); err != nil {
+		return nil, err
+	}
 	left := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "rlnd_lightpush_slots_left", Help: "Proofs the service can still attach in the current epoch.",
 	}, func() float64 { return float64(s.SlotsLeft()) })
@@ -58,6 +65,12 @@ func newMetrics(reg prometheus.Registerer, s *Service) (*metrics, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+func (m *metrics) refreshed() {
+	if m != nil {
+		m.refreshes.Inc()
+	}
 }
 
 func (m *metrics) response(code StatusCode) {

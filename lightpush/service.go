@@ -112,6 +112,10 @@ type ServiceConfig struct {
 	Now            func() time.Time
 	Logger         *slog.Logger
 	Registerer     prometheus.Registerer
+	// PathRefresh is how often the service checks the group's root to
+	// refresh the cached proof parts of its memberships after another
+	// member registered (default DefaultPathRefresh; negative: never).
+	PathRefresh time.Duration
 	// Admission bounds the request streams of each version (deadlines,
 	// requests in progress and idle streams per peer, per address prefix
 	// and in all); zero fields take admission's defaults.
@@ -137,6 +141,9 @@ type Service struct {
 	compacted atomic.Uint64
 	// gates admit the request streams, by protocol id (serveStreams).
 	gates map[protocol.ID]*admission.Gate
+	// refresh keeps the memberships' cached proof parts current (nil
+	// without memberships or with PathRefresh < 0).
+	refresh *refresher
 }
 
 // NewService starts the service on h (v3 and v2-beta1).
@@ -197,6 +204,12 @@ func NewService(h host.Host, cfg ServiceConfig) (*Service, error) {
 		}
 		return nil, err
 	}
+	if len(cfg.Memberships) > 0 && cfg.PathRefresh >= 0 {
+		if cfg.PathRefresh == 0 {
+			cfg.PathRefresh = DefaultPathRefresh
+		}
+		s.refresh = s.startRefresher(cfg.PathRefresh)
+	}
 	return s, nil
 }
 
@@ -208,6 +221,9 @@ func (s *Service) Close() {
 	s.h.RemoveStreamHandler(ProtocolV2)
 	for _, g := range s.gates {
 		g.Close()
+	}
+	if s.refresh != nil {
+		s.refresh.close()
 	}
 	if s.slots != nil {
 		s.slots.Close()

@@ -87,7 +87,7 @@ func startNet(tb testing.TB, held int, limit uint64, edit func(*ServiceConfig)) 
 		edit(&cfg)
 	}
 	validator := func() *relay.Validator {
-		val, err := relay.NewValidator(relay.ValidatorConfig{Group: g, Verifier: v, RLN: true, Signal: rln.SignalTimestamped, EpochPeriod: cfg.EpochPeriod})
+		val, err := relay.NewValidator(relay.ValidatorConfig{Group: cfg.Group, Verifier: v, RLN: true, Signal: rln.SignalTimestamped, EpochPeriod: cfg.EpochPeriod})
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -55,3 +55,20 @@ func AttachProof(p *rln.Prover, g membership.Group, mem Member, pp ProofParams, 
 	m.RateLimitProof = proof.Marshal()
 	return proof, nil
 }
+
+// RefreshPath brings the prover's cached part of member mem up to date
+// with its current path in g (rln.Prover.Refresh), so that its next proof
+// does not pay for a path another registration changed. It reports false
+// for a member the prover has not proved for lately (not cached).
+func RefreshPath(p *rln.Prover, g membership.Group, mem Member) (bool, error) {
+	path, err := g.Proof(mem.Index)
+	if err != nil {
+		return false, fmt.Errorf("relay: merkle path of member %d: %w", mem.Index, err)
+	}
+	return p.Refresh(&rln.ProveRequest{
+		Secret:           mem.Identity.Secret,
+		UserMessageLimit: mem.UserMessageLimit,
+		PathElements:     path.PathElements,
+		PathIndices:      path.PathIndices,
+	})
+}

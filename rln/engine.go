@@ -240,6 +240,19 @@ func (p *Prover) Prove(req *ProveRequest, rnd io.Reader) (*RateLimitProof, error
 	return p.ProveWitness(w, req.Epoch, rnd)
 }
 
+// Refresh updates the cached message-independent part of req's member for
+// its current path (see groth16.Prover.RefreshCached), so that its next
+// proof costs what a proof on an unchanged path does. The message inputs
+// of req do not matter. It reports false, doing nothing, for a member not
+// in the cache.
+func (p *Prover) Refresh(req *ProveRequest) (bool, error) {
+	w, err := p.Witness(req)
+	if err != nil {
+		return false, err
+	}
+	return p.g16.RefreshCached(w, p.memberKey(w), p.partials)
+}
+
 // ProveWitness proves a witness computed by Witness.
 func (p *Prover) ProveWitness(w []fr.Element, epoch uint64, rnd io.Reader) (*RateLimitProof, error) {
 	if len(w) != p.graph.NumWitness() {

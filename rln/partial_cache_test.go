@@ -159,3 +159,39 @@ func TestPartialCacheLRU(t *testing.T) {
 		t.Fatalf("%d entries, bound 2", c.order.Len())
 	}
 }
+
+// Refresh brings a cached member's part up to its new path ahead of its
+// next proof (which then finds it current), and leaves members it has not
+// cached alone.
+func TestRefreshUpdatesCachedMembersOnly(t *testing.T) {
+	p, v := engine(t)
+	m := newMember(t, 10)
+	if ok, err := p.Refresh(m.request(0, 5, nil)); err != nil || ok {
+		t.Fatalf("Refresh of a member never proved for: %v, %v; want false, nil", ok, err)
+	}
+	if _, err := p.Prove(m.request(0, 5, []byte("one")), rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	moved := m.registered(t, 12)
+	if ok, err := p.Refresh(moved.request(0, 5, nil)); err != nil || !ok {
+		t.Fatalf("Refresh of a cached member: %v, %v; want true, nil", ok, err)
+	}
+	w, err := p.Witness(moved.request(1, 5, []byte("two")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, ok := p.partials.Get(p.memberKey(w))
+	if !ok {
+		t.Fatal("the member left the cache")
+	}
+	if same, err := p.g16.UpdatePartial(part, w); err != nil || same != part {
+		t.Fatalf("after Refresh the cached part is not the new path's (%v)", err)
+	}
+	proof, err := p.ProveWitness(w, 5, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Verify(proof, SignalHash([]byte("two"))); err != nil {
+		t.Fatalf("the proof after Refresh is rejected: %v", err)
+	}
+}

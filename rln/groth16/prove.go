@@ -198,6 +198,31 @@ func (pr *Prover) ProveCached(w []fr.Element, key [32]byte, cache PartialCache, 
 		return nil, err
 	}
 	old, _ := cache.Get(key)
+	return pr.prove(w, pr.cachedPartial(w, key, old, cache), rnd)
+}
+
+// RefreshCached brings the Partial the cache holds under key up to date
+// with the witness's static values (UpdatePartial), without proving: a
+// caller that sees a member's path change (another member registered) can
+// do it before the member's next message, which then proves at the cost
+// of a message whose path did not change. It does nothing, and returns
+// false, when the cache holds no Partial of this prover under key: it
+// never adds members to the cache.
+func (pr *Prover) RefreshCached(w []fr.Element, key [32]byte, cache PartialCache) (bool, error) {
+	if err := pr.checkWitness(w); err != nil {
+		return false, err
+	}
+	old, _ := cache.Get(key)
+	if old == nil || old.owner != pr {
+		return false, nil
+	}
+	pr.cachedPartial(w, key, old, cache)
+	return true, nil
+}
+
+// cachedPartial returns the Partial for w: old (the cache's, may be nil)
+// as it is, updated, or computed anew, storing a new one under key.
+func (pr *Prover) cachedPartial(w []fr.Element, key [32]byte, old *Partial, cache PartialCache) *Partial {
 	var part *Partial
 	if old == nil || old.owner != pr {
 		part = pr.newPartial(w)
@@ -207,7 +232,7 @@ func (pr *Prover) ProveCached(w []fr.Element, key [32]byte, cache PartialCache, 
 	if part != old {
 		cache.Put(key, part)
 	}
-	return pr.prove(w, part, rnd)
+	return part
 }
 
 // prove computes the proof from a checked witness and its Partial, in
