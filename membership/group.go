@@ -43,6 +43,14 @@ type HealthReporter interface {
 
 var _ HealthReporter = (*GroupManager)(nil)
 
+// RepairReporter is implemented by a Group whose tree can be repaired
+// from the registry (GroupManager): LastRepair says when it last was.
+type RepairReporter interface {
+	LastRepair() (Repair, bool)
+}
+
+var _ RepairReporter = (*GroupManager)(nil)
+
 const (
 	// TreeDepth is the depth of the RLN membership tree (the circuit's).
 	TreeDepth = 20

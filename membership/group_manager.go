@@ -114,6 +114,7 @@ type GroupManager struct {
 	repairs           atomic.Uint64 // mismatches repaired
 	repairedLeaves    atomic.Uint64 // leaves written by repairs
 	undecodedErasures atomic.Uint64 // erasures taken as lazy without knowing
+	lastRepair        atomic.Pointer[Repair]
 
 	// mu guards what readers see. Only the holder of stepMu writes.
 	mu    sync.RWMutex

@@ -187,6 +187,9 @@ func TestSyncDevchainRepairsDivergence(t *testing.T) {
 	if r, n := g.repairs.Load(), g.repairedLeaves.Load(); r != 1 || n != 1 {
 		t.Fatalf("%d repairs of %d leaves, want 1 of 1", r, n)
 	}
+	if r, ok := g.LastRepair(); !ok || r.Leaves != 1 || r.Block != g.SyncedBlock() {
+		t.Fatalf("LastRepair %+v, %v; want 1 leaf at block %d", r, ok, g.SyncedBlock())
+	}
 	if roots := g.ValidRoots(); len(roots) != 1 || roots[0] != g.Root() {
 		t.Fatalf("window after the repair holds %d roots, want only the repaired one", len(roots))
 	}

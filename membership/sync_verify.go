@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/ethereum/go-ethereum"
@@ -49,9 +50,27 @@ func (g *GroupManager) verifyRoot(ctx context.Context) error {
 			local.String(), onChain.String(), block, fixed)
 	}
 	g.needVerify = false
+	g.lastRepair.Store(&Repair{At: time.Now(), Block: block, Leaves: fixed})
 	g.log.Warn("membership tree repaired: its root matches the registry's again",
 		"block", block, "leaves_fixed", fixed, "repairs_so_far", g.repairs.Load())
 	return nil
+}
+
+// Repair describes the last repair of the tree (see verifyRoot).
+type Repair struct {
+	At     time.Time // when it was made
+	Block  uint64    // the block whose root() the tree did not match
+	Leaves int       // leaves rewritten from the registry
+}
+
+// LastRepair returns the last repair, if the tree was ever repaired since
+// the manager started.
+func (g *GroupManager) LastRepair() (Repair, bool) {
+	r := g.lastRepair.Load()
+	if r == nil {
+		return Repair{}, false
+	}
+	return *r, true
 }
 
 // repairLeaves reads every leaf below the registry's nextFreeIndex at

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -97,6 +98,7 @@ func (n *Node) rlnHealth() ComponentHealth {
 	err := hr.Healthy()
 	switch {
 	case err == nil:
+		c.Reason = recentRepair(n.group)
 		return c
 	case errors.Is(err, membership.ErrCatchingUp):
 		c.Status = StatusInitializing
@@ -105,6 +107,26 @@ func (n *Node) rlnHealth() ComponentHealth {
 	}
 	c.Reason = err.Error()
 	return c
+}
+
+// repairWindow is how long /health mentions a repair of the membership
+// tree after it was made.
+const repairWindow = time.Hour
+
+// recentRepair says, for a group repaired within repairWindow, that its
+// tree had diverged from the registry and was repaired (a ready component
+// with a note); "" otherwise.
+func recentRepair(g membership.Group) string {
+	rr, ok := g.(membership.RepairReporter)
+	if !ok {
+		return ""
+	}
+	r, ok := rr.LastRepair()
+	if !ok || time.Since(r.At) > repairWindow {
+		return ""
+	}
+	return fmt.Sprintf("the membership tree differed from the registry's at block %d and was repaired from it (%d leaves) at %s",
+		r.Block, r.Leaves, r.At.UTC().Format(time.RFC3339))
 }
 
 // MarshalJSON writes the health in the shape of nwaku's /health answer:

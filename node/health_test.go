@@ -13,6 +13,7 @@ import (
 
 	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/internal/testnet"
+	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/rln"
 	"github.com/rlnd/rlnd/wire"
@@ -115,4 +116,25 @@ func gauge(t *testing.T, n *Node, name string) float64 {
 	}
 	t.Fatalf("no gauge %s", name)
 	return 0
+}
+
+// repairedGroup is a group that reports a repair of its tree.
+type repairedGroup struct {
+	membership.Group
+	r membership.Repair
+}
+
+func (g repairedGroup) LastRepair() (membership.Repair, bool) { return g.r, true }
+
+// A repair of the membership tree within the last hour is noted in the
+// health (the component stays ready); an older one is not.
+func TestHealthNotesRecentRepair(t *testing.T) {
+	recent := repairedGroup{r: membership.Repair{At: time.Now().Add(-time.Minute), Block: 77, Leaves: 3}}
+	if got := recentRepair(recent); !strings.Contains(got, "block 77") || !strings.Contains(got, "3 leaves") {
+		t.Fatalf("recent repair noted as %q", got)
+	}
+	old := repairedGroup{r: membership.Repair{At: time.Now().Add(-2 * repairWindow), Block: 77, Leaves: 3}}
+	if got := recentRepair(old); got != "" {
+		t.Fatalf("old repair still noted: %q", got)
+	}
 }
