@@ -156,7 +156,7 @@ func TestSecretsNotPrinted(t *testing.T) {
 			t.Fatalf("a secret reached the output: %s", text)
 		}
 	}
-	if !strings.Contains(text, fmt.Sprintf("%x", id.IDCommitment[:])) {
+	if !strings.Contains(text, id.CommitmentHex()) {
 		t.Fatal("the commitment should be shown")
 	}
 }
