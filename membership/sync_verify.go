@@ -81,6 +81,9 @@ func (g *GroupManager) repairLeaves(ctx context.Context, block uint64) (int, err
 	if err != nil {
 		return 0, err
 	}
+	if n > MaxMembers {
+		return 0, fmt.Errorf("membership: the registry reports nextFreeIndex %d at block %d, past the depth-%d tree's %d leaves", n, block, TreeDepth, MaxMembers)
+	}
 	var indices []uint64
 	var leaves []fr.Element
 	for start := uint64(0); start < uint64(n); start += repairPage {
