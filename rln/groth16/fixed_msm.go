@@ -1,6 +1,7 @@
 package groth16
 
 import (
+	"runtime"
 	"sync"
 	"unsafe"
 
@@ -21,7 +22,7 @@ type fixedMSM[E any, PE field[E], P any, J any, PJ jacobian[J, P]] struct {
 	c, windows int
 	width      []uint      // bits of each window: c or c-1, summing to frBits+1
 	idx        []int       // caller's index of each finite base (infinity adds nothing)
-	table      []affine[E] // [window*len(idx) + finite base]
+	table      []affine[E] // [window*len(idx) + finite base]; see tableMemory
 	g          group[E, P, J]
 	scratch    sync.Pool // *msmScratch[E, J]: one accumulation's buffers
 	digitBufs  sync.Pool // *[]int32: the memory of msmDigits
@@ -134,7 +135,7 @@ func newFixedMSM[PE field[E], PJ jacobian[J, P], E, P, J any](points []P, c int,
 		}
 	}
 	f.windows, f.width = windowWidths(c)
-	f.table = make([]affine[E], 0, f.windows*len(jac))
+	f.table = tableMemory[E](f, f.windows*len(jac))
 	for k := range f.windows {
 		if k > 0 {
 			for i := range jac {
@@ -143,8 +144,9 @@ func newFixedMSM[PE field[E], PJ jacobian[J, P], E, P, J any](points []P, c int,
 				}
 			}
 		}
-		for _, p := range g.toAffine(jac) {
-			f.table = append(f.table, g.coords(&p))
+		row := f.table[k*len(jac) : (k+1)*len(jac)]
+		for i, p := range g.toAffine(jac) {
+			row[i] = g.coords(&p)
 		}
 	}
 	return f
@@ -459,6 +461,7 @@ func (f *fixedMSM[E, PE, P, J, PJ]) accumulate(dig []int32, n, lo, hi int) J {
 		replay()
 	}
 	s.batchB, s.batchR, s.retryB, s.retryR, s.retryB2, s.retryR2 = batchB, batchR, retryB, retryR, retryB2, retryR2
+	runtime.KeepAlive(f) // the table may be memory that f's cleanup unmaps
 	return f.reduce(s)
 }
 

@@ -65,17 +65,13 @@ func (pr *Prover) matches(part *Partial, w []fr.Element) bool {
 // the signals have B points, and a G2 addition costs about three G1
 // ones), then the G1 A and C sums (every signal, or nearly).
 func (pr *Prover) staticSums(s []fr.Element) (a, b1, c bn254.G1Jac, b2 bn254.G2Jac) {
-	cs := make([]fr.Element, len(pr.stat.cIdx))
-	for k, j := range pr.stat.cIdx {
-		cs[k] = s[j]
-	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		b2 = pr.statT.b2.MultiExp(s, 1)
 		b1 = pr.statT.b1.MultiExp(s, 1)
 	})
 	a = pr.statT.a.MultiExp(s, 1)
-	c = pr.statT.c.MultiExp(cs, 1)
+	c = pr.statT.c.MultiExp(s, 1)
 	wg.Wait()
 	return
 }
@@ -122,6 +118,7 @@ func (pr *Prover) update(old *Partial, w []fr.Element) *Partial {
 		return old
 	}
 	d, changed, nonZero := pr.staticDelta(old, w)
+	defer pr.deltaBufs.Put(&d)
 	if changed >= nonZero {
 		return pr.newPartial(w)
 	}
@@ -137,8 +134,15 @@ func (pr *Prover) update(old *Partial, w []fr.Element) *Partial {
 // staticDelta returns the static signals' values in w minus those of old
 // (zero where they agree), how many differ, and how many are non-zero in
 // w: the additions of an update against those of a fresh computation.
+// d is from pr.deltaBufs (an update makes one a proof, ~170 KB with the
+// RLN key, and the garbage makes the collector run more often).
 func (pr *Prover) staticDelta(old *Partial, w []fr.Element) (d []fr.Element, changed, nonZero int) {
-	d = make([]fr.Element, len(pr.stat.idx))
+	if p, ok := pr.deltaBufs.Get().(*[]fr.Element); ok {
+		d = *p
+		clear(d)
+	} else {
+		d = make([]fr.Element, len(pr.stat.idx))
+	}
 	for k, i := range pr.stat.idx {
 		if !w[i].IsZero() {
 			nonZero++

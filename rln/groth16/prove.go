@@ -45,7 +45,8 @@ type Prover struct {
 	dynA  *g1MSM
 	dynB2 *g2MSM
 	// The static signals' tables, for Partials and their updates.
-	statT staticTables
+	statT     staticTables
+	deltaBufs sync.Pool // *[]fr.Element: an update's differences (staticDelta)
 }
 
 // Window sizes of the fixed-base tables (chosen by benchmark on the
@@ -77,6 +78,17 @@ func gather(pk *ProvingKey, idx []int) signalSet {
 		}
 	}
 	return s
+}
+
+// alignedC is s.c at the positions of s.idx, the point at infinity
+// (zero, which a table skips) for public signals, so that an MSM over the
+// C points takes the same scalars as the others.
+func (s *signalSet) alignedC() []bn254.G1Affine {
+	c := make([]bn254.G1Affine, len(s.idx))
+	for k, j := range s.cIdx {
+		c[j] = s.c[k]
+	}
+	return c
 }
 
 // NewProver precomputes the FFT domain of the key. dynamic, when not nil,
@@ -134,7 +146,7 @@ func (pr *Prover) buildTables() {
 	wg.Go(func() { pr.dynB2 = newG2MSM(pr.dyn.b2, dynWindow) })
 	wg.Go(func() { t.a = newG1MSM(st.a, statWindow) })
 	wg.Go(func() { t.b1 = newG1MSM(st.b1, statWindow) })
-	wg.Go(func() { t.c = newG1MSM(st.c, statWindow) })
+	wg.Go(func() { t.c = newG1MSM(st.alignedC(), statWindow) })
 	wg.Go(func() { t.b2 = newG2MSM(st.b2, statWindow) })
 	wg.Wait()
 	for _, s := range []*signalSet{&pr.stat, &pr.dyn} {
