@@ -57,14 +57,8 @@ func DeployedBlock(ctx context.Context, src ChainSource, cfg SyncConfig) (uint64
 // decodeDeployedBlock reads deployedBlockNumber()'s answer, one ABI uint32
 // word.
 func decodeDeployedBlock(out []byte, cfg SyncConfig) (uint64, error) {
-	if len(out) != abiWord {
-		return 0, fmt.Errorf("membership: deployedBlockNumber() of %s returned %d bytes, want one %d-byte word", cfg.Contract.Hex(), len(out), abiWord)
-	}
-	n, ok := uint32Word((*[abiWord]byte)(out))
-	if !ok {
-		return 0, fmt.Errorf("membership: deployedBlockNumber() of %s returned 0x%x, not a uint32", cfg.Contract.Hex(), out)
-	}
-	return uint64(n), nil
+	n, err := decodeUint32(out, "deployedBlockNumber() of "+cfg.Contract.Hex())
+	return uint64(n), err
 }
 
 // noDeployedBlock is the error for a registry without the view: if there

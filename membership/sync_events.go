@@ -155,6 +155,19 @@ func uint32Word(w *[abiWord]byte) (uint32, bool) {
 	return uint32(w[28])<<24 | uint32(w[29])<<16 | uint32(w[30])<<8 | uint32(w[31]), true
 }
 
+// decodeUint32 decodes a view's answer that must be one ABI uint32 word;
+// what names the call in the error.
+func decodeUint32(out []byte, what string) (uint32, error) {
+	if len(out) != abiWord {
+		return 0, fmt.Errorf("membership: %s returned %d bytes, want one %d-byte word", what, len(out), abiWord)
+	}
+	v, ok := uint32Word((*[abiWord]byte)(out))
+	if !ok {
+		return 0, fmt.Errorf("membership: %s returned 0x%x, not a uint32", what, out)
+	}
+	return v, nil
+}
+
 // decodeLogs decodes the logs of the block range [from, to] in chain order.
 // Besides each log's own checks it rejects logs outside the range, two logs
 // with the same position and logs of one block with different block hashes.

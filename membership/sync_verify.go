@@ -164,14 +164,7 @@ func (g *GroupManager) uint32At(ctx context.Context, sel []byte, block uint64) (
 	if err != nil {
 		return 0, err
 	}
-	if len(out) != abiWord {
-		return 0, fmt.Errorf("membership: view 0x%x at block %d returned %d bytes, want %d", sel, block, len(out), abiWord)
-	}
-	v, ok := uint32Word((*[abiWord]byte)(out))
-	if !ok {
-		return 0, fmt.Errorf("membership: view 0x%x at block %d returned 0x%x, not a uint32", sel, block, out)
-	}
-	return v, nil
+	return decodeUint32(out, fmt.Sprintf("view 0x%x at block %d", sel, block))
 }
 
 // leavesAt calls getRateCommitmentsInRangeBoundsInclusive(start, end) at
