@@ -58,6 +58,18 @@ func newMetrics(reg prometheus.Registerer, s *Service) (*metrics, error) {
 	})); err != nil {
 		return nil, err
 	}
+	previous := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "rlnd_lightpush_previous_root_proofs_total",
+		Help: "Proofs made against a membership's previous root (still in the window) while its cached proof part was brought up to date.",
+	}, func() float64 {
+		if s.prover == nil {
+			return 0
+		}
+		return float64(s.prover.StaleProofs())
+	})
+	if _, err := promutil.Register(reg, previous); err != nil {
+		return nil, err
+	}
 	left := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "rlnd_lightpush_slots_left", Help: "Proofs the service can still attach in the current epoch.",
 	}, func() float64 { return float64(s.SlotsLeft()) })

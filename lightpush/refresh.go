@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-
-	"github.com/rlnd/rlnd/relay"
 )
 
 // DefaultPathRefresh is how often the service looks for a new membership
@@ -25,15 +23,28 @@ type refresher struct {
 	s         *Service
 	stop      chan struct{}
 	done      chan struct{}
+	kicks     chan struct{} // a proof was made against an older root
+	every     time.Duration
 	closing   sync.Once
 	refreshed atomic.Uint64 // parts brought up to date
 }
 
-// startRefresher starts the refresher goroutine; Service.Close stops it.
-func (s *Service) startRefresher(every time.Duration) *refresher {
-	r := &refresher{s: s, stop: make(chan struct{}), done: make(chan struct{})}
-	go r.run(every)
-	return r
+// newRefresher makes the refresher; start starts its goroutine, and
+// Service.Close stops it.
+func (s *Service) newRefresher(every time.Duration) *refresher {
+	return &refresher{s: s, every: every, stop: make(chan struct{}), done: make(chan struct{}), kicks: make(chan struct{}, 1)}
+}
+
+func (r *refresher) start() { go r.run(r.every) }
+
+// kick asks for a refresh now rather than at the next tick: a membership
+// just proved against its previous root (relay.MemberProver). It never
+// blocks.
+func (r *refresher) kick() {
+	select {
+	case r.kicks <- struct{}{}:
+	default:
+	}
 }
 
 func (r *refresher) close() {
@@ -51,6 +62,7 @@ func (r *refresher) run(every time.Duration) {
 		case <-r.stop:
 			return
 		case <-t.C:
+		case <-r.kicks:
 		}
 		root := r.s.cfg.Group.Root()
 		if root.Equal(&last) {
@@ -75,7 +87,7 @@ func (r *refresher) refreshAll() bool {
 		default:
 			return false // requests come first
 		}
-		refreshed, err := relay.RefreshPath(s.cfg.Prover, s.cfg.Group, m)
+		refreshed, err := s.prover.Refresh(m)
 		<-s.workers
 		if err != nil {
 			s.log.Debug("lightpush: refreshing a membership's proof part failed", "index", m.Index, "err", err)

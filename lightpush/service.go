@@ -144,6 +144,9 @@ type Service struct {
 	// refresh keeps the memberships' cached proof parts current (nil
 	// without memberships or with PathRefresh < 0).
 	refresh *refresher
+	// prover proves for the memberships, against a membership's previous
+	// root while the refresher updates its cached part (relay.MemberProver).
+	prover *relay.MemberProver
 }
 
 // NewService starts the service on h (v3 and v2-beta1).
@@ -183,6 +186,9 @@ func NewService(h host.Host, cfg ServiceConfig) (*Service, error) {
 	s := &Service{cfg: cfg, log: cfg.Logger, h: h, workers: make(chan struct{}, cfg.Workers),
 		quotas: newQuotas(QuotaConfig{PerPeer: cfg.PerPeerQuota, PerIP: cfg.PerIPQuota, PerPrefix: cfg.PerPrefixQuota,
 			Global: cfg.GlobalCap, ReservedShare: cfg.ReservedShare})}
+	if len(cfg.Memberships) > 0 {
+		s.makeProver()
+	}
 	m, err := newMetrics(cfg.Registerer, s)
 	if err != nil {
 		return nil, err
@@ -204,13 +210,26 @@ func NewService(h host.Host, cfg ServiceConfig) (*Service, error) {
 		}
 		return nil, err
 	}
-	if len(cfg.Memberships) > 0 && cfg.PathRefresh >= 0 {
-		if cfg.PathRefresh == 0 {
-			cfg.PathRefresh = DefaultPathRefresh
-		}
-		s.refresh = s.startRefresher(cfg.PathRefresh)
+	if s.refresh != nil {
+		s.refresh.start()
 	}
 	return s, nil
+}
+
+// makeProver makes the memberships' prover and their refresher (started
+// once the service serves). Without a refresher (PathRefresh < 0) a
+// membership proves against its previous root until that is half a window
+// old, then updates its part on the way.
+func (s *Service) makeProver() {
+	onStale := func(relay.Member) {}
+	if s.cfg.PathRefresh >= 0 {
+		if s.cfg.PathRefresh == 0 {
+			s.cfg.PathRefresh = DefaultPathRefresh
+		}
+		s.refresh = s.newRefresher(s.cfg.PathRefresh)
+		onStale = func(relay.Member) { s.refresh.kick() }
+	}
+	s.prover = relay.NewMemberProver(s.cfg.Prover, s.cfg.Group, onStale)
 }
 
 // Close stops serving: it returns once the requests in progress have
@@ -492,7 +511,7 @@ func (s *Service) proveAndPublish(c client, pubsubTopic string, msg *messagepb.W
 		return Response{Status: StatusInternal, Description: "slot of an unknown membership"}
 	}
 	start := time.Now()
-	proof, err := relay.AttachProof(s.cfg.Prover, s.cfg.Group, mem, relay.ProofParams{EpochPeriod: s.cfg.EpochPeriod, Signal: s.cfg.Signal}, msg, slot.MessageID)
+	proof, err := s.prover.Attach(mem, relay.ProofParams{EpochPeriod: s.cfg.EpochPeriod, Signal: s.cfg.Signal}, msg, slot.MessageID)
 	if err != nil {
 		s.log.Error("proof as a service", "member", slot.Member, "err", err)
 		return Response{Status: StatusInternal, Description: "could not prove the message"}

@@ -51,6 +51,24 @@ type RepairReporter interface {
 
 var _ RepairReporter = (*GroupManager)(nil)
 
+// RootAger is implemented by a Group that knows how old the roots of its
+// window are (GroupManager, StaticGroup). A prover uses it to tell whether
+// a proof against an older root will stay valid while it travels.
+type RootAger interface {
+	// RootAge returns how many leaf writes were applied after r's entry
+	// in the window (0: r is the current root), and false for a root not
+	// in the window.
+	RootAge(r fr.Element) (uint64, bool)
+	// RootWindow returns the window's size in leaf writes: a root leaves
+	// it at that age.
+	RootWindow() int
+}
+
+var (
+	_ RootAger = (*GroupManager)(nil)
+	_ RootAger = (*StaticGroup)(nil)
+)
+
 const (
 	// TreeDepth is the depth of the RLN membership tree (the circuit's).
 	TreeDepth = 20
@@ -129,6 +147,21 @@ func (l *rootLog) list() []fr.Element {
 		out[k] = e.root
 	}
 	return out
+}
+
+// age returns how many writes were applied after r's entry (0: r is the
+// current root); the entry leaves the window at an age of window.
+func (l *rootLog) age(r fr.Element) (uint64, bool) {
+	if len(l.entries) == 0 {
+		return 0, false
+	}
+	last := l.entries[len(l.entries)-1].seq
+	for k := len(l.entries) - 1; k >= 0; k-- {
+		if l.entries[k].root.Equal(&r) {
+			return last - l.entries[k].seq, true
+		}
+	}
+	return 0, false
 }
 
 // all returns a copy of the entries.

@@ -463,6 +463,17 @@ func (g *GroupManager) IsValidRoot(r fr.Element) bool {
 	return g.roots.contains(r)
 }
 
+// RootAge returns how many leaf writes were applied after r's entry in
+// the window (membership.RootAger).
+func (g *GroupManager) RootAge(r fr.Element) (uint64, bool) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.roots.age(r)
+}
+
+// RootWindow returns the window's size in leaf writes.
+func (g *GroupManager) RootWindow() int { return g.roots.window }
+
 // Proof returns the Merkle path of leaf index against Root().
 func (g *GroupManager) Proof(index uint64) (merkle.Proof, error) {
 	g.mu.RLock()

@@ -70,6 +70,13 @@ func (s *StaticGroup) ValidRoots() []fr.Element { return s.roots.list() }
 // IsValidRoot reports whether r is in the window.
 func (s *StaticGroup) IsValidRoot(r fr.Element) bool { return s.roots.contains(r) }
 
+// RootAge returns how many leaves were inserted after r's entry in the
+// window (membership.RootAger).
+func (s *StaticGroup) RootAge(r fr.Element) (uint64, bool) { return s.roots.age(r) }
+
+// RootWindow returns the window's size in leaf insertions.
+func (s *StaticGroup) RootWindow() int { return s.roots.window }
+
 // Proof returns the Merkle path of leaf index.
 func (s *StaticGroup) Proof(index uint64) (merkle.Proof, error) {
 	p, err := s.tree.Proof(index)

@@ -106,3 +106,40 @@ func TestStaticGroupInvalid(t *testing.T) {
 		})
 	}
 }
+
+// TestRootAge: a root's age is the number of leaf writes after it, and a
+// root leaves the window at the window's age.
+func TestRootAge(t *testing.T) {
+	t.Parallel()
+	const window = 4
+	gen := newEventGen(77)
+	leaves := make([]fr.Element, 10)
+	for i := range leaves {
+		leaves[i] = gen.register().leaf()
+	}
+	var roots []fr.Element // roots[k]: after k leaves
+	for k := range len(leaves) + 1 {
+		g, err := NewStaticGroup(leaves[:k], window)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots = append(roots, g.Root())
+	}
+	g, err := NewStaticGroup(leaves, window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.RootWindow() != window {
+		t.Fatalf("RootWindow = %d, want %d", g.RootWindow(), window)
+	}
+	for k, r := range roots {
+		age, ok := g.RootAge(r)
+		wantAge := uint64(len(leaves) - k)
+		if inWindow := wantAge < window; ok != inWindow || (ok && age != wantAge) {
+			t.Errorf("root after %d leaves: RootAge = %d, %v; want %d, %v", k, age, ok, wantAge, inWindow)
+		}
+		if ok != g.IsValidRoot(r) {
+			t.Errorf("root after %d leaves: RootAge says in window %v, IsValidRoot %v", k, ok, g.IsValidRoot(r))
+		}
+	}
+}

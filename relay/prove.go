@@ -7,6 +7,7 @@ import (
 
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/rln"
+	"github.com/rlnd/rlnd/rln/merkle"
 	"github.com/rlnd/rlnd/wire/pb/messagepb"
 )
 
@@ -28,32 +29,42 @@ type ProofParams struct {
 // timestamp must be set: it fixes the epoch and, with the timestamped
 // signal, x) against the group's current root, and puts the proof in m.
 func AttachProof(p *rln.Prover, g membership.Group, mem Member, pp ProofParams, m *messagepb.WakuMessage, messageID uint64) (*rln.RateLimitProof, error) {
+	path, err := g.Proof(mem.Index)
+	if err != nil {
+		return nil, fmt.Errorf("relay: merkle path of member %d: %w", mem.Index, err)
+	}
+	return attachWithPath(p, path, mem, pp, m, messageID)
+}
+
+// attachWithPath is AttachProof against the root path leads to.
+func attachWithPath(p *rln.Prover, path merkle.Proof, mem Member, pp ProofParams, m *messagepb.WakuMessage, messageID uint64) (*rln.RateLimitProof, error) {
 	if m.Timestamp == nil {
 		return nil, fmt.Errorf("relay: a message needs a timestamp to be proved")
 	}
 	if pp.EpochPeriod <= 0 {
 		pp.EpochPeriod = DefaultEpochPeriod
 	}
-	path, err := g.Proof(mem.Index)
-	if err != nil {
-		return nil, fmt.Errorf("relay: merkle path of member %d: %w", mem.Index, err)
-	}
 	ts := m.GetTimestamp()
-	x := rln.SignalHash(rln.Signal(pp.Signal, m.GetPayload(), m.GetContentTopic(), ts))
-	proof, err := p.Prove(&rln.ProveRequest{
-		Secret:           mem.Identity.Secret,
-		UserMessageLimit: mem.UserMessageLimit,
-		MessageID:        messageID,
-		PathElements:     path.PathElements,
-		PathIndices:      path.PathIndices,
-		Epoch:            rln.Epoch(time.Unix(0, ts), pp.EpochPeriod),
-		X:                x,
-	}, rand.Reader)
+	req := provingRequest(mem, path)
+	req.MessageID = messageID
+	req.Epoch = rln.Epoch(time.Unix(0, ts), pp.EpochPeriod)
+	req.X = rln.SignalHash(rln.Signal(pp.Signal, m.GetPayload(), m.GetContentTopic(), ts))
+	proof, err := p.Prove(req, rand.Reader)
 	if err != nil {
 		return nil, err
 	}
 	m.RateLimitProof = proof.Marshal()
 	return proof, nil
+}
+
+// provingRequest is the member's part of a proving request.
+func provingRequest(mem Member, path merkle.Proof) *rln.ProveRequest {
+	return &rln.ProveRequest{
+		Secret:           mem.Identity.Secret,
+		UserMessageLimit: mem.UserMessageLimit,
+		PathElements:     path.PathElements,
+		PathIndices:      path.PathIndices,
+	}
 }
 
 // RefreshPath brings the prover's cached part of member mem up to date
@@ -65,10 +76,5 @@ func RefreshPath(p *rln.Prover, g membership.Group, mem Member) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("relay: merkle path of member %d: %w", mem.Index, err)
 	}
-	return p.Refresh(&rln.ProveRequest{
-		Secret:           mem.Identity.Secret,
-		UserMessageLimit: mem.UserMessageLimit,
-		PathElements:     path.PathElements,
-		PathIndices:      path.PathIndices,
-	})
+	return p.Refresh(provingRequest(mem, path))
 }
