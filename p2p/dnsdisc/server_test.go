@@ -118,7 +118,8 @@ func (s *testServer) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 }
 
 // split255 cuts a TXT record into the character strings of at most 255
-// bytes that DNS carries.
+// bytes that DNS carries. (miekg/dns reads them in presentation form: a
+// backslash would start an escape. Tree entries have none.)
 func split255(s string) []string {
 	var out []string
 	for len(s) > 255 {
