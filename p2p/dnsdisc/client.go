@@ -113,7 +113,7 @@ func (c *Client) URLs() []URL { return slices.Clone(c.urls) }
 // trees that could be read are returned with it. ctx bounds the whole
 // call, Config.Timeout each query.
 func (c *Client) Resolve(ctx context.Context) ([]*enode.Node, error) {
-	reached, _, err := c.round(ctx, make(map[string]*treeState))
+	reached, err := c.round(ctx, make(map[string]*treeState))
 	nodes := unionNodes(reached)
 	c.metrics.discovered.Add(float64(len(nodes)))
 	return nodes, err
@@ -133,10 +133,10 @@ type treeState struct {
 // round reads the trees reached from the configured URLs through links,
 // breadth first, at most MaxTrees, each with its state in states (keyed
 // by canonical URL; a new state for a tree not there). It returns the
-// states reached in that order, whether any tree took a new root, and the
-// errors of the trees that could not be read, joined. A tree that could
+// states reached in that order, and the errors of the trees that could
+// not be read, joined. A tree that could
 // not be read keeps the nodes and links of its last read.
-func (c *Client) round(ctx context.Context, states map[string]*treeState) (reached []*treeState, changed bool, err error) {
+func (c *Client) round(ctx context.Context, states map[string]*treeState) (reached []*treeState, err error) {
 	var errs []error
 	seen := make(map[string]bool)
 	queue := slices.Clone(c.urls)
@@ -158,10 +158,9 @@ func (c *Client) round(ctx context.Context, states map[string]*treeState) (reach
 			states[key] = st
 		}
 		reached = append(reached, st)
-		took, err := c.syncTree(ctx, st)
-		if err != nil {
+		if _, err := c.syncTree(ctx, st); err != nil {
 			if ctx.Err() != nil {
-				return reached, changed, errors.Join(append(errs, fmt.Errorf("dnsdisc: tree %s: %w", key, ctx.Err()))...)
+				return reached, errors.Join(append(errs, fmt.Errorf("dnsdisc: tree %s: %w", key, ctx.Err()))...)
 			}
 			if errors.Is(err, ErrStaleRoot) {
 				c.metrics.errors.WithLabelValues(errTypeStaleRoot).Inc()
@@ -172,10 +171,9 @@ func (c *Client) round(ctx context.Context, states map[string]*treeState) (reach
 			c.log.Warn("dnsdisc: reading a tree failed", "url", key, "err", err)
 			errs = append(errs, err)
 		}
-		changed = changed || took
 		queue = append(queue, st.links...)
 	}
-	return reached, changed, errors.Join(errs...)
+	return reached, errors.Join(errs...)
 }
 
 // syncTree reads the tree of st when its root record changed, and reports

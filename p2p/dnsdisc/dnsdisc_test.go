@@ -605,3 +605,29 @@ func TestFeedCloseCutsQuery(t *testing.T) {
 	}
 	f.Close()
 }
+
+// A Feed whose tree cannot be read yet tries again (after
+// min(5 s, RecheckInterval)) and yields the nodes once it can.
+func TestFeedRetriesAfterFailure(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	key := newKey(t)
+	const domain = "nodes.example.org"
+	const recheck = 20 * time.Millisecond
+	const bound = recheck + 5*time.Second
+	reg := prometheus.NewRegistry()
+	c := testClient(t, srv.addr, []string{urlOf(key, domain)}, func(cfg *Config) { cfg.RecheckInterval, cfg.Registerer = recheck, reg })
+	f := c.Follow()
+	defer f.Close()
+	srv.waitAsked(t, domain, bound) // answered: no such name
+	srv.waitAsked(t, domain, bound) // the round after has begun: the failure is counted
+	if v := testutil.ToFloat64(c.metrics.errors.WithLabelValues(errTypeTreeSync)); v < 1 {
+		t.Fatalf("waku_dnsdisc_errors{type=tree_sync_failure} = %v, want at least 1", v)
+	}
+	nodes := wakuNodes(t, 0, 2)
+	srv.setTree(domain, makeTree(t, key, domain, 1, nodes).records)
+	got := []*enode.Node{next(t, f, bound), next(t, f, bound)}
+	if diff := sameNodes(got, nodes); diff != "" {
+		t.Fatal(diff)
+	}
+}

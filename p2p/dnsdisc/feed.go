@@ -21,6 +21,14 @@ const retryMin = 5 * time.Second
 // again when its record changes (a higher ENR sequence number); a node
 // that leaves the trees and comes back is yielded again.
 //
+// A tree that cannot be read keeps the nodes of its last read, and the
+// round is tried again after 5 s, doubling up to RecheckInterval. A root
+// whose sequence number is not above the one followed is refused
+// (ErrStaleRoot, logged and counted): EIP-1459 has the number increase
+// with every change, and an older signed root is a replay. (A tree whose
+// operator started its numbering again is taken when the Feed is started
+// again.)
+//
 // Feed is an enode.Iterator (it can be mixed with discv5's with
 // enode.FairMix). Next and Node are for one goroutine; Nodes and Close may
 // be called from any.
@@ -65,7 +73,7 @@ func (f *Feed) run() {
 	recheck := f.c.cfg.RecheckInterval
 	retry := min(retryMin, recheck)
 	for {
-		reached, _, err := f.c.round(f.ctx, f.states)
+		reached, err := f.c.round(f.ctx, f.states)
 		if f.ctx.Err() != nil {
 			return
 		}
