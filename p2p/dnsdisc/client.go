@@ -28,9 +28,9 @@
 //     more children: a larger tree is read up to the budget and at most
 //     MaxNodesPerTree of its nodes are taken (go-ethereum's SyncTree has no
 //     bound);
-//   - reads a tree again only when its root record changed, and asks the
-//     server only for the entries that changed (entries are named by their
-//     hash).
+//   - in a Feed, reads a tree again only when its root record changed, and
+//     asks the server only for the entries that changed (entries are named
+//     by their hash).
 //
 // Resolve reads the trees once; a Feed follows them, and yields each node
 // when it first appears and again when its record changes.
