@@ -1,0 +1,75 @@
+package peerexchange
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ethereum/go-ethereum/p2p/enode"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/rlnd/rlnd/wire"
+)
+
+// ErrInvalidNumPeers: Request was asked for fewer than 1 or more than
+// MaxPeers records.
+var ErrInvalidNumPeers = errors.New("peerexchange: invalid number of peers")
+
+// Request asks peer p for numPeers (1 to MaxPeers) ENRs and returns the
+// good ones, each a signed v4 record, at most numPeers (see decodeResponse
+// for what is skipped and what fails). The answer frame is bounded by
+// MaxResponseSize and the request in time by ctx, or DefaultRequestTimeout
+// when ctx has no deadline; cancelling ctx resets the stream.
+//
+// Errors: ErrInvalidNumPeers; a failure to open the stream, write or read
+// (wrapping ctx.Err() when ctx ended); ErrResponseTooLarge,
+// ErrMalformedResponse, ErrTooManyRecords, ErrBadRecord; a *StatusError
+// (wrapping ErrRefused) when the server refused.
+func Request(ctx context.Context, h host.Host, p peer.ID, numPeers int) ([]*enode.Node, error) {
+	if numPeers < 1 || numPeers > MaxPeers {
+		return nil, fmt.Errorf("%w: asked for %d, want 1 to %d", ErrInvalidNumPeers, numPeers, MaxPeers)
+	}
+	req, err := encodeRequest(uint64(numPeers))
+	if err != nil {
+		return nil, fmt.Errorf("peerexchange: encode the query: %w", err)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultRequestTimeout)
+		defer cancel()
+	}
+	st, err := h.NewStream(ctx, p, Protocol)
+	if err != nil {
+		return nil, fmt.Errorf("peerexchange: open a stream to %s: %w", p, err)
+	}
+	defer st.Close()
+	dl, _ := ctx.Deadline()
+	_ = st.SetDeadline(dl)
+	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
+	defer stop()
+	fail := func(what string, err error) error {
+		if ctx.Err() != nil {
+			return fmt.Errorf("peerexchange: %s (peer %s): %w", what, p, context.Cause(ctx))
+		}
+		return fmt.Errorf("peerexchange: %s (peer %s): %w", what, p, err)
+	}
+	if _, err := st.Write(req); err != nil {
+		_ = st.Reset()
+		return nil, fail("send the query", err)
+	}
+	_ = st.CloseWrite()
+	b, err := wire.ReadFrame(st, MaxResponseSize)
+	if err != nil {
+		if errors.Is(err, wire.ErrTooLarge) {
+			_ = st.Reset()
+			return nil, fmt.Errorf("%w (peer %s): %w", ErrResponseTooLarge, p, err)
+		}
+		return nil, fail("read the answer", err)
+	}
+	nodes, err := decodeResponse(b, numPeers)
+	if err != nil {
+		return nil, fmt.Errorf("%w (peer %s)", err, p)
+	}
+	return nodes, nil
+}
