@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 
 	"github.com/ethereum/go-ethereum/p2p/enode"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -48,9 +50,15 @@ func Request(ctx context.Context, h host.Host, p peer.ID, numPeers int) ([]*enod
 	_ = st.SetDeadline(dl)
 	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
 	defer stop()
+	// The stream's deadline is ctx's: a read cut by it may return before
+	// ctx reports its end, and is the same failure.
 	fail := func(what string, err error) error {
-		if ctx.Err() != nil {
+		var ne net.Error
+		switch {
+		case ctx.Err() != nil:
 			return fmt.Errorf("peerexchange: %s (peer %s): %w", what, p, context.Cause(ctx))
+		case errors.As(err, &ne) && ne.Timeout():
+			return fmt.Errorf("peerexchange: %s (peer %s): %w: %w", what, p, context.DeadlineExceeded, err)
 		}
 		return fmt.Errorf("peerexchange: %s (peer %s): %w", what, p, err)
 	}
@@ -64,6 +72,9 @@ func Request(ctx context.Context, h host.Host, p peer.ID, numPeers int) ([]*enod
 		if errors.Is(err, wire.ErrTooLarge) {
 			_ = st.Reset()
 			return nil, fmt.Errorf("%w (peer %s): %w", ErrResponseTooLarge, p, err)
+		}
+		if errors.Is(err, io.EOF) {
+			return nil, fail("read the answer: the stream ended before one", err)
 		}
 		return nil, fail("read the answer", err)
 	}

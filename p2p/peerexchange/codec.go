@@ -147,21 +147,23 @@ func decodeResponse(b []byte, numPeers int) ([]*enode.Node, error) {
 	return nodes, nil
 }
 
-// decodeRecord decodes one ENR and checks its signature (v4 scheme).
+// decodeRecord decodes one ENR and checks its signature (v4 scheme); its
+// errors say what is wrong with the record (decodeResponse wraps them in
+// ErrBadRecord).
 func decodeRecord(b []byte) (*enode.Node, error) {
 	if len(b) == 0 {
-		return nil, fmt.Errorf("%w: empty", ErrBadRecord)
+		return nil, errors.New("empty")
 	}
 	if len(b) > MaxRecordSize {
-		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrBadRecord, len(b), MaxRecordSize)
+		return nil, fmt.Errorf("%d bytes, at most %d", len(b), MaxRecordSize)
 	}
 	var r enr.Record
 	if err := rlp.DecodeBytes(b, &r); err != nil {
-		return nil, fmt.Errorf("%w: not an RLP-encoded ENR: %w", ErrBadRecord, err)
+		return nil, fmt.Errorf("not an RLP-encoded ENR: %w", err)
 	}
 	n, err := enode.New(enode.ValidSchemes, &r)
 	if err != nil {
-		return nil, fmt.Errorf("%w: signature (v4 scheme): %w", ErrBadRecord, err)
+		return nil, fmt.Errorf("no valid v4 signature: %w", err)
 	}
 	return n, nil
 }

@@ -216,7 +216,7 @@ func TestDecodeResponse(t *testing.T) {
 		{"too many", msg(bytesField(2, msg(info(ra), info(rb)))), 1, nil, ErrTooManyRecords, "2 records, asked for 1"},
 		{"a bad record is skipped", msg(bytesField(2, msg(info(tampered), info([]byte("not rlp")), info(rb)))), 5, []*enode.Node{b}, nil, ""},
 		{"a duplicate is skipped", msg(bytesField(2, msg(info(ra), info(ra), info(rb)))), 5, []*enode.Node{a, b}, nil, ""},
-		{"only bad records", msg(bytesField(2, msg(info(tampered), info(nil)))), 5, nil, ErrBadRecord, "none of the 2 records is good; record 1 of 2: peerexchange: bad record: signature"},
+		{"only bad records", msg(bytesField(2, msg(info(tampered), info(nil)))), 5, nil, ErrBadRecord, "none of the 2 records is good; record 1 of 2: no valid v4 signature: invalid signature on node record"},
 		{"an oversized record", msg(bytesField(2, msg(info(make([]byte, MaxRecordSize+1))))), 5, nil, ErrBadRecord, "301 bytes, at most 300"},
 		{"oversized answer", make([]byte, MaxResponseSize+1), 5, nil, ErrResponseTooLarge, "65537 bytes"},
 	}
