@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/p2p/enode"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/p2p"
+	"github.com/rlnd/rlnd/p2p/admission"
 )
 
 // service is a peer-exchange server on an rlnd host at 127.0.0.1 and its
@@ -163,5 +165,43 @@ func TestServerConfig(t *testing.T) {
 	got := s.Config()
 	if got.MaxPeers != MaxPeers || got.Admission != DefaultAdmission() || got.RateLimit.PeerBurst != DefaultPeerBurst {
 		t.Fatalf("defaults %+v", got)
+	}
+}
+
+// Close ends a request in progress (within admission.CloseGrace) before it
+// returns, and the protocol is no longer served.
+func TestServerClose(t *testing.T) {
+	t.Parallel()
+	s := startService(t, 5, ServerConfig{})
+	c := testnet.Host(t, cluster)
+	testnet.Connect(t, c, s.host)
+	ctx, cancel := context.WithTimeout(context.Background(), waitBound)
+	defer cancel()
+	st := rawStream(t, ctx, c, s.host)
+	if _, err := st.Write([]byte{0x04}); err != nil { // started, stalled
+		t.Fatal(err)
+	}
+	if err := s.srv.Admission().Wait(ctx, func(st admission.Stats) bool { return st.Active == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	began := time.Now()
+	go func() {
+		s.srv.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		t.Fatal("Close did not return with a request in progress")
+	}
+	if took := time.Since(began); took > admission.CloseGrace+time.Second {
+		t.Fatalf("Close took %s, grace %s", took, admission.CloseGrace)
+	}
+	if s := s.srv.Admission().Stats(); s.Active != 0 {
+		t.Fatalf("after Close %d requests active", s.Active)
+	}
+	if _, err := Request(ctx, c.Libp2p(), s.host.ID(), 5); err == nil || !strings.Contains(err.Error(), "open a stream") {
+		t.Fatalf("Request after Close: %v, want the stream refused", err)
 	}
 }
