@@ -19,15 +19,22 @@ import (
 var ErrInvalidNumPeers = errors.New("peerexchange: invalid number of peers")
 
 // Request asks peer p for numPeers (1 to MaxPeers) ENRs and returns the
-// good ones, each a signed v4 record, at most numPeers (see decodeResponse
-// for what is skipped and what fails). The answer frame is bounded by
+// good ones in the order sent: each a v4 record whose signature verified,
+// at most numPeers, no node twice. The answer frame is bounded by
 // MaxResponseSize and the request in time by ctx, or DefaultRequestTimeout
 // when ctx has no deadline; cancelling ctx resets the stream.
 //
+// A bad record (not RLP, over MaxRecordSize, no valid v4 signature) is
+// skipped, as nwaku's client does, and so is a second record of one node;
+// only an answer whose records are all bad fails (ErrBadRecord). An answer
+// without a status code is a success (go-waku's and older nwaku's).
+//
 // Errors: ErrInvalidNumPeers; a failure to open the stream, write or read
-// (wrapping ctx.Err() when ctx ended); ErrResponseTooLarge,
-// ErrMalformedResponse, ErrTooManyRecords, ErrBadRecord; a *StatusError
-// (wrapping ErrRefused) when the server refused.
+// (wrapping ctx's error when ctx ended or its deadline cut the stream, and
+// io.EOF when the server closed without answering); ErrResponseTooLarge;
+// ErrMalformedResponse (no PeerExchangeRPC, or no response in it);
+// ErrTooManyRecords (more than numPeers: nothing is returned); ErrBadRecord;
+// a *StatusError wrapping ErrRefused when the status code is not 200.
 func Request(ctx context.Context, h host.Host, p peer.ID, numPeers int) ([]*enode.Node, error) {
 	if numPeers < 1 || numPeers > MaxPeers {
 		return nil, fmt.Errorf("%w: asked for %d, want 1 to %d", ErrInvalidNumPeers, numPeers, MaxPeers)
