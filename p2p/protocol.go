@@ -25,10 +25,11 @@ const (
 // the busy answers (bounded per prefix), in all 512 idle, 128 requests and
 // 128 busy answers.
 //
-// The host bounds its own protocols (metadata and peer exchange); every
-// other protocol package declares its scope next to its protocol ids
+// The host bounds its own protocol (metadata); every other protocol
+// package declares its scope next to its protocol ids
 // (lightpush.StreamLimits, store.StreamLimits, filter.StreamLimits,
-// pubsub.StreamLimits) and the node passes them in HostConfig.StreamLimits.
+// pubsub.StreamLimits, peerexchange.StreamLimits) and the node passes them
+// in HostConfig.StreamLimits.
 type StreamLimits struct {
 	Protocols      []protocol.ID
 	PerPeer, Total int
@@ -37,11 +38,12 @@ type StreamLimits struct {
 // hostStreamLimits are the scopes of the host's own protocols.
 //   - metadata: one request per connection (js-waku also opens one ahead
 //     of use on each peer-store update): 8 per peer.
-//   - peer exchange: one request at a time; 4 per peer, 256 in all.
+//
+// Peer exchange's scope is p2p/peerexchange's (StreamLimits), which serves
+// it.
 func hostStreamLimits() []StreamLimits {
 	return []StreamLimits{
 		{Protocols: []protocol.ID{ProtocolMetadata}, PerPeer: 8, Total: 1024},
-		{Protocols: []protocol.ID{ProtocolPeerExchange}, PerPeer: 4, Total: 256},
 	}
 }
 
