@@ -24,7 +24,8 @@ type LocalRecord struct {
 	// LocalNode's IP as it is (its fallback or the address its discovery
 	// peers report).
 	IP net.IP
-	// TCP is the libp2p TCP port, for the tcp entry; 0 removes the entry.
+	// TCP is the libp2p TCP port, for the tcp entry (and tcp6 too when IP
+	// is an IPv6 address); 0 removes them.
 	TCP int
 	// UDP is the discv5 port, for the udp entry. Apply sets it as the
 	// LocalNode's fallback UDP port; 0 leaves it as it is.
@@ -67,6 +68,13 @@ func (r LocalRecord) changes(self peer.ID) ([]entryChange, error) {
 		out = append(out, entryChange{"tcp", enr.TCP(r.TCP)})
 	} else {
 		out = append(out, entryChange{key: "tcp"})
+	}
+	// EIP-778's tcp6 defaults to tcp, but js-waku reads an IPv6 address
+	// only with a tcp6 entry: an IPv6 IP gets one.
+	if r.TCP != 0 && r.IP != nil && r.IP.To4() == nil {
+		out = append(out, entryChange{"tcp6", enr.TCP6(r.TCP)})
+	} else {
+		out = append(out, entryChange{key: "tcp6"})
 	}
 	if r.UDP != 0 {
 		out = append(out, entryChange{"udp", enr.UDP(r.UDP)})

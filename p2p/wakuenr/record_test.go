@@ -94,6 +94,11 @@ func TestBuildDecodeRoundTrip(t *testing.T) {
 					t.Errorf("entry %s present: %v, want %v", k, has, k == tc.wantKey)
 				}
 			}
+			var tcp6 enr.TCP6
+			has6, err := loadOptional(n, &tcp6)
+			if wantTCP6 := tc.rec.IP != nil && tc.rec.IP.To4() == nil; err != nil || has6 != wantTCP6 || has6 && int(tcp6) != tc.rec.TCP {
+				t.Errorf("tcp6 entry present %v (%d, %v), want %v: js-waku reads ip6 only with tcp6", has6, tcp6, err, wantTCP6)
+			}
 			if tc.rec.UDP != 0 && n.UDP() != tc.rec.UDP {
 				t.Errorf("udp %d, want %d", n.UDP(), tc.rec.UDP)
 			}
