@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -95,11 +96,16 @@ func newTestHost(t *testing.T, cfg HostConfig) (*Host, *events) {
 	return h, ev
 }
 
-// addrInfo is h's address info restricted to one transport.
+// addrInfo is h's address info restricted to one transport, from its
+// listen addresses (those it announces may not be dialable here).
 func addrInfo(t *testing.T, h *Host, transport string) peer.AddrInfo {
 	t.Helper()
 	ai := peer.AddrInfo{ID: h.ID()}
-	for _, a := range h.Libp2p().Addrs() {
+	listen, err := h.Libp2p().Network().InterfaceListenAddresses()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range listen {
 		ws := false
 		ma.ForEach(a, func(c ma.Component) bool {
 			if c.Protocol().Code == ma.P_WS {
@@ -112,7 +118,7 @@ func addrInfo(t *testing.T, h *Host, transport string) peer.AddrInfo {
 		}
 	}
 	if len(ai.Addrs) == 0 {
-		t.Fatalf("host has no %s address in %v", transport, h.Libp2p().Addrs())
+		t.Fatalf("host has no %s address in %v", transport, listen)
 	}
 	return ai
 }
@@ -325,5 +331,83 @@ func TestNewHostRejectsBadConfig(t *testing.T) {
 			h.Close()
 			t.Errorf("NewHost(%+v) succeeded", cfg)
 		}
+	}
+}
+
+// A listen address that cannot be listened on fails NewHost, naming it,
+// even when the others work (go-libp2p alone would drop it with a log
+// line). A port another host holds is in use: SO_REUSEPORT is off, so
+// two nodes cannot share one.
+func TestListenFailureNamesTheAddress(t *testing.T) {
+	t.Parallel()
+	holder, _ := newTestHost(t, HostConfig{ClusterID: 1, Shards: shards(0)})
+	tcpAddr, wsAddr := addrInfo(t, holder, "tcp").Addrs[0], addrInfo(t, holder, "ws").Addrs[0]
+	tests := []struct {
+		name   string
+		listen []string
+		want   string // the address named
+		inUse  bool
+	}{
+		{name: "TCP port of another host", listen: []string{tcpAddr.String()}, want: tcpAddr.String(), inUse: true},
+		{name: "websocket port of another host", listen: []string{wsAddr.String()}, want: wsAddr.String(), inUse: true},
+		{name: "the second of two", listen: []string{"/ip4/127.0.0.1/tcp/0", tcpAddr.String() + "/ws"},
+			want: tcpAddr.String() + "/ws", inUse: true},
+		{name: "an address not on this host", listen: []string{"/ip4/127.0.0.1/tcp/0/ws", "/ip4/192.0.2.1/tcp/0"}, want: "/ip4/192.0.2.1/tcp/0"},
+		{name: "secure websocket without a certificate", listen: []string{"/ip4/127.0.0.1/tcp/0/tls/ws"}, want: "/ip4/127.0.0.1/tcp/0/tls/ws"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h, err := NewHost(HostConfig{ClusterID: 1, Listen: tt.listen})
+			if err == nil {
+				h.Close()
+				t.Fatalf("NewHost(%q) succeeded", tt.listen)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not name %s", err, tt.want)
+			}
+			if tt.inUse && (!errors.Is(err, ErrListen) || !errors.Is(err, syscall.EADDRINUSE)) {
+				t.Errorf("error %v does not wrap ErrListen and EADDRINUSE", err)
+			}
+		})
+	}
+}
+
+// A host never dials itself: its own peer id, or a peer id at one of its
+// own addresses, is refused with ErrSelf before any dial; its addresses
+// given for another peer are left out.
+func TestConnectSelf(t *testing.T) {
+	t.Parallel()
+	a, _ := newTestHost(t, HostConfig{ClusterID: 1, Shards: shards(0)})
+	b, _ := newTestHost(t, HostConfig{ClusterID: 1, Shards: shards(0)})
+	own := addrInfo(t, a, "tcp")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, ai := range []peer.AddrInfo{
+		own,
+		{ID: a.ID()},
+		{ID: b.ID(), Addrs: own.Addrs},
+		{ID: b.ID(), Addrs: append(slices.Clone(own.Addrs), addrInfo(t, a, "ws").Addrs...)},
+	} {
+		if !a.IsSelf(ai) {
+			t.Errorf("IsSelf(%v) = false", ai)
+		}
+		if _, err := a.Connect(ctx, ai); !errors.Is(err, ErrSelf) {
+			t.Errorf("Connect(%v) = %v, want ErrSelf", ai, err)
+		}
+	}
+	if n := len(a.Libp2p().Network().Conns()); n != 0 {
+		t.Fatalf("%d connections after dialing itself, want none", n)
+	}
+	other := addrInfo(t, b, "tcp")
+	if a.IsSelf(other) || a.IsSelf(peer.AddrInfo{ID: b.ID()}) {
+		t.Errorf("IsSelf(%v) = true for another host", other)
+	}
+	mixed := peer.AddrInfo{ID: b.ID(), Addrs: append(slices.Clone(own.Addrs), other.Addrs...)}
+	if a.IsSelf(mixed) {
+		t.Errorf("IsSelf(%v) = true with one address of another host", mixed)
+	}
+	if _, err := a.Connect(ctx, mixed); err != nil {
+		t.Fatalf("Connect(%v): %v", mixed, err)
 	}
 }
