@@ -34,12 +34,25 @@ type Advertise struct {
 	DNS4DomainName string
 }
 
+// listenRef gives the host's listen addresses (with the ports the system
+// picked) to what is built before the host: none until set.
+type listenRef struct {
+	f atomic.Pointer[func() []ma.Multiaddr]
+}
+
+func (r *listenRef) set(f func() []ma.Multiaddr) { r.f.Store(&f) }
+
+func (r *listenRef) addrs() []ma.Multiaddr {
+	if f := r.f.Load(); f != nil {
+		return (*f)()
+	}
+	return nil
+}
+
 // advertiser is the host's address factory.
 type advertiser struct {
-	cfg Advertise
-	// listen returns the host's listen addresses (with the ports the
-	// system picked); nil until the host exists.
-	listen atomic.Pointer[func() []ma.Multiaddr]
+	cfg    Advertise
+	listen *listenRef
 }
 
 // addrs is go-libp2p's AddrsFactory: it turns the addresses go-libp2p
@@ -62,11 +75,7 @@ func (a *advertiser) addrs(local []ma.Multiaddr) []ma.Multiaddr {
 		out = append(out, l)
 	}
 	if replace4 || replace6 {
-		var listen []ma.Multiaddr
-		if f := a.listen.Load(); f != nil {
-			listen = (*f)()
-		}
-		for _, l := range listen {
+		for _, l := range a.listen.addrs() {
 			if r, ok := c.replacement(l); ok {
 				out = append(out, r)
 			}

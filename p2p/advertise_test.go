@@ -66,16 +66,15 @@ func TestAdvertiseAddrs(t *testing.T) {
 				"/ip6/2001:db8::5/tcp/60001", "/ip6/::1/tcp/60001"}},
 	}
 	for _, tt := range tests {
-		a := &advertiser{cfg: tt.cfg}
-		f := func() []ma.Multiaddr { return listen }
-		a.listen.Store(&f)
+		a := &advertiser{cfg: tt.cfg, listen: &listenRef{}}
+		a.listen.set(func() []ma.Multiaddr { return listen })
 		if got := addrStrings(a.addrs(slices.Clone(local))); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: announced\n%q\nwant\n%q", tt.name, got, tt.want)
 		}
 	}
 	// Before the host listens (or for a dial-only host) a domain name
 	// has no ports to announce.
-	a := &advertiser{cfg: Advertise{DNS4DomainName: "node.example.org", ExtAddrs: ext}}
+	a := &advertiser{cfg: Advertise{DNS4DomainName: "node.example.org", ExtAddrs: ext}, listen: &listenRef{}}
 	if got := addrStrings(a.addrs(nil)); !slices.Equal(got, addrStrings(ext)) {
 		t.Errorf("without listeners: %q, want %q", got, addrStrings(ext))
 	}

@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -187,7 +189,8 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	adv := &advertiser{cfg: cfg.Advertise}
+	ref := &listenRef{}
+	adv := &advertiser{cfg: cfg.Advertise, listen: ref}
 	opts, err := hostOptions(cfg, adv)
 	if err != nil {
 		return nil, err
@@ -196,8 +199,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("p2p: start libp2p host: %w", err)
 	}
-	listened := lh.Network().ListenAddresses
-	adv.listen.Store(&listened)
+	ref.set(lh.Network().ListenAddresses)
 	if err := listenAll(lh.Network(), listen); err != nil {
 		_ = lh.Close()
 		return nil, err
@@ -323,8 +325,9 @@ func hostOptions(cfg HostConfig, adv *advertiser) ([]libp2p.Option, error) {
 		// No SO_REUSEPORT: with it a second node (or anything else that
 		// sets it) could bind our port, and the kernel would share the
 		// connections between them. The websocket transport listens
-		// without it.
-		libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()),
+		// without it. Without it go-libp2p dials from any address:
+		// dialFrom keeps dialing from the listen address.
+		libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport(), tcp.WithDialerForAddr(dialFrom(adv.listen))),
 		libp2p.Transport(websocket.New, wsOpts...),
 		// noise first: nwaku and js-waku speak only noise; TLS for
 		// go-libp2p peers that prefer it.
@@ -339,6 +342,51 @@ func hostOptions(cfg HostConfig, adv *advertiser) ([]libp2p.Option, error) {
 	// NewHost listens itself (listenAll), address by address.
 	opts = append(opts, libp2p.NoListenAddrs, libp2p.AddrsFactory(adv.addrs))
 	return opts, nil
+}
+
+// dialFrom picks the source address of TCP dials (go-libp2p dials from
+// its listen address only through SO_REUSEPORT, which the host turns
+// off): a loopback destination is dialed from the host's first specific
+// loopback listen address of its family, another from the host's listen
+// address of its family when that is one specific address; otherwise the
+// system picks. A node listening on one address is seen at it; on Linux
+// hosts on distinct 127.x.y.z addresses (tests) are distinct sources.
+func dialFrom(listen *listenRef) tcp.DialerForAddr {
+	return func(raddr ma.Multiaddr) (tcp.ContextDialer, error) {
+		d := &net.Dialer{}
+		dst, ok := addrIP(raddr)
+		if !ok {
+			return d, nil
+		}
+		var specific []netip.Addr
+		wildcard := false
+		for _, l := range listen.addrs() {
+			ip, ok := addrIP(l)
+			if !ok || ip.Is4() != dst.Is4() {
+				continue
+			}
+			if ip.IsUnspecified() {
+				wildcard = true
+			} else if !slices.Contains(specific, ip) {
+				specific = append(specific, ip)
+			}
+		}
+		var src netip.Addr
+		if dst.IsLoopback() {
+			for _, ip := range specific {
+				if ip.IsLoopback() {
+					src = ip
+					break
+				}
+			}
+		} else if len(specific) == 1 && !wildcard && !specific[0].IsLoopback() {
+			src = specific[0]
+		}
+		if src.IsValid() {
+			d.LocalAddr = &net.TCPAddr{IP: src.AsSlice()}
+		}
+		return d, nil
+	}
 }
 
 // Connection limits per source subnet (go-libp2p's resource manager; the

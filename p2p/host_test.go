@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"errors"
+	"net"
 	"slices"
 	"strings"
 	"syscall"
@@ -409,5 +410,65 @@ func TestConnectSelf(t *testing.T) {
 	}
 	if _, err := a.Connect(ctx, mixed); err != nil {
 		t.Fatalf("Connect(%v): %v", mixed, err)
+	}
+}
+
+// A host dials from its listen address (go-libp2p does so only through
+// SO_REUSEPORT, which is off): a peer sees a host on 127.0.1.5 connect
+// from 127.0.1.5, so per-address limits count it as such.
+func TestDialsFromListenAddress(t *testing.T) {
+	t.Parallel()
+	server, sev := newTestHost(t, HostConfig{ClusterID: 1, Shards: shards(0), Listen: []string{"/ip4/127.0.0.1/tcp/0"}})
+	client, _ := newTestHost(t, HostConfig{ClusterID: 1, Shards: shards(0), Listen: []string{"/ip4/127.0.1.5/tcp/0"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := client.Connect(ctx, addrInfo(t, server, "tcp")); err != nil {
+		t.Fatal(err)
+	}
+	sev.waitReady(t, client.ID())
+	conns := server.Libp2p().Network().ConnsToPeer(client.ID())
+	if len(conns) != 1 {
+		t.Fatalf("%d connections, want 1", len(conns))
+	}
+	if ip, _ := conns[0].RemoteMultiaddr().ValueForProtocol(ma.P_IP4); ip != "127.0.1.5" {
+		t.Errorf("the server sees the client at %s, want 127.0.1.5", conns[0].RemoteMultiaddr())
+	}
+}
+
+// dialFrom binds the source address only where the listen addresses say
+// which: a loopback one for loopback, the one specific address otherwise.
+func TestDialFrom(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		listen []string
+		dst    string
+		want   string // "" : the system picks
+	}{
+		{[]string{"/ip4/127.0.1.5/tcp/1", "/ip4/127.0.1.5/tcp/2/ws"}, "/ip4/127.0.0.1/tcp/9", "127.0.1.5"},
+		{[]string{"/ip4/0.0.0.0/tcp/1", "/ip4/127.0.2.1/tcp/2"}, "/ip4/127.0.0.1/tcp/9", "127.0.2.1"},
+		{[]string{"/ip4/0.0.0.0/tcp/1"}, "/ip4/127.0.0.1/tcp/9", ""},
+		{[]string{"/ip4/203.0.113.5/tcp/1", "/ip4/203.0.113.5/tcp/2/ws"}, "/ip4/198.51.100.1/tcp/9", "203.0.113.5"},
+		{[]string{"/ip4/203.0.113.5/tcp/1", "/ip4/0.0.0.0/tcp/2"}, "/ip4/198.51.100.1/tcp/9", ""},
+		{[]string{"/ip4/203.0.113.5/tcp/1", "/ip4/203.0.113.6/tcp/2"}, "/ip4/198.51.100.1/tcp/9", ""},
+		{[]string{"/ip4/127.0.1.5/tcp/1"}, "/ip4/198.51.100.1/tcp/9", ""},
+		{[]string{"/ip4/203.0.113.5/tcp/1"}, "/ip6/2001:db8::1/tcp/9", ""},
+		{[]string{"/ip6/::1/tcp/1", "/ip4/127.0.1.5/tcp/1"}, "/ip6/::1/tcp/9", "::1"},
+		{nil, "/dns4/example.org/tcp/9", ""},
+	}
+	for _, tt := range tests {
+		ref := &listenRef{}
+		listen := addrs(t, tt.listen...)
+		ref.set(func() []ma.Multiaddr { return listen })
+		d, err := dialFrom(ref)(addrs(t, tt.dst)[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if la := d.(*net.Dialer).LocalAddr; la != nil {
+			got = la.(*net.TCPAddr).IP.String()
+		}
+		if got != tt.want {
+			t.Errorf("listening on %v, dialing %s from %q, want %q", tt.listen, tt.dst, got, tt.want)
+		}
 	}
 }
