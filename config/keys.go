@@ -73,7 +73,7 @@ func keys() []keySpec {
 			field:   func(c *Config) any { return &c.Log.Format },
 		},
 		{
-			name: "node.data-dir", usage: "the node's data directory (membership sync checkpoints; the store archive and lightpush slot file when their paths are empty), created 0700 if missing; empty: $XDG_STATE_HOME/rlnd, or ~/.local/state/rlnd",
+			name: "node.data-dir", usage: "the node's data directory (the node key unless p2p.nodekey is set, membership sync checkpoints; the store archive and lightpush slot file when their paths are empty), created 0700 if missing; empty: $XDG_STATE_HOME/rlnd, or ~/.local/state/rlnd",
 			allowed: "a path",
 			field:   func(c *Config) any { return &c.Node.DataDir },
 			flag:    "data-dir",
@@ -141,7 +141,7 @@ func keys() []keySpec {
 			aliases: []string{"dns4-domain-name"},
 		},
 		{
-			name: "p2p.websocket-secure-support", usage: "serve the websocket listen addresses of p2p.listen over TLS (/wss) with the certificate below",
+			name: "p2p.websocket-secure-support", usage: "serve the websocket listen addresses of p2p.listen over TLS (/wss) with p2p.websocket-secure-cert-path and -key-path",
 			allowed: "true|false (true needs a websocket address in p2p.listen and both paths)",
 			field:   func(c *Config) any { return &c.P2P.WebsocketSecureSupport },
 			aliases: []string{"websocket-secure-support"},
