@@ -141,7 +141,6 @@ type HostConfig struct {
 type Host struct {
 	h    host.Host
 	cfg  HostConfig
-	adv  *advertiser
 	log  *slog.Logger
 	ctx  context.Context
 	stop context.CancelFunc
@@ -208,7 +207,6 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	h := &Host{
 		h:        lh,
 		cfg:      cfg,
-		adv:      adv,
 		log:      cfg.Logger.With("peer_id", lh.ID().String()),
 		ctx:      ctx,
 		stop:     stop,
