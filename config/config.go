@@ -123,10 +123,35 @@ type NetworkConfig struct {
 	Shards    []int  `mapstructure:"shards" yaml:"shards"`
 }
 
-// P2PConfig lists the libp2p listen addresses and peers dialled at start.
+// P2PConfig lists the libp2p listen addresses and peers dialled at start,
+// the node key, the addresses announced to peers and the secure websocket
+// certificate.
 type P2PConfig struct {
 	Listen      []string `mapstructure:"listen" yaml:"listen"`
 	StaticPeers []string `mapstructure:"static-peers" yaml:"static-peers"`
+	// NodeKey is the node's secp256k1 private key in hex (nwaku's
+	// --nodekey; see DecodeNodeKey); empty: the key file in the data
+	// directory.
+	NodeKey string `mapstructure:"nodekey" yaml:"nodekey"`
+	// PortsShift is added to every port the node listens on (nwaku's
+	// --ports-shift; see ShiftPort), so that several nodes share a host.
+	PortsShift int `mapstructure:"ports-shift" yaml:"ports-shift"`
+	// ExtMultiaddr are announced to peers besides the listen addresses
+	// (nwaku's --ext-multiaddr); with ExtMultiaddrOnly, instead of them.
+	ExtMultiaddr     []string `mapstructure:"ext-multiaddr" yaml:"ext-multiaddr"`
+	ExtMultiaddrOnly bool     `mapstructure:"ext-multiaddr-only" yaml:"ext-multiaddr-only"`
+	// NAT is nwaku's --nat: "none", "any" (no port mapping here: as
+	// none) or "extip:<IP>" (announce that IP); see ParseNAT.
+	NAT string `mapstructure:"nat" yaml:"nat"`
+	// DNS4DomainName, when set, is announced as /dns4/<name>/tcp/<port>
+	// instead of the IPv4 listen addresses (nwaku's --dns4-domain-name).
+	DNS4DomainName string `mapstructure:"dns4-domain-name" yaml:"dns4-domain-name"`
+	// WebsocketSecureSupport serves the websocket listen addresses over
+	// TLS (/wss) with the certificate and key files (nwaku's
+	// --websocket-secure-support, -cert-path, -key-path).
+	WebsocketSecureSupport  bool   `mapstructure:"websocket-secure-support" yaml:"websocket-secure-support"`
+	WebsocketSecureCertPath string `mapstructure:"websocket-secure-cert-path" yaml:"websocket-secure-cert-path"`
+	WebsocketSecureKeyPath  string `mapstructure:"websocket-secure-key-path" yaml:"websocket-secure-key-path"`
 	// The request streams of lightpush, store, filter and metadata
 	// (p2p/admission), each protocol counted on its own: how long a stream
 	// may wait for its request's first byte and a request may take, and
@@ -194,6 +219,7 @@ func twnPreset() Config {
 		},
 		P2P: P2PConfig{
 			Listen:                  []string{"/ip4/0.0.0.0/tcp/60000", "/ip4/0.0.0.0/tcp/8000/ws"},
+			NAT:                     NATNone,
 			RequestFirstByteTimeout: 5 * time.Minute, RequestTimeout: 30 * time.Second,
 			RequestsPerPeer: 8, RequestsPerPrefix: 32, RequestsTotal: 128,
 			IdleStreamsPerPeer: 4, IdleStreamsPerPrefix: 64, IdleStreamsTotal: 512,

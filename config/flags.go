@@ -11,7 +11,8 @@ import (
 )
 
 // RegisterFlags adds one flag per configuration key to fs, named after the
-// key with '.' replaced by '-' (--network-cluster-id, --rln-epoch-period...).
+// key with '.' replaced by '-' (--network-cluster-id, --rln-epoch-period...),
+// and nwaku's name of the flag where it has one (--nodekey, --nat...).
 // The defaults shown are those of DefaultPreset; Load only applies flags the
 // user set, so flag defaults never override a file, the environment or a
 // preset.
@@ -30,9 +31,17 @@ func RegisterFlags(fs *pflag.FlagSet) {
 			value = &base
 		}
 		usage := fmt.Sprintf("%s: %s; allowed %s (env %s)", k.name, k.usage, k.allowed, k.envName())
-		f := fs.VarPF(value, k.flagName(), "", usage)
-		if _, ok := base.ptr.(*bool); ok {
-			f.NoOptDefVal = "true"
+		_, isBool := base.ptr.(*bool)
+		for i, name := range k.flagNames() {
+			if i > 0 {
+				usage = fmt.Sprintf("nwaku's name of --%s", k.flagName())
+			}
+			// The aliases share the value: whichever is used sets the
+			// key, and a list collects the elements of all of them.
+			f := fs.VarPF(value, name, "", usage)
+			if isBool {
+				f.NoOptDefVal = "true"
+			}
 		}
 	}
 }

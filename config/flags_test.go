@@ -17,8 +17,12 @@ func TestRegisterFlagsNames(t *testing.T) {
 
 	count := 0
 	fs.VisitAll(func(*pflag.Flag) { count++ })
-	if want := len(keys()); count != want {
-		t.Errorf("RegisterFlags added %d flags, want %d (one per key)", count, want)
+	want := 0
+	for _, k := range keys() {
+		want += len(k.flagNames())
+	}
+	if count != want {
+		t.Errorf("RegisterFlags added %d flags, want %d (one per key and per nwaku alias)", count, want)
 	}
 	tests := []struct {
 		flag, key, typ string
@@ -39,6 +43,11 @@ func TestRegisterFlagsNames(t *testing.T) {
 		{flag: "data-dir", key: "node.data-dir", typ: "string"},
 		{flag: "chain-start-block", key: "chain.start-block", typ: "uint64"},
 		{flag: "chain-start-timeout", key: "chain.start-timeout", typ: "duration"},
+		{flag: "p2p-nodekey", key: "p2p.nodekey", typ: "string"},
+		{flag: "p2p-ports-shift", key: "p2p.ports-shift", typ: "int"},
+		{flag: "p2p-ext-multiaddr", key: "p2p.ext-multiaddr", typ: "stringSlice"},
+		{flag: "p2p-nat", key: "p2p.nat", typ: "string"},
+		{flag: "p2p-websocket-secure-support", key: "p2p.websocket-secure-support", typ: "bool"},
 	}
 	for _, tt := range tests {
 		f := fs.Lookup(tt.flag)
@@ -197,5 +206,54 @@ func TestForeignFlags(t *testing.T) {
 	if !slices.Equal(c.P2P.Listen, []string{"/ip4/1.2.3.4/tcp/1"}) || c.Network.ClusterID != 4 ||
 		c.RLN.EpochPeriod != 2*time.Minute || c.RLN.RootWindow != 7 {
 		t.Errorf("unexpected config %+v", *c)
+	}
+}
+
+// nwaku's flag names set the same keys as rlnd's: a command line written
+// for nwaku carries over. A list collects the elements given under either
+// name; a bool alias needs no value.
+func TestNwakuFlagAliases(t *testing.T) {
+	t.Parallel()
+	const key = "0x1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c5b6a7988"
+	tests := []struct {
+		name  string
+		args  []string
+		check func(*Config) bool
+	}{
+		{name: "nodekey", args: []string{"--nodekey", key},
+			check: func(c *Config) bool { return c.P2P.NodeKey == key }},
+		{name: "ports-shift", args: []string{"--ports-shift=3"},
+			check: func(c *Config) bool { return c.P2P.PortsShift == 3 }},
+		{name: "ext-multiaddr repeated, with rlnd's name too", args: []string{
+			"--ext-multiaddr=/ip4/203.0.113.7/tcp/60000", "--p2p-ext-multiaddr", "/dns4/node.example.org/tcp/443/wss",
+			"--ext-multiaddr", "/ip6/2001:db8::7/tcp/60000"},
+			check: func(c *Config) bool {
+				return slices.Equal(c.P2P.ExtMultiaddr, []string{"/ip4/203.0.113.7/tcp/60000",
+					"/dns4/node.example.org/tcp/443/wss", "/ip6/2001:db8::7/tcp/60000"})
+			}},
+		{name: "ext-multiaddr-only", args: []string{"--ext-multiaddr=/ip4/203.0.113.7/tcp/60000", "--ext-multiaddr-only"},
+			check: func(c *Config) bool { return c.P2P.ExtMultiaddrOnly }},
+		{name: "nat", args: []string{"--nat=extip:203.0.113.7"},
+			check: func(c *Config) bool { return c.P2P.NAT == "extip:203.0.113.7" }},
+		{name: "dns4-domain-name", args: []string{"--dns4-domain-name", "node.example.org"},
+			check: func(c *Config) bool { return c.P2P.DNS4DomainName == "node.example.org" }},
+		{name: "secure websocket", args: []string{"--websocket-secure-support", "--websocket-secure-cert-path=/etc/rlnd/cert.pem",
+			"--websocket-secure-key-path", "/etc/rlnd/key.pem"},
+			check: func(c *Config) bool {
+				return c.P2P.WebsocketSecureSupport && c.P2P.WebsocketSecureCertPath == "/etc/rlnd/cert.pem" &&
+					c.P2P.WebsocketSecureKeyPath == "/etc/rlnd/key.pem"
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := Load(Source{Flags: parsedFlags(t, tt.args...)})
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if !tt.check(c) {
+				t.Errorf("%v did not set the key: %+v", tt.args, c.P2P)
+			}
+		})
 	}
 }

@@ -17,6 +17,9 @@ type keySpec struct {
 	// flag, when set, is the command-line flag instead of the key with
 	// '.' replaced by '-'.
 	flag string
+	// aliases are further flag names that set the key: nwaku's names for
+	// the same setting, so that its command lines carry over.
+	aliases []string
 }
 
 // group is the part of the key before the dot.
@@ -44,6 +47,11 @@ func (k keySpec) flagName() string {
 	return strings.ReplaceAll(k.name, ".", "-")
 }
 
+// flagNames are the flag and its aliases.
+func (k keySpec) flagNames() []string {
+	return append([]string{k.flagName()}, k.aliases...)
+}
+
 const envPrefix = "RLND_"
 
 // envUpper upper-cases s and replaces '.' and '-' with '_'.
@@ -65,7 +73,7 @@ func keys() []keySpec {
 			field:   func(c *Config) any { return &c.Log.Format },
 		},
 		{
-			name: "node.data-dir", usage: "the node's data directory (membership sync checkpoints; the store archive and lightpush slot file when their paths are empty), created 0700 if missing; empty: $XDG_STATE_HOME/rlnd, or ~/.local/state/rlnd",
+			name: "node.data-dir", usage: "the node's data directory (the node key unless p2p.nodekey is set, membership sync checkpoints; the store archive and lightpush slot file when their paths are empty), created 0700 if missing; empty: $XDG_STATE_HOME/rlnd, or ~/.local/state/rlnd",
 			allowed: "a path",
 			field:   func(c *Config) any { return &c.Node.DataDir },
 			flag:    "data-dir",
@@ -94,6 +102,61 @@ func keys() []keySpec {
 			name: "p2p.static-peers", usage: "peers to connect to at start",
 			allowed: "multiaddrs ending in /p2p/<peer id>",
 			field:   func(c *Config) any { return &c.P2P.StaticPeers },
+		},
+		{
+			name: "p2p.nodekey", usage: "the node's secp256k1 private key, which its peer id derives from (prefer the environment variable); empty: the key in <data-dir>/nodekey, created on the first start",
+			allowed: "empty or 64 hex digits (optionally 0x-prefixed), a valid secp256k1 private key",
+			field:   func(c *Config) any { return &c.P2P.NodeKey },
+			secret:  secretText,
+			aliases: []string{"nodekey"},
+		},
+		{
+			name: "p2p.ports-shift", usage: "added to every port the node listens on (libp2p tcp and websocket, metrics, REST; 0 stays 0), so that several nodes run on one host",
+			allowed: "0..65535, every shifted port <= 65535",
+			field:   func(c *Config) any { return &c.P2P.PortsShift },
+			aliases: []string{"ports-shift"},
+		},
+		{
+			name: "p2p.ext-multiaddr", usage: "addresses announced to peers (identify, ENR) besides the listen addresses, e.g. a port forwarded by a gateway",
+			allowed: "multiaddrs /ip4|ip6|dns|dns4|dns6/.../tcp/<port>[/ws|/wss|/tls/ws], without /p2p",
+			field:   func(c *Config) any { return &c.P2P.ExtMultiaddr },
+			aliases: []string{"ext-multiaddr"},
+		},
+		{
+			name: "p2p.ext-multiaddr-only", usage: "announce only p2p.ext-multiaddr, none of the listen addresses",
+			allowed: "true|false (true needs p2p.ext-multiaddr)",
+			field:   func(c *Config) any { return &c.P2P.ExtMultiaddrOnly },
+			aliases: []string{"ext-multiaddr-only"},
+		},
+		{
+			name: "p2p.nat", usage: "how peers reach the node through NAT: none, any (rlnd maps no ports: as none, with a warning) or extip:<IP> (announce the listen ports on that public IP)",
+			allowed: "none|any|extip:<IPv4 or IPv6 address> (upnp and pmp are not supported)",
+			field:   func(c *Config) any { return &c.P2P.NAT },
+			aliases: []string{"nat"},
+		},
+		{
+			name: "p2p.dns4-domain-name", usage: "announce /dns4/<name>/tcp/<port> (and /ws or /wss) instead of the IPv4 listen addresses; needed by browsers for wss",
+			allowed: "empty or a domain name",
+			field:   func(c *Config) any { return &c.P2P.DNS4DomainName },
+			aliases: []string{"dns4-domain-name"},
+		},
+		{
+			name: "p2p.websocket-secure-support", usage: "serve the websocket listen addresses of p2p.listen over TLS (/wss) with p2p.websocket-secure-cert-path and -key-path",
+			allowed: "true|false (true needs a websocket address in p2p.listen and both paths)",
+			field:   func(c *Config) any { return &c.P2P.WebsocketSecureSupport },
+			aliases: []string{"websocket-secure-support"},
+		},
+		{
+			name: "p2p.websocket-secure-cert-path", usage: "PEM certificate (chain) of the secure websocket listener",
+			allowed: "empty or a path (set with p2p.websocket-secure-support)",
+			field:   func(c *Config) any { return &c.P2P.WebsocketSecureCertPath },
+			aliases: []string{"websocket-secure-cert-path"},
+		},
+		{
+			name: "p2p.websocket-secure-key-path", usage: "PEM private key of that certificate",
+			allowed: "empty or a path (set with p2p.websocket-secure-support)",
+			field:   func(c *Config) any { return &c.P2P.WebsocketSecureKeyPath },
+			aliases: []string{"websocket-secure-key-path"},
 		},
 		{
 			name: "p2p.request-first-byte-timeout", usage: "how long a lightpush, store, filter or metadata stream may stay open before its request starts (nwaku's streams idle out after 5 min; js-waku opens streams ahead of use)",

@@ -202,8 +202,13 @@ func knownEnv(table []keySpec, name string) string {
 func applyFlags(cfg *Config, table []keySpec, fs *pflag.FlagSet) []error {
 	var problems []error
 	for _, k := range table {
-		f := fs.Lookup(k.flagName())
-		if f == nil || !f.Changed {
+		var f *pflag.Flag
+		for _, name := range k.flagNames() {
+			if g := fs.Lookup(name); g != nil && g.Changed {
+				f = g
+			}
+		}
+		if f == nil {
 			continue
 		}
 		var raw any = f.Value.String()

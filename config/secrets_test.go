@@ -13,7 +13,7 @@ func TestSecretKeysMarked(t *testing.T) {
 	for _, k := range keys() {
 		leaf := k.leaf()
 		text := strings.Contains(leaf, "password") || strings.Contains(leaf, "private-key") ||
-			strings.Contains(leaf, "secret") || strings.Contains(leaf, "token") || leaf == "key" || strings.HasSuffix(leaf, "-key")
+			strings.Contains(leaf, "secret") || strings.Contains(leaf, "token") || strings.HasSuffix(leaf, "key")
 		switch {
 		case text && k.secret != secretText:
 			t.Errorf("%s looks like a password or key but is not marked secretText", k.name)
@@ -28,7 +28,7 @@ func TestSecretKeysMarked(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"chain.rpc-url", "lightpush.keystore-password", "store.db-url"}
+	want := []string{"chain.rpc-url", "p2p.nodekey", "lightpush.keystore-password", "store.db-url"}
 	got := SecretKeys()
 	for _, w := range want {
 		if !strings.Contains(strings.Join(got, " "), w) {
@@ -44,6 +44,7 @@ func TestRedacted(t *testing.T) {
 	c.Chain.RPCURL = "https://u:pw@mainnet.infura.io/v3/9aa3d95b3bc440fa88ea12eaa4456161?x=1"
 	c.Lightpush.KeystorePassword = "hunter22"
 	c.Store.DBURL = "postgres://rlnd:pg-pass@db:5432/rlnd?sslmode=disable"
+	c.P2P.NodeKey = "1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c5b6a7988"
 	orig := *c
 	r := c.Redacted()
 	if r.Chain.RPCURL != "https://redacted@mainnet.infura.io/v3/redacted?redacted" {
@@ -54,6 +55,9 @@ func TestRedacted(t *testing.T) {
 	}
 	if r.Store.DBURL != "postgres://redacted@db:5432/rlnd?redacted" {
 		t.Errorf("db-url = %q", r.Store.DBURL)
+	}
+	if r.P2P.NodeKey != "redacted" || c.P2P.NodeKey != orig.P2P.NodeKey {
+		t.Errorf("nodekey = %q (original now %q)", r.P2P.NodeKey, c.P2P.NodeKey)
 	}
 	if c.Chain.RPCURL != orig.Chain.RPCURL || c.Lightpush.KeystorePassword != orig.Lightpush.KeystorePassword || c.Store.DBURL != orig.Store.DBURL {
 		t.Error("Redacted changed the original")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -37,12 +38,10 @@ func (c *Config) Validate() error {
 	numShardsOK := ch.intRange("network.num-shards", c.Network.NumShards, 1, 1024)
 	ch.shards(c.Network.Shards, c.Network.NumShards, numShardsOK)
 
-	for i, addr := range c.P2P.Listen {
-		ch.multiaddr(fmt.Sprintf("p2p.listen[%d]", i), addr, false)
-	}
 	for i, addr := range c.P2P.StaticPeers {
 		ch.multiaddr(fmt.Sprintf("p2p.static-peers[%d]", i), addr, true)
 	}
+	ch.p2pAddresses(c)
 	ch.atLeastSecond("p2p.request-first-byte-timeout", c.P2P.RequestFirstByteTimeout)
 	ch.atLeastSecond("p2p.request-timeout", c.P2P.RequestTimeout)
 	ch.intRange("p2p.requests-per-peer", c.P2P.RequestsPerPeer, 1, 65535)
@@ -67,6 +66,7 @@ func (c *Config) Validate() error {
 
 	ch.hostPort("rest.address", c.REST.Address)
 	ch.hostPort("metrics.address", c.Metrics.Address)
+	ch.ports(c)
 
 	ch.intRange("lightpush.per-peer-quota", c.Lightpush.PerPeerQuota, 1, 65535)
 	ch.intRange("lightpush.per-ip-quota", c.Lightpush.PerIPQuota, 0, 65535)
@@ -144,6 +144,170 @@ func (ch *checker) multiaddr(key, s string, needPeerID bool) {
 	}
 	if _, err := addr.ValueForProtocol(ma.P_P2P); err != nil {
 		ch.addf(nil, key, "%q has no /p2p/<peer id> component, allowed multiaddrs ending in /p2p/<peer id>", s)
+	}
+}
+
+// p2pAddresses checks the node key, the listen addresses, what is
+// announced and the secure websocket settings.
+func (ch *checker) p2pAddresses(c *Config) {
+	p := c.P2P
+	if p.NodeKey != "" {
+		if _, err := DecodeNodeKey(p.NodeKey); err != nil {
+			ch.addf(nil, "p2p.nodekey", "the value (not shown: the key is secret) %v", err)
+		}
+	}
+	shiftOK := ch.intRange("p2p.ports-shift", p.PortsShift, 0, 65535)
+	websockets := 0
+	for i, s := range p.Listen {
+		key := fmt.Sprintf("p2p.listen[%d]", i)
+		l, err := parseListenAddr(s)
+		if err != nil {
+			ch.addf(nil, key, "%v", err)
+			continue
+		}
+		if l.kind != listenTCP {
+			websockets++
+		}
+		if l.kind == listenWSS && !p.WebsocketSecureSupport {
+			ch.addf(nil, key, "%q is a secure websocket address, allowed with p2p.websocket-secure-support and its certificate (or use /ws)", s)
+		}
+		if _, err := shiftPort(l.port, p.PortsShift); err != nil && shiftOK {
+			ch.addf(nil, key, "%q: %v", s, err)
+		}
+	}
+	for i, s := range p.ExtMultiaddr {
+		ch.extMultiaddr(fmt.Sprintf("p2p.ext-multiaddr[%d]", i), s)
+	}
+	if p.ExtMultiaddrOnly && len(p.ExtMultiaddr) == 0 {
+		ch.addf(nil, "p2p.ext-multiaddr-only", "is on but p2p.ext-multiaddr is empty: the node would announce no address")
+	}
+	if _, err := ParseNAT(p.NAT); err != nil {
+		ch.addf(nil, "p2p.nat", "%v", err)
+	}
+	if p.DNS4DomainName != "" {
+		if err := checkDomainName(p.DNS4DomainName); err != nil {
+			ch.addf(nil, "p2p.dns4-domain-name", "%q %v", p.DNS4DomainName, err)
+		}
+	}
+	if p.WebsocketSecureSupport {
+		if p.WebsocketSecureCertPath == "" {
+			ch.addf(nil, "p2p.websocket-secure-cert-path", "must be set when p2p.websocket-secure-support is on (a PEM certificate file)")
+		}
+		if p.WebsocketSecureKeyPath == "" {
+			ch.addf(nil, "p2p.websocket-secure-key-path", "must be set when p2p.websocket-secure-support is on (a PEM private key file)")
+		}
+		if websockets == 0 {
+			ch.addf(nil, "p2p.websocket-secure-support", "is on but p2p.listen has no websocket address (e.g. /ip4/0.0.0.0/tcp/8000/ws) to serve over TLS")
+		}
+	} else {
+		for _, kv := range [][2]string{{"p2p.websocket-secure-cert-path", p.WebsocketSecureCertPath}, {"p2p.websocket-secure-key-path", p.WebsocketSecureKeyPath}} {
+			if kv[1] != "" {
+				ch.addf(nil, kv[0], "is set but p2p.websocket-secure-support is off: turn it on, or clear the path")
+			}
+		}
+	}
+}
+
+// extMultiaddr checks one announced address: a multiaddr a peer can dial
+// over TCP (or websocket), without /p2p/<id> (the node's own is implied).
+func (ch *checker) extMultiaddr(key, s string) {
+	const allowed = "allowed /ip4|ip6|dns|dns4|dns6/<host>/tcp/<port>, optionally followed by /ws, /wss or /tls/ws, without /p2p"
+	addr, err := ma.NewMultiaddr(s)
+	if err != nil {
+		ch.addf(err, key, "%q is not a multiaddr (%v), %s", s, err, allowed)
+		return
+	}
+	if _, err := addr.ValueForProtocol(ma.P_P2P); err == nil {
+		ch.addf(nil, key, "%q has a /p2p/<peer id> component, %s", s, allowed)
+		return
+	}
+	if len(addr) < 2 || addr[1].Protocol().Code != ma.P_TCP {
+		ch.addf(nil, key, "%q is not a TCP address, %s", s, allowed)
+		return
+	}
+	switch addr[0].Protocol().Code {
+	case ma.P_IP4, ma.P_IP6, ma.P_DNS, ma.P_DNS4, ma.P_DNS6:
+	default:
+		ch.addf(nil, key, "%q does not start with an IP address or a domain name, %s", s, allowed)
+	}
+}
+
+// checkDomainName checks s is a DNS host name (RFC 1123): dot-separated
+// labels of letters, digits and inner hyphens, 1..63 bytes each, 253 in
+// all, not an IP address.
+func checkDomainName(s string) error {
+	if _, err := netip.ParseAddr(s); err == nil {
+		return errors.New("is an IP address, allowed a domain name (for an IP use p2p.nat=extip:<IP>)")
+	}
+	if len(s) > 253 {
+		return fmt.Errorf("is %d bytes long, allowed a domain name of at most 253", len(s))
+	}
+	for _, label := range strings.Split(s, ".") {
+		ok := len(label) >= 1 && len(label) <= 63 && label[0] != '-' && label[len(label)-1] != '-'
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				ok = false
+			}
+		}
+		if !ok {
+			return errors.New("is not a domain name, allowed labels of 1..63 letters, digits and inner hyphens separated by dots")
+		}
+	}
+	return nil
+}
+
+// ports finds two listeners of the node on one TCP port (after
+// p2p.ports-shift): libp2p's, and the metrics and REST servers' when on.
+// The system would refuse the second at start.
+func (ch *checker) ports(c *Config) {
+	if c.P2P.PortsShift < 0 || c.P2P.PortsShift > 65535 {
+		return // reported already
+	}
+	var eps []endpoint
+	for i, s := range c.P2P.Listen {
+		l, err := parseListenAddr(s)
+		if err != nil {
+			continue // reported already
+		}
+		if l.port, err = c.ShiftPort(l.port); err != nil {
+			continue
+		}
+		eps = append(eps, endpoint{key: fmt.Sprintf("p2p.listen[%d]", i), value: s, hosts: []netip.Addr{l.ip}, port: l.port})
+	}
+	for _, srv := range []struct {
+		key, addr string
+		on        bool
+	}{{"metrics.address", c.Metrics.Address, c.Metrics.Enabled}, {"rest.address", c.REST.Address, c.REST.Enabled}} {
+		if !srv.on {
+			continue
+		}
+		host, portText, err := net.SplitHostPort(srv.addr)
+		if err != nil {
+			continue // reported already
+		}
+		port, err := strconv.ParseUint(portText, 10, 16)
+		if err != nil {
+			continue // reported already
+		}
+		shiftedPort, err := c.ShiftPort(int(port))
+		if err != nil {
+			ch.addf(nil, srv.key, "%q: %v", srv.addr, err)
+			continue
+		}
+		eps = append(eps, hostPortEndpoint(srv.key, srv.addr, host, shiftedPort))
+	}
+	shifted := ""
+	if c.P2P.PortsShift != 0 {
+		shifted = fmt.Sprintf(" (after p2p.ports-shift %d)", c.P2P.PortsShift)
+	}
+	for j := range eps {
+		for i := range j {
+			if eps[i].overlaps(eps[j]) {
+				ch.addf(nil, eps[j].key, "%q and %s %q would both listen on TCP port %d%s; give each listener its own port",
+					eps[j].value, eps[i].key, eps[i].value, eps[j].port, shifted)
+				break
+			}
+		}
 	}
 }
 

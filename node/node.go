@@ -46,7 +46,8 @@ var (
 // Options are what a node is built from besides its configuration.
 type Options struct {
 	Config *config.Config
-	// PrivKey is the node key; nil generates one.
+	// PrivKey is the node key; nil: p2p.nodekey, else the key file in
+	// the data directory (created on the first start), else a fresh key.
 	PrivKey crypto.PrivKey
 	// Group replaces the group synced from the chain (tests, static
 	// groups); nil syncs the registry at Config.Chain.
@@ -95,6 +96,7 @@ type Node struct {
 	archive  store.Archive
 	metrics  *http.Server
 	metAddr  net.Addr
+	wsCert   *p2p.WebsocketCert // nil without secure websocket
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	once     sync.Once
@@ -139,11 +141,17 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// The identity and addresses first: a bad key file or certificate
+	// fails the start before the chain sync.
+	hc, err := n.hostConfig(o.PrivKey)
+	if err != nil {
+		return nil, err
+	}
 	v, err := n.newValidator(ctx, runCtx, signal, o)
 	if err != nil {
 		return nil, err
 	}
-	if err := n.startRelay(v, o); err != nil {
+	if err := n.startRelay(hc, v, o); err != nil {
 		return nil, err
 	}
 	if cfg.Lightpush.Enabled {
@@ -173,7 +181,7 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 		n.wg.Add(1)
 		go n.watchHealth(runCtx)
 	}
-	log.Info("node started", "peer", n.host.ID(), "addrs", n.Addrs(), "topics", n.relay.Topics(), "rln", cfg.RLN.Enabled)
+	log.Info("node started", "peer", n.host.ID(), "addrs", n.Addrs(), "advertised", n.host.AdvertisedAddrs(), "topics", n.relay.Topics(), "rln", cfg.RLN.Enabled)
 	return n, nil
 }
 
@@ -219,9 +227,9 @@ func (n *Node) newValidator(ctx, runCtx context.Context, signal rln.SignalMode, 
 	})
 }
 
-// startRelay starts the libp2p host with the metadata check and Waku
-// relay on the configured shards.
-func (n *Node) startRelay(v *relay.Validator, o Options) (err error) {
+// startRelay starts the libp2p host (hc: its identity and addresses) with
+// the metadata check, and Waku relay on the configured shards.
+func (n *Node) startRelay(hc p2p.HostConfig, v *relay.Validator, o Options) (err error) {
 	cfg := n.cfg
 	shards := cfg.ShardList()
 	shards32 := make([]uint32, len(shards))
@@ -229,12 +237,9 @@ func (n *Node) startRelay(v *relay.Validator, o Options) (err error) {
 	for i, s := range shards {
 		shards32[i], shards16[i] = uint32(s), uint16(s)
 	}
-	n.host, err = p2p.NewHost(p2p.HostConfig{
-		PrivKey: o.PrivKey, Listen: cfg.P2P.Listen, ClusterID: cfg.Network.ClusterID,
-		Shards: func() []uint32 { return shards32 }, Logger: n.log,
-		MetadataAdmission: metadataLimits(cfg.P2P), StreamLimits: streamLimits(), Registerer: n.registry,
-	})
-	if err != nil {
+	hc.ClusterID, hc.Shards, hc.Logger = cfg.Network.ClusterID, func() []uint32 { return shards32 }, n.log
+	hc.MetadataAdmission, hc.StreamLimits, hc.Registerer = metadataLimits(cfg.P2P), streamLimits(), n.registry
+	if n.host, err = p2p.NewHost(hc); err != nil {
 		return err
 	}
 	n.relay, err = relay.New(n.host.Libp2p(), relay.Config{
@@ -292,12 +297,17 @@ func (n *Node) startFilter() (err error) {
 }
 
 // keepStaticPeers dials each static peer in the background and redials it
-// when it drops, until ctx ends.
+// when it drops, until ctx ends. A static peer that is this node (its
+// peer id or its addresses) is skipped with a warning.
 func (n *Node) keepStaticPeers(ctx context.Context) error {
 	for _, s := range n.cfg.P2P.StaticPeers {
 		ai, err := peer.AddrInfoFromString(s)
 		if err != nil {
 			return fmt.Errorf("node: static peer %q: %w", s, err)
+		}
+		if n.host.IsSelf(*ai) {
+			n.log.Warn("a static peer is this node: not dialing it", "static_peer", s, "peer", n.host.ID())
+			continue
 		}
 		n.wg.Add(1)
 		go n.keepConnected(ctx, *ai)
@@ -405,12 +415,22 @@ func (n *Node) Filter() *filter.Service { return n.filter }
 func (n *Node) Lightpush() *lightpush.Service { return n.lp }
 
 // Reload reads again what may change while the node runs: the lightpush
-// allowlist, when one is configured. On an error the old values stay.
+// allowlist, when one is configured, and the secure websocket certificate
+// (a renewed one is served to new connections). On an error the old
+// values stay.
 func (n *Node) Reload() error {
+	var errs []error
 	if n.lp != nil && n.cfg.Lightpush.Allowlist != "" {
-		return n.lp.ReloadAllowlist()
+		errs = append(errs, n.lp.ReloadAllowlist())
 	}
-	return nil
+	if n.wsCert != nil {
+		if err := n.wsCert.Reload(); err != nil {
+			errs = append(errs, fmt.Errorf("node: secure websocket certificate kept: %w", err))
+		} else {
+			n.logWebsocketCert()
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // keepConnected dials a static peer and redials it when it drops.
@@ -440,9 +460,16 @@ func (n *Node) keepConnected(ctx context.Context, ai peer.AddrInfo) {
 // serveMetrics serves the Prometheus metrics at /metrics and the node's
 // health at /health (see serveHealth) on metrics.address.
 func (n *Node) serveMetrics() error {
-	ln, err := net.Listen("tcp", n.cfg.Metrics.Address)
+	addr, err := n.cfg.ShiftHostPort(n.cfg.Metrics.Address)
 	if err != nil {
-		return fmt.Errorf("node: metrics on %s: %w", n.cfg.Metrics.Address, err)
+		return fmt.Errorf("node: metrics.address: %w", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if shift := n.cfg.P2P.PortsShift; shift != 0 {
+			return fmt.Errorf("node: metrics on %s (metrics.address %s after p2p.ports-shift %d): %w", addr, n.cfg.Metrics.Address, shift, err)
+		}
+		return fmt.Errorf("node: metrics on %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(n.registry, promhttp.HandlerOpts{}))

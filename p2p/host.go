@@ -11,10 +11,14 @@ package p2p
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,7 +31,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
-	tls "github.com/libp2p/go-libp2p/p2p/security/tls"
+	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"github.com/libp2p/go-libp2p/p2p/transport/websocket"
 	ma "github.com/multiformats/go-multiaddr"
@@ -69,8 +73,18 @@ type HostConfig struct {
 	// Waku ENRs carry).
 	PrivKey crypto.PrivKey
 	// Listen are the multiaddrs to listen on, for example
-	// /ip4/0.0.0.0/tcp/60000 and /ip4/0.0.0.0/tcp/8000/ws. Empty: dial only.
+	// /ip4/0.0.0.0/tcp/60000, /ip4/0.0.0.0/tcp/8000/ws and, with
+	// WebsocketTLS, /ip4/0.0.0.0/tcp/443/tls/ws (or /wss). Empty: dial
+	// only. Every one must be listened on: one that fails (a port in
+	// use) fails NewHost, naming it. TCP ports are not shared with other
+	// sockets (go-libp2p's SO_REUSEPORT is off).
 	Listen []string
+	// WebsocketTLS serves the secure websocket listen addresses (see
+	// WebsocketCert.TLSConfig); nil: none may be configured.
+	WebsocketTLS *tls.Config
+	// Advertise says which addresses are announced to peers (default:
+	// what go-libp2p finds).
+	Advertise Advertise
 	// ClusterID is the Waku cluster this node belongs to.
 	ClusterID uint16
 	// Shards returns the shards we relay (read on every metadata exchange,
@@ -170,13 +184,24 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		}
 		cfg.PrivKey = k
 	}
-	opts, err := hostOptions(cfg)
+	listen, err := listenAddrs(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ref := &listenRef{}
+	adv := &advertiser{cfg: cfg.Advertise, listen: ref}
+	opts, err := hostOptions(cfg, adv)
 	if err != nil {
 		return nil, err
 	}
 	lh, err := libp2p.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("p2p: start libp2p host: %w", err)
+	}
+	ref.set(lh.Network().ListenAddresses)
+	if err := listenAll(lh.Network(), listen); err != nil {
+		_ = lh.Close()
+		return nil, err
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	h := &Host{
@@ -211,19 +236,56 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		DisconnectedF: func(_ network.Network, c network.Conn) { h.disconnected(c) },
 	}
 	lh.Network().Notify(h.notifiee)
-	h.log.Info("libp2p host started", "addrs", lh.Addrs(), "cluster", cfg.ClusterID)
+	h.log.Info("libp2p host started", "listen", h.Addrs(), "advertised", h.AdvertisedAddrs(), "cluster", cfg.ClusterID)
 	return h, nil
 }
 
-func hostOptions(cfg HostConfig) ([]libp2p.Option, error) {
+// listenAddrs parses cfg.Listen; a secure websocket address needs
+// cfg.WebsocketTLS.
+func listenAddrs(cfg HostConfig) ([]ma.Multiaddr, error) {
 	var listen []ma.Multiaddr
 	for _, s := range cfg.Listen {
 		a, err := ma.NewMultiaddr(s)
 		if err != nil {
 			return nil, fmt.Errorf("p2p: listen address %q: %w", s, err)
 		}
+		secure := false
+		for _, c := range a {
+			if code := c.Protocol().Code; code == ma.P_WSS || code == ma.P_TLS {
+				secure = true
+			}
+		}
+		if secure && cfg.WebsocketTLS == nil {
+			return nil, fmt.Errorf("p2p: listen address %s is a secure websocket, which needs a certificate (HostConfig.WebsocketTLS)", a)
+		}
 		listen = append(listen, a)
 	}
+	return listen, nil
+}
+
+// listenAll listens on each address in turn and fails on the first that
+// cannot be listened on, naming it. go-libp2p's own listening (the
+// ListenAddrs option) logs and drops the addresses that fail as long as
+// one works: a node would run without, say, its websocket port.
+func listenAll(n network.Network, addrs []ma.Multiaddr) error {
+	one, ok := n.(interface{ AddListenAddr(ma.Multiaddr) error })
+	for _, a := range addrs {
+		var err error
+		if ok {
+			// The swarm's own: its error wraps the system's (such as
+			// EADDRINUSE) where Listen only formats it.
+			err = one.AddListenAddr(a)
+		} else {
+			err = n.Listen(a)
+		}
+		if err != nil {
+			return fmt.Errorf("p2p: %w %s: %w", ErrListen, a, err)
+		}
+	}
+	return nil
+}
+
+func hostOptions(cfg HostConfig, adv *advertiser) ([]libp2p.Option, error) {
 	var muxers []libp2p.Option
 	seen := map[string]bool{}
 	for _, id := range cfg.Muxers {
@@ -251,27 +313,78 @@ func hostOptions(cfg HostConfig) ([]libp2p.Option, error) {
 	if err != nil {
 		return nil, fmt.Errorf("p2p: connection manager: %w", err)
 	}
+	var wsOpts []any
+	if cfg.WebsocketTLS != nil {
+		wsOpts = append(wsOpts, websocket.WithTLSConfig(cfg.WebsocketTLS))
+	}
 	opts := []libp2p.Option{
 		libp2p.Identity(cfg.PrivKey),
 		libp2p.UserAgent(cfg.UserAgent),
-		libp2p.Transport(tcp.NewTCPTransport),
-		libp2p.Transport(websocket.New),
+		// No SO_REUSEPORT: with it a second node (or anything else that
+		// sets it) could bind our port, and the kernel would share the
+		// connections between them. The websocket transport listens
+		// without it. Without it go-libp2p dials from any address:
+		// dialFrom keeps dialing from the listen address.
+		libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport(), tcp.WithDialerForAddr(dialFrom(adv.listen))),
+		libp2p.Transport(websocket.New, wsOpts...),
 		// noise first: nwaku and js-waku speak only noise; TLS for
 		// go-libp2p peers that prefer it.
 		libp2p.Security(noise.ID, noise.New),
-		libp2p.Security(tls.ID, tls.New),
+		libp2p.Security(libp2ptls.ID, libp2ptls.New),
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(cm),
 		libp2p.DisableRelay(),
 		libp2p.Ping(true),
 	}
 	opts = append(opts, muxers...)
-	if len(listen) == 0 {
-		opts = append(opts, libp2p.NoListenAddrs)
-	} else {
-		opts = append(opts, libp2p.ListenAddrs(listen...))
-	}
+	// NewHost listens itself (listenAll), address by address.
+	opts = append(opts, libp2p.NoListenAddrs, libp2p.AddrsFactory(adv.addrs))
 	return opts, nil
+}
+
+// dialFrom picks the source address of TCP dials (go-libp2p dials from
+// its listen address only through SO_REUSEPORT, which the host turns
+// off): a loopback destination is dialed from the host's first specific
+// loopback listen address of its family, another from the host's listen
+// address of its family when that is one specific address; otherwise the
+// system picks. A node listening on one address is seen at it; on Linux
+// hosts on distinct 127.x.y.z addresses (tests) are distinct sources.
+func dialFrom(listen *listenRef) tcp.DialerForAddr {
+	return func(raddr ma.Multiaddr) (tcp.ContextDialer, error) {
+		d := &net.Dialer{}
+		dst, ok := addrIP(raddr)
+		if !ok {
+			return d, nil
+		}
+		var specific []netip.Addr
+		wildcard := false
+		for _, l := range listen.addrs() {
+			ip, ok := addrIP(l)
+			if !ok || ip.Is4() != dst.Is4() {
+				continue
+			}
+			if ip.IsUnspecified() {
+				wildcard = true
+			} else if !slices.Contains(specific, ip) {
+				specific = append(specific, ip)
+			}
+		}
+		var src netip.Addr
+		if dst.IsLoopback() {
+			for _, ip := range specific {
+				if ip.IsLoopback() {
+					src = ip
+					break
+				}
+			}
+		} else if len(specific) == 1 && !wildcard && !specific[0].IsLoopback() {
+			src = specific[0]
+		}
+		if src.IsValid() {
+			d.LocalAddr = &net.TCPAddr{IP: src.AsSlice()}
+		}
+		return d, nil
+	}
 }
 
 // Connection limits per source subnet (go-libp2p's resource manager; the
@@ -330,18 +443,59 @@ func (h *Host) Libp2p() host.Host { return h.h }
 // ID is the host's peer id.
 func (h *Host) ID() peer.ID { return h.h.ID() }
 
-// Addrs are the host's listen addresses with /p2p/<id> appended, ready to
-// be dialed by another node.
+// Addrs are the host's listen addresses (a wildcard address resolved to
+// each interface's) with /p2p/<id> appended, ready to be dialed by another
+// node.
 func (h *Host) Addrs() []ma.Multiaddr {
 	self, err := ma.NewComponent("p2p", h.h.ID().String())
 	if err != nil {
 		return nil
 	}
+	listen, err := h.h.Network().InterfaceListenAddresses()
+	if err != nil {
+		h.log.Warn("interface listen addresses", "err", err)
+		listen = h.h.Network().ListenAddresses()
+	}
 	var out []ma.Multiaddr
-	for _, a := range h.h.Addrs() {
+	for _, a := range listen {
 		out = append(out, a.Encapsulate(self.Multiaddr()))
 	}
 	return out
+}
+
+// AdvertisedAddrs are the addresses the host announces to peers (in
+// identify; the ENR builder reads them): what HostConfig.Advertise makes
+// of the listen addresses, without /p2p/<id>. They change as listeners
+// and confirmed observed addresses do.
+func (h *Host) AdvertisedAddrs() []ma.Multiaddr { return h.h.Addrs() }
+
+// IsSelf reports whether ai is this host: its peer id is ours, or every
+// one of its (one or more) addresses is one of ours, listened on or
+// announced. Dialing it would reach no other node.
+func (h *Host) IsSelf(ai peer.AddrInfo) bool {
+	if ai.ID == h.h.ID() {
+		return true
+	}
+	if len(ai.Addrs) == 0 {
+		return false
+	}
+	own := h.ownAddrs()
+	for _, a := range ai.Addrs {
+		if !slices.ContainsFunc(own, a.Equal) {
+			return false
+		}
+	}
+	return true
+}
+
+// ownAddrs are the addresses that reach this host: listened on (as
+// configured and on each interface) and announced.
+func (h *Host) ownAddrs() []ma.Multiaddr {
+	own := slices.Clone(h.h.Network().ListenAddresses())
+	if ifaces, err := h.h.Network().InterfaceListenAddresses(); err == nil {
+		own = append(own, ifaces...)
+	}
+	return append(own, h.AdvertisedAddrs()...)
 }
 
 // ClusterID is the configured cluster.
@@ -350,7 +504,15 @@ func (h *Host) ClusterID() uint16 { return h.cfg.ClusterID }
 // Connect dials a peer (if not connected) and waits until the metadata check
 // has admitted or rejected it, or ctx ends. A rejection is returned as an
 // error wrapping one of the Err* sentinels.
+//
+// A peer that is this host (IsSelf) is not dialed: the error wraps
+// ErrSelf. Addresses of ours given for another peer id are left out.
 func (h *Host) Connect(ctx context.Context, ai peer.AddrInfo) (PeerMetadata, error) {
+	if h.IsSelf(ai) {
+		return PeerMetadata{}, fmt.Errorf("p2p: dial %s at %v: %w", ai.ID, ai.Addrs, ErrSelf)
+	}
+	own := h.ownAddrs()
+	ai.Addrs = slices.DeleteFunc(slices.Clone(ai.Addrs), func(a ma.Multiaddr) bool { return slices.ContainsFunc(own, a.Equal) })
 	if err := h.h.Connect(ctx, ai); err != nil {
 		return PeerMetadata{}, fmt.Errorf("p2p: dial %s: %w", ai.ID, err)
 	}
@@ -408,8 +570,14 @@ func (h *Host) Close() error {
 	return err
 }
 
-// Errors of Connect and WaitPeer besides the metadata rejections.
+// Errors of NewHost, Connect and WaitPeer besides the metadata
+// rejections.
 var (
 	ErrNotConnected = errors.New("peer not connected")
 	ErrClosed       = errors.New("host closed")
+	// ErrSelf: the peer to dial is this host.
+	ErrSelf = errors.New("peer is this node")
+	// ErrListen: a listen address could not be listened on (the error
+	// names it and wraps the system's, e.g. syscall.EADDRINUSE).
+	ErrListen = errors.New("cannot listen on")
 )

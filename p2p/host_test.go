@@ -3,8 +3,10 @@ package p2p
 import (
 	"context"
 	"errors"
+	"net"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -95,11 +97,16 @@ func newTestHost(t *testing.T, cfg HostConfig) (*Host, *events) {
 	return h, ev
 }
 
-// addrInfo is h's address info restricted to one transport.
+// addrInfo is h's address info restricted to one transport, from its
+// listen addresses (those it announces may not be dialable here).
 func addrInfo(t *testing.T, h *Host, transport string) peer.AddrInfo {
 	t.Helper()
 	ai := peer.AddrInfo{ID: h.ID()}
-	for _, a := range h.Libp2p().Addrs() {
+	listen, err := h.Libp2p().Network().InterfaceListenAddresses()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range listen {
 		ws := false
 		ma.ForEach(a, func(c ma.Component) bool {
 			if c.Protocol().Code == ma.P_WS {
@@ -112,7 +119,7 @@ func addrInfo(t *testing.T, h *Host, transport string) peer.AddrInfo {
 		}
 	}
 	if len(ai.Addrs) == 0 {
-		t.Fatalf("host has no %s address in %v", transport, h.Libp2p().Addrs())
+		t.Fatalf("host has no %s address in %v", transport, listen)
 	}
 	return ai
 }
@@ -324,6 +331,144 @@ func TestNewHostRejectsBadConfig(t *testing.T) {
 		if h, err := NewHost(cfg); err == nil {
 			h.Close()
 			t.Errorf("NewHost(%+v) succeeded", cfg)
+		}
+	}
+}
+
+// A listen address that cannot be listened on fails NewHost, naming it,
+// even when the others work (go-libp2p alone would drop it with a log
+// line). A port another host holds is in use: SO_REUSEPORT is off, so
+// two nodes cannot share one.
+func TestListenFailureNamesTheAddress(t *testing.T) {
+	t.Parallel()
+	holder, _ := newTestHost(t, HostConfig{ClusterID: 1, Shards: shards(0)})
+	tcpAddr, wsAddr := addrInfo(t, holder, "tcp").Addrs[0], addrInfo(t, holder, "ws").Addrs[0]
+	tests := []struct {
+		name   string
+		listen []string
+		want   string // the address named
+		inUse  bool
+	}{
+		{name: "TCP port of another host", listen: []string{tcpAddr.String()}, want: tcpAddr.String(), inUse: true},
+		{name: "websocket port of another host", listen: []string{wsAddr.String()}, want: wsAddr.String(), inUse: true},
+		{name: "the second of two", listen: []string{"/ip4/127.0.0.1/tcp/0", tcpAddr.String() + "/ws"},
+			want: tcpAddr.String() + "/ws", inUse: true},
+		{name: "an address not on this host", listen: []string{"/ip4/127.0.0.1/tcp/0/ws", "/ip4/192.0.2.1/tcp/0"}, want: "/ip4/192.0.2.1/tcp/0"},
+		{name: "secure websocket without a certificate", listen: []string{"/ip4/127.0.0.1/tcp/0/tls/ws"}, want: "/ip4/127.0.0.1/tcp/0/tls/ws"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h, err := NewHost(HostConfig{ClusterID: 1, Listen: tt.listen})
+			if err == nil {
+				h.Close()
+				t.Fatalf("NewHost(%q) succeeded", tt.listen)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not name %s", err, tt.want)
+			}
+			if tt.inUse && (!errors.Is(err, ErrListen) || !errors.Is(err, syscall.EADDRINUSE)) {
+				t.Errorf("error %v does not wrap ErrListen and EADDRINUSE", err)
+			}
+		})
+	}
+}
+
+// A host never dials itself: its own peer id, or a peer id at one of its
+// own addresses, is refused with ErrSelf before any dial; its addresses
+// given for another peer are left out.
+func TestConnectSelf(t *testing.T) {
+	t.Parallel()
+	a, _ := newTestHost(t, HostConfig{ClusterID: 1, Shards: shards(0)})
+	b, _ := newTestHost(t, HostConfig{ClusterID: 1, Shards: shards(0)})
+	own := addrInfo(t, a, "tcp")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, ai := range []peer.AddrInfo{
+		own,
+		{ID: a.ID()},
+		{ID: b.ID(), Addrs: own.Addrs},
+		{ID: b.ID(), Addrs: append(slices.Clone(own.Addrs), addrInfo(t, a, "ws").Addrs...)},
+	} {
+		if !a.IsSelf(ai) {
+			t.Errorf("IsSelf(%v) = false", ai)
+		}
+		if _, err := a.Connect(ctx, ai); !errors.Is(err, ErrSelf) {
+			t.Errorf("Connect(%v) = %v, want ErrSelf", ai, err)
+		}
+	}
+	if n := len(a.Libp2p().Network().Conns()); n != 0 {
+		t.Fatalf("%d connections after dialing itself, want none", n)
+	}
+	other := addrInfo(t, b, "tcp")
+	if a.IsSelf(other) || a.IsSelf(peer.AddrInfo{ID: b.ID()}) {
+		t.Errorf("IsSelf(%v) = true for another host", other)
+	}
+	mixed := peer.AddrInfo{ID: b.ID(), Addrs: append(slices.Clone(own.Addrs), other.Addrs...)}
+	if a.IsSelf(mixed) {
+		t.Errorf("IsSelf(%v) = true with one address of another host", mixed)
+	}
+	if _, err := a.Connect(ctx, mixed); err != nil {
+		t.Fatalf("Connect(%v): %v", mixed, err)
+	}
+}
+
+// A host dials from its listen address (go-libp2p does so only through
+// SO_REUSEPORT, which is off): a peer sees a host on 127.0.1.5 connect
+// from 127.0.1.5, so per-address limits count it as such.
+func TestDialsFromListenAddress(t *testing.T) {
+	t.Parallel()
+	server, sev := newTestHost(t, HostConfig{ClusterID: 1, Shards: shards(0), Listen: []string{"/ip4/127.0.0.1/tcp/0"}})
+	client, _ := newTestHost(t, HostConfig{ClusterID: 1, Shards: shards(0), Listen: []string{"/ip4/127.0.1.5/tcp/0"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := client.Connect(ctx, addrInfo(t, server, "tcp")); err != nil {
+		t.Fatal(err)
+	}
+	sev.waitReady(t, client.ID())
+	conns := server.Libp2p().Network().ConnsToPeer(client.ID())
+	if len(conns) != 1 {
+		t.Fatalf("%d connections, want 1", len(conns))
+	}
+	if ip, _ := conns[0].RemoteMultiaddr().ValueForProtocol(ma.P_IP4); ip != "127.0.1.5" {
+		t.Errorf("the server sees the client at %s, want 127.0.1.5", conns[0].RemoteMultiaddr())
+	}
+}
+
+// dialFrom binds the source address only where the listen addresses say
+// which: a loopback one for loopback, the one specific address otherwise.
+func TestDialFrom(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		listen []string
+		dst    string
+		want   string // "" : the system picks
+	}{
+		{[]string{"/ip4/127.0.1.5/tcp/1", "/ip4/127.0.1.5/tcp/2/ws"}, "/ip4/127.0.0.1/tcp/9", "127.0.1.5"},
+		{[]string{"/ip4/0.0.0.0/tcp/1", "/ip4/127.0.2.1/tcp/2"}, "/ip4/127.0.0.1/tcp/9", "127.0.2.1"},
+		{[]string{"/ip4/0.0.0.0/tcp/1"}, "/ip4/127.0.0.1/tcp/9", ""},
+		{[]string{"/ip4/203.0.113.5/tcp/1", "/ip4/203.0.113.5/tcp/2/ws"}, "/ip4/198.51.100.1/tcp/9", "203.0.113.5"},
+		{[]string{"/ip4/203.0.113.5/tcp/1", "/ip4/0.0.0.0/tcp/2"}, "/ip4/198.51.100.1/tcp/9", ""},
+		{[]string{"/ip4/203.0.113.5/tcp/1", "/ip4/203.0.113.6/tcp/2"}, "/ip4/198.51.100.1/tcp/9", ""},
+		{[]string{"/ip4/127.0.1.5/tcp/1"}, "/ip4/198.51.100.1/tcp/9", ""},
+		{[]string{"/ip4/203.0.113.5/tcp/1"}, "/ip6/2001:db8::1/tcp/9", ""},
+		{[]string{"/ip6/::1/tcp/1", "/ip4/127.0.1.5/tcp/1"}, "/ip6/::1/tcp/9", "::1"},
+		{nil, "/dns4/example.org/tcp/9", ""},
+	}
+	for _, tt := range tests {
+		ref := &listenRef{}
+		listen := addrs(t, tt.listen...)
+		ref.set(func() []ma.Multiaddr { return listen })
+		d, err := dialFrom(ref)(addrs(t, tt.dst)[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if la := d.(*net.Dialer).LocalAddr; la != nil {
+			got = la.(*net.TCPAddr).IP.String()
+		}
+		if got != tt.want {
+			t.Errorf("listening on %v, dialing %s from %q, want %q", tt.listen, tt.dst, got, tt.want)
 		}
 	}
 }

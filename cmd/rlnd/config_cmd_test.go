@@ -12,15 +12,16 @@ import (
 func TestConfigShowSecrets(t *testing.T) {
 	t.Parallel()
 	const (
-		rpcKey = "9aa3d95b3bc440fa88ea12eaa4456161"
-		rpc    = "https://op:rpc-Pa55@mainnet.infura.io/v3/" + rpcKey + "?apikey=QueryS3cret"
-		ksPW   = "keystore-Hunter22"
-		dbURL  = "postgres://rlnd:pg-Pa55word@db.internal:5432/rlnd?sslmode=verify-full"
-		filePW = "file-Pa55word"
+		rpcKey  = "9aa3d95b3bc440fa88ea12eaa4456161"
+		rpc     = "https://op:rpc-Pa55@mainnet.infura.io/v3/" + rpcKey + "?apikey=QueryS3cret"
+		ksPW    = "keystore-Hunter22"
+		dbURL   = "postgres://rlnd:pg-Pa55word@db.internal:5432/rlnd?sslmode=verify-full"
+		filePW  = "file-Pa55word"
+		nodeKey = "7c3a9e1f5b2d8c4a6e0f1b3d5c7a9e2f4b6d8c0a1e3f5b7d9c2a4e6f8b0d1c3a"
 	)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "rlnd.yaml")
-	if err := os.WriteFile(file, []byte("lightpush:\n  keystore-password: "+filePW+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte("lightpush:\n  keystore-password: "+filePW+"\np2p:\n  nodekey: \""+nodeKey+"\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -31,24 +32,31 @@ func TestConfigShowSecrets(t *testing.T) {
 		shown   []string // printed instead
 	}{
 		{
-			name:    "environment",
-			env:     []string{"RLND_CHAIN_RPC_URL=" + rpc, "RLND_LIGHTPUSH_KEYSTORE_PASSWORD=" + ksPW, "RLND_STORE_DB_URL=" + dbURL},
-			secrets: []string{rpcKey, "rpc-Pa55", "QueryS3cret", ksPW, "pg-Pa55word", "verify-full"},
+			name: "environment",
+			env: []string{"RLND_CHAIN_RPC_URL=" + rpc, "RLND_LIGHTPUSH_KEYSTORE_PASSWORD=" + ksPW, "RLND_STORE_DB_URL=" + dbURL,
+				"RLND_P2P_NODEKEY=" + nodeKey},
+			secrets: []string{rpcKey, "rpc-Pa55", "QueryS3cret", ksPW, "pg-Pa55word", "verify-full", nodeKey},
 			shown: []string{"rpc-url: https://redacted@mainnet.infura.io/v3/redacted?redacted",
-				"keystore-password: redacted", "db-url: postgres://redacted@db.internal:5432/rlnd?redacted"},
+				"keystore-password: redacted", "db-url: postgres://redacted@db.internal:5432/rlnd?redacted", "nodekey: redacted"},
 		},
 		{
 			name:    "flags",
-			args:    []string{"--chain-rpc-url", rpc, "--lightpush-keystore-password", ksPW, "--store-db-url", dbURL},
-			secrets: []string{rpcKey, "rpc-Pa55", "QueryS3cret", ksPW, "pg-Pa55word", "verify-full"},
+			args:    []string{"--chain-rpc-url", rpc, "--lightpush-keystore-password", ksPW, "--store-db-url", dbURL, "--p2p-nodekey", nodeKey},
+			secrets: []string{rpcKey, "rpc-Pa55", "QueryS3cret", ksPW, "pg-Pa55word", "verify-full", nodeKey},
 			shown: []string{"rpc-url: https://redacted@mainnet.infura.io/v3/redacted?redacted",
-				"keystore-password: redacted", "db-url: postgres://redacted@db.internal:5432/rlnd?redacted"},
+				"keystore-password: redacted", "db-url: postgres://redacted@db.internal:5432/rlnd?redacted", "nodekey: redacted"},
+		},
+		{
+			name:    "nwaku's flag",
+			args:    []string{"--nodekey", "0x" + nodeKey},
+			secrets: []string{nodeKey},
+			shown:   []string{"nodekey: redacted"},
 		},
 		{
 			name:    "file",
 			args:    []string{"--config", file},
-			secrets: []string{filePW},
-			shown:   []string{"keystore-password: redacted"},
+			secrets: []string{filePW, nodeKey},
+			shown:   []string{"keystore-password: redacted", "nodekey: redacted"},
 		},
 	}
 	for _, tc := range tests {
@@ -109,6 +117,18 @@ func TestConfigShowSecretValueError(t *testing.T) {
 	code, _, stderr := runCLI(t, nil, "config", "show", "--config", file)
 	if code != 2 || !strings.Contains(stderr, "lightpush.keystore-password") || strings.Contains(stderr, "98765432") {
 		t.Fatalf("exit %d, stderr %q; want exit 2 naming the key without its value", code, stderr)
+	}
+}
+
+// An invalid node key is named in the error without its value.
+func TestConfigShowInvalidNodeKey(t *testing.T) {
+	t.Parallel()
+	const bad = "7c3a9e1f5b2d8c4a6e0f1b3d5c7a9e2f4b6d8c0a1e3f5b7d9c2a4e6f8b0d1c"
+	for _, args := range [][]string{{"--nodekey", bad}, {"--p2p-nodekey", bad + "zz"}} {
+		code, _, stderr := runCLI(t, nil, append([]string{"config", "show"}, args...)...)
+		if code != 2 || !strings.Contains(stderr, "p2p.nodekey") || strings.Contains(stderr, bad[:16]) {
+			t.Fatalf("%v: exit %d, stderr %q; want exit 2 naming p2p.nodekey without its value", args, code, stderr)
+		}
 	}
 }
 

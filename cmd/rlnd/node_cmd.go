@@ -34,11 +34,16 @@ func newNodeCmd(env []string) *cobra.Command {
 			"the membership registry on the chain, validate every message's RLN proof and relay the\n" +
 			"valid ones on the cluster's shards. Prometheus metrics (/metrics) and the node's health\n" +
 			"(/health: 200 when ready, 503 with the reason when not) are served when metrics.enabled is\n" +
-			"set. The sync's checkpoint (and the store archive and lightpush slot file unless their paths\n" +
-			"are set) live in node.data-dir (--data-dir; default $XDG_STATE_HOME/rlnd or\n" +
-			"~/.local/state/rlnd). SIGINT or SIGTERM stops the node gracefully; SIGHUP reloads the\n" +
-			"lightpush allowlist.",
+			"set. The node key (so the peer id), the sync's checkpoint (and the store archive and\n" +
+			"lightpush slot file unless their paths are set) live in node.data-dir (--data-dir; default\n" +
+			"$XDG_STATE_HOME/rlnd or ~/.local/state/rlnd); --nodekey sets the key instead. nwaku's\n" +
+			"address flags work too: --ports-shift, --ext-multiaddr, --nat, --dns4-domain-name,\n" +
+			"--websocket-secure-support. SIGINT or SIGTERM stops the node gracefully; SIGHUP reloads the\n" +
+			"lightpush allowlist and the secure websocket certificate.",
 		Example: "  rlnd node --preset devnet\n" +
+			"  rlnd node --ports-shift 1 --data-dir ~/.local/state/rlnd-2   # a second node on this host\n" +
+			"  rlnd node --nat extip:203.0.113.7 --dns4-domain-name node.example.org \\\n" +
+			"    --websocket-secure-support --websocket-secure-cert-path cert.pem --websocket-secure-key-path key.pem\n" +
 			"  rlnd node --config rlnd.yaml --p2p-static-peers /ip4/10.0.0.2/tcp/60000/p2p/16Uiu2...\n" +
 			"  RLND_CHAIN_RPC_URL=https://rpc.sepolia.linea.build rlnd node",
 		Args: exactArgs(0),
@@ -62,12 +67,15 @@ func newNodeCmd(env []string) *cobra.Command {
 			for _, a := range n.Addrs() {
 				fmt.Fprintf(out, "listening on %s\n", a)
 			}
+			for _, a := range n.Host().AdvertisedAddrs() {
+				fmt.Fprintf(out, "announcing %s/p2p/%s\n", a, n.Host().ID())
+			}
 			if a := n.MetricsAddr(); a != nil {
 				fmt.Fprintf(out, "metrics on http://%s/metrics\n", a)
 				fmt.Fprintf(out, "health on http://%s/health\n", a)
 			}
 			// SIGHUP reloads what can change without a restart (the
-			// lightpush allowlist).
+			// lightpush allowlist, the secure websocket certificate).
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
 			defer signal.Stop(hup)

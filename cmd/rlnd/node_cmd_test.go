@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net"
@@ -14,6 +15,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/contracts/devchain"
@@ -119,6 +123,32 @@ func TestNodeCommand(t *testing.T) {
 	ckpt := filepath.Join(dataDir, "membership", "1337-"+strings.ToLower(info.Contract)+".ckpt")
 	if _, err := os.Stat(ckpt); err != nil {
 		t.Fatalf("no checkpoint in the default data directory: %v", err)
+	}
+	// The node key is in the data directory, 0600, and is the printed
+	// identity.
+	keyFile := filepath.Join(dataDir, "nodekey")
+	st, err := os.Stat(keyFile)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("node key %s: %v; want it created 0600", keyFile, err)
+	}
+	data, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := hex.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := crypto.UnmarshalSecp256k1PrivateKey(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "rlnd node "+id.String()+"\n") || !strings.Contains(out.String(), "announcing /ip4/127.0.0.1/tcp/") {
+		t.Fatalf("the node printed %s; want its identity %s and what it announces", out.String(), id)
 	}
 }
 
