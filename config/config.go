@@ -26,6 +26,7 @@ type Config struct {
 	Node      NodeConfig      `mapstructure:"node" yaml:"node"`
 	Network   NetworkConfig   `mapstructure:"network" yaml:"network"`
 	P2P       P2PConfig       `mapstructure:"p2p" yaml:"p2p"`
+	Discovery DiscoveryConfig `mapstructure:"discovery" yaml:"discovery"`
 	RLN       RLNConfig       `mapstructure:"rln" yaml:"rln"`
 	Chain     ChainConfig     `mapstructure:"chain" yaml:"chain"`
 	REST      RESTConfig      `mapstructure:"rest" yaml:"rest"`
@@ -167,6 +168,43 @@ type P2PConfig struct {
 	IdleStreamsTotal        int           `mapstructure:"idle-streams-total" yaml:"idle-streams-total"`
 }
 
+// DiscoveryConfig says how the node finds peers besides p2p.static-peers:
+// discv5 (UDP), EIP-1459 DNS trees, entry nodes, and peer exchange.
+type DiscoveryConfig struct {
+	// Discv5 runs Waku discv5 (packet protocol id d5waku) on UDP
+	// Discv5UDPPort (shifted by p2p.ports-shift), from Discv5Bootstrap
+	// and the nodes of the DNS trees.
+	Discv5          bool     `mapstructure:"discv5" yaml:"discv5"`
+	Discv5UDPPort   int      `mapstructure:"discv5-udp-port" yaml:"discv5-udp-port"`
+	Discv5Bootstrap []string `mapstructure:"discv5-bootstrap-nodes" yaml:"discv5-bootstrap-nodes"`
+	// DNS reads the EIP-1459 trees of DNSURLs (enrtree://) for peers and
+	// discv5 bootstrap nodes, with DNSNameServer ("ip[:port]") instead of
+	// the system resolver when set.
+	DNS           bool     `mapstructure:"dns" yaml:"dns"`
+	DNSURLs       []string `mapstructure:"dns-urls" yaml:"dns-urls"`
+	DNSNameServer string   `mapstructure:"dns-name-server" yaml:"dns-name-server"`
+	// EntryNodes are multiaddrs (with /p2p) of nodes to try at start and
+	// to ask for peers; unlike static peers they are not kept connected.
+	EntryNodes []string `mapstructure:"entry-nodes" yaml:"entry-nodes"`
+	// PeerExchange serves /vac/waku/peer-exchange/2.0.0-alpha1 from the
+	// peers discv5 found; PeerExchangeNode, when set, is a node this one
+	// asks for peers (nodes without UDP).
+	PeerExchange     bool   `mapstructure:"peer-exchange" yaml:"peer-exchange"`
+	PeerExchangeNode string `mapstructure:"peer-exchange-node" yaml:"peer-exchange-node"`
+}
+
+// TWNDNSTree is The Waku Network's EIP-1459 tree, and TWNEntryNodes its
+// bootstrap nodes, as nwaku's twn preset lists them (entryNodes of
+// TheWakuNetworkConf in waku/factory/networks_config.nim).
+const TWNDNSTree = "enrtree://AOGYWMBYOUIMOENHXCHILPKY3ZRFEULMFI4DOM442QSZ73TT2A7VI@test.waku.nodes.status.im"
+
+// TWNEntryNodes: see TWNDNSTree.
+var TWNEntryNodes = []string{
+	"/dns4/node-01.ac-cn-hongkong-c.waku.test.status.im/tcp/30303/p2p/16Uiu2HAkzHaTP5JsUwfR9NR8Rj9HC24puS6ocaU8wze4QrXr9iXp",
+	"/dns4/node-01.do-ams3.waku.test.status.im/tcp/30303/p2p/16Uiu2HAkykgaECHswi3YKJ5dMLbq2kPVCo89fcyTd38UcQD6ej5W",
+	"/dns4/node-01.gc-us-central1-a.waku.test.status.im/tcp/30303/p2p/16Uiu2HAmDCp8XJ9z1ev18zuv8NHekAsjNyezAvmMfFEJkiharitG",
+}
+
 // RLNConfig holds the rate-limiting nullifier parameters.
 type RLNConfig struct {
 	Enabled          bool          `mapstructure:"enabled" yaml:"enabled"`
@@ -224,6 +262,12 @@ func twnPreset() Config {
 			RequestsPerPeer: 8, RequestsPerPrefix: 32, RequestsTotal: 128,
 			IdleStreamsPerPeer: 4, IdleStreamsPerPrefix: 64, IdleStreamsTotal: 512,
 		},
+		Discovery: DiscoveryConfig{
+			Discv5: true, Discv5UDPPort: 9000,
+			DNS: true, DNSURLs: []string{TWNDNSTree},
+			EntryNodes:   append([]string(nil), TWNEntryNodes...),
+			PeerExchange: true,
+		},
 		RLN: RLNConfig{
 			Enabled:          true,
 			EpochPeriod:      600 * time.Second,
@@ -263,6 +307,9 @@ func devnetPreset() Config {
 	// fresh dev chain.
 	c.Chain.Contract = "0xa1C51e71CFb1dBB016dF743FD5dc48D62Ebb917B"
 	c.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/60000", "/ip4/127.0.0.1/tcp/8000/ws"}
+	// discv5 on loopback; the first node's ENR is the others' bootstrap
+	// node (rlnd devnet sets it). No DNS tree and no entry nodes.
+	c.Discovery = DiscoveryConfig{Discv5: true, Discv5UDPPort: 9000, PeerExchange: true}
 	c.REST.Enabled = true
 	c.Metrics.Enabled = true
 	return c

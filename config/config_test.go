@@ -19,6 +19,15 @@ func TestPresetValues(t *testing.T) {
 			RequestsPerPeer: 8, RequestsPerPrefix: 32, RequestsTotal: 128,
 			IdleStreamsPerPeer: 4, IdleStreamsPerPrefix: 64, IdleStreamsTotal: 512,
 		},
+		Discovery: DiscoveryConfig{Discv5: true, Discv5UDPPort: 9000, DNS: true,
+			// nwaku's twn preset (networks_config.nim, TheWakuNetworkConf's entryNodes).
+			DNSURLs: []string{"enrtree://AOGYWMBYOUIMOENHXCHILPKY3ZRFEULMFI4DOM442QSZ73TT2A7VI@test.waku.nodes.status.im"},
+			EntryNodes: []string{
+				"/dns4/node-01.ac-cn-hongkong-c.waku.test.status.im/tcp/30303/p2p/16Uiu2HAkzHaTP5JsUwfR9NR8Rj9HC24puS6ocaU8wze4QrXr9iXp",
+				"/dns4/node-01.do-ams3.waku.test.status.im/tcp/30303/p2p/16Uiu2HAkykgaECHswi3YKJ5dMLbq2kPVCo89fcyTd38UcQD6ej5W",
+				"/dns4/node-01.gc-us-central1-a.waku.test.status.im/tcp/30303/p2p/16Uiu2HAmDCp8XJ9z1ev18zuv8NHekAsjNyezAvmMfFEJkiharitG",
+			},
+			PeerExchange: true},
 		RLN: RLNConfig{
 			Enabled:          true,
 			EpochPeriod:      600 * time.Second,
@@ -43,6 +52,7 @@ func TestPresetValues(t *testing.T) {
 			RequestsPerPeer: 8, RequestsPerPrefix: 32, RequestsTotal: 128,
 			IdleStreamsPerPeer: 4, IdleStreamsPerPrefix: 64, IdleStreamsTotal: 512,
 		},
+		Discovery: DiscoveryConfig{Discv5: true, Discv5UDPPort: 9000, PeerExchange: true},
 		RLN: RLNConfig{
 			Enabled:          true,
 			EpochPeriod:      10 * time.Second,

@@ -282,7 +282,7 @@ func TestLoadFileErrors(t *testing.T) {
 		{name: "bad toml", file: "bad.toml", content: "[log\nlevel = \n", want: []string{"bad.toml", "cannot parse", "TOML", "line 1"}},
 		{name: "unsupported extension", file: "rlnd.json", content: "{}", want: []string{"rlnd.json", `".json"`, ".yaml, .yml, .toml"}},
 		{name: "unknown top-level key", file: "top.yaml", content: "logging:\n  level: debug\n",
-			want: []string{`unknown key "logging"`, "top.yaml", "log, node, network, p2p, rln, chain, rest, metrics"}},
+			want: []string{`unknown key "logging"`, "top.yaml", "log, node, network, p2p, discovery, rln, chain, rest, metrics"}},
 		{name: "unknown nested key", file: "nested.yaml", content: "network:\n  clusterid: 3\n",
 			want: []string{`unknown key "network.clusterid"`, "nested.yaml", "known keys under network: cluster-id, num-shards, shards"}},
 		{name: "keys are case-sensitive", file: "case.yaml", content: "network:\n  Cluster-ID: 3\n",

@@ -14,6 +14,8 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/rlnd/rlnd/internal/redact"
+	"github.com/rlnd/rlnd/p2p/dnsdisc"
+	"github.com/rlnd/rlnd/p2p/wakuenr"
 	"github.com/rlnd/rlnd/wire"
 )
 
@@ -42,6 +44,7 @@ func (c *Config) Validate() error {
 		ch.multiaddr(fmt.Sprintf("p2p.static-peers[%d]", i), addr, true)
 	}
 	ch.p2pAddresses(c)
+	ch.discovery(c)
 	ch.atLeastSecond("p2p.request-first-byte-timeout", c.P2P.RequestFirstByteTimeout)
 	ch.atLeastSecond("p2p.request-timeout", c.P2P.RequestTimeout)
 	ch.intRange("p2p.requests-per-peer", c.P2P.RequestsPerPeer, 1, 65535)
@@ -374,5 +377,43 @@ func (ch *checker) hostPort(key, s string) {
 	}
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		ch.addf(nil, key, "%q has port %q, %s", s, port, allowed)
+	}
+}
+
+// discovery checks the discovery keys: the discv5 port (shifted), the
+// bootstrap records, the DNS trees and name server, and the entry and
+// peer-exchange nodes.
+func (ch *checker) discovery(c *Config) {
+	d := c.Discovery
+	if ch.intRange("discovery.discv5-udp-port", d.Discv5UDPPort, 0, 65535) && d.Discv5 && c.P2P.PortsShift >= 0 {
+		if _, err := c.ShiftPort(d.Discv5UDPPort); err != nil {
+			ch.addf(nil, "discovery.discv5-udp-port", "%d: %v", d.Discv5UDPPort, err)
+		}
+	}
+	for i, text := range d.Discv5Bootstrap {
+		if _, err := wakuenr.Parse(text); err != nil {
+			ch.addf(err, fmt.Sprintf("discovery.discv5-bootstrap-nodes[%d]", i), "not a valid enr: record: %v", err)
+		}
+	}
+	for i, u := range d.DNSURLs {
+		if _, err := dnsdisc.ParseURL(u); err != nil {
+			ch.addf(err, fmt.Sprintf("discovery.dns-urls[%d]", i), "%v", err)
+		}
+	}
+	if d.DNS && len(d.DNSURLs) == 0 {
+		ch.addf(nil, "discovery.dns", "is on but discovery.dns-urls is empty; give an enrtree:// URL or turn it off")
+	}
+	if d.DNSNameServer != "" {
+		if _, err := netip.ParseAddr(d.DNSNameServer); err != nil {
+			if _, err := netip.ParseAddrPort(d.DNSNameServer); err != nil {
+				ch.addf(nil, "discovery.dns-name-server", "%q is neither an IP nor IP:port", d.DNSNameServer)
+			}
+		}
+	}
+	for i, addr := range d.EntryNodes {
+		ch.multiaddr(fmt.Sprintf("discovery.entry-nodes[%d]", i), addr, true)
+	}
+	if d.PeerExchangeNode != "" {
+		ch.multiaddr("discovery.peer-exchange-node", d.PeerExchangeNode, true)
 	}
 }
