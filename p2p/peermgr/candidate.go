@@ -122,6 +122,9 @@ var (
 	// ErrPrefixFull: the peer store holds as many peers of the
 	// candidate's address prefix as it keeps (Config.MaxPerPrefix).
 	ErrPrefixFull = errors.New("peermgr: peer store holds enough peers of this address prefix")
+	// ErrStoreFull: every record of the full peer store is of a peer
+	// connected or being dialled, so none can make room.
+	ErrStoreFull = errors.New("peermgr: peer store full of live peers")
 	// ErrClosed: the manager is closed.
 	ErrClosed = errors.New("peermgr: closed")
 	// ErrStarted: Start was called twice.

@@ -311,7 +311,7 @@ func (m *Manager) banOtherCluster(p peer.ID, err error, now time.Time) {
 // recorded in the peer store (bounded: the least recently seen record
 // makes room) and the run loop is woken. The error says why a candidate
 // was refused (ErrInvalidCandidate, ErrSelf, ErrOtherCluster, ErrBanned,
-// ErrPrefixFull, ErrClosed).
+// ErrPrefixFull, ErrStoreFull, ErrClosed).
 func (m *Manager) Add(c Candidate) error {
 	n, err := normalise(c)
 	if err != nil {
@@ -598,7 +598,7 @@ func (m *Manager) logChangesLocked(live []*livePeer, now time.Time) {
 				}
 			}
 			slices.Sort(all)
-			m.store.connected(p.id, p.caps, m.h.ClusterID(), slices.Compact(all), now)
+			m.store.connected(p.id, p.caps, !md.Missing, m.h.ClusterID(), slices.Compact(all), now)
 		}
 		if m.limiter.allow(p.id) {
 			m.log.Info("peer connected", "peer", p.id, "direction", direction(p.out), "address", p.addr, "agent", p.agent, "services", p.caps, "shards", p.shards)

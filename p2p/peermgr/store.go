@@ -84,7 +84,7 @@ func (s *peerStore) upsert(c Candidate, now time.Time, pinned func(peer.ID) bool
 	}
 	if r == nil {
 		if len(s.peers) >= s.capacity && !s.evictOne(pinned) {
-			return ErrPrefixFull // every record is pinned: the store is full of live peers
+			return ErrStoreFull
 		}
 		r = &record{KnownPeer: KnownPeer{ID: c.Info.ID, Source: c.Source}}
 		s.peers[c.Info.ID] = r
@@ -166,8 +166,9 @@ func (s *peerStore) failed(id peer.ID, now time.Time) {
 	}
 }
 
-// connected records a connection: what the peer showed of itself.
-func (s *peerStore) connected(id peer.ID, caps Capabilities, cluster uint16, shards []uint16, now time.Time) {
+// connected records a connection: what the peer showed of itself (its
+// cluster and shards unless it was admitted without metadata).
+func (s *peerStore) connected(id peer.ID, caps Capabilities, clusterKnown bool, cluster uint16, shards []uint16, now time.Time) {
 	r := s.peers[id]
 	if r == nil {
 		return
@@ -176,7 +177,9 @@ func (s *peerStore) connected(id peer.ID, caps Capabilities, cluster uint16, sha
 	if caps != 0 {
 		r.Caps = caps
 	}
-	r.ClusterKnown, r.Cluster, r.Shards = true, cluster, slices.Clone(shards)
+	if clusterKnown {
+		r.ClusterKnown, r.Cluster, r.Shards = true, cluster, slices.Clone(shards)
+	}
 	s.dirty = true
 }
 

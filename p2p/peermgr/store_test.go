@@ -187,7 +187,7 @@ func TestStoreBounds(t *testing.T) {
 		t.Fatalf("store of %d: b kept %v, a kept %v; want 4 with b (least recently seen) evicted", s.len(), s.get(b.Info.ID) != nil, s.get(a.Info.ID) != nil)
 	}
 	// Pinned records are not evicted: with all pinned, a new one is refused.
-	if err := s.upsert(candidate(t, "127.0.0.9"), now, func(peer.ID) bool { return true }); err == nil {
+	if err := s.upsert(candidate(t, "127.0.0.9"), now, func(peer.ID) bool { return true }); !errors.Is(err, ErrStoreFull) {
 		t.Fatal("a full store of pinned records took one more")
 	}
 	// The prefix count follows evictions: b's /24 has room again.
