@@ -98,9 +98,9 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
-// startManager runs a manager on n with test timings: a 20 ms loop, dials
-// bounded by 5 s.
-func startManager(t *testing.T, n *node, cfg Config) (*Manager, *logBuffer) {
+// newManager builds a manager on n with test timings: a 20 ms loop, dials
+// bounded by 5 s; it is closed at the end of the test.
+func newManager(t *testing.T, n *node, cfg Config) (*Manager, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
 	cfg.Host = n.h
@@ -111,10 +111,17 @@ func startManager(t *testing.T, n *node, cfg Config) (*Manager, *logBuffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { m.Close() })
+	return m, logs
+}
+
+// startManager is newManager, started.
+func startManager(t *testing.T, n *node, cfg Config) (*Manager, *logBuffer) {
+	t.Helper()
+	m, logs := newManager(t, n, cfg)
 	if err := m.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { m.Close() })
 	return m, logs
 }
 
@@ -219,8 +226,12 @@ func gaugeValue(t *testing.T, reg *prometheus.Registry, name string, labels map[
 func TestPrefersUnderServedShards(t *testing.T) {
 	us := newNode(t, 1, []uint16{0, 1}, relayProto)
 	a, b, c := newNode(t, 1, []uint16{0}, relayProto), newNode(t, 1, []uint16{1}, relayProto), newNode(t, 1, []uint16{0, 1}, relayProto)
-	m, _ := startManager(t, us, Config{Shards: []uint16{0, 1}, ShardTarget: 1, MaxPeers: 10, RelayPeers: 4, OutRelayPeers: 1})
+	// All three are known before the first step.
+	m, _ := newManager(t, us, Config{Shards: []uint16{0, 1}, ShardTarget: 1, MaxPeers: 10, RelayPeers: 4, OutRelayPeers: 1})
 	add(t, m, a.cand(CapRelay, 0), b.cand(CapRelay, 1), c.cand(CapRelay, 0, 1))
+	if err := m.Start(); err != nil {
+		t.Fatal(err)
+	}
 	testnet.WaitFor(t, within, "c connected", func() bool { return isConnected(us, c.h.ID()) })
 	steps(t, m, 10)
 	if isConnected(us, a.h.ID()) || isConnected(us, b.h.ID()) || a.inbound.Load()+b.inbound.Load() != 0 {
