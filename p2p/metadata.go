@@ -353,7 +353,9 @@ func (h *Host) openNegotiated(ctx context.Context, p peer.ID, id protocol.ID) (n
 			}
 		}
 	}
-	s, err := h.h.Network().NewStream(ctx, p)
+	// Never dial: a check whose peer left (or was disconnected, by us
+	// or by the peer manager) must fail, not bring the peer back.
+	s, err := h.h.Network().NewStream(network.WithNoDial(ctx, "metadata check"), p)
 	if err != nil {
 		return nil, err
 	}

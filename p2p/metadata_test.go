@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -161,6 +162,33 @@ func TestResponseWithoutClusterID(t *testing.T) {
 		t.Fatal(err)
 	}
 	aev.waitRejected(t, b.ID(), ErrNoClusterID)
+}
+
+// A check whose peer hangs up at once fails without dialling the peer
+// back (the metadata query never dials): five connections, each closed by
+// the peer as it comes up, make five inbound connections at the peer.
+func TestCheckDoesNotRedial(t *testing.T) {
+	t.Parallel()
+	a, _ := newTestHost(t, HostConfig{ClusterID: 1})
+	b, _ := newTestHost(t, HostConfig{ClusterID: 1})
+	var inbound atomic.Int64
+	b.Libp2p().Network().Notify(&network.NotifyBundle{ConnectedF: func(n network.Network, c network.Conn) {
+		if c.Stat().Direction == network.DirInbound {
+			inbound.Add(1)
+		}
+		go c.Close()
+	}})
+	for i := range 5 {
+		ctx, cancel := context.WithTimeout(network.WithForceDirectDial(context.Background(), "test"), 10*time.Second)
+		_ = a.Libp2p().Connect(ctx, addrInfo(t, b, "tcp"))
+		if _, err := a.WaitPeer(ctx, b.ID()); err == nil {
+			t.Fatal("peer admitted though it hung up")
+		}
+		cancel()
+		if got := inbound.Load(); got != int64(i+1) {
+			t.Fatalf("%d inbound connections after %d dials: the check dialled the peer back", got, i+1)
+		}
+	}
 }
 
 // WaitPeer for an unknown peer fails at once.

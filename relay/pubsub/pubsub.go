@@ -870,5 +870,18 @@ func (ps *PubSub) Score(p peer.ID) float64 {
 	return s
 }
 
+// Scores returns the gossipsub score of every peer the router has, read in
+// one pass of the event loop (the peer manager disconnects the peers below
+// the graylist threshold).
+func (ps *PubSub) Scores() map[peer.ID]float64 {
+	out := map[peer.ID]float64{}
+	_ = ps.do(func(now time.Time) {
+		for _, id := range ps.r.Peers() {
+			out[peer.ID(id)] = ps.r.Score(id, now)
+		}
+	})
+	return out
+}
+
 // String describes the pubsub for logs.
 func (ps *PubSub) String() string { return fmt.Sprintf("pubsub on %s", ps.h.ID()) }

@@ -134,6 +134,14 @@ func TestLineRelays(t *testing.T) {
 	if s := pss[1].Score(hosts[0].ID()); s >= 0 {
 		t.Fatalf("publisher of a rejected message scores %v", s)
 	}
+	// Scores reads the same scores, of every peer at once.
+	scores := pss[1].Scores()
+	if s, ok := scores[hosts[0].ID()]; len(scores) != 2 || !ok || s >= 0 {
+		t.Fatalf("node 1 scores %v: want its two neighbours, the publisher's negative", scores)
+	}
+	if _, ok := scores[hosts[2].ID()]; !ok {
+		t.Fatalf("node 1 scores %v: no score for node 2", scores)
+	}
 }
 
 // A frame over the bound resets the stream and is counted.
