@@ -338,7 +338,7 @@ func (m *Manager) Add(c Candidate) error {
 		return nil // kept anyway
 	}
 	if err := m.store.upsert(n, now, m.pinnedLocked); err != nil {
-		return fmt.Errorf("%w (%s)", err, id)
+		return fmt.Errorf("candidate %s: %w", id, err)
 	}
 	m.poke()
 	return nil
