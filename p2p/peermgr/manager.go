@@ -170,7 +170,7 @@ func (m *Manager) loadStore() error {
 	}
 	limit := int64(64<<10) + int64(m.cfg.StoreCapacity)*storeRecordBound
 	saved, err := readStore(m.cfg.fs, path, limit)
-	if errors.Is(err, ErrCorruptStore) {
+	if errors.Is(err, errCorruptStore) {
 		m.met.fault("corrupt")
 		aside := path + ".corrupt"
 		if rerr := m.cfg.fs.Rename(path, aside); rerr != nil {
