@@ -64,6 +64,9 @@ const (
 	// DefaultSummaryInterval is how often the connection summary is logged
 	// (nwaku's LogAndMetricsInterval).
 	DefaultSummaryInterval = 3 * time.Minute
+	// DefaultStoreFile is the peer store's file name in a node's data
+	// directory.
+	DefaultStoreFile = "peers.json"
 )
 
 // DefaultBackoff is the backoff of a candidate whose dials fail: 120 s,

@@ -7,7 +7,7 @@ import (
 )
 
 // FuzzDecodeStore: the peer store decoder never panics, refuses what does
-// not check out with ErrCorruptStore, and what it accepts encodes back to
+// not check out with errCorruptStore, and what it accepts encodes back to
 // records that decode the same. Each input is tried as a whole file and,
 // behind a valid header, as a document (so that the records' checks are
 // reached past the checksum). Seeds in testdata/fuzz/FuzzDecodeStore: a
@@ -23,8 +23,8 @@ func FuzzDecodeStore(f *testing.F) {
 func checkDecode(t *testing.T, data []byte) {
 	peers, err := decodeStore(data)
 	if err != nil {
-		if !errors.Is(err, ErrCorruptStore) {
-			t.Fatalf("error %v is not ErrCorruptStore", err)
+		if !errors.Is(err, errCorruptStore) {
+			t.Fatalf("error %v is not errCorruptStore", err)
 		}
 		return
 	}

@@ -170,7 +170,7 @@ func (m *Manager) loadStore() error {
 	}
 	limit := int64(64<<10) + int64(m.cfg.StoreCapacity)*storeRecordBound
 	saved, err := readStore(m.cfg.fs, path, limit)
-	if errors.Is(err, ErrCorruptStore) {
+	if errors.Is(err, errCorruptStore) {
 		m.met.fault("corrupt")
 		aside := path + ".corrupt"
 		if rerr := m.cfg.fs.Rename(path, aside); rerr != nil {
@@ -338,7 +338,7 @@ func (m *Manager) Add(c Candidate) error {
 		return nil // kept anyway
 	}
 	if err := m.store.upsert(n, now, m.pinnedLocked); err != nil {
-		return fmt.Errorf("%w (%s)", err, id)
+		return fmt.Errorf("candidate %s: %w", id, err)
 	}
 	m.poke()
 	return nil

@@ -35,8 +35,9 @@ const (
 	storeRecordBound = 8 << 10
 )
 
-// ErrCorruptStore reports a peer store file that does not check out.
-var ErrCorruptStore = errors.New("peermgr: corrupt peer store file")
+// errCorruptStore reports a peer store file that does not check out (New
+// keeps such a file aside and starts empty; callers never see it).
+var errCorruptStore = errors.New("peermgr: corrupt peer store file")
 
 type storeFile struct {
 	Peers []storeRecord `json:"peers"`
@@ -99,7 +100,7 @@ func storeHeader(body []byte) []byte {
 }
 
 func corrupt(format string, a ...any) error {
-	return fmt.Errorf("%w: %s", ErrCorruptStore, fmt.Sprintf(format, a...))
+	return fmt.Errorf("%w: %s", errCorruptStore, fmt.Sprintf(format, a...))
 }
 
 // decodeStore parses a peer store file. Every record must be one the
@@ -262,7 +263,7 @@ func writeAtomic(fsys storeFS, path string, data []byte) (err error) {
 }
 
 // readStore reads the peer store file: nil without error when there is
-// none; ErrCorruptStore (wrapped) when it does not check out or exceeds
+// none; errCorruptStore (wrapped) when it does not check out or exceeds
 // limit bytes.
 func readStore(fsys storeFS, path string, limit int64) ([]KnownPeer, error) {
 	f, err := fsys.Open(path)

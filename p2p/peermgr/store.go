@@ -1,6 +1,7 @@
 package peermgr
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"time"
@@ -80,7 +81,7 @@ func (s *peerStore) upsert(c Candidate, now time.Time, pinned func(peer.ID) bool
 	key := s.prefixOf(c.Info.Addrs)
 	r := s.peers[c.Info.ID]
 	if key != "" && s.perPrefix > 0 && s.prefixes[key] >= s.perPrefix && (r == nil || r.prefix != key) {
-		return ErrPrefixFull
+		return fmt.Errorf("%w: %d records of %s already, the most kept", ErrPrefixFull, s.prefixes[key], key)
 	}
 	if r == nil {
 		if len(s.peers) >= s.capacity && !s.evictOne(pinned) {

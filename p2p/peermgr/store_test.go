@@ -248,8 +248,8 @@ func TestStoreFileCorrupt(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := decodeStore(tc.data)
-			if !errors.Is(err, ErrCorruptStore) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error %v, want ErrCorruptStore saying %q", err, tc.want)
+			if !errors.Is(err, errCorruptStore) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want errCorruptStore saying %q", err, tc.want)
 			}
 		})
 	}
