@@ -307,9 +307,10 @@ func devnetPreset() Config {
 	// fresh dev chain.
 	c.Chain.Contract = "0xa1C51e71CFb1dBB016dF743FD5dc48D62Ebb917B"
 	c.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/60000", "/ip4/127.0.0.1/tcp/8000/ws"}
-	// discv5 on loopback; the first node's ENR is the others' bootstrap
-	// node (rlnd devnet sets it). No DNS tree and no entry nodes.
-	c.Discovery = DiscoveryConfig{Discv5: true, Discv5UDPPort: 9000, PeerExchange: true}
+	// discv5 on loopback, on any free UDP port (the ENR says which); the
+	// first node's ENR is the others' bootstrap node (rlnd devnet sets
+	// it). No DNS tree and no entry nodes.
+	c.Discovery = DiscoveryConfig{Discv5: true, PeerExchange: true}
 	c.REST.Enabled = true
 	c.Metrics.Enabled = true
 	return c

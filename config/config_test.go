@@ -52,7 +52,7 @@ func TestPresetValues(t *testing.T) {
 			RequestsPerPeer: 8, RequestsPerPrefix: 32, RequestsTotal: 128,
 			IdleStreamsPerPeer: 4, IdleStreamsPerPrefix: 64, IdleStreamsTotal: 512,
 		},
-		Discovery: DiscoveryConfig{Discv5: true, Discv5UDPPort: 9000, PeerExchange: true},
+		Discovery: DiscoveryConfig{Discv5: true, PeerExchange: true},
 		RLN: RLNConfig{
 			Enabled:          true,
 			EpochPeriod:      10 * time.Second,

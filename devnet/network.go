@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/rlnd/rlnd/config"
@@ -41,9 +42,12 @@ type Network struct {
 	nodes   []*node.Node
 	hostile *hostileNode
 	victims []int // the nodes the hostile node is linked to
-	topic   string
-	dir     string // slots file and store database
-	rec     *recorder
+	// discoveryMin and discoveryTime: see awaitDiscovery.
+	discoveryMin  int
+	discoveryTime time.Duration
+	topic         string
+	dir           string // slots file and store database
+	rec           *recorder
 
 	// Which node serves lightpush, archives for the store client and
 	// serves filter.
@@ -96,8 +100,13 @@ func Start(ctx context.Context, c Config) (_ *Network, err error) {
 		return nil, err
 	}
 	n.closers = append(n.closers, n.hostile.close)
-	c.say("%d relay nodes up on loopback, linked in a ring%s; a hostile node is linked to nodes %v", c.Nodes,
-		map[bool]string{true: " with chords", false: ""}[c.Nodes > 4], n.victims)
+	c.say("%d relay nodes up on loopback, no static peers: nodes 1-%d were given node 0's ENR only; a hostile node is linked to nodes %v",
+		c.Nodes, c.Nodes-1, n.victims)
+	if err := n.awaitDiscovery(ctx); err != nil {
+		return nil, err
+	}
+	c.say("discovery: every node connected to the other %d through discv5 in %.1f s (fewest peers per node: %d)",
+		c.Nodes-1, n.discoveryTime.Seconds(), n.discoveryMin)
 	if err := n.awaitSync(ctx); err != nil {
 		return nil, err
 	}
@@ -221,9 +230,13 @@ func (n *Network) nodeConfig(i int) config.Config {
 	return cfg
 }
 
+// discv5Ping is the devnet nodes' discv5 liveness check: with a handful
+// of nodes, go-ethereum's 3 s would keep them apart for tens of seconds.
+const discv5Ping = 200 * time.Millisecond
+
 // startNodes builds every relay node with node.New, each syncing the
-// registry from the chain, and links them in a ring (with chords above
-// four nodes).
+// registry from the chain; they find each other with discv5 from the
+// first node's ENR.
 func (n *Network) startNodes(ctx context.Context) error {
 	dir, err := os.MkdirTemp("", "rlnd-devnet-")
 	if err != nil {
@@ -238,10 +251,16 @@ func (n *Network) startNodes(ctx context.Context) error {
 	n.nodes = make([]*node.Node, n.cfg.Nodes)
 	for i := range n.nodes {
 		cfg := n.nodeConfig(i)
+		if i > 0 {
+			// Every node but the first finds the others through discv5,
+			// from the first node's record only: no static peers.
+			cfg.Discovery.Discv5Bootstrap = []string{n.nodes[0].ENR()}
+		}
 		o := node.Options{
 			Config: &cfg, Verifier: verifier, Logger: n.cfg.Logger.With("node", i),
-			SyncConfig: membership.SyncConfig{StartBlock: n.registry.Block, PollInterval: 250 * time.Millisecond},
-			OnEvidence: func(_ string, ev rln.Evidence) { n.rec.addEvidence(ev) },
+			SyncConfig:         membership.SyncConfig{StartBlock: n.registry.Block, PollInterval: 250 * time.Millisecond},
+			OnEvidence:         func(_ string, ev rln.Evidence) { n.rec.addEvidence(ev) },
+			Discv5PingInterval: discv5Ping,
 		}
 		if i == n.lightpushAt {
 			o.Prover, o.LightpushMemberships = n.prover, n.lightpushMembers()
@@ -254,19 +273,34 @@ func (n *Network) startNodes(ctx context.Context) error {
 		n.closers = append(n.closers, func() { _ = nd.Close() })
 		n.rec.follow(i, nd.Relay().Subscribe())
 	}
-	for i := range n.nodes {
-		peers := []int{(i + 1) % n.cfg.Nodes}
-		if n.cfg.Nodes > 4 {
-			peers = append(peers, (i+n.cfg.Nodes/2)%n.cfg.Nodes)
-		}
-		for _, j := range peers {
-			if err := link(ctx, n.nodes[i].Host(), n.nodes[j].Host()); err != nil {
-				return fmt.Errorf("devnet: link %d: %w", i, err)
-			}
-		}
-	}
 	n.topic, err = n.nodes[0].Relay().TopicFor(ContentTopic)
 	return err
+}
+
+// discoveryWait bounds how long the nodes may take to find each other.
+const discoveryWait = 30 * time.Second
+
+// awaitDiscovery waits until every relay node is connected to every
+// other, found by discv5 (there are no static peers), and notes how long
+// it took and the fewest peers a node had; a shortfall at the deadline
+// is left in the report (which then fails), not an error.
+func (n *Network) awaitDiscovery(ctx context.Context) error {
+	start := time.Now()
+	_ = waitFor(ctx, discoveryWait, func() bool {
+		n.discoveryMin = len(n.nodes)
+		for i, a := range n.nodes {
+			connected := 0
+			for j, b := range n.nodes {
+				if i != j && a.Host().Libp2p().Network().Connectedness(b.Host().ID()) == network.Connected {
+					connected++
+				}
+			}
+			n.discoveryMin = min(n.discoveryMin, connected)
+		}
+		return n.discoveryMin == len(n.nodes)-1
+	})
+	n.discoveryTime = time.Since(start)
+	return ctx.Err()
 }
 
 // awaitSync waits until every node has the registry's root and a mesh

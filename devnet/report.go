@@ -38,18 +38,24 @@ type Report struct {
 	ProofsAttached       int `json:"proofs_attached"`
 	// A store client offline while messages were published retrieves
 	// them afterwards; a filter client streams them live.
-	StoreOfflinePublished int     `json:"store_offline_published"`
-	StoreRetrieved        int     `json:"store_retrieved"`
-	FilterReceived        int     `json:"filter_received"`
-	ChainID               uint64  `json:"chain_id"`
-	Contract              string  `json:"contract"`
-	Seconds               float64 `json:"seconds"`
+	StoreOfflinePublished int `json:"store_offline_published"`
+	StoreRetrieved        int `json:"store_retrieved"`
+	FilterReceived        int `json:"filter_received"`
+	// Discovery: the fewest other relay nodes any node was connected to
+	// once discv5 (from node 0's record only) had run, and how long that
+	// took from the last node's start.
+	DiscoveryPeersMin int     `json:"discovery_peers_min"`
+	DiscoverySeconds  float64 `json:"discovery_seconds"`
+	ChainID           uint64  `json:"chain_id"`
+	Contract          string  `json:"contract"`
+	Seconds           float64 `json:"seconds"`
 }
 
-// OK is the devnet's verdict: every valid message reached every node, and
-// no spam or invalid message got past the first hop.
+// OK is the devnet's verdict: every node found every other by discovery,
+// every valid message reached every node, and no spam or invalid message
+// got past the first hop.
 func (r *Report) OK() bool {
-	return r.Published > 0 && r.Delivered == r.Expected &&
+	return r.Published > 0 && r.Delivered == r.Expected && r.DiscoveryPeersMin == r.Nodes-1 &&
 		r.LightpushAccepted > 0 && r.LightpushDelivered == r.LightpushAccepted && r.ProofsAttached == r.LightpushAccepted &&
 		r.LightpushAccepted+r.LightpushRejected429 == r.LightpushSent &&
 		r.StoreRetrieved == r.StoreOfflinePublished && r.FilterReceived == r.StoreOfflinePublished && r.SpamDelivered == 0 && r.InvalidDelivered == 0 &&
@@ -73,6 +79,7 @@ func (r *recorder) settle(ctx context.Context, n *Network) *Report {
 		Nodes: n.cfg.Nodes, Members: n.cfg.Members, ChainID: devchain.ChainID, Contract: n.registry.Address.Hex(),
 		Published: len(r.sent), SpamPublished: r.spamSent, InvalidPublished: r.invalidSent,
 		LightpushSent: r.lpSent, LightpushAccepted: r.lpAccepted, LightpushRejected429: r.lp429,
+		DiscoveryPeersMin: n.discoveryMin, DiscoverySeconds: n.discoveryTime.Seconds(),
 	}
 	r.mu.Unlock()
 	rep.Expected = rep.Published * n.cfg.Nodes

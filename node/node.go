@@ -28,6 +28,10 @@ import (
 	"github.com/rlnd/rlnd/lightpush"
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/p2p"
+	"github.com/rlnd/rlnd/p2p/discv5"
+	"github.com/rlnd/rlnd/p2p/dnsdisc"
+	"github.com/rlnd/rlnd/p2p/peerexchange"
+	"github.com/rlnd/rlnd/p2p/peermgr"
 	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/relay/gossipsub"
 	"github.com/rlnd/rlnd/relay/pubsub"
@@ -71,6 +75,10 @@ type Options struct {
 	// lightpush.keystore (the devnet registers its own); they must be in
 	// the group.
 	LightpushMemberships []relay.Member
+	// Discv5PingInterval shortens discv5's liveness checks, which set
+	// how fast a small network's nodes learn of each other (devnet,
+	// tests); 0 keeps go-ethereum's 3 s.
+	Discv5PingInterval time.Duration
 	// Registry receives the metrics; nil makes a new one.
 	Registry *prometheus.Registry
 	// OnEvidence receives double-signalling evidence.
@@ -97,15 +105,22 @@ type Node struct {
 	metrics  *http.Server
 	metAddr  net.Addr
 	wsCert   *p2p.WebsocketCert // nil without secure websocket
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	once     sync.Once
+	// Discovery (discovery.go): the peer manager, what feeds it, and the
+	// peer-exchange server with its cache; nil when off.
+	peers   *peermgr.Manager
+	d5      *discv5.Service
+	dnsFeed *dnsdisc.Feed
+	pxCache *peerexchange.Cache
+	px      *peerexchange.Server
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	once    sync.Once
 }
 
 // New builds and starts a node: the group (synced once from the chain
 // before relaying, so the first messages are judged on a current root),
-// the host, relay and metrics server. Static peers are dialled in the
-// background.
+// the host, relay and metrics server. Discovery and the peer manager
+// (static peers among them) work in the background.
 func New(ctx context.Context, o Options) (_ *Node, err error) {
 	cfg := o.Config
 	if cfg == nil {
@@ -169,12 +184,15 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 			return nil, err
 		}
 	}
+	if err := n.startPeerExchange(); err != nil {
+		return nil, err
+	}
 	if cfg.Metrics.Enabled {
 		if err := n.serveMetrics(); err != nil {
 			return nil, err
 		}
 	}
-	if err := n.keepStaticPeers(runCtx); err != nil {
+	if err := n.startDiscovery(runCtx, o.Discv5PingInterval); err != nil {
 		return nil, err
 	}
 	if _, ok := n.group.(membership.HealthReporter); ok {
@@ -296,30 +314,11 @@ func (n *Node) startFilter() (err error) {
 	return nil
 }
 
-// keepStaticPeers dials each static peer in the background and redials it
-// when it drops, until ctx ends. A static peer that is this node (its
-// peer id or its addresses) is skipped with a warning.
-func (n *Node) keepStaticPeers(ctx context.Context) error {
-	for _, s := range n.cfg.P2P.StaticPeers {
-		ai, err := peer.AddrInfoFromString(s)
-		if err != nil {
-			return fmt.Errorf("node: static peer %q: %w", s, err)
-		}
-		if n.host.IsSelf(*ai) {
-			n.log.Warn("a static peer is this node: not dialing it", "static_peer", s, "peer", n.host.ID())
-			continue
-		}
-		n.wg.Add(1)
-		go n.keepConnected(ctx, *ai)
-	}
-	return nil
-}
-
 // streamLimits are the resource manager's stream scopes of the protocols a
 // node carries besides the host's own, each declared by its package. They
 // apply whichever services are on: a node dials these protocols too.
 func streamLimits() []p2p.StreamLimits {
-	return []p2p.StreamLimits{pubsub.StreamLimits(), lightpush.StreamLimits(), store.StreamLimits(), filter.StreamLimits()}
+	return []p2p.StreamLimits{pubsub.StreamLimits(), lightpush.StreamLimits(), store.StreamLimits(), filter.StreamLimits(), peerexchange.StreamLimits()}
 }
 
 // startLightpush serves lightpush; with memberships, from the keystore or
@@ -433,30 +432,6 @@ func (n *Node) Reload() error {
 	return errors.Join(errs...)
 }
 
-// keepConnected dials a static peer and redials it when it drops.
-func (n *Node) keepConnected(ctx context.Context, ai peer.AddrInfo) {
-	defer n.wg.Done()
-	backoff := time.Second
-	for {
-		if len(n.host.Libp2p().Network().ConnsToPeer(ai.ID)) == 0 {
-			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			_, err := n.host.Connect(dctx, ai)
-			cancel()
-			if err != nil {
-				n.log.Warn("static peer unreachable", "peer", ai.ID, "err", err, "retry", backoff)
-				backoff = min(backoff*2, time.Minute)
-			} else {
-				backoff = time.Second
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-	}
-}
-
 // serveMetrics serves the Prometheus metrics at /metrics and the node's
 // health at /health (see serveHealth) on metrics.address.
 func (n *Node) serveMetrics() error {
@@ -508,6 +483,22 @@ func (n *Node) Addrs() []ma.Multiaddr { return n.host.Addrs() }
 func (n *Node) Close() error {
 	n.once.Do(func() {
 		n.cancel()
+		// Discovery first: no new dials or candidates while the rest
+		// stops; the peer manager writes its store on Close.
+		if n.dnsFeed != nil {
+			n.dnsFeed.Close()
+		}
+		if n.d5 != nil {
+			_ = n.d5.Close()
+		}
+		if n.peers != nil {
+			if err := n.peers.Close(); err != nil {
+				n.log.Warn("peer manager: closing", "err", err)
+			}
+		}
+		if n.px != nil {
+			n.px.Close()
+		}
 		if n.lp != nil {
 			n.lp.Close()
 		}

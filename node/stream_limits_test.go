@@ -7,6 +7,7 @@ import (
 
 	"github.com/rlnd/rlnd/filter"
 	"github.com/rlnd/rlnd/lightpush"
+	"github.com/rlnd/rlnd/p2p/peerexchange"
 	"github.com/rlnd/rlnd/relay/pubsub"
 	"github.com/rlnd/rlnd/store"
 )
@@ -20,6 +21,7 @@ func TestStreamLimits(t *testing.T) {
 		lightpush.ProtocolV3: {32, 1024}, lightpush.ProtocolV2: {32, 1024}, store.Protocol: {32, 1024},
 		filter.ProtocolSubscribe: {32, 1024}, filter.ProtocolPush: {32, 1024},
 		pubsub.WakuRelayID: {4, 1024}, pubsub.Meshsub12ID: {4, 1024}, pubsub.Meshsub11ID: {4, 1024},
+		peerexchange.Protocol: {8, 512},
 	}
 	got := map[protocol.ID]bounds{}
 	for _, s := range streamLimits() {

@@ -75,6 +75,8 @@ func printDevnet(w io.Writer, r *devnet.Report) {
 	}
 	fmt.Fprintf(w, "\n== devnet: %s ==\n", verdict)
 	fmt.Fprintf(w, "nodes                    %d (chain %d, registry %s)\n", r.Nodes, r.ChainID, r.Contract)
+	fmt.Fprintf(w, "discovery                every node connected to at least %d of the other %d via discv5 from node 0's ENR (no static peers), in %.1f s\n",
+		r.DiscoveryPeersMin, r.Nodes-1, r.DiscoverySeconds)
 	fmt.Fprintf(w, "valid messages           %d published by %d members + the spammer's one within its rate\n", r.Published, r.Members)
 	fmt.Fprintf(w, "deliveries               %d of %d expected (ratio %.3f)\n", r.Delivered, r.Expected, r.DeliveredRatio)
 	fmt.Fprintf(w, "latency                  p50 %.1f ms, p99 %.1f ms (publish to delivery)\n", r.P50LatencyMs, r.P99LatencyMs)

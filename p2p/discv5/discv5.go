@@ -30,6 +30,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/ethereum/go-ethereum/log"
 	"github.com/ethereum/go-ethereum/p2p/discover"
@@ -96,9 +97,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer receives the metrics (nil: not registered).
 	Registerer prometheus.Registerer
-
-	// tune adjusts go-ethereum's config (tests: a faster liveness check).
-	tune func(*discover.Config)
+	// PingInterval is how often go-ethereum checks the liveness of one
+	// table node, which is also how fast a new node is handed out by the
+	// random walk in a small network (0: go-ethereum's default, 3 s).
+	// A local test network shortens it.
+	PingInterval time.Duration
 }
 
 // ParseBootnodes reads "enr:..." text records (see wakuenr.Parse). Empty
@@ -312,9 +315,7 @@ func (s *Service) Start() error {
 		Bootnodes:    s.cfg.Bootnodes,
 		V5ProtocolID: &protoID,
 		Log:          log.NewLogger(s.logger.Handler()),
-	}
-	if s.cfg.tune != nil {
-		s.cfg.tune(&dcfg)
+		PingInterval: s.cfg.PingInterval,
 	}
 	udp, err := discover.ListenV5(conn, s.ln, dcfg)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ethereum/go-ethereum/p2p/discover"
 	"github.com/ethereum/go-ethereum/p2p/enode"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -34,7 +33,7 @@ func TestNetworkFindsFittingPeers(t *testing.T) {
 	// go-ethereum checks one table node's liveness every PingInterval
 	// (at random, 3 s by default) and answers FINDNODE only with nodes so
 	// checked: 200 ms lets a bootnode vouch for 22 nodes in seconds.
-	fast := func(c *Config) { c.tune = func(d *discover.Config) { d.PingInterval = 200 * time.Millisecond } }
+	fast := func(c *Config) { c.PingInterval = 200 * time.Millisecond }
 	bootSpec := spec{cluster: 1, shards: all, caps: wakuenr.Relay | wakuenr.Store}
 	boot := startService(t, bootSpec, nil, fast)
 	bootRec := []*enode.Node{boot.Self()}
