@@ -12,7 +12,7 @@ FUZZTIME ?= 10s
 BENCHTIME ?= 1s
 BIN := bin/rlnd
 
-.PHONY: staticcheck help demo build test bench-rln interop-deps fmt-check vet race proto proto-check asm asm-check lint fuzz bench tools contracts contracts-check contracts-deps
+.PHONY: staticcheck help demo build test net-test bench-rln interop-deps fmt-check vet race proto proto-check asm asm-check lint fuzz bench tools contracts contracts-check contracts-deps
 
 help:
 	@echo "demo         run a local network end to end: dev chain, members, relays, spam (rlnd devnet)"
@@ -36,7 +36,7 @@ demo: build
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/rlnd
 
-test: tools fmt-check vet staticcheck proto-check contracts-check asm-check interop-deps race
+test: tools fmt-check vet staticcheck proto-check contracts-check asm-check interop-deps race net-test
 
 # Node.js packages of the interop harnesses, each reinstalled when its lock
 # file changes: interop/ (zerokit-wasm, snarkjs, js-waku 0.0.27 with relay)
@@ -60,6 +60,12 @@ vet:
 
 # The tests run beside a throwaway PostgreSQL server (.ci/with-postgres),
 # and the PostgreSQL tests fail rather than skip without one.
+# The 40-node discovery network (node/discovery_net_test.go), without the
+# race detector: go-ethereum's discv5 table races on its own under it (see
+# the file's comment).
+net-test:
+	$(GO) test -count=1 -run 'TestFortyNodesFromOneENR' ./node
+
 race:
 	RLND_REQUIRE_POSTGRES=1 PG_MAJOR=$(PG_MAJOR) .ci/with-postgres $(GO) test -race -count=1 $(PKGS)
 
