@@ -12,6 +12,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/rlnd/rlnd/config"
+	"github.com/rlnd/rlnd/internal/testnet"
 )
 
 // freePorts returns n TCP ports free on 127.0.0.1 a moment ago.
@@ -72,7 +73,7 @@ func TestNodeStaticPeerSelf(t *testing.T) {
 		"/ip4/192.0.2.1/tcp/60000/p2p/" + self.String(),
 		fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", port, other),
 	}
-	var logs logBuffer
+	var logs testnet.Buffer
 	n, err := New(t.Context(), Options{Config: &cfg, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +99,7 @@ func TestNodeAnnouncedAddrs(t *testing.T) {
 	cfg.P2P.DNS4DomainName = "node.example.org"
 	cfg.P2P.ExtMultiaddr = []string{"/ip6/2001:db8::7/tcp/60000"}
 	cfg.P2P.NAT = config.NATAny
-	var logs logBuffer
+	var logs testnet.Buffer
 	n, err := New(t.Context(), Options{Config: &cfg, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -1,38 +1,19 @@
 package node
 
 import (
-	"bytes"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	ethcrypto "github.com/ethereum/go-ethereum/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/rlnd/rlnd/config"
+	"github.com/rlnd/rlnd/internal/testnet"
 )
-
-// logBuffer collects a node's log lines; safe for its goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // quickConfig is a node without RLN on a loopback port the system picks.
 func quickConfig(t *testing.T, dataDir string) config.Config {
@@ -66,7 +47,7 @@ func TestNodeKeyPersists(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	cfg := quickConfig(t, dir)
-	var logs logBuffer
+	var logs testnet.Buffer
 	first := startQuickNode(t, cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 	if !strings.Contains(logs.String(), "created the node key") {
 		t.Errorf("no log line tells of the new key: %s", logs.String())
@@ -223,7 +204,7 @@ func TestNodeKeyFileErrors(t *testing.T) {
 func TestNodeKeyEphemeral(t *testing.T) {
 	t.Parallel()
 	cfg := quickConfig(t, "")
-	var logs logBuffer
+	var logs testnet.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	first, second := startQuickNode(t, cfg, log), startQuickNode(t, cfg, log)
 	if first == second {

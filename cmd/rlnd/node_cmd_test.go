@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,24 +21,6 @@ import (
 	"github.com/rlnd/rlnd/contracts/devchain"
 	"github.com/rlnd/rlnd/internal/testnet"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while a command writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // `rlnd node` on the devnet preset syncs the registry of a dev chain,
 // listens, serves metrics and its health, keeps its checkpoint in the
@@ -55,7 +35,7 @@ func TestNodeCommand(t *testing.T) {
 	}
 	defer c.Close()
 	runCtx, stop := context.WithCancel(ctx)
-	var out, errOut syncBuffer
+	var out, errOut testnet.Buffer
 	done := make(chan int, 1)
 	state := t.TempDir()
 	go func() {

@@ -10,8 +10,10 @@
 package testnet
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,4 +103,25 @@ func Connect(tb testing.TB, a, b *p2p.Host) {
 	if _, err := b.WaitPeer(ctx, a.ID()); err != nil {
 		tb.Fatalf("%s admitting %s: %v", b.ID(), a.ID(), err)
 	}
+}
+
+// Buffer is a bytes.Buffer that is safe to write from several goroutines
+// while a test reads it: what a node's logger or a command writes.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

@@ -80,29 +80,11 @@ func isConnected(n *node, p peer.ID) bool {
 	return n.h.Libp2p().Network().Connectedness(p) == network.Connected
 }
 
-// logBuffer collects log lines from any goroutine.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // newManager builds a manager on n with test timings: a 20 ms loop, dials
 // bounded by 5 s; it is closed at the end of the test.
-func newManager(t *testing.T, n *node, cfg Config) (*Manager, *logBuffer) {
+func newManager(t *testing.T, n *node, cfg Config) (*Manager, *testnet.Buffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &testnet.Buffer{}
 	cfg.Host = n.h
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	setDefault(&cfg.Interval, 20*time.Millisecond)
@@ -116,7 +98,7 @@ func newManager(t *testing.T, n *node, cfg Config) (*Manager, *logBuffer) {
 }
 
 // startManager is newManager, started.
-func startManager(t *testing.T, n *node, cfg Config) (*Manager, *logBuffer) {
+func startManager(t *testing.T, n *node, cfg Config) (*Manager, *testnet.Buffer) {
 	t.Helper()
 	m, logs := newManager(t, n, cfg)
 	if err := m.Start(); err != nil {
@@ -472,7 +454,7 @@ func TestPeerStoreFaults(t *testing.T) {
 			if err := os.WriteFile(path, tc.data, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			logs := &logBuffer{}
+			logs := &testnet.Buffer{}
 			reg := prometheus.NewRegistry()
 			m, err := New(Config{Host: h, StorePath: path, Registerer: reg, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 			if err != nil {
