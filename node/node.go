@@ -79,6 +79,9 @@ type Options struct {
 	// how fast a small network's nodes learn of each other (devnet,
 	// tests); 0 keeps go-ethereum's 3 s.
 	Discv5PingInterval time.Duration
+	// DNSRecheckInterval is how often the DNS trees' roots are asked
+	// again (tests); 0 keeps dnsdisc's 30 minutes.
+	DNSRecheckInterval time.Duration
 	// Registry receives the metrics; nil makes a new one.
 	Registry *prometheus.Registry
 	// OnEvidence receives double-signalling evidence.
@@ -192,7 +195,7 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 			return nil, err
 		}
 	}
-	if err := n.startDiscovery(runCtx, o.Discv5PingInterval); err != nil {
+	if err := n.startDiscovery(runCtx, o.Discv5PingInterval, o.DNSRecheckInterval); err != nil {
 		return nil, err
 	}
 	if _, ok := n.group.(membership.HealthReporter); ok {
