@@ -76,7 +76,7 @@ func (n *Node) startPeerExchange() error {
 // startDiscovery starts the peer manager with the static peers, then what
 // feeds it candidates: the entry nodes, the DNS trees, discv5 and a peer
 // exchange node, as configured.
-func (n *Node) startDiscovery(ctx context.Context, ping time.Duration) error {
+func (n *Node) startDiscovery(ctx context.Context, ping, dnsRecheck time.Duration) error {
 	static, err := n.staticPeers()
 	if err != nil {
 		return err
@@ -107,7 +107,7 @@ func (n *Node) startDiscovery(ctx context.Context, ping time.Duration) error {
 		return fmt.Errorf("node: discovery.discv5-bootstrap-nodes: %w", err)
 	}
 	if dc.DNS && len(dc.DNSURLs) > 0 {
-		fromDNS, err := n.startDNS(ctx)
+		fromDNS, err := n.startDNS(ctx, dnsRecheck)
 		if err != nil {
 			return err
 		}
@@ -175,10 +175,11 @@ func candidate(p wakuenr.Peer, source string) peermgr.Candidate {
 
 // startDNS reads the DNS trees once (bounded by dnsStartTimeout), offers
 // their nodes and returns those with a UDP port as discv5 bootstrap
-// nodes, then follows the trees in the background.
-func (n *Node) startDNS(ctx context.Context) ([]*enode.Node, error) {
+// nodes, then follows the trees in the background, asking for their roots
+// every recheck (0: dnsdisc's default).
+func (n *Node) startDNS(ctx context.Context, recheck time.Duration) ([]*enode.Node, error) {
 	dc := n.cfg.Discovery
-	client, err := dnsdisc.New(dnsdisc.Config{URLs: dc.DNSURLs, NameServer: dc.DNSNameServer, Logger: n.log, Registerer: n.registry})
+	client, err := dnsdisc.New(dnsdisc.Config{URLs: dc.DNSURLs, NameServer: dc.DNSNameServer, RecheckInterval: recheck, Logger: n.log, Registerer: n.registry})
 	if err != nil {
 		return nil, fmt.Errorf("node: discovery.dns-urls: %w", err)
 	}

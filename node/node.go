@@ -79,6 +79,9 @@ type Options struct {
 	// how fast a small network's nodes learn of each other (devnet,
 	// tests); 0 keeps go-ethereum's 3 s.
 	Discv5PingInterval time.Duration
+	// DNSRecheckInterval is how often the DNS trees' roots are asked
+	// again (tests); 0 keeps dnsdisc's 30 minutes.
+	DNSRecheckInterval time.Duration
 	// Registry receives the metrics; nil makes a new one.
 	Registry *prometheus.Registry
 	// OnEvidence receives double-signalling evidence.
@@ -127,6 +130,9 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 		return nil, errors.New("node: no configuration")
 	}
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkChainEndpoint(cfg, o); err != nil {
 		return nil, err
 	}
 	log := o.Logger
@@ -192,7 +198,7 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 			return nil, err
 		}
 	}
-	if err := n.startDiscovery(runCtx, o.Discv5PingInterval); err != nil {
+	if err := n.startDiscovery(runCtx, o.Discv5PingInterval, o.DNSRecheckInterval); err != nil {
 		return nil, err
 	}
 	if _, ok := n.group.(membership.HealthReporter); ok {

@@ -11,9 +11,31 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
 
+	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/internal/redact"
 	"github.com/rlnd/rlnd/membership"
 )
+
+// chainNames name the chains of the presets, for the error of a missing
+// endpoint.
+var chainNames = map[uint64]string{59141: "Linea Sepolia, The Waku Network's registry chain"}
+
+// checkChainEndpoint refuses, before anything starts, a node that is to
+// sync the membership registry (RLN on, no group given) from no chain
+// endpoint: one line naming the key, its flag and environment variable,
+// and the chain the endpoint must serve.
+func checkChainEndpoint(cfg *config.Config, o Options) error {
+	if !cfg.RLN.Enabled || o.Group != nil || cfg.Chain.RPCURL != "" {
+		return nil
+	}
+	chain := fmt.Sprintf("chain %d", cfg.Chain.ChainID)
+	if name, ok := chainNames[cfg.Chain.ChainID]; ok {
+		chain += " (" + name + ")"
+	}
+	return fmt.Errorf("node: chain.rpc-url is empty, and RLN (rln.enabled) needs it to sync the membership registry %s on %s: "+
+		"set chain.rpc-url (flag --chain-rpc-url, env RLND_CHAIN_RPC_URL) to an http(s) or ws(s) RPC endpoint of chain %d",
+		cfg.Chain.Contract, chain, cfg.Chain.ChainID)
+}
 
 // startSync dials the chain and syncs the registry once, then follows it.
 // The start gives up when the endpoint has answered nothing for
@@ -21,9 +43,6 @@ import (
 func (n *Node) startSync(ctx, runCtx context.Context, o Options) error {
 	cfg := n.cfg
 	url := cfg.Chain.RPCURL
-	if url == "" {
-		return fmt.Errorf("node: RLN is on but chain.rpc-url is empty")
-	}
 	if !common.IsHexAddress(cfg.Chain.Contract) {
 		return fmt.Errorf("node: chain.contract %q is not an address", cfg.Chain.Contract)
 	}

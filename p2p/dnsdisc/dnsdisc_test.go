@@ -12,6 +12,8 @@ import (
 	"github.com/ethereum/go-ethereum/p2p/enr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/rlnd/rlnd/internal/dnstest"
 )
 
 const twnURL = "enrtree://AOGYWMBYOUIMOENHXCHILPKY3ZRFEULMFI4DOM442QSZ73TT2A7VI@test.waku.nodes.status.im"
@@ -139,12 +141,12 @@ func TestNewRefusesBadConfig(t *testing.T) {
 // with its waku2 and rs entries, in exactly the queries the tree needs.
 func TestResolveTree(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := dnstest.Start(t)
 	nodes := wakuNodes(t, 0, 20)
-	tr := makeTree(t, newKey(t), "nodes.example.org", 1, nodes)
-	srv.setTree("nodes.example.org", tr.records)
+	tr := dnstest.MakeTree(t, newKey(t), "nodes.example.org", 1, nodes)
+	srv.SetTree("nodes.example.org", tr.Records)
 	reg := prometheus.NewRegistry()
-	c := testClient(t, srv.addr, []string{tr.url}, func(cfg *Config) { cfg.Registerer = reg })
+	c := testClient(t, srv.Addr(), []string{tr.URL}, func(cfg *Config) { cfg.Registerer = reg })
 
 	got, err := resolve(t, c)
 	if err != nil {
@@ -164,11 +166,11 @@ func TestResolveTree(t *testing.T) {
 	}
 	// The root, then the tree's 24 entries (20 leaves, 3 branches, the
 	// empty link root), each once.
-	if q := srv.queries.Load(); q != int64(len(tr.records)) || len(tr.records) != 25 {
-		t.Fatalf("%d queries for a tree of %d records, want one each", q, len(tr.records))
+	if q := srv.Queries(); q != int64(len(tr.Records)) || len(tr.Records) != 25 {
+		t.Fatalf("%d queries for a tree of %d records, want one each", q, len(tr.Records))
 	}
 	long := 0
-	for _, txt := range tr.records {
+	for _, txt := range tr.Records {
 		if len(txt) > 255 {
 			long++
 		}
@@ -185,13 +187,13 @@ func TestResolveTree(t *testing.T) {
 // most MaxTrees trees.
 func TestResolveFollowsLinks(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := dnstest.Start(t)
 	keyA, keyB, keyC := newKey(t), newKey(t), newKey(t)
 	nodesA, nodesB, nodesC := wakuNodes(t, 0, 3), wakuNodes(t, 10, 4), wakuNodes(t, 20, 2)
 	urlA, urlB, urlC := urlOf(keyA, "a.example.org"), urlOf(keyB, "b.example.org"), urlOf(keyC, "c.example.org")
-	srv.setTree("a.example.org", makeTree(t, keyA, "a.example.org", 1, nodesA, urlB).records)
-	srv.setTree("b.example.org", makeTree(t, keyB, "b.example.org", 1, nodesB, urlA, urlC).records)
-	srv.setTree("c.example.org", makeTree(t, keyC, "c.example.org", 1, nodesC, urlB).records)
+	srv.SetTree("a.example.org", dnstest.MakeTree(t, keyA, "a.example.org", 1, nodesA, urlB).Records)
+	srv.SetTree("b.example.org", dnstest.MakeTree(t, keyB, "b.example.org", 1, nodesB, urlA, urlC).Records)
+	srv.SetTree("c.example.org", dnstest.MakeTree(t, keyC, "c.example.org", 1, nodesC, urlB).Records)
 
 	all := append(append(append([]*enode.Node{}, nodesA...), nodesB...), nodesC...)
 	cases := []struct {
@@ -206,7 +208,7 @@ func TestResolveFollowsLinks(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c := testClient(t, srv.addr, []string{urlA}, func(cfg *Config) { cfg.MaxTrees = tc.maxTrees })
+			c := testClient(t, srv.Addr(), []string{urlA}, func(cfg *Config) { cfg.MaxTrees = tc.maxTrees })
 			got, err := resolve(t, c)
 			if err != nil {
 				t.Fatal(err)
@@ -234,12 +236,12 @@ func TestResolveBoundsTree(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := startServer(t)
+			srv := dnstest.Start(t)
 			nodes := wakuNodes(t, 0, tc.nodes)
-			tr := makeTree(t, newKey(t), "big.example.org", 1, nodes)
-			srv.setTree("big.example.org", tr.records)
+			tr := dnstest.MakeTree(t, newKey(t), "big.example.org", 1, nodes)
+			srv.SetTree("big.example.org", tr.Records)
 			reg := prometheus.NewRegistry()
-			c := testClient(t, srv.addr, []string{tr.url}, func(cfg *Config) {
+			c := testClient(t, srv.Addr(), []string{tr.URL}, func(cfg *Config) {
 				cfg.MaxNodesPerTree, cfg.MaxTrees, cfg.Registerer = tc.maxNodes, 1, reg
 			})
 			got, err := resolve(t, c)
@@ -259,7 +261,7 @@ func TestResolveBoundsTree(t *testing.T) {
 				}
 			}
 			budget := int64(2*(tc.maxNodes+1) + 2)
-			if q := srv.queries.Load(); q > 1+budget {
+			if q := srv.Queries(); q > 1+budget {
 				t.Fatalf("%d queries, bound 1 + %d", q, budget)
 			}
 			if v := testutil.ToFloat64(c.metrics.errors.WithLabelValues(errTypeTooLarge)); v < 1 {
@@ -273,24 +275,24 @@ func TestResolveBoundsTree(t *testing.T) {
 // asked for.
 func TestResolveRefusesOtherKey(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
-	tr := makeTree(t, newKey(t), "nodes.example.org", 3, wakuNodes(t, 0, 2))
-	srv.setTree("nodes.example.org", tr.records)
+	srv := dnstest.Start(t)
+	tr := dnstest.MakeTree(t, newKey(t), "nodes.example.org", 3, wakuNodes(t, 0, 2))
+	srv.SetTree("nodes.example.org", tr.Records)
 	url := urlOf(newKey(t), "nodes.example.org")
-	c := testClient(t, srv.addr, []string{url}, nil)
+	c := testClient(t, srv.Addr(), []string{url}, nil)
 	got, err := resolve(t, c)
 	if !errors.Is(err, ErrBadSignature) || !strings.Contains(err.Error(), url) || !strings.Contains(err.Error(), "not signed by the key of the URL") {
 		t.Fatalf("Resolve = %d nodes, %v; want ErrBadSignature naming %s", len(got), err, url)
 	}
-	if len(got) != 0 || srv.queries.Load() != 1 {
-		t.Fatalf("%d nodes, %d queries; want none past the root", len(got), srv.queries.Load())
+	if len(got) != 0 || srv.Queries() != 1 {
+		t.Fatalf("%d nodes, %d queries; want none past the root", len(got), srv.Queries())
 	}
 }
 
 // A server that never answers gives ErrTimeout after Config.Timeout.
 func TestResolveTimeout(t *testing.T) {
 	t.Parallel()
-	addr, _ := silentServer(t)
+	addr, _ := dnstest.Silent(t)
 	url := urlOf(newKey(t), "nodes.example.org")
 	const timeout = 300 * time.Millisecond
 	const bound = timeout + 2*time.Second
@@ -308,7 +310,7 @@ func TestResolveTimeout(t *testing.T) {
 // Resolve gives up when its context ends, whatever Config.Timeout.
 func TestResolveContext(t *testing.T) {
 	t.Parallel()
-	addr, got := silentServer(t)
+	addr, got := dnstest.Silent(t)
 	c := testClient(t, addr, []string{urlOf(newKey(t), "nodes.example.org")}, func(cfg *Config) { cfg.Timeout = time.Minute })
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
@@ -394,11 +396,11 @@ func TestResolveMalformed(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := startServer(t)
+			srv := dnstest.Start(t)
 			for name, txts := range tc.records {
-				srv.set(name, txts...)
+				srv.Set(name, txts...)
 			}
-			c := testClient(t, srv.addr, []string{url}, nil)
+			c := testClient(t, srv.Addr(), []string{url}, nil)
 			_, err := resolve(t, c)
 			if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), url) {
 				t.Fatalf("Resolve: %v\nwant %v saying %q and naming %s", err, tc.is, tc.want, url)
@@ -411,12 +413,12 @@ func TestResolveMalformed(t *testing.T) {
 // that changed; an unchanged root costs one query.
 func TestSyncTreeReadsOnlyChanges(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := dnstest.Start(t)
 	key := newKey(t)
 	nodes := wakuNodes(t, 0, 5)
-	tr := makeTree(t, key, "nodes.example.org", 1, nodes)
-	srv.setTree("nodes.example.org", tr.records)
-	c := testClient(t, srv.addr, []string{tr.url}, nil)
+	tr := dnstest.MakeTree(t, key, "nodes.example.org", 1, nodes)
+	srv.SetTree("nodes.example.org", tr.Records)
+	c := testClient(t, srv.Addr(), []string{tr.URL}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), callBound)
 	defer cancel()
 	st := &treeState{url: c.urls[0]}
@@ -433,13 +435,13 @@ func TestSyncTreeReadsOnlyChanges(t *testing.T) {
 		{"one node more", append(nodes, wakuNode(t, 9, 1)), 2, true, 3}, // root, new eroot branch, new leaf
 	}
 	for _, step := range steps {
-		srv.setTree("nodes.example.org", makeTree(t, key, "nodes.example.org", step.seq, step.nodes).records)
-		before := srv.queries.Load()
+		srv.SetTree("nodes.example.org", dnstest.MakeTree(t, key, "nodes.example.org", step.seq, step.nodes).Records)
+		before := srv.Queries()
 		took, err := c.syncTree(ctx, st)
 		if err != nil {
 			t.Fatalf("%s: %v", step.name, err)
 		}
-		if q := srv.queries.Load() - before; took != step.took || q != step.queries {
+		if q := srv.Queries() - before; took != step.took || q != step.queries {
 			t.Fatalf("%s: took %v in %d queries, want %v in %d", step.name, took, q, step.took, step.queries)
 		}
 		if diff := sameNodes(st.nodes, step.nodes); diff != "" {
@@ -465,7 +467,7 @@ func next(t *testing.T, f *Feed, bound time.Duration) *enode.Node {
 // record changes, and never yields an unchanged node twice.
 func TestFeedFollowsUpdates(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := dnstest.Start(t)
 	key := newKey(t)
 	const domain = "nodes.example.org"
 	const recheck = 50 * time.Millisecond
@@ -473,9 +475,9 @@ func TestFeedFollowsUpdates(t *testing.T) {
 	// each) on a loaded machine.
 	const bound = recheck + 5*time.Second
 	nodes := wakuNodes(t, 0, 5)
-	tr := makeTree(t, key, domain, 1, nodes)
-	srv.setTree(domain, tr.records)
-	c := testClient(t, srv.addr, []string{tr.url}, func(cfg *Config) { cfg.RecheckInterval = recheck })
+	tr := dnstest.MakeTree(t, key, domain, 1, nodes)
+	srv.SetTree(domain, tr.Records)
+	c := testClient(t, srv.Addr(), []string{tr.URL}, func(cfg *Config) { cfg.RecheckInterval = recheck })
 	f := c.Follow()
 	defer f.Close()
 
@@ -504,7 +506,7 @@ func TestFeedFollowsUpdates(t *testing.T) {
 		{"its record 2", append(append([]*enode.Node{}, back...), newRec), newRec},
 	}
 	for i, step := range steps {
-		srv.setTree(domain, makeTree(t, key, domain, uint(2+i), step.nodes).records)
+		srv.SetTree(domain, dnstest.MakeTree(t, key, domain, uint(2+i), step.nodes).Records)
 		got := next(t, f, bound)
 		if got.String() != step.want.String() {
 			t.Fatalf("%s: feed yielded %s (seq %d), want %s (seq %d)", step.name, got.ID().TerminalString(), got.Seq(), step.want.ID().TerminalString(), step.want.Seq())
@@ -519,27 +521,27 @@ func TestFeedFollowsUpdates(t *testing.T) {
 // keeps its nodes.
 func TestFeedRefusesStaleRoot(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := dnstest.Start(t)
 	key := newKey(t)
 	const domain = "nodes.example.org"
 	const recheck = 20 * time.Millisecond
 	const bound = recheck + 5*time.Second
 	nodes := wakuNodes(t, 0, 3)
-	old := makeTree(t, key, domain, 4, wakuNodes(t, 10, 2))
-	srv.setTree(domain, makeTree(t, key, domain, 5, nodes).records)
+	old := dnstest.MakeTree(t, key, domain, 4, wakuNodes(t, 10, 2))
+	srv.SetTree(domain, dnstest.MakeTree(t, key, domain, 5, nodes).Records)
 	reg := prometheus.NewRegistry()
-	c := testClient(t, srv.addr, []string{old.url}, func(cfg *Config) { cfg.RecheckInterval, cfg.Registerer = recheck, reg })
+	c := testClient(t, srv.Addr(), []string{old.URL}, func(cfg *Config) { cfg.RecheckInterval, cfg.Registerer = recheck, reg })
 	f := c.Follow()
 	defer f.Close()
 	for range nodes {
 		next(t, f, bound)
 	}
-	srv.drainAsked()
-	srv.setTree(domain, old.records)
+	srv.DrainAsked()
+	srv.SetTree(domain, old.Records)
 	// Three root queries after the drain: the second is of a round after
 	// the replay, and that round is over once the third is asked.
 	for range 3 {
-		srv.waitAsked(t, domain, bound)
+		srv.WaitAsked(t, domain, bound)
 	}
 	if diff := sameNodes(f.Nodes(), nodes); diff != "" {
 		t.Fatalf("after a replayed root: %s", diff)
@@ -552,16 +554,16 @@ func TestFeedRefusesStaleRoot(t *testing.T) {
 // A tree no longer linked is dropped with its nodes.
 func TestFeedDropsUnlinkedTree(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := dnstest.Start(t)
 	keyA, keyB := newKey(t), newKey(t)
 	const recheck = 20 * time.Millisecond
 	const bound = recheck + 5*time.Second
 	nodesA, nodesB := wakuNodes(t, 0, 2), wakuNodes(t, 10, 2)
 	urlB := urlOf(keyB, "b.example.org")
-	a1 := makeTree(t, keyA, "a.example.org", 1, nodesA, urlB)
-	srv.setTree("a.example.org", a1.records)
-	srv.setTree("b.example.org", makeTree(t, keyB, "b.example.org", 1, nodesB).records)
-	c := testClient(t, srv.addr, []string{a1.url}, func(cfg *Config) { cfg.RecheckInterval = recheck })
+	a1 := dnstest.MakeTree(t, keyA, "a.example.org", 1, nodesA, urlB)
+	srv.SetTree("a.example.org", a1.Records)
+	srv.SetTree("b.example.org", dnstest.MakeTree(t, keyB, "b.example.org", 1, nodesB).Records)
+	c := testClient(t, srv.Addr(), []string{a1.URL}, func(cfg *Config) { cfg.RecheckInterval = recheck })
 	f := c.Follow()
 	defer f.Close()
 	for range 4 {
@@ -571,7 +573,7 @@ func TestFeedDropsUnlinkedTree(t *testing.T) {
 		t.Fatal(diff)
 	}
 	added := wakuNode(t, 5, 1)
-	srv.setTree("a.example.org", makeTree(t, keyA, "a.example.org", 2, append(append([]*enode.Node{}, nodesA...), added)).records)
+	srv.SetTree("a.example.org", dnstest.MakeTree(t, keyA, "a.example.org", 2, append(append([]*enode.Node{}, nodesA...), added)).Records)
 	if got := next(t, f, bound); got.ID() != added.ID() {
 		t.Fatalf("feed yielded %s, want the added node", got.ID().TerminalString())
 	}
@@ -584,7 +586,7 @@ func TestFeedDropsUnlinkedTree(t *testing.T) {
 // then reports false.
 func TestFeedCloseCutsQuery(t *testing.T) {
 	t.Parallel()
-	addr, got := silentServer(t)
+	addr, got := dnstest.Silent(t)
 	c := testClient(t, addr, []string{urlOf(newKey(t), "nodes.example.org")}, func(cfg *Config) { cfg.Timeout = time.Minute })
 	f := c.Follow()
 	select {
@@ -610,22 +612,22 @@ func TestFeedCloseCutsQuery(t *testing.T) {
 // min(5 s, RecheckInterval)) and yields the nodes once it can.
 func TestFeedRetriesAfterFailure(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := dnstest.Start(t)
 	key := newKey(t)
 	const domain = "nodes.example.org"
 	const recheck = 20 * time.Millisecond
 	const bound = recheck + 5*time.Second
 	reg := prometheus.NewRegistry()
-	c := testClient(t, srv.addr, []string{urlOf(key, domain)}, func(cfg *Config) { cfg.RecheckInterval, cfg.Registerer = recheck, reg })
+	c := testClient(t, srv.Addr(), []string{urlOf(key, domain)}, func(cfg *Config) { cfg.RecheckInterval, cfg.Registerer = recheck, reg })
 	f := c.Follow()
 	defer f.Close()
-	srv.waitAsked(t, domain, bound) // answered: no such name
-	srv.waitAsked(t, domain, bound) // the round after has begun: the failure is counted
+	srv.WaitAsked(t, domain, bound) // answered: no such name
+	srv.WaitAsked(t, domain, bound) // the round after has begun: the failure is counted
 	if v := testutil.ToFloat64(c.metrics.errors.WithLabelValues(errTypeTreeSync)); v < 1 {
 		t.Fatalf("waku_dnsdisc_errors{type=tree_sync_failure} = %v, want at least 1", v)
 	}
 	nodes := wakuNodes(t, 0, 2)
-	srv.setTree(domain, makeTree(t, key, domain, 1, nodes).records)
+	srv.SetTree(domain, dnstest.MakeTree(t, key, domain, 1, nodes).Records)
 	got := []*enode.Node{next(t, f, bound), next(t, f, bound)}
 	if diff := sameNodes(got, nodes); diff != "" {
 		t.Fatal(diff)

@@ -389,8 +389,9 @@ func (m *Manager) Stats() Stats {
 	return st
 }
 
-// loop is the run loop: a step at start, every Interval, and when woken
-// (at most once per min(Interval, 250 ms)).
+// loop is the run loop: a step at start, every Interval, when woken, and
+// when a static peer's backoff ends (at most once per min(Interval,
+// 250 ms)).
 func (m *Manager) loop() {
 	defer m.wg.Done()
 	gap := min(m.cfg.Interval, 250*time.Millisecond)
@@ -398,12 +399,23 @@ func (m *Manager) loop() {
 	defer tick.Stop()
 	for {
 		last := time.Now()
-		m.step(last)
+		var staticDue <-chan time.Time
+		var staticTimer *time.Timer
+		if at := m.step(last); !at.IsZero() {
+			staticTimer = time.NewTimer(max(time.Until(at), 0))
+			staticDue = staticTimer.C
+		}
 		select {
 		case <-m.ctx.Done():
-			return
 		case <-tick.C:
 		case <-m.wake:
+		case <-staticDue:
+		}
+		if staticTimer != nil {
+			staticTimer.Stop()
+		}
+		if m.ctx.Err() != nil {
+			return
 		}
 		if wait := gap - time.Since(last); wait > 0 {
 			t := time.NewTimer(wait)
@@ -477,20 +489,22 @@ func (m *Manager) gather() gathered {
 	return g
 }
 
-// step runs the policy once and carries out its decisions.
-func (m *Manager) step(now time.Time) {
+// step runs the policy once and carries out its decisions. It returns
+// when the first static peer waiting out its backoff is due (zero: none).
+func (m *Manager) step(now time.Time) (staticDue time.Time) {
 	g := m.gather()
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
-		return
+		return time.Time{}
 	}
 	m.stats.Steps++
 	m.bans.expire(now)
 	live, closes := m.screenLocked(g, now)
 	m.logChangesLocked(g.live, now)
+	statics, staticDue := m.staticsDueLocked(g, now)
 	out := m.pol.plan(planInput{
-		live: live, pending: maps.Clone(m.dialing), candidates: m.eligibleLocked(g, now), statics: m.staticsDueLocked(g, now),
+		live: live, pending: maps.Clone(m.dialing), candidates: m.eligibleLocked(g, now), statics: statics,
 	})
 	closes = append(closes, out.closes...)
 	for _, d := range out.dials {
@@ -531,6 +545,7 @@ func (m *Manager) step(now time.Time) {
 		m.log.Warn("peer store not written; the previous file is kept", "err", err)
 	}
 	m.logSummary(now)
+	return staticDue
 }
 
 // screenLocked closes banned peers and bans those whose gossipsub score
@@ -647,16 +662,22 @@ func (m *Manager) eligibleLocked(g gathered, now time.Time) []*record {
 	return out
 }
 
-// staticsDueLocked are the static peers to dial now.
-func (m *Manager) staticsDueLocked(g gathered, now time.Time) []dialOrder {
-	var out []dialOrder
+// staticsDueLocked are the static peers to dial now, and when the first
+// of those waiting out their backoff is due (zero: none waits).
+func (m *Manager) staticsDueLocked(g gathered, now time.Time) (due []dialOrder, next time.Time) {
 	for id, ai := range m.statics {
-		if _, dialing := m.dialing[id]; dialing || g.connected[id] || now.Before(m.static[id].next) {
+		if _, dialing := m.dialing[id]; dialing || g.connected[id] {
 			continue
 		}
-		out = append(out, dialOrder{id: id, addrs: slices.Clone(ai.Addrs), source: SourceStatic, intent: intent{static: true}})
+		if at := m.static[id].next; now.Before(at) {
+			if next.IsZero() || at.Before(next) {
+				next = at
+			}
+			continue
+		}
+		due = append(due, dialOrder{id: id, addrs: slices.Clone(ai.Addrs), source: SourceStatic, intent: intent{static: true}})
 	}
-	return out
+	return due, next
 }
 
 // protectionLocked updates the set of peers protected in the connection

@@ -525,6 +525,37 @@ func TestStaticPeerRedialled(t *testing.T) {
 	}
 }
 
+// A static peer that cannot be reached is redialled when its backoff
+// ends, not at the run loop's next Interval: with a one-minute loop and a
+// 400 ms backoff (longer than the loop's 250 ms gap between steps, as the
+// default 1 s is), three dials reach it in about a second. (The peer's
+// listener hangs up at once, so every dial fails.)
+func TestStaticPeerRedialledOnBackoff(t *testing.T) {
+	us := newNode(t, 1, []uint16{0}, relayProto)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepted atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	static := peer.AddrInfo{ID: newID(t), Addrs: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/" + fmt.Sprint(ln.Addr().(*net.TCPAddr).Port))}}
+	startManager(t, us, Config{Shards: []uint16{0}, Static: []peer.AddrInfo{static}, Interval: time.Minute,
+		StaticBackoff: Backoff{Initial: 400 * time.Millisecond, Factor: 1, Max: 400 * time.Millisecond}})
+	testnet.WaitFor(t, within, "three dials of the unreachable static peer", func() bool { return accepted.Load() >= 3 })
+}
+
 // Close cancels the dials in flight and waits for them.
 func TestCloseCancelsDials(t *testing.T) {
 	us := newNode(t, 1, []uint16{0}, relayProto)
