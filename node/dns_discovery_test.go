@@ -161,7 +161,7 @@ func TestNodeDNSTreeOfOtherKey(t *testing.T) {
 	wantURL := dnstest.MakeTree(t, dnsKey(t), domain, 1, []*enode.Node{rec}).URL
 	srv.SetTree(domain, dnstest.MakeTree(t, dnsKey(t), domain, 1, []*enode.Node{rec}).Records)
 
-	var logs logBuffer
+	var logs testnet.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	d := startPeer(t, dnsConfig(t, wantURL, srv.Addr()), Options{DNSRecheckInterval: dnsRecheck, Logger: log})
 	if known := d.Peers().Peers(); len(known) != 0 {
