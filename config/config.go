@@ -130,6 +130,10 @@ type NetworkConfig struct {
 type P2PConfig struct {
 	Listen      []string `mapstructure:"listen" yaml:"listen"`
 	StaticPeers []string `mapstructure:"static-peers" yaml:"static-peers"`
+	// MaxConnections caps the node's connections (nwaku's
+	// --max-connections): the peer manager's budget, half of it for relay
+	// peers, and the connection manager's high water mark.
+	MaxConnections int `mapstructure:"max-connections" yaml:"max-connections"`
 	// NodeKey is the node's secp256k1 private key in hex (nwaku's
 	// --nodekey; see DecodeNodeKey); empty: the key file in the data
 	// directory.
@@ -258,6 +262,7 @@ func twnPreset() Config {
 		P2P: P2PConfig{
 			Listen:                  []string{"/ip4/0.0.0.0/tcp/60000", "/ip4/0.0.0.0/tcp/8000/ws"},
 			NAT:                     NATNone,
+			MaxConnections:          150,
 			RequestFirstByteTimeout: 5 * time.Minute, RequestTimeout: 30 * time.Second,
 			RequestsPerPeer: 8, RequestsPerPrefix: 32, RequestsTotal: 128,
 			IdleStreamsPerPeer: 4, IdleStreamsPerPrefix: 64, IdleStreamsTotal: 512,

@@ -14,7 +14,7 @@ func TestPresetValues(t *testing.T) {
 	twn := Config{
 		Log:     LogConfig{Level: "info", Format: "text"},
 		Network: NetworkConfig{ClusterID: 1, NumShards: 8},
-		P2P: P2PConfig{Listen: []string{"/ip4/0.0.0.0/tcp/60000", "/ip4/0.0.0.0/tcp/8000/ws"}, NAT: "none",
+		P2P: P2PConfig{Listen: []string{"/ip4/0.0.0.0/tcp/60000", "/ip4/0.0.0.0/tcp/8000/ws"}, NAT: "none", MaxConnections: 150,
 			RequestFirstByteTimeout: 5 * time.Minute, RequestTimeout: 30 * time.Second,
 			RequestsPerPeer: 8, RequestsPerPrefix: 32, RequestsTotal: 128,
 			IdleStreamsPerPeer: 4, IdleStreamsPerPrefix: 64, IdleStreamsTotal: 512,
@@ -47,7 +47,7 @@ func TestPresetValues(t *testing.T) {
 	devnet := Config{
 		Log:     LogConfig{Level: "info", Format: "text"},
 		Network: NetworkConfig{ClusterID: 66, NumShards: 8},
-		P2P: P2PConfig{Listen: []string{"/ip4/127.0.0.1/tcp/60000", "/ip4/127.0.0.1/tcp/8000/ws"}, NAT: "none",
+		P2P: P2PConfig{Listen: []string{"/ip4/127.0.0.1/tcp/60000", "/ip4/127.0.0.1/tcp/8000/ws"}, NAT: "none", MaxConnections: 150,
 			RequestFirstByteTimeout: 5 * time.Minute, RequestTimeout: 30 * time.Second,
 			RequestsPerPeer: 8, RequestsPerPrefix: 32, RequestsTotal: 128,
 			IdleStreamsPerPeer: 4, IdleStreamsPerPrefix: 64, IdleStreamsTotal: 512,

@@ -104,6 +104,12 @@ func keys() []keySpec {
 			field:   func(c *Config) any { return &c.P2P.StaticPeers },
 		},
 		{
+			name: "p2p.max-connections", usage: "connections the node keeps at most (half for relay peers, the rest for light clients and service peers); the peer manager prunes above it",
+			allowed: "1..10000",
+			field:   func(c *Config) any { return &c.P2P.MaxConnections },
+			aliases: []string{"max-connections"},
+		},
+		{
 			name: "p2p.nodekey", usage: "the node's secp256k1 private key, which its peer id derives from (prefer the environment variable); empty: the key in <data-dir>/nodekey, created on the first start",
 			allowed: "empty or 64 hex digits (optionally 0x-prefixed), a valid secp256k1 private key",
 			field:   func(c *Config) any { return &c.P2P.NodeKey },

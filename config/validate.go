@@ -44,6 +44,7 @@ func (c *Config) Validate() error {
 		ch.multiaddr(fmt.Sprintf("p2p.static-peers[%d]", i), addr, true)
 	}
 	ch.p2pAddresses(c)
+	ch.intRange("p2p.max-connections", c.P2P.MaxConnections, 1, 10000)
 	ch.discovery(c)
 	ch.atLeastSecond("p2p.request-first-byte-timeout", c.P2P.RequestFirstByteTimeout)
 	ch.atLeastSecond("p2p.request-timeout", c.P2P.RequestTimeout)

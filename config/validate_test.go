@@ -32,6 +32,8 @@ func TestInvalidValues(t *testing.T) {
 			want: []string{"p2p.request-first-byte-timeout: 10ms is too short, allowed >= 1s"}},
 		{name: "store max-full-pages 0", env: []string{"RLND_STORE_MAX_FULL_PAGES=0"},
 			want: []string{"store.max-full-pages: 0 is out of range, allowed 1..1024"}},
+		{name: "max-connections 0", env: []string{"RLND_P2P_MAX_CONNECTIONS=0"},
+			want: []string{"p2p.max-connections: 0 is out of range, allowed 1..10000"}},
 		{name: "discv5 udp port out of range", env: []string{"RLND_DISCOVERY_DISCV5_UDP_PORT=70000"},
 			want: []string{"discovery.discv5-udp-port: 70000 is out of range, allowed 0..65535"}},
 		{name: "discv5 udp port shifted past 65535", env: []string{"RLND_P2P_PORTS_SHIFT=60000", "RLND_P2P_LISTEN=/ip4/127.0.0.1/tcp/0"},

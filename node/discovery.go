@@ -82,7 +82,7 @@ func (n *Node) startDiscovery(ctx context.Context, ping, dnsRecheck time.Duratio
 		return err
 	}
 	pc := peermgr.Config{
-		Host: n.host, Shards: n.shards16(), Static: static, Scores: n.relay.PubSub().Scores,
+		Host: n.host, Shards: n.shards16(), Static: static, Scores: n.relay.PubSub().Scores, MaxPeers: n.cfg.P2P.MaxConnections,
 		Registerer: n.registry, Logger: n.log,
 	}
 	if n.dataDir != "" {

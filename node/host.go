@@ -23,6 +23,7 @@ func (n *Node) hostConfig(given crypto.PrivKey) (p2p.HostConfig, error) {
 	if hc.PrivKey, err = n.nodeKey(given); err != nil {
 		return hc, err
 	}
+	hc.ConnLimits.MaxPeers = pc.MaxConnections
 	if hc.Listen, err = n.cfg.ListenAddrs(); err != nil {
 		return hc, fmt.Errorf("node: %w", err)
 	}
