@@ -293,3 +293,48 @@ func TestHostileServer(t *testing.T) {
 		t.Logf("%s: %v", tc.name, err)
 	}
 }
+
+// A request over a rate limit is read before it is refused: js-waku writes
+// its query before it reads, and an answer that came first stalled its
+// connection set-up (see Server.serve). The refused peer's stream stays
+// unanswered until its request is complete, then gets its 429.
+func TestRateLimitedRequestIsReadFirst(t *testing.T) {
+	t.Parallel()
+	s := startService(t, 3, ServerConfig{RateLimit: RateLimits{PeerBurst: 1, PeerEvery: time.Hour}})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*waitBound)
+	defer cancel()
+	c := hostile.Clients(t, ctx, cluster, s.host, "127.0.5.1")[0]
+	if _, err := Request(ctx, c.Libp2p(), s.host.ID(), 3); err != nil {
+		t.Fatalf("first request, within the burst: %v", err)
+	}
+	st := rawStream(t, ctx, c, s.host)
+	req, err := encodeRequest(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := wire.AppendFrame(nil, req)
+	if _, err := st.Write(frame[:1]); err != nil {
+		t.Fatal(err)
+	}
+	// Half a request: the server must still be reading it. A read that
+	// returns within the wait would be an answer given before the request.
+	const unanswered = 200 * time.Millisecond
+	_ = st.SetReadDeadline(time.Now().Add(unanswered))
+	var timeout interface{ Timeout() bool }
+	if b, err := answerOn(st); err == nil || !errors.As(err, &timeout) || !timeout.Timeout() {
+		t.Fatalf("answer %x (err %v) before the request was complete", b, err)
+	}
+	_ = st.SetReadDeadline(time.Now().Add(waitBound))
+	if _, err := st.Write(frame[1:]); err != nil {
+		t.Fatal(err)
+	}
+	b, err := answerOn(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = decodeResponse(b, 3)
+	var se *StatusError
+	if !errors.As(err, &se) || se.Code != StatusTooManyRequests {
+		t.Fatalf("answer %v, want 429", err)
+	}
+}

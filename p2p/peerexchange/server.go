@@ -128,9 +128,10 @@ func (s *Server) handle(st network.Stream) {
 	s.m.peersSent(len(a.records))
 }
 
-// serve decides the answer to an admitted request: busy and rate-limited
-// requests are answered unread; the others are read (at most
-// MaxRequestSize, within the request deadline) and answered from the cache.
+// serve decides the answer to an admitted request: busy requests are
+// answered unread; the others are read (at most MaxRequestSize, within the
+// request deadline), then refused when over a rate limit or answered from
+// the cache.
 func (s *Server) serve(in *admission.Request) answer {
 	if b := in.Busy(); b != nil {
 		a := answer{code: StatusTooManyRequests, desc: b.Error(), result: "busy_" + string(b.Scope)}
@@ -139,14 +140,20 @@ func (s *Server) serve(in *admission.Request) answer {
 		}
 		return a
 	}
-	if r := s.limit.take(in.Peer(), in.Prefix(), s.cfg.Now()); r != nil {
-		a := answer{code: StatusTooManyRequests, desc: r.description(), result: "rate_limited_" + r.scope}
-		if r.scope == scopeTotal {
+	limited := s.limit.take(in.Peer(), in.Prefix(), s.cfg.Now())
+	// A rate-limited request is read before it is refused (it is at most
+	// MaxRequestSize, within the request deadline): js-waku writes its
+	// query and then reads, and an answer to a query it is still writing
+	// stalls its connection set-up for seconds (its metadata handshake
+	// with us waited behind it; TestJSWakuNewestMetadataCluster).
+	numPeers, err := readRequest(in)
+	if limited != nil {
+		a := answer{code: StatusTooManyRequests, desc: limited.description(), result: "rate_limited_" + limited.scope}
+		if limited.scope == scopeTotal {
 			a.code = StatusUnavailable
 		}
 		return a
 	}
-	numPeers, err := readRequest(in)
 	if err != nil {
 		s.m.error(errDecodeRPC)
 		s.log.Debug("peer exchange: bad request", "peer", in.Peer(), "err", err)
