@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"time"
@@ -14,6 +15,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 
+	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/p2p/discv5"
 	"github.com/rlnd/rlnd/p2p/dnsdisc"
 	"github.com/rlnd/rlnd/p2p/peerexchange"
@@ -34,8 +36,8 @@ const dnsStartTimeout = 10 * time.Second
 // Peer exchange as a client (discovery.peer-exchange-node): how often the
 // node asks, and the longest wait after failures.
 const (
-	pxAskEvery  = 30 * time.Second
-	pxMaxBackof = 5 * time.Minute
+	pxAskEvery   = 30 * time.Second
+	pxMaxBackoff = 5 * time.Minute
 )
 
 // SourceEntry names the entry nodes (discovery.entry-nodes) as a source of
@@ -318,6 +320,13 @@ func (n *Node) localRecord() (wakuenr.LocalRecord, error) {
 		return wakuenr.LocalRecord{}, fmt.Errorf("node: ENR shards: %w", err)
 	}
 	ip, tcp, rest := wakuenr.SplitAddrs(mostPublicFirst(n.host.AdvertisedAddrs()))
+	if ip != nil && !n.ipKnown(ip) {
+		// Listening on every interface with nothing announced: the
+		// interfaces' private addresses are no use to other hosts, and
+		// discv5 learns the public one from its peers (go-ethereum's
+		// endpoint prediction) when the record leaves it out.
+		ip = nil
+	}
 	var extra []ma.Multiaddr
 	for _, a := range rest {
 		addrIP, err := manet.ToIP(a)
@@ -326,6 +335,21 @@ func (n *Node) localRecord() (wakuenr.LocalRecord, error) {
 		}
 	}
 	return wakuenr.LocalRecord{IP: ip, TCP: tcp, Capabilities: caps, Shards: &shards, Multiaddrs: extra}, nil
+}
+
+// ipKnown reports whether ip, the most public of the advertised plain
+// TCP addresses, is one other hosts can reach us on: a public address, a
+// specific listen address, or one the operator announced (p2p.nat extip,
+// p2p.ext-multiaddr).
+func (n *Node) ipKnown(ip net.IP) bool {
+	if addr, ok := netip.AddrFromSlice(ip); ok && addr.Unmap().IsGlobalUnicast() && !addr.Unmap().IsPrivate() {
+		return true
+	}
+	if host := net.ParseIP(n.udpHost()); host != nil && !host.IsUnspecified() {
+		return true
+	}
+	nat, err := config.ParseNAT(n.cfg.P2P.NAT)
+	return (err == nil && nat.Mode == config.NATExtIP) || len(n.cfg.P2P.ExtMultiaddr) > 0
 }
 
 // mostPublicFirst orders addresses public, then private, then loopback,
@@ -347,7 +371,7 @@ func mostPublicFirst(addrs []ma.Multiaddr) []ma.Multiaddr {
 }
 
 // askPeerExchange asks a peer-exchange node for peers every pxAskEvery
-// (backing off after failures, up to pxMaxBackof) and offers them.
+// (backing off after failures, up to pxMaxBackoff) and offers them.
 func (n *Node) askPeerExchange(ctx context.Context, ai peer.AddrInfo) {
 	defer n.wg.Done()
 	wait := time.Duration(0)
@@ -359,7 +383,7 @@ func (n *Node) askPeerExchange(ctx context.Context, ai peer.AddrInfo) {
 		}
 		got, err := n.pxRound(ctx, ai)
 		if err != nil {
-			wait = min(max(2*wait, pxAskEvery), pxMaxBackof)
+			wait = min(max(2*wait, pxAskEvery), pxMaxBackoff)
 			n.log.Warn("peer exchange: asking for peers failed", "node", ai.ID, "err", err, "retry", wait)
 			continue
 		}
