@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -334,6 +335,38 @@ func (h *Host) query(ctx context.Context, p peer.ID) (PeerMetadata, error) {
 	return PeerMetadata{ClusterID: resp.GetClusterId(), Shards: resp.GetShards()}, nil
 }
 
+// A check whose peer has no connection looks again every noConnRetry for
+// up to noConnGrace (see newStreamNoDial).
+const (
+	noConnRetry = 20 * time.Millisecond
+	noConnGrace = time.Second
+)
+
+// newStreamNoDial opens a stream to p on a connection it already has.
+// It never dials: a check whose peer left (or was disconnected, by us or
+// by the peer manager) must fail, not bring the peer back. A peer may be
+// without a connection for a moment while it has a new one coming (two
+// dialled at once, one closed as the other completes, as a loaded machine
+// showed in TestDevnet): the check waits up to noConnGrace for one.
+func (h *Host) newStreamNoDial(ctx context.Context, p peer.ID) (network.Stream, error) {
+	nodial := network.WithNoDial(ctx, "metadata check")
+	grace := time.NewTimer(noConnGrace)
+	defer grace.Stop()
+	for {
+		s, err := h.h.Network().NewStream(nodial, p)
+		if err == nil || !errors.Is(err, network.ErrNoConn) {
+			return s, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-grace.C:
+			return nil, err
+		case <-time.After(noConnRetry):
+		}
+	}
+}
+
 // openNegotiated opens a stream to p and completes the protocol
 // negotiation before it returns, so that what is written next goes after
 // the peer accepted the protocol. (The host's NewStream negotiates lazily
@@ -353,9 +386,7 @@ func (h *Host) openNegotiated(ctx context.Context, p peer.ID, id protocol.ID) (n
 			}
 		}
 	}
-	// Never dial: a check whose peer left (or was disconnected, by us
-	// or by the peer manager) must fail, not bring the peer back.
-	s, err := h.h.Network().NewStream(network.WithNoDial(ctx, "metadata check"), p)
+	s, err := h.newStreamNoDial(ctx, p)
 	if err != nil {
 		return nil, err
 	}

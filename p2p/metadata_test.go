@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -297,5 +298,49 @@ func TestMetadataRequestAfterNegotiation(t *testing.T) {
 	}
 	if md := aev.waitReady(t, b.ID()); md.ClusterID != 9 {
 		t.Fatalf("learnt %+v", md)
+	}
+}
+
+// A check whose peer has no connection for a moment waits (up to
+// noConnGrace) for one the peer brings, and never dials it itself: a
+// stream opens once the peer connects within the grace, and without a
+// connection the open fails after it.
+func TestStreamNoDialWaitsForAConnection(t *testing.T) {
+	t.Parallel()
+	a, _ := newTestHost(t, HostConfig{ClusterID: 1})
+	b, _ := newTestHost(t, HostConfig{ClusterID: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	began := time.Now()
+	if _, err := a.newStreamNoDial(ctx, b.ID()); !errors.Is(err, network.ErrNoConn) {
+		t.Fatalf("no connection at all: %v, want ErrNoConn", err)
+	}
+	if took := time.Since(began); took < noConnGrace {
+		t.Fatalf("gave up after %s, before the %s grace", took, noConnGrace)
+	}
+	if got := len(b.Libp2p().Network().ConnsToPeer(a.ID())); got != 0 {
+		t.Fatalf("the open dialled: b has %d connections from a", got)
+	}
+
+	opened := make(chan error, 1)
+	go func() {
+		s, err := a.newStreamNoDial(ctx, b.ID())
+		if err == nil {
+			_ = s.Reset()
+		}
+		opened <- err
+	}()
+	// b connects to a while a's open waits.
+	if err := b.Libp2p().Connect(ctx, addrInfo(t, a, "tcp")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-opened:
+		if err != nil {
+			t.Fatalf("the peer connected within the grace, yet: %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("no stream within 10 s")
 	}
 }
