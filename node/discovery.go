@@ -256,6 +256,9 @@ func (n *Node) startDiscv5(ctx context.Context, boot []*enode.Node, ping time.Du
 	}
 	if err != nil && errors.Is(err, wakuenr.ErrTooBig) && len(rec.Multiaddrs) > 0 {
 		n.log.Warn("discv5: the announced multiaddrs do not fit the 300-byte ENR: leaving them out", "multiaddrs", rec.Multiaddrs, "err", err)
+		if n.d5 != nil {
+			_ = n.d5.Close() // its node database is opened again below
+		}
 		dc.Record.Multiaddrs = nil
 		if n.d5, err = discv5.New(dc); err == nil {
 			err = n.d5.Start()
