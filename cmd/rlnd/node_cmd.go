@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"time"
 
+	gethlog "github.com/ethereum/go-ethereum/log"
+	"github.com/libp2p/go-libp2p/gologshim"
 	"github.com/spf13/cobra"
 
 	"github.com/rlnd/rlnd/config"
@@ -23,6 +25,17 @@ func newLogger(cmd *cobra.Command, c config.LogConfig) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), opts))
 	}
 	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), opts))
+}
+
+// routeLibraryLogs sends the libraries' own logs through the node's
+// handler, in its format and at its level: go-libp2p's (gologshim binds a
+// subsystem's logger to the default handler at its first record, so this
+// runs before any host exists) and go-ethereum's root logger (its discv5
+// already logs through the node's handler). Both are process-wide, which
+// is why main's commands do it and the packages never do.
+func routeLibraryLogs(log *slog.Logger) {
+	gologshim.SetDefaultHandler(log.Handler())
+	gethlog.SetDefault(gethlog.NewLogger(log.Handler()))
 }
 
 func newNodeCmd(env []string) *cobra.Command {
@@ -56,6 +69,7 @@ func newNodeCmd(env []string) *cobra.Command {
 				return err
 			}
 			log := newLogger(cmd, cfg.Log)
+			routeLibraryLogs(log)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			n, err := node.New(ctx, node.Options{Config: cfg, Logger: log})
