@@ -237,6 +237,20 @@ func TestNwakuFlagAliases(t *testing.T) {
 			check: func(c *Config) bool { return c.P2P.NAT == "extip:203.0.113.7" }},
 		{name: "dns4-domain-name", args: []string{"--dns4-domain-name", "node.example.org"},
 			check: func(c *Config) bool { return c.P2P.DNS4DomainName == "node.example.org" }},
+		// The options of an nwaku command line (its docs' twn example, with
+		// a local RPC) that rlnd has under another name.
+		{name: "an nwaku command line", args: []string{"--cluster-id=1", "--shard=0", "--shard=3", "--rln-relay=true",
+			"--rln-relay-eth-client-address=http://127.0.0.1:8545", "--rln-relay-eth-contract-address=0xB9cd878C90E49F797B4431fBF4fb333108CB90e6",
+			"--rln-relay-chain-id=59141", "--store", "--data-dir=/var/lib/rlnd", "--filter=true", "--lightpush", "--rest=true", "--metrics-server",
+			"--staticnode=/ip4/127.0.0.1/tcp/60001/p2p/16Uiu2HAmNaeL4p3WEYzC9mgXBmBWSgWjPHRvatZTXnp8Jgv3iKsb",
+			"--discv5-discovery=true", "--discv5-udp-port=9005", "--dns-discovery=false", "--peer-exchange=false", "--max-connections=50"},
+			check: func(c *Config) bool {
+				return c.Network.ClusterID == 1 && slices.Equal(c.Network.Shards, []int{0, 3}) && c.RLN.Enabled &&
+					c.Chain.RPCURL == "http://127.0.0.1:8545" && c.Chain.Contract == "0xB9cd878C90E49F797B4431fBF4fb333108CB90e6" &&
+					c.Chain.ChainID == 59141 && c.Store.Enabled && c.Filter.Enabled && c.Lightpush.Enabled && c.REST.Enabled &&
+					c.Metrics.Enabled && len(c.P2P.StaticPeers) == 1 && c.Discovery.Discv5 && c.Discovery.Discv5UDPPort == 9005 &&
+					!c.Discovery.DNS && !c.Discovery.PeerExchange && c.P2P.MaxConnections == 50
+			}},
 		{name: "secure websocket", args: []string{"--websocket-secure-support", "--websocket-secure-cert-path=/etc/rlnd/cert.pem",
 			"--websocket-secure-key-path", "/etc/rlnd/key.pem"},
 			check: func(c *Config) bool {
@@ -252,7 +266,7 @@ func TestNwakuFlagAliases(t *testing.T) {
 				t.Fatalf("Load: %v", err)
 			}
 			if !tt.check(c) {
-				t.Errorf("%v did not set the key: %+v", tt.args, c.P2P)
+				t.Errorf("%v did not set the keys: %+v", tt.args, *c)
 			}
 		})
 	}

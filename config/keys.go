@@ -82,6 +82,7 @@ func keys() []keySpec {
 			name: "network.cluster-id", usage: "Waku cluster id",
 			allowed: "0..65535",
 			field:   func(c *Config) any { return &c.Network.ClusterID },
+			aliases: []string{"cluster-id"},
 		},
 		{
 			name: "network.num-shards", usage: "number of shards in the cluster",
@@ -92,6 +93,7 @@ func keys() []keySpec {
 			name: "network.shards", usage: "shards to subscribe to; empty means all 0..num-shards-1",
 			allowed: "distinct integers 0..num-shards-1",
 			field:   func(c *Config) any { return &c.Network.Shards },
+			aliases: []string{"shard"},
 		},
 		{
 			name: "p2p.listen", usage: "libp2p listen addresses",
@@ -102,6 +104,7 @@ func keys() []keySpec {
 			name: "p2p.static-peers", usage: "peers to connect to at start",
 			allowed: "multiaddrs ending in /p2p/<peer id>",
 			field:   func(c *Config) any { return &c.P2P.StaticPeers },
+			aliases: []string{"staticnode"},
 		},
 		{
 			name: "p2p.max-connections", usage: "connections the node keeps at most (half for relay peers, the rest for light clients and service peers); the peer manager prunes above it",
@@ -261,6 +264,7 @@ func keys() []keySpec {
 			name: "rln.enabled", usage: "validate RLN proofs on relayed messages",
 			allowed: "true|false",
 			field:   func(c *Config) any { return &c.RLN.Enabled },
+			aliases: []string{"rln-relay"},
 		},
 		{
 			name: "rln.epoch-period", usage: "length of an RLN epoch",
@@ -297,16 +301,19 @@ func keys() []keySpec {
 			allowed: "empty or an http, https, ws or wss URL",
 			field:   func(c *Config) any { return &c.Chain.RPCURL },
 			secret:  secretURL,
+			aliases: []string{"rln-relay-eth-client-address"},
 		},
 		{
 			name: "chain.chain-id", usage: "id of the chain holding the membership contract",
 			allowed: ">= 1",
 			field:   func(c *Config) any { return &c.Chain.ChainID },
+			aliases: []string{"rln-relay-chain-id"},
 		},
 		{
 			name: "chain.contract", usage: "address of the membership contract",
 			allowed: "empty or 0x followed by 40 hex digits",
 			field:   func(c *Config) any { return &c.Chain.Contract },
+			aliases: []string{"rln-relay-eth-contract-address"},
 		},
 		{
 			name: "chain.start-block", usage: "first block a sync without a checkpoint reads; 0: the contract's deployedBlockNumber()",
@@ -322,6 +329,7 @@ func keys() []keySpec {
 			name: "rest.enabled", usage: "serve the REST API",
 			allowed: "true|false",
 			field:   func(c *Config) any { return &c.REST.Enabled },
+			aliases: []string{"rest"},
 		},
 		{
 			name: "rest.address", usage: "listen address of the REST API",
@@ -332,6 +340,7 @@ func keys() []keySpec {
 			name: "metrics.enabled", usage: "serve Prometheus metrics",
 			allowed: "true|false",
 			field:   func(c *Config) any { return &c.Metrics.Enabled },
+			aliases: []string{"metrics-server"},
 		},
 		{
 			name: "metrics.address", usage: "listen address of the metrics server",
@@ -342,6 +351,7 @@ func keys() []keySpec {
 			name: "lightpush.enabled", usage: "serve lightpush (v3 and v2-beta1)",
 			allowed: "true|false",
 			field:   func(c *Config) any { return &c.Lightpush.Enabled },
+			aliases: []string{"lightpush"},
 		},
 		{
 			name: "lightpush.keystore", usage: "RLN keystore whose memberships prove light clients' messages; empty: no proof as a service",
@@ -398,6 +408,7 @@ func keys() []keySpec {
 			name: "filter.enabled", usage: "serve filter v2 to light clients",
 			allowed: "true|false",
 			field:   func(c *Config) any { return &c.Filter.Enabled },
+			aliases: []string{"filter"},
 		},
 		{
 			name: "filter.max-peers", usage: "filter subscribers served at once",
@@ -433,6 +444,7 @@ func keys() []keySpec {
 			name: "store.enabled", usage: "archive relayed messages and serve store v3 queries",
 			allowed: "true|false",
 			field:   func(c *Config) any { return &c.Store.Enabled },
+			aliases: []string{"store"},
 		},
 		{
 			name: "store.db-path", usage: "SQLite file of the message archive; empty: store.db in node.data-dir",
