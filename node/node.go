@@ -25,6 +25,7 @@ import (
 
 	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/filter"
+	"github.com/rlnd/rlnd/internal/promutil"
 	"github.com/rlnd/rlnd/lightpush"
 	"github.com/rlnd/rlnd/membership"
 	"github.com/rlnd/rlnd/p2p"
@@ -82,6 +83,9 @@ type Options struct {
 	// DNSRecheckInterval is how often the DNS trees' roots are asked
 	// again (tests); 0 keeps dnsdisc's 30 minutes.
 	DNSRecheckInterval time.Duration
+	// Version is the node's version, reported as nwaku's waku_version
+	// metric (empty: "unknown").
+	Version string
 	// Registry receives the metrics; nil makes a new one.
 	Registry *prometheus.Registry
 	// OnEvidence receives double-signalling evidence.
@@ -143,6 +147,9 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	if err := registerVersion(reg, o.Version); err != nil {
+		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	n := &Node{cfg: cfg, log: log, registry: reg, cancel: cancel}
@@ -207,6 +214,23 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 	}
 	log.Info("node started", "peer", n.host.ID(), "addrs", n.Addrs(), "advertised", n.host.AdvertisedAddrs(), "topics", n.relay.Topics(), "rln", cfg.RLN.Enabled)
 	return n, nil
+}
+
+// registerVersion reports the version as nwaku does: waku_version with
+// the version as its label, set to 1.
+func registerVersion(reg prometheus.Registerer, version string) error {
+	if version == "" {
+		version = "unknown"
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "waku_version", Help: "Waku version info (the rlnd version).", ConstLabels: prometheus.Labels{"version": version},
+	})
+	g, err := promutil.Register(reg, g) // a registry shared by nodes of one version has it once
+	if err != nil {
+		return fmt.Errorf("node: register waku_version: %w", err)
+	}
+	g.Set(1)
+	return nil
 }
 
 // newValidator builds the relay's validator: with RLN on, on the group

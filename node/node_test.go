@@ -29,7 +29,7 @@ func TestNodeMetrics(t *testing.T) {
 	cfg.Metrics.Enabled, cfg.Metrics.Address = true, "127.0.0.1:0"
 	cfg.Filter.Enabled = true
 	cfg.Store.Enabled, cfg.Store.DBPath = true, filepath.Join(t.TempDir(), "store.db")
-	n, err := New(context.Background(), Options{Config: &cfg})
+	n, err := New(context.Background(), Options{Config: &cfg, Version: "v1.2.3-test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,8 @@ func TestNodeMetrics(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, name := range []string{"waku_node_messages_total", "libp2p_peers", "libp2p_gossipsub_peers_per_topic_mesh", "waku_rln_", "waku_filter_subscriptions", "waku_archive_messages", "go_goroutines"} {
+	for _, name := range []string{"waku_node_messages_total", "libp2p_peers", "libp2p_gossipsub_peers_per_topic_mesh", "waku_rln_", "waku_filter_subscriptions", "waku_archive_messages", "go_goroutines",
+		`waku_version{version="v1.2.3-test"} 1`, "waku_histogram_message_size_bucket", "waku_connected_peers", "waku_peer_store_size"} {
 		if !strings.Contains(string(body), name) {
 			t.Errorf("metrics lack %s", name)
 		}

@@ -176,6 +176,25 @@ func (m *validatorMetrics) outcome(o Outcome) {
 	}
 }
 
+// messageSizeBuckets are nwaku's buckets of waku_histogram_message_size,
+// in kB (waku/node/waku_node.nim in its current sources).
+var messageSizeBuckets = []float64{0, 1, 3, 5, 15, 50, 75, 100, 125, 150, 500, 700, 1000}
+
+// registerSizes registers nwaku's message size histogram on reg (nil:
+// none); a registry that has one already (another relay) shares it.
+func registerSizes(reg prometheus.Registerer) (prometheus.Histogram, error) {
+	if reg == nil {
+		return nil, nil
+	}
+	h, err := promutil.Register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "waku_histogram_message_size", Help: "Payload size of the messages relayed to us, in kB.", Buckets: messageSizeBuckets,
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("relay: register metrics: %w", err)
+	}
+	return h, nil
+}
+
 // relayCollector reports the relay's counters at scrape time, under nwaku's
 // names where nwaku has one (waku_node_messages_total,
 // libp2p_gossipsub_peers_per_topic_mesh) and rlnd_* otherwise.

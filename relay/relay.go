@@ -107,6 +107,10 @@ type Relay struct {
 	topics []string
 	wg     sync.WaitGroup
 
+	// sizes is nwaku's waku_histogram_message_size (nil without a
+	// Registerer): the payload of every message relayed to us, in kB.
+	sizes prometheus.Histogram
+
 	mu      sync.Mutex
 	subs    map[*Subscription]struct{}
 	dropped uint64
@@ -160,6 +164,10 @@ func New(h host.Host, cfg Config) (*Relay, error) {
 		return nil, err
 	}
 	r.ps = ps
+	if r.sizes, err = registerSizes(cfg.Registerer); err != nil {
+		r.Close()
+		return nil, err
+	}
 	for _, t := range topics {
 		sub, err := ps.Subscribe(t)
 		if err != nil {
@@ -184,6 +192,9 @@ func (r *Relay) fanIn(sub *pubsub.Subscription) {
 			// Validated messages decode; a local publish was checked too.
 			r.log.Error("relayed message does not decode", "err", err)
 			continue
+		}
+		if r.sizes != nil {
+			r.sizes.Observe(float64(len(msg.GetPayload())) / 1000)
 		}
 		env := &Envelope{PubsubTopic: m.Topic, Message: msg, Hash: wire.Hash(m.Topic, msg), From: m.From, Local: m.Local, Received: time.Now()}
 		r.mu.Lock()

@@ -72,7 +72,7 @@ func newNodeCmd(env []string) *cobra.Command {
 			routeLibraryLogs(log)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			n, err := node.New(ctx, node.Options{Config: cfg, Logger: log})
+			n, err := node.New(ctx, node.Options{Config: cfg, Logger: log, Version: versionString()})
 			if err != nil {
 				return err
 			}
