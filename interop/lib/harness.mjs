@@ -1,7 +1,10 @@
 // The helpers that the js-waku harnesses (waku.mjs on sdk 0.0.27, light/light.mjs
 // on the newest sdk) share: they depend on no js-waku version.
 
+import { createInterface } from 'node:readline';
+
 import { RequestError } from './codec.mjs';
+import { handleLine } from './dispatch.mjs';
 
 export { RequestError };
 
@@ -45,4 +48,24 @@ export function peerIdOf(addr) {
   const i = addr.lastIndexOf('/p2p/');
   if (i < 0) throw new RequestError('peer: the multiaddr must end in /p2p/<peer id>');
   return addr.slice(i + 5);
+}
+
+// serveLines answers each request line on stdin with its handler's result
+// (one line of JSON on stdout), one request at a time; when stdin closes it
+// waits for the last answer, calls stop and exits.
+export function serveLines(handlers, stop) {
+  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
+  let queue = Promise.resolve();
+  rl.on('line', (line) => {
+    if (line.trim() === '') return;
+    queue = queue.then(async () => emit(await handleLine(handlers, line)));
+  });
+  rl.on('close', () => {
+    const t0 = Date.now();
+    queue
+      .then(() => stop())
+      .then(() => console.error(`stopped in ${Date.now() - t0} ms`))
+      .catch(() => {})
+      .then(() => process.exit(0));
+  });
 }

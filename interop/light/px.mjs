@@ -9,10 +9,8 @@
 // request, "event" lines at any time); README.md in the parent folder
 // describes its operations.
 
-import { handleLine } from '../lib/dispatch.mjs';
-import { RequestError, b64, bytesOf, fromB64, emit, waitUntil, peerIdOf } from '../lib/harness.mjs';
+import { RequestError, b64, bytesOf, fromB64, waitUntil, peerIdOf, emit, serveLines } from '../lib/harness.mjs';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 
 // stdout carries the protocol only: send any library logging to stderr.
 for (const name of ['log', 'info', 'debug', 'warn']) {
@@ -310,17 +308,4 @@ const HANDLERS = { ping, version, start, discover, lightpush, info, stop };
 
 // ------------------------------------------------------------------ loop ----
 
-const rl = createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
-let queue = Promise.resolve();
-rl.on('line', (line) => {
-  if (line.trim() === '') return;
-  queue = queue.then(async () => emit(await handleLine(HANDLERS, line)));
-});
-rl.on('close', () => {
-  const t0 = Date.now();
-  queue
-    .then(() => stop())
-    .then(() => console.error(`stopped in ${Date.now() - t0} ms`))
-    .catch(() => {})
-    .then(() => process.exit(0));
-});
+serveLines(HANDLERS, stop);
