@@ -28,6 +28,9 @@ func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
 func main() {
+	// Only the real process takes the libraries' process-wide loggers: the
+	// tests run many commands in one process, in parallel.
+	libraryLogs = routeLibraryLogs
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Environ())
 	stop()

@@ -32,11 +32,15 @@ func newLogger(cmd *cobra.Command, c config.LogConfig) *slog.Logger {
 // subsystem's logger to the default handler at its first record, so this
 // runs before any host exists) and go-ethereum's root logger (its discv5
 // already logs through the node's handler). Both are process-wide, which
-// is why main's commands do it and the packages never do.
+// is why only main sets it up (libraryLogs), and the packages never do.
 func routeLibraryLogs(log *slog.Logger) {
 	gologshim.SetDefaultHandler(log.Handler())
 	gethlog.SetDefault(gethlog.NewLogger(log.Handler()))
 }
+
+// libraryLogs is routeLibraryLogs in the rlnd process (main sets it); nil
+// in tests, whose commands share one process.
+var libraryLogs func(*slog.Logger)
 
 func newNodeCmd(env []string) *cobra.Command {
 	var src config.Source
@@ -69,7 +73,9 @@ func newNodeCmd(env []string) *cobra.Command {
 				return err
 			}
 			log := newLogger(cmd, cfg.Log)
-			routeLibraryLogs(log)
+			if libraryLogs != nil {
+				libraryLogs(log)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			n, err := node.New(ctx, node.Options{Config: cfg, Logger: log, Version: versionString()})
