@@ -49,6 +49,9 @@ type NodeConfig struct {
 // StoreConfig controls the store service and its archive.
 type StoreConfig struct {
 	Enabled bool `mapstructure:"enabled" yaml:"enabled"`
+	// ServiceNode is the peer (a multiaddr with /p2p/<id>) the REST API
+	// uses as its store service when a request names none (nwaku's --storenode).
+	ServiceNode string `mapstructure:"service-node" yaml:"service-node"`
 	// DBPath is the SQLite archive file; empty: store.db in the data
 	// directory.
 	DBPath string `mapstructure:"db-path" yaml:"db-path"`
@@ -70,6 +73,9 @@ type StoreConfig struct {
 // bound its memory (filter.Service.MemoryBound).
 type FilterConfig struct {
 	Enabled bool `mapstructure:"enabled" yaml:"enabled"`
+	// ServiceNode is the peer (a multiaddr with /p2p/<id>) the REST API
+	// uses as its filter service when a request names none (nwaku's --filternode).
+	ServiceNode string `mapstructure:"service-node" yaml:"service-node"`
 	// MaxPeers bounds the subscribers, MaxPeersPerPrefix those from one
 	// address prefix (/24 IPv4, /56 IPv6).
 	MaxPeers          int `mapstructure:"max-peers" yaml:"max-peers"`
@@ -88,6 +94,9 @@ type FilterConfig struct {
 // service.
 type LightpushConfig struct {
 	Enabled bool `mapstructure:"enabled" yaml:"enabled"`
+	// ServiceNode is the peer (a multiaddr with /p2p/<id>) the REST API
+	// uses as its lightpush service when a request names none (nwaku's --lightpushnode).
+	ServiceNode string `mapstructure:"service-node" yaml:"service-node"`
 	// Keystore holds the memberships whose slots light clients' messages
 	// are proved with ("" serves lightpush without proof as a service).
 	Keystore string `mapstructure:"keystore" yaml:"keystore"`
@@ -217,6 +226,13 @@ type RLNConfig struct {
 	MaxEpochGap      time.Duration `mapstructure:"max-epoch-gap" yaml:"max-epoch-gap"`
 	RootWindow       int           `mapstructure:"root-window" yaml:"root-window"`
 	ArtefactsDir     string        `mapstructure:"artefacts-dir" yaml:"artefacts-dir"`
+	// Keystore holds the node's own membership (nwaku's
+	// --rln-relay-cred-path): messages published through the REST API get
+	// their proofs from it. Empty: the node publishes only messages that
+	// carry a proof.
+	Keystore string `mapstructure:"keystore" yaml:"keystore"`
+	// KeystorePassword unlocks it (better set by RLND_RLN_KEYSTORE_PASSWORD).
+	KeystorePassword string `mapstructure:"keystore-password" yaml:"keystore-password"`
 	// Signal is what a proof's x commits to: "timestamped" (nwaku since
 	// 2025: payload, content topic, timestamp) or "payload-topic" (js-waku
 	// and go-waku: payload, content topic).
@@ -242,6 +258,14 @@ type ChainConfig struct {
 type RESTConfig struct {
 	Enabled bool   `mapstructure:"enabled" yaml:"enabled"`
 	Address string `mapstructure:"address" yaml:"address"`
+	// AllowOrigin lists the browser origins that may call the API (nwaku's
+	// --rest-allow-origin): "*", or origins with * and ? wildcards.
+	AllowOrigin []string `mapstructure:"allow-origin" yaml:"allow-origin"`
+	// Admin serves /admin/v1 (nwaku's --rest-admin).
+	Admin bool `mapstructure:"admin" yaml:"admin"`
+	// RelayCacheCapacity is the messages kept per topic subscribed
+	// through the API until they are fetched.
+	RelayCacheCapacity int `mapstructure:"relay-cache-capacity" yaml:"relay-cache-capacity"`
 }
 
 // MetricsConfig controls the Prometheus metrics server.
@@ -286,7 +310,7 @@ func twnPreset() Config {
 			Contract:     "0xB9cd878C90E49F797B4431fBF4fb333108CB90e6",
 			StartTimeout: 60 * time.Second,
 		},
-		REST:      RESTConfig{Address: "127.0.0.1:8645"},
+		REST:      RESTConfig{Address: "127.0.0.1:8645", RelayCacheCapacity: 50},
 		Metrics:   MetricsConfig{Address: "127.0.0.1:8008"},
 		Lightpush: LightpushConfig{PerPeerQuota: 10, PerIPQuota: 20, PerPrefixQuota: 40, ReservedPercent: 25, Workers: 2},
 		Store:     StoreConfig{RetentionTime: 48 * time.Hour, MaxFullPages: 8},
@@ -317,6 +341,7 @@ func devnetPreset() Config {
 	// it). No DNS tree and no entry nodes.
 	c.Discovery = DiscoveryConfig{Discv5: true, PeerExchange: true}
 	c.REST.Enabled = true
+	c.REST.Admin = true
 	c.Metrics.Enabled = true
 	return c
 }

@@ -287,6 +287,19 @@ func keys() []keySpec {
 			field:   func(c *Config) any { return &c.RLN.RootWindow },
 		},
 		{
+			name: "rln.keystore", usage: "RLN keystore of the node's own membership: messages published through the REST API get their proofs from it; empty: only messages that carry a proof are published",
+			allowed: "empty or a path",
+			field:   func(c *Config) any { return &c.RLN.Keystore },
+			aliases: []string{"rln-relay-cred-path"},
+		},
+		{
+			name: "rln.keystore-password", usage: "password of rln.keystore (prefer the environment variable)",
+			allowed: "any text",
+			field:   func(c *Config) any { return &c.RLN.KeystorePassword },
+			secret:  secretText,
+			aliases: []string{"rln-relay-cred-password"},
+		},
+		{
 			name: "rln.signal", usage: "what a proof's x commits to: nwaku's payload+topic+timestamp, or js-waku/go-waku's payload+topic",
 			allowed: "timestamped|payload-topic",
 			field:   func(c *Config) any { return &c.RLN.Signal },
@@ -337,6 +350,21 @@ func keys() []keySpec {
 			field:   func(c *Config) any { return &c.REST.Address },
 		},
 		{
+			name: "rest.allow-origin", usage: "browser origins allowed to call the REST API (CORS): * or origins with * and ? wildcards, scheme optional; empty: no CORS headers",
+			allowed: "list of origins",
+			field:   func(c *Config) any { return &c.REST.AllowOrigin },
+		},
+		{
+			name: "rest.admin", usage: "serve the REST admin endpoints (/admin/v1/peers)",
+			allowed: "true|false",
+			field:   func(c *Config) any { return &c.REST.Admin },
+		},
+		{
+			name: "rest.relay-cache-capacity", usage: "relayed messages kept per topic subscribed through the REST API until fetched (the oldest go first)",
+			allowed: "1..100000",
+			field:   func(c *Config) any { return &c.REST.RelayCacheCapacity },
+		},
+		{
 			name: "metrics.enabled", usage: "serve Prometheus metrics",
 			allowed: "true|false",
 			field:   func(c *Config) any { return &c.Metrics.Enabled },
@@ -352,6 +380,12 @@ func keys() []keySpec {
 			allowed: "true|false",
 			field:   func(c *Config) any { return &c.Lightpush.Enabled },
 			aliases: []string{"lightpush"},
+		},
+		{
+			name: "lightpush.service-node", usage: "lightpush service peer the REST API pushes through when a request names none; empty: the node's own lightpush service, else a connected peer offering it",
+			allowed: "empty or a multiaddr with /p2p/<id>",
+			field:   func(c *Config) any { return &c.Lightpush.ServiceNode },
+			aliases: []string{"lightpushnode"},
 		},
 		{
 			name: "lightpush.keystore", usage: "RLN keystore whose memberships prove light clients' messages; empty: no proof as a service",
@@ -411,6 +445,12 @@ func keys() []keySpec {
 			aliases: []string{"filter"},
 		},
 		{
+			name: "filter.service-node", usage: "filter service peer the REST API subscribes through when a request names none; empty: a connected peer offering filter",
+			allowed: "empty or a multiaddr with /p2p/<id>",
+			field:   func(c *Config) any { return &c.Filter.ServiceNode },
+			aliases: []string{"filternode"},
+		},
+		{
 			name: "filter.max-peers", usage: "filter subscribers served at once",
 			allowed: "1..100000",
 			field:   func(c *Config) any { return &c.Filter.MaxPeers },
@@ -445,6 +485,12 @@ func keys() []keySpec {
 			allowed: "true|false",
 			field:   func(c *Config) any { return &c.Store.Enabled },
 			aliases: []string{"store"},
+		},
+		{
+			name: "store.service-node", usage: "store service peer the REST API queries when a request names no peerAddr; empty: the node's own archive when store is on, else a connected peer offering store",
+			allowed: "empty or a multiaddr with /p2p/<id>",
+			field:   func(c *Config) any { return &c.Store.ServiceNode },
+			aliases: []string{"storenode"},
 		},
 		{
 			name: "store.db-path", usage: "SQLite file of the message archive; empty: store.db in node.data-dir",

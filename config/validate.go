@@ -69,6 +69,13 @@ func (c *Config) Validate() error {
 	ch.atLeastSecond("chain.start-timeout", c.Chain.StartTimeout)
 
 	ch.hostPort("rest.address", c.REST.Address)
+	ch.intRange("rest.relay-cache-capacity", c.REST.RelayCacheCapacity, 1, 100000)
+	for key, addr := range map[string]string{"lightpush.service-node": c.Lightpush.ServiceNode,
+		"filter.service-node": c.Filter.ServiceNode, "store.service-node": c.Store.ServiceNode} {
+		if addr != "" {
+			ch.multiaddr(key, addr, true)
+		}
+	}
 	ch.hostPort("metrics.address", c.Metrics.Address)
 	ch.ports(c)
 

@@ -26,6 +26,7 @@ func startRlndNode(t *testing.T, cluster uint16, numShards int, group membership
 func startRlndNodeWith(t *testing.T, cluster uint16, numShards int, group membership.Group, verifier *rln.Verifier, opts func(*node.Options), edit ...func(*config.Config)) (*node.Node, *config.Config) {
 	t.Helper()
 	cfg, err := config.Preset("devnet")
+	cfg.REST.Enabled = false // tests that want REST listen on a free port
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,6 +116,11 @@ type ServiceConfig struct {
 	// refresh the cached proof parts of its memberships after another
 	// member registered (default DefaultPathRefresh; negative: never).
 	PathRefresh time.Duration
+	// Local serves no protocol: the node itself calls Push, to publish
+	// its own messages with proofs from its own memberships (the REST
+	// API's publishing), with the same slots, nullifier checks and
+	// crash safety as proof as a service.
+	Local bool
 	// Admission bounds the request streams of each version (deadlines,
 	// requests in progress and idle streams per peer, per address prefix
 	// and in all); zero fields take admission's defaults.
@@ -204,12 +209,15 @@ func NewService(h host.Host, cfg ServiceConfig) (*Service, error) {
 			return nil, err
 		}
 	}
-	if err := s.serveStreams(h); err != nil {
-		if s.slots != nil {
-			s.slots.Close()
+	if !cfg.Local {
+		if err := s.serveStreams(h); err != nil {
+			if s.slots != nil {
+				s.slots.Close()
+			}
+			return nil, err
 		}
-		return nil, err
 	}
+
 	if s.refresh != nil {
 		s.refresh.start()
 	}
@@ -236,8 +244,10 @@ func (s *Service) makeProver() {
 // ended (their contexts cancelled, see admission.Gate.Close), so that none
 // takes a slot from the slot file after it is closed.
 func (s *Service) Close() {
-	s.h.RemoveStreamHandler(ProtocolV3)
-	s.h.RemoveStreamHandler(ProtocolV2)
+	if !s.cfg.Local {
+		s.h.RemoveStreamHandler(ProtocolV3)
+		s.h.RemoveStreamHandler(ProtocolV2)
+	}
 	for _, g := range s.gates {
 		g.Close()
 	}
@@ -559,7 +569,12 @@ func (s *Service) member(index uint64) (relay.Member, bool) {
 }
 
 func (s *Service) publish(topic string, msg *messagepb.WakuMessage) Response {
-	h, n, err := s.cfg.Relay.Publish(topic, msg)
+	return RelayResponse(s.cfg.Relay.Publish(topic, msg))
+}
+
+// RelayResponse is the answer to a publish with Relay.Publish's outcome:
+// the message's hash and the peers it went to, or why it failed.
+func RelayResponse(h wire.MessageHash, n int, err error) Response {
 	switch {
 	case errors.Is(err, wire.ErrTooLarge):
 		return Response{Status: StatusTooLarge, Description: err.Error()}

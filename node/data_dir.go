@@ -17,6 +17,7 @@ const (
 	membershipDir = "membership"
 	storeFile     = "store.db"
 	slotsFile     = "lightpush-slots"
+	ownSlotsFile  = "rln-slots"
 )
 
 // Where store.db-path and lightpush.slots-file used to default to, in the

@@ -17,6 +17,7 @@ func TestNodeDataDir(t *testing.T) {
 	t.Parallel()
 	base := t.TempDir()
 	cfg, err := config.Preset("devnet")
+	cfg.REST.Enabled = false // tests that want REST listen on a free port
 	if err != nil {
 		t.Fatal(err)
 	}

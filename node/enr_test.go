@@ -22,6 +22,7 @@ func TestNodeENR(t *testing.T) {
 	defer cancel()
 	start := func(listen []string, edit func(*config.Config)) *Node {
 		cfg, err := config.Preset("devnet")
+		cfg.REST.Enabled = false // tests that want REST listen on a free port
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -52,6 +52,8 @@ func TestNodeCloseLeavesNoGoroutine(t *testing.T) {
 	defer cancel()
 
 	cfg, err := config.Preset("devnet")
+
+	cfg.REST.Enabled = false // tests that want REST listen on a free port
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,6 +71,7 @@ func TestNodeCloseLeavesNoGoroutine(t *testing.T) {
 
 	// The client node relays only, and keeps the service as a static peer.
 	ccfg, err := config.Preset("devnet")
+	ccfg.REST.Enabled = false // tests that want REST listen on a free port
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,6 +36,7 @@ import (
 	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/relay/gossipsub"
 	"github.com/rlnd/rlnd/relay/pubsub"
+	"github.com/rlnd/rlnd/rest"
 	"github.com/rlnd/rlnd/rln"
 	"github.com/rlnd/rlnd/rln/artefacts"
 	"github.com/rlnd/rlnd/store"
@@ -105,6 +106,11 @@ type Node struct {
 	eth      *ethclient.Client
 	registry *prometheus.Registry
 	lp       *lightpush.Service
+	// own publishes the node's own messages with proofs from rln.keystore
+	// (nil without it); prover is the proving key, loaded once.
+	own      *lightpush.Service
+	prover   *rln.Prover
+	rest     *rest.Server
 	filter   *filter.Service
 	store    *store.Service
 	archiver *store.Archiver
@@ -207,6 +213,14 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 	}
 	if err := n.startDiscovery(runCtx, o.Discv5PingInterval, o.DNSRecheckInterval); err != nil {
 		return nil, err
+	}
+	if err := n.startOwnPublisher(signal, o.Prover); err != nil {
+		return nil, err
+	}
+	if cfg.REST.Enabled {
+		if err := n.startREST(o.Version); err != nil {
+			return nil, err
+		}
 	}
 	if _, ok := n.group.(membership.HealthReporter); ok {
 		n.wg.Add(1)
@@ -364,7 +378,7 @@ func (n *Node) startLightpush(signal rln.SignalMode, prover *rln.Prover, given [
 	if lc.ReservedPercent == 0 {
 		sc.ReservedShare = -1 // none
 	}
-	ms, err := n.keystoreMemberships()
+	ms, err := n.keystoreMemberships("lightpush.keystore", lc.Keystore, lc.KeystorePassword)
 	if err != nil {
 		return err
 	}
@@ -378,16 +392,9 @@ func (n *Node) startLightpush(signal rln.SignalMode, prover *rln.Prover, given [
 		if !n.cfg.RLN.Enabled {
 			return errors.New("node: proof as a service (lightpush memberships) needs rln.enabled")
 		}
-		if prover == nil {
-			dir := n.cfg.RLN.ArtefactsDir
-			if dir == "" {
-				dir = artefacts.DefaultDir()
-			}
-			if prover, err = rln.LoadProver(dir, rln.WakuRLNIdentifier); err != nil {
-				return fmt.Errorf("node: RLN proving key: %w", err)
-			}
+		if sc.Prover, err = n.loadProver(prover); err != nil {
+			return err
 		}
-		sc.Prover = prover
 	}
 	lp, err := lightpush.NewService(n.host.Libp2p(), sc)
 	if err != nil {
@@ -398,23 +405,22 @@ func (n *Node) startLightpush(signal rln.SignalMode, prover *rln.Prover, given [
 	return nil
 }
 
-// keystoreMemberships are the memberships in lightpush.keystore (none
-// when it is unset).
-func (n *Node) keystoreMemberships() ([]relay.Member, error) {
-	lc := n.cfg.Lightpush
-	if lc.Keystore == "" {
+// keystoreMemberships are the memberships in the keystore at path (none
+// when it is unset), unlocked with password; key names its setting.
+func (n *Node) keystoreMemberships(key, path, password string) ([]relay.Member, error) {
+	if path == "" {
 		return nil, nil
 	}
 	if !n.cfg.RLN.Enabled {
-		return nil, errors.New("node: lightpush.keystore needs rln.enabled")
+		return nil, fmt.Errorf("node: %s needs rln.enabled", key)
 	}
-	ks, err := membership.Load(lc.Keystore)
+	ks, err := membership.Load(path)
 	if err != nil {
-		return nil, fmt.Errorf("node: lightpush keystore: %w", err)
+		return nil, fmt.Errorf("node: %s: %w", key, err)
 	}
-	creds, err := ks.All(lc.KeystorePassword)
+	creds, err := ks.All(password)
 	if err != nil {
-		return nil, fmt.Errorf("node: lightpush keystore %s: %w", lc.Keystore, err)
+		return nil, fmt.Errorf("node: %s %s: %w", key, path, err)
 	}
 	var ms []relay.Member
 	for _, m := range creds {
@@ -429,9 +435,30 @@ func (n *Node) keystoreMemberships() ([]relay.Member, error) {
 		ms = append(ms, relay.Member{Identity: id, Index: m.TreeIndex, UserMessageLimit: limit})
 	}
 	if len(ms) == 0 {
-		return nil, fmt.Errorf("node: lightpush keystore %s holds no membership", lc.Keystore)
+		return nil, fmt.Errorf("node: %s %s holds no membership", key, path)
 	}
 	return ms, nil
+}
+
+// loadProver is the proving key: given, loaded before, or loaded now from
+// the artefacts.
+func (n *Node) loadProver(given *rln.Prover) (*rln.Prover, error) {
+	if given != nil {
+		n.prover = given
+	}
+	if n.prover != nil {
+		return n.prover, nil
+	}
+	dir := n.cfg.RLN.ArtefactsDir
+	if dir == "" {
+		dir = artefacts.DefaultDir()
+	}
+	p, err := rln.LoadProver(dir, rln.WakuRLNIdentifier)
+	if err != nil {
+		return nil, fmt.Errorf("node: RLN proving key: %w", err)
+	}
+	n.prover = p
+	return p, nil
 }
 
 // Archive is the store archive (nil when off).
@@ -513,6 +540,9 @@ func (n *Node) Addrs() []ma.Multiaddr { return n.host.Addrs() }
 func (n *Node) Close() error {
 	n.once.Do(func() {
 		n.cancel()
+		if n.rest != nil {
+			_ = n.rest.Close()
+		}
 		// Discovery first: no new dials or candidates while the rest
 		// stops; the peer manager writes its store on Close.
 		if n.dnsFeed != nil {
@@ -531,6 +561,9 @@ func (n *Node) Close() error {
 		}
 		if n.lp != nil {
 			n.lp.Close()
+		}
+		if n.own != nil {
+			n.own.Close()
 		}
 		if n.filter != nil {
 			n.filter.Close()

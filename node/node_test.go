@@ -21,6 +21,7 @@ import (
 // stops cleanly.
 func TestNodeMetrics(t *testing.T) {
 	cfg, err := config.Preset("devnet")
+	cfg.REST.Enabled = false // tests that want REST listen on a free port
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +58,7 @@ func TestNodeMetrics(t *testing.T) {
 // RLN on without a chain is a clear error, not a node that accepts all.
 func TestNodeNeedsChain(t *testing.T) {
 	cfg, _ := config.Preset("devnet")
+	cfg.REST.Enabled = false // tests that want REST listen on a free port
 	cfg.Chain.RPCURL = ""
 	cfg.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
 	cfg.Metrics.Enabled = false
@@ -72,6 +74,7 @@ func TestNodesShareArchive(t *testing.T) {
 	var nodes []*Node
 	for i := range 2 {
 		cfg, err := config.Preset("devnet")
+		cfg.REST.Enabled = false // tests that want REST listen on a free port
 		if err != nil {
 			t.Fatal(err)
 		}

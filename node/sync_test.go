@@ -72,6 +72,7 @@ func (f *chainFixture) register(t *testing.T, n int) {
 func (f *chainFixture) config(t *testing.T, dataDir string) *config.Config {
 	t.Helper()
 	cfg, err := config.Preset("devnet")
+	cfg.REST.Enabled = false // tests that want REST listen on a free port
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,6 +185,7 @@ func TestNodeUnreachableChain(t *testing.T) {
 	l.Close()
 	const key = "9aa3d95b3bc440fa88ea12eaa4456161"
 	cfg, err := config.Preset("devnet")
+	cfg.REST.Enabled = false // tests that want REST listen on a free port
 	if err != nil {
 		t.Fatal(err)
 	}

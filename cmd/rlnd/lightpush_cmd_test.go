@@ -42,6 +42,7 @@ func TestLightpushSendCommand(t *testing.T) {
 	}
 	start := func(lp bool) *node.Node {
 		cfg, _ := config.Preset("devnet")
+		cfg.REST.Enabled = false // tests that want REST listen on a free port
 		cfg.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
 		cfg.Metrics.Enabled = false
 		if lp {
@@ -69,6 +70,7 @@ func TestLightpushSendCommand(t *testing.T) {
 	// Devnet epochs are short (10 s): the slot is counted against the
 	// epoch it was taken in, and a new epoch has all 3 again.
 	dev, _ := config.Preset("devnet")
+	dev.REST.Enabled = false // tests that want REST listen on a free port
 	epochOf := func() uint64 { return rln.Epoch(time.Now(), dev.RLN.EpochPeriod) }
 	before := epochOf()
 	code, out, errOut := runCLI(t, nil, "lightpush", "send", "--peer", addr, "--content-topic", ct, "--payload", "hi from the CLI", "--cluster", "66")

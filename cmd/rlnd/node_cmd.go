@@ -94,6 +94,9 @@ func newNodeCmd(env []string) *cobra.Command {
 				fmt.Fprintf(out, "metrics on http://%s/metrics\n", a)
 				fmt.Fprintf(out, "health on http://%s/health\n", a)
 			}
+			if a := n.RESTAddr(); a != "" {
+				fmt.Fprintf(out, "REST API on http://%s\n", a)
+			}
 			// SIGHUP reloads what can change without a restart (the
 			// lightpush allowlist, the secure websocket certificate).
 			hup := make(chan os.Signal, 1)

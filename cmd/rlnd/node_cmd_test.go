@@ -40,7 +40,7 @@ func TestNodeCommand(t *testing.T) {
 	state := t.TempDir()
 	go func() {
 		done <- run(runCtx, []string{"node", "--preset", "devnet", "--chain-rpc-url", info.RPCURL,
-			"--p2p-listen", "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/tcp/0/ws", "--metrics-address", "127.0.0.1:0"}, &out, &errOut,
+			"--p2p-listen", "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/tcp/0/ws", "--metrics-address", "127.0.0.1:0", "--rest-address", "127.0.0.1:0"}, &out, &errOut,
 			[]string{config.EnvXDGStateHome + "=" + state})
 	}()
 	metrics := regexp.MustCompile(`metrics on (http://\S+)`)

@@ -21,6 +21,7 @@ import (
 func TestStoreQueryCommand(t *testing.T) {
 	start := func(storeOn bool) *node.Node {
 		cfg, _ := config.Preset("devnet")
+		cfg.REST.Enabled = false // tests that want REST listen on a free port
 		cfg.RLN.Enabled = false
 		cfg.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
 		cfg.Metrics.Enabled = false

