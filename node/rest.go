@@ -99,8 +99,8 @@ func (n *Node) startREST(version string) error {
 		Peers:       restPeers{n},
 		Lightpush:   n.lp,
 		Archive:     n.archive,
-		ServicePeer: n.servicePeer,
-		Logger:      n.log, Registerer: n.registry,
+		ServiceNode: n.serviceNodeOf, ConnectedService: n.connectedService,
+		Logger: n.log, Registerer: n.registry,
 	}
 	if cfg.Version == "" {
 		cfg.Version = "unknown"
@@ -149,17 +149,24 @@ func (n *Node) serviceNode(p protocol.ID) string {
 	return ""
 }
 
-// servicePeer picks the peer the REST API uses for protocol p: the
-// configured service node, else a connected peer that announced p.
-func (n *Node) servicePeer(p protocol.ID) (peer.ID, bool) {
-	if s := n.serviceNode(p); s != "" {
-		ai, err := peer.AddrInfoFromString(s)
-		if err != nil { // validated with the configuration
-			return "", false
-		}
-		n.host.Libp2p().Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.PermanentAddrTTL)
-		return ai.ID, true
+// serviceNodeOf is the configured service node of protocol p (its
+// address put in the peer store).
+func (n *Node) serviceNodeOf(p protocol.ID) (peer.ID, bool) {
+	s := n.serviceNode(p)
+	if s == "" {
+		return "", false
 	}
+	ai, err := peer.AddrInfoFromString(s)
+	if err != nil { // validated with the configuration
+		return "", false
+	}
+	n.host.Libp2p().Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.PermanentAddrTTL)
+	return ai.ID, true
+}
+
+// connectedService picks a connected peer that announced protocol p (the
+// lowest peer id: the same peer while the connections stay).
+func (n *Node) connectedService(p protocol.ID) (peer.ID, bool) {
 	h := n.host.Libp2p()
 	var found []peer.ID
 	for _, id := range h.Network().Peers() {
@@ -170,7 +177,7 @@ func (n *Node) servicePeer(p protocol.ID) (peer.ID, bool) {
 	if len(found) == 0 {
 		return "", false
 	}
-	slices.Sort(found) // the same peer while the connections stay
+	slices.Sort(found)
 	return found[0], true
 }
 

@@ -96,9 +96,15 @@ type Config struct {
 	// Archive is the node's own store archive (nil: not a store node); a
 	// store query without peerAddr is answered from it.
 	Archive store.Archive
-	// ServicePeer picks a peer offering protocol p (lightpush, filter,
-	// store) when a request names none (nil: none is picked).
-	ServicePeer func(p protocol.ID) (peer.ID, bool)
+	// ServiceNode is the configured service peer of protocol p
+	// (lightpush, filter, store: the *.service-node keys, nwaku's
+	// --lightpushnode, --filternode, --storenode); ok false when none is
+	// configured. ConnectedService picks a connected peer that announced
+	// p. A request that names no peer is served by, in order: the
+	// ServiceNode, the node's own service (Lightpush, Archive), a
+	// ConnectedService peer. Either may be nil.
+	ServiceNode      func(p protocol.ID) (peer.ID, bool)
+	ConnectedService func(p protocol.ID) (peer.ID, bool)
 	// Logger receives the server's logs; Registerer its metrics (nil:
 	// none).
 	Logger     *slog.Logger
