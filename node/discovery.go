@@ -412,12 +412,43 @@ func (n *Node) pxRound(ctx context.Context, ai peer.AddrInfo) (int, error) {
 	return len(recs), nil
 }
 
-// ENR is the node's Waku ENR in text form ("" without discv5).
+// ENR is the node's Waku ENR in text form: discv5's record, or without
+// discv5 one signed once from the same fields ("" if it cannot be built).
 func (n *Node) ENR() string {
-	if n.d5 == nil {
-		return ""
+	if n.d5 != nil {
+		return n.d5.SelfText()
 	}
-	return n.d5.SelfText()
+	n.enrOnce.Do(func() {
+		text, err := n.buildENR()
+		if err != nil {
+			n.log.Warn("no ENR: building the record failed", "err", err)
+		}
+		n.enrText = text
+	})
+	return n.enrText
+}
+
+// buildENR signs the node's record (sequence 1) with the node key; the
+// announced multiaddrs are left out if the record is over 300 bytes with
+// them.
+func (n *Node) buildENR() (string, error) {
+	key, err := wakuenr.ECDSAKey(n.host.Libp2p().Peerstore().PrivKey(n.host.ID()))
+	if err != nil {
+		return "", err
+	}
+	rec, err := n.localRecord()
+	if err != nil {
+		return "", err
+	}
+	node, err := wakuenr.Build(key, 1, rec)
+	if errors.Is(err, wakuenr.ErrTooBig) && len(rec.Multiaddrs) > 0 {
+		rec.Multiaddrs = nil
+		node, err = wakuenr.Build(key, 1, rec)
+	}
+	if err != nil {
+		return "", err
+	}
+	return wakuenr.Text(node), nil
 }
 
 // Peers is the node's peer manager.

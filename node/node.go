@@ -125,6 +125,9 @@ type Node struct {
 	dnsFeed *dnsdisc.Feed
 	pxCache *peerexchange.Cache
 	px      *peerexchange.Server
+	// enrText is the record ENR signs without discv5, once.
+	enrOnce sync.Once
+	enrText string
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	once    sync.Once
