@@ -17,7 +17,7 @@ func newRootCmd(env []string) *cobra.Command {
 	}
 	// Flag parse errors and wrong argument counts are usage errors.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newShardCmd(), newConfigCmd(env), newMembershipCmd(env), newDevchainCmd(), newNodeCmd(env), newDevnetCmd(), newLightpushCmd(), newStoreCmd(), newRLNCmd(), newVersionCmd())
+	root.AddCommand(newShardCmd(), newConfigCmd(env), newMembershipCmd(env), newDevchainCmd(), newNodeCmd(env), newDevnetCmd(), newLightpushCmd(), newStoreCmd(), newRelayCmd(), newRLNCmd(), newVersionCmd())
 	return root
 }
 

@@ -24,6 +24,10 @@ const DefaultTimeout = 30 * time.Second
 // largest size fits.
 const maxAnswer = 64 << 20
 
+// ErrInvalidArgument wraps what is wrong with a method's arguments, found
+// before any call is made (an empty topic, no topics at all).
+var ErrInvalidArgument = errors.New("client: invalid argument")
+
 // Error is an answer other than 2xx: its status and body (nwaku answers
 // errors in plain text).
 type Error struct {
@@ -79,6 +83,35 @@ func Topic(t string) string { return url.PathEscape(t) }
 // JSON (in nil: no body; out nil: the body is discarded; out *string: the
 // body as text). A non-2xx answer is an *Error.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	status, data, err := c.send(ctx, method, path, query, in)
+	if err != nil {
+		return err
+	}
+	if status/100 != 2 {
+		return &Error{Method: method, Path: path, Status: status, Body: string(data)}
+	}
+	return decodeAnswer(method, path, data, out)
+}
+
+// decodeAnswer reads an answer's body into out as do describes.
+func decodeAnswer(method, path string, data []byte, out any) error {
+	switch o := out.(type) {
+	case nil:
+		return nil
+	case *string:
+		*o = string(data)
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("client: %s %s: answer is not the JSON expected: %w", method, path, err)
+	}
+	return nil
+}
+
+// send makes one call and returns the answer's status and body (at most
+// maxAnswer bytes), whatever the status; err is for a call that got no
+// answer.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, in any) (int, []byte, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
@@ -92,13 +125,13 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return fmt.Errorf("client: encode %s %s: %w", method, path, err)
+			return 0, nil, fmt.Errorf("client: encode %s %s: %w", method, path, err)
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
-		return fmt.Errorf("client: %s %s: %w", method, path, err)
+		return 0, nil, fmt.Errorf("client: %s %s: %w", method, path, err)
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -106,28 +139,15 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	req.Header.Set("Accept", "application/json, text/plain")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("client: %s %s: %w", method, path, err)
+		return 0, nil, fmt.Errorf("client: %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
 	if err != nil {
-		return fmt.Errorf("client: %s %s: reading the answer: %w", method, path, err)
+		return 0, nil, fmt.Errorf("client: %s %s: reading the answer: %w", method, path, err)
 	}
 	if len(data) > maxAnswer {
-		return fmt.Errorf("client: %s %s: answer over %d bytes", method, path, maxAnswer)
+		return 0, nil, fmt.Errorf("client: %s %s: answer over %d bytes", method, path, maxAnswer)
 	}
-	if resp.StatusCode/100 != 2 {
-		return &Error{Method: method, Path: path, Status: resp.StatusCode, Body: string(data)}
-	}
-	switch o := out.(type) {
-	case nil:
-		return nil
-	case *string:
-		*o = string(data)
-		return nil
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("client: %s %s: answer is not the JSON expected: %w", method, path, err)
-	}
-	return nil
+	return resp.StatusCode, data, nil
 }
