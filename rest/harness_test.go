@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -58,7 +57,9 @@ func link(t *testing.T, a, b *node.Node, topic string) {
 }
 
 // call makes a request: body is sent as JSON unless it is a string (sent
-// as it is, with contentType). It returns the status and the answer.
+// as it is, with contentType). It returns the status and the answer. The
+// request and the answer are checked against the OpenAPI document
+// (openapi.yaml): a mismatch fails the test.
 func call(t *testing.T, method, url string, body any) (int, string) {
 	t.Helper()
 	return callAs(t, method, url, "application/json", body)
@@ -67,26 +68,53 @@ func call(t *testing.T, method, url string, body any) (int, string) {
 // callAs is call with the request's Content-Type given.
 func callAs(t *testing.T, method, url, contentType string, body any) (int, string) {
 	t.Helper()
-	var rd io.Reader
+	return exchange(t, method, url, contentType, body, true)
+}
+
+// callBad is callAs for a request the test makes wrong on purpose
+// (malformed or out-of-bounds input, an unknown path or method): the
+// request is not checked, the answer still is.
+func callBad(t *testing.T, method, url, contentType string, body any) (int, string) {
+	t.Helper()
+	return exchange(t, method, url, contentType, body, false)
+}
+
+// exchange makes the request and checks it (when checkRequest) and its
+// answer against the OpenAPI document.
+func exchange(t *testing.T, method, url, contentType string, body any, checkRequest bool) (int, string) {
+	t.Helper()
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		raw = []byte(b)
 	default:
 		enc, err := json.Marshal(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rd = bytes.NewReader(enc)
+		raw = enc
 	}
-	req, err := http.NewRequestWithContext(t.Context(), method, url, rd)
-	if err != nil {
-		t.Fatal(err)
+	newRequest := func() *http.Request {
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(raw)
+		}
+		req, err := http.NewRequestWithContext(t.Context(), method, url, rd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body != nil && contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		return req
 	}
-	if rd != nil && contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+	if checkRequest {
+		if err := checkRequestAgainstDoc(newRequest()); err != nil {
+			t.Fatalf("%s %s: the request does not match openapi.yaml (use callBad for a request wrong on purpose): %v", method, url, err)
+		}
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(newRequest())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +123,18 @@ func callAs(t *testing.T, method, url, contentType string, body any) (int, strin
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := checkResponseAgainstDoc(newRequest(), resp.StatusCode, resp.Header, out); err != nil {
+		t.Fatalf("%s %s: the answer (%d %q) does not match openapi.yaml: %v", method, url, resp.StatusCode, clip(out), err)
+	}
 	return resp.StatusCode, string(out)
+}
+
+// clip shortens an answer for a failure message.
+func clip(b []byte) string {
+	if len(b) > 300 {
+		return string(b[:300]) + "..."
+	}
+	return string(b)
 }
 
 // decode reads a JSON answer into v.
