@@ -40,10 +40,10 @@ func TestHealthDebugVersion(t *testing.T) {
 	if code, body := call(t, http.MethodGet, base+rest.PathOpenAPI, nil); code != 200 || body != string(rest.OpenAPI) {
 		t.Fatalf("openapi: %d, %d bytes, want the embedded document", code, len(body))
 	}
-	if code, _ := call(t, http.MethodGet, base+"/no/such/path", nil); code != 404 {
+	if code, _ := callBad(t, http.MethodGet, base+"/no/such/path", "", nil); code != 404 {
 		t.Fatalf("unknown path: %d, want 404", code)
 	}
-	if code, _ := call(t, http.MethodPut, base+rest.PathDebugInfo, nil); code != 405 {
+	if code, _ := callBad(t, http.MethodPut, base+rest.PathDebugInfo, "", nil); code != 405 {
 		t.Fatalf("wrong method: %d, want 405", code)
 	}
 }
@@ -93,7 +93,7 @@ func TestAdminPeers(t *testing.T) {
 		{"self", []string{a.Addrs()[0].String()}, "this node"},
 		{"nobody listening", []string{gone.Addrs()[0].String()}, "Failed to connect"},
 	} {
-		code, body := call(t, http.MethodPost, base+rest.PathAdminPeers, bad.body)
+		code, body := callBad(t, http.MethodPost, base+rest.PathAdminPeers, "application/json", bad.body)
 		if code != 400 || !strings.Contains(body, bad.want) {
 			t.Errorf("%s: %d %q, want 400 naming %q", bad.name, code, body, bad.want)
 		}

@@ -133,7 +133,7 @@ func TestRelayBadInput(t *testing.T) {
 		{"get: not subscribed", http.MethodGet, "/relay/v1/messages/" + url.PathEscape(relayed), "", nil, 404, "Not subscribed"},
 		{"auto get: not subscribed", http.MethodGet, "/relay/v1/auto/messages/" + url.PathEscape(relayCT), "", nil, 404, "Not subscribed"},
 	} {
-		code, body := callAs(t, tc.method, base+tc.path, tc.ctype, tc.body)
+		code, body := callBad(t, tc.method, base+tc.path, tc.ctype, tc.body)
 		if code != tc.want || !strings.Contains(body, tc.says) {
 			t.Errorf("%s: %d %q, want %d saying %q", tc.name, code, body, tc.want, tc.says)
 		}
