@@ -127,6 +127,7 @@ type Server struct {
 	srv      *http.Server
 	inflight chan struct{}
 	cache    *messageCache
+	filter   *filterState // the filter routes' client (routeFilter)
 	m        *metrics
 	ctx      context.Context
 	cancel   context.CancelFunc
