@@ -3,7 +3,9 @@ package rest
 import "github.com/go-chi/chi/v5"
 
 // routeAreas adds the light protocols' routes: lightpush, filter, store.
-func (s *Server) routeAreas(r chi.Router) {}
+func (s *Server) routeAreas(r chi.Router) {
+	s.routeStore(r)
+}
 
 // closeAreas stops what the light protocols' routes keep running.
 func (s *Server) closeAreas() {}
