@@ -259,30 +259,36 @@ func ok(w http.ResponseWriter) { writeText(w, http.StatusOK, "OK") }
 // answered (400 with what was wrong, 413 for a body over the bound) and
 // returns false.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if status, msg := decodeBody(r, v); status != 0 {
+		writeText(w, status, msg)
+		return false
+	}
+	return true
+}
+
+// decodeBody reads a request's JSON body into v. When it cannot, it
+// returns the answer's status (400 with what was wrong, 413 for a body
+// over the bound) and message; else status 0.
+func decodeBody(r *http.Request, v any) (status int, msg string) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
-			writeText(w, http.StatusBadRequest, fmt.Sprintf("Content-Type %q, want application/json", ct))
-			return false
+			return http.StatusBadRequest, fmt.Sprintf("Content-Type %q, want application/json", ct)
 		}
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeText(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", tooBig.Limit))
-			return false
+			return http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", tooBig.Limit)
 		}
-		writeText(w, http.StatusBadRequest, "reading the request body: "+err.Error())
-		return false
+		return http.StatusBadRequest, "reading the request body: " + err.Error()
 	}
 	if len(body) == 0 {
-		writeText(w, http.StatusBadRequest, "the request has no body; want JSON")
-		return false
+		return http.StatusBadRequest, "the request has no body; want JSON"
 	}
 	if err := api.DecodeJSON(body, v); err != nil {
-		writeText(w, http.StatusBadRequest, "Failed to decode request: "+err.Error())
-		return false
+		return http.StatusBadRequest, "Failed to decode request: " + err.Error()
 	}
-	return true
+	return 0, ""
 }

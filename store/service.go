@@ -76,20 +76,37 @@ func (s *Service) Close() {
 	s.gate.Close()
 }
 
-// Answer runs one query: the core of the protocol handler.
+// Answer runs one query: the core of the protocol handler (AnswerQuery,
+// with the store metrics).
 func (s *Service) Answer(ctx context.Context, req *storepb.StoreQueryRequest) *storepb.StoreQueryResponse {
-	resp := &storepb.StoreQueryResponse{RequestId: req.GetRequestId()}
-	fail := func(code StatusCode, format string, a ...any) *storepb.StoreQueryResponse {
-		desc, c := fmt.Sprintf(format, a...), uint32(code)
-		resp.StatusCode, resp.StatusDesc = &c, &desc
-		switch code {
-		case StatusBadRequest:
-			s.m.queryError("bad_request")
-		case StatusInternal:
-			s.m.queryError("store_failure")
-		}
-		return resp
+	resp, err := AnswerQuery(ctx, timedArchive{s.a, s.m}, req)
+	switch StatusCode(resp.GetStatusCode()) {
+	case StatusBadRequest:
+		s.m.queryError("bad_request")
+	case StatusInternal:
+		s.m.queryError("store_failure")
+		s.log.Error("store query", "err", err)
 	}
+	return resp
+}
+
+// timedArchive times the queries that reach the archive.
+type timedArchive struct {
+	Archive
+	m *metrics
+}
+
+func (t timedArchive) Query(ctx context.Context, q Query) (Page, error) {
+	start := time.Now()
+	p, err := t.Archive.Query(ctx, q)
+	t.m.queried(time.Since(start))
+	return p, err
+}
+
+// QueryOf is the archive query a store v3 request asks for, checked
+// (Query.Validate); an error, wrapping ErrInvalidQuery, is what the
+// request's 400 answer says. A page limit above MaxPageSize is clamped.
+func QueryOf(req *storepb.StoreQueryRequest) (Query, error) {
 	q := Query{
 		PubsubTopic: req.GetPubsubTopic(), ContentTopics: req.GetContentTopics(),
 		StartTime: req.TimeStart, EndTime: req.TimeEnd,
@@ -98,27 +115,46 @@ func (s *Service) Answer(ctx context.Context, req *storepb.StoreQueryRequest) *s
 	for _, b := range req.GetMessageHashes() {
 		h, err := ParseCursor(b)
 		if err != nil || h == nil {
-			return fail(StatusBadRequest, "bad message hash: 32 bytes expected")
+			return Query{}, fmt.Errorf("%w: bad message hash: 32 bytes expected", ErrInvalidQuery)
 		}
 		q.Hashes = append(q.Hashes, *h)
 	}
 	cursor, err := ParseCursor(req.GetPaginationCursor())
 	if err != nil {
-		return fail(StatusBadRequest, "%v", err)
+		return Query{}, err
 	}
 	q.Cursor = cursor
 	if err := q.Validate(); err != nil {
-		return fail(StatusBadRequest, "%v", err)
+		return Query{}, err
 	}
-	start := time.Now()
-	page, err := s.a.Query(ctx, q)
-	s.m.queried(time.Since(start))
+	return q, nil
+}
+
+// AnswerQuery answers a store v3 request from archive a, as the protocol's
+// service does: the request turned into a query (QueryOf), the page into
+// the response, with the messages and their pubsub topics when the
+// request includes data. A request the archive cannot take (a bad query,
+// an unknown cursor) is answered 400; a failure of the archive is
+// answered 500 and returned as err (for the caller's log: the answer
+// does not carry it). The node's REST API answers from its own archive
+// with it.
+func AnswerQuery(ctx context.Context, a Archive, req *storepb.StoreQueryRequest) (*storepb.StoreQueryResponse, error) {
+	resp := &storepb.StoreQueryResponse{RequestId: req.GetRequestId()}
+	status := func(code StatusCode, desc string) *storepb.StoreQueryResponse {
+		c := uint32(code)
+		resp.StatusCode, resp.StatusDesc = &c, &desc
+		return resp
+	}
+	q, err := QueryOf(req)
+	if err != nil {
+		return status(StatusBadRequest, err.Error()), nil
+	}
+	page, err := a.Query(ctx, q)
 	switch {
 	case errors.Is(err, ErrUnknownCursor), errors.Is(err, ErrInvalidQuery):
-		return fail(StatusBadRequest, "%v", err)
+		return status(StatusBadRequest, err.Error()), nil
 	case err != nil:
-		s.log.Error("store query", "err", err)
-		return fail(StatusInternal, "the archive could not answer")
+		return status(StatusInternal, "the archive could not answer"), err
 	}
 	for _, m := range page.Messages {
 		kv := &storepb.WakuMessageKeyValue{MessageHash: m.Hash[:]}
@@ -131,7 +167,7 @@ func (s *Service) Answer(ctx context.Context, req *storepb.StoreQueryRequest) *s
 	if page.Next != nil {
 		resp.PaginationCursor = page.Next[:]
 	}
-	return fail(StatusOK, "OK")
+	return status(StatusOK, "OK"), nil
 }
 
 func (s *Service) handle(st network.Stream) {

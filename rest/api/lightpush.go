@@ -1,0 +1,23 @@
+package api
+
+// PushRequest is the body of POST /lightpush/v3/message and
+// /lightpush/v1/message (nwaku's PushRequest): the message, and the pubsub
+// topic to publish it on (empty: its content topic's shard, by
+// autosharding).
+type PushRequest struct {
+	PubsubTopic string   `json:"pubsubTopic,omitempty"`
+	Message     *Message `json:"message"`
+}
+
+// PushResponse is POST /lightpush/v3/message's answer (nwaku's
+// PushResponse, with the lightpush status code added): on success the
+// number of relay peers the message went to, else why it failed. The
+// HTTP status is the lightpush code, except 420 (invalid message), which
+// is answered 400.
+type PushResponse struct {
+	// StatusCode is the lightpush v3 status code (200 on success); nwaku
+	// does not send it (0 in its answers).
+	StatusCode     uint32  `json:"statusCode,omitempty"`
+	StatusDesc     string  `json:"statusDesc,omitempty"`
+	RelayPeerCount *uint32 `json:"relayPeerCount,omitempty"`
+}
