@@ -49,7 +49,7 @@ func addrOf(t *testing.T, n *node.Node) string {
 	if len(addrs) == 0 {
 		t.Fatal("the node has no address")
 	}
-	return addrs[0].String() + "/p2p/" + n.Host().ID().String()
+	return addrs[0].String() // with its /p2p/<id>
 }
 
 // filterPair starts a filter service node a and a node b whose REST API

@@ -105,7 +105,7 @@ func TestLightpushDelivery(t *testing.T) {
 	recv, recvURL := startNode(t, nil)
 	link(t, svc, recv, topic)
 	got := newArrivals(t, recvURL, topic)
-	_, viaConfigURL := startNode(t, func(c *config.Config) { c.Lightpush.ServiceNode = addrOf(svc) })
+	_, viaConfigURL := startNode(t, func(c *config.Config) { c.Lightpush.ServiceNode = addrOf(t, svc) })
 	connected, viaConnectedURL := startNode(t, nil)
 	testnet.Connect(t, connected.Host(), svc.Host())
 	testnet.WaitFor(t, 10*time.Second, "the service's lightpush protocols to be known", func() bool {

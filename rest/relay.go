@@ -38,12 +38,18 @@ func (s *Server) routeRelay(r chi.Router) {
 	r.Post(PathRelayAutoPublish, func(w http.ResponseWriter, r *http.Request) { s.relayPublish(w, r, true) })
 }
 
-// pathTopic is the URL-encoded topic in a path parameter, decoded.
+// pathTopic is the URL-encoded topic in a path parameter, decoded once.
+// chi routes on the escaped path when it differs from the decoded one
+// (a topic with %2F), else on the decoded path, whose parameters are
+// decoded already.
 func pathTopic(r *http.Request, name string) (string, error) {
 	raw := chi.URLParam(r, name)
-	t, err := url.PathUnescape(raw)
-	if err != nil {
-		return "", fmt.Errorf("%s %q is not URL-encoded: %w", name, raw, err)
+	t := raw
+	if r.URL.RawPath != "" {
+		var err error
+		if t, err = url.PathUnescape(raw); err != nil {
+			return "", fmt.Errorf("%s %q is not URL-encoded: %w", name, raw, err)
+		}
 	}
 	if strings.TrimSpace(t) == "" {
 		return "", fmt.Errorf("%s is empty", name)

@@ -103,10 +103,6 @@ func storeGet(t *testing.T, baseURL, query string) (int, string, api.StoreQueryR
 	return code, body, r
 }
 
-// addrOf is n's first listen address with its peer id.
-func addrOf(n *node.Node) string {
-	return fmt.Sprintf("%s/p2p/%s", n.Addrs()[0], n.Host().ID())
-}
 
 // A store node's REST API answers from its own archive (no peerAddr, no
 // store service node): every parameter of nwaku's GET /store/v3/messages
@@ -328,7 +324,7 @@ func TestStoreBadParameters(t *testing.T) {
 	}
 	// peerAddr naming the node itself is its own archive.
 	fill(t, n, storeTopic, []string{storeCTA}, time.Now().Add(-time.Minute).UnixNano(), 1, "self")
-	if code, body, r := storeGet(t, base, "peerAddr="+url.QueryEscape(addrOf(n))); code != http.StatusOK || len(r.Messages) != 1 {
+	if code, body, r := storeGet(t, base, "peerAddr="+url.QueryEscape(addrOf(t, n))); code != http.StatusOK || len(r.Messages) != 1 {
 		t.Fatalf("peerAddr of the node itself: %d %s", code, body)
 	}
 }
@@ -345,8 +341,8 @@ func TestStoreRemote(t *testing.T) {
 	one := hexes(fill(t, s1, storeTopic, []string{storeCTA}, t0, 5, "s1"))
 	two := hexes(fill(t, s2, storeTopic, []string{storeCTB}, t0, 3, "s2"))
 	_, plainURL := startNode(t, nil)
-	configured, configuredURL := startNode(t, func(c *config.Config) { c.Store.ServiceNode = addrOf(s1) })
-	_, ownAndConfiguredURL := storeNode(t, func(c *config.Config) { c.Store.ServiceNode = addrOf(s1) })
+	configured, configuredURL := startNode(t, func(c *config.Config) { c.Store.ServiceNode = addrOf(t, s1) })
+	_, ownAndConfiguredURL := storeNode(t, func(c *config.Config) { c.Store.ServiceNode = addrOf(t, s1) })
 	connected, connectedURL := startNode(t, nil)
 
 	check := func(t *testing.T, what, baseURL, query string, want []string) {
@@ -365,8 +361,8 @@ func TestStoreRemote(t *testing.T) {
 	})
 	t.Run("peerAddr", func(t *testing.T) {
 		t.Parallel()
-		check(t, "peerAddr s1", configuredURL, "peerAddr="+url.QueryEscape(addrOf(s1)), one)
-		check(t, "peerAddr s2 over the service node", configuredURL, "peerAddr="+url.QueryEscape(addrOf(s2)), two)
+		check(t, "peerAddr s1", configuredURL, "peerAddr="+url.QueryEscape(addrOf(t, s1)), one)
+		check(t, "peerAddr s2 over the service node", configuredURL, "peerAddr="+url.QueryEscape(addrOf(t, s2)), two)
 	})
 	t.Run("service node before the own archive", func(t *testing.T) {
 		t.Parallel()

@@ -14,50 +14,16 @@ import (
 	"github.com/rlnd/rlnd/wire"
 )
 
-const (
-	cluster  = 66
-	filterCT = "/client-test/1/filter/proto"
-)
-
-// startNode starts a node with RLN off on loopback, its REST API on a free
-// port; edit changes its configuration first. It is closed when the test
-// ends.
-func startNode(t *testing.T, edit func(*config.Config)) *node.Node {
-	t.Helper()
-	cfg, err := config.Preset("devnet")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RLN.Enabled = false
-	cfg.Network.ClusterID = cluster
-	cfg.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
-	cfg.Discovery = config.DiscoveryConfig{}
-	cfg.Metrics.Enabled = false
-	cfg.REST.Enabled, cfg.REST.Address = true, "127.0.0.1:0"
-	cfg.Node.DataDir = t.TempDir()
-	if edit != nil {
-		edit(&cfg)
-	}
-	n, err := node.New(t.Context(), node.Options{Config: &cfg, Version: "v0.0.0-test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
-	return n
-}
+const filterCT = "/client-test/1/filter/proto"
 
 // The client's filter calls against a node whose filter service peer is
 // another node: subscribe, ping, read in both forms, unsubscribe, and the
 // failures as *Error with the node's FilterSubscriptionResponse.
 func TestFilterCalls(t *testing.T) {
 	t.Parallel()
-	a := startNode(t, func(c *config.Config) { c.Filter.Enabled = true })
-	service := a.Addrs()[0].String() + "/p2p/" + a.Host().ID().String()
-	b := startNode(t, func(c *config.Config) { c.Filter.ServiceNode = service })
-	c, err := client.New("http://"+b.RESTAddr(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, _ := startNode(t, func(c *config.Config, _ *node.Options) { c.Filter.Enabled = true })
+	service := a.Addrs()[0].String()
+	_, c := startNode(t, func(c *config.Config, _ *node.Options) { c.Filter.ServiceNode = service })
 	ctx := t.Context()
 
 	r, err := c.FilterPing(ctx, "p0")
@@ -86,7 +52,7 @@ func TestFilterCalls(t *testing.T) {
 	if len(got) != 1 || got[0].ContentTopic != filterCT || got[0].Payload != "aGk=" {
 		t.Fatalf("got %+v, want the one message", got)
 	}
-	shard, err := autoshard.ShardFor(filterCT, cluster, 8)
+	shard, err := autoshard.ShardFor(filterCT, testCluster, 8)
 	if err != nil {
 		t.Fatal(err)
 	}
