@@ -103,7 +103,6 @@ func storeGet(t *testing.T, baseURL, query string) (int, string, api.StoreQueryR
 	return code, body, r
 }
 
-
 // A store node's REST API answers from its own archive (no peerAddr, no
 // store service node): every parameter of nwaku's GET /store/v3/messages
 // filters as nwaku's does, in nwaku's JSON (hashes in 0x hex, messages
