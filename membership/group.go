@@ -43,6 +43,15 @@ type HealthReporter interface {
 
 var _ HealthReporter = (*GroupManager)(nil)
 
+// ProgressReporter is implemented by a Group synced from a chain
+// (GroupManager): the last block applied and the latest chain head seen
+// (0 before the first step).
+type ProgressReporter interface {
+	Progress() (synced, head uint64)
+}
+
+var _ ProgressReporter = (*GroupManager)(nil)
+
 // RepairReporter is implemented by a Group whose tree can be repaired
 // from the registry (GroupManager): LastRepair says when it last was.
 type RepairReporter interface {

@@ -61,6 +61,10 @@ func (g *GroupManager) headBlock() uint64 {
 	return g.status.head
 }
 
+// Progress is the last block the sync applied and the latest chain head
+// it saw (ProgressReporter).
+func (g *GroupManager) Progress() (synced, head uint64) { return g.SyncedBlock(), g.headBlock() }
+
 // beginRun starts the progress of a step that reads blocks next..safe
 // (stepMu held).
 func (g *GroupManager) beginRun(safe, head uint64) {

@@ -98,7 +98,7 @@ func (n *Node) rlnHealth() ComponentHealth {
 	err := hr.Healthy()
 	switch {
 	case err == nil:
-		c.Reason = recentRepair(n.group)
+		c.Reason = joinNotes(syncProgress(n.group), recentRepair(n.group))
 		return c
 	case errors.Is(err, membership.ErrCatchingUp):
 		c.Status = StatusInitializing
@@ -107,6 +107,28 @@ func (n *Node) rlnHealth() ComponentHealth {
 	}
 	c.Reason = err.Error()
 	return c
+}
+
+// syncProgress says how far a chain-synced group is: "synced to block N,
+// chain head M" ("" for a group that does not report it).
+func syncProgress(g membership.Group) string {
+	pr, ok := g.(membership.ProgressReporter)
+	if !ok {
+		return ""
+	}
+	synced, head := pr.Progress()
+	return fmt.Sprintf("synced to block %d, chain head %d", synced, head)
+}
+
+// joinNotes joins the non-empty notes with "; ".
+func joinNotes(notes ...string) string {
+	var out []string
+	for _, s := range notes {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // repairWindow is how long /health mentions a repair of the membership

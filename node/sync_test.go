@@ -17,6 +17,7 @@ import (
 
 	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/contracts/devchain"
+	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/membership"
 )
 
@@ -169,6 +170,12 @@ func TestNodeSyncStartsAtDeploymentAndResumes(t *testing.T) {
 	}
 	if got := n2.gm.SyncedBlock(); got != head {
 		t.Fatalf("restarted node synced to block %d, want the head %d", got, head)
+	}
+	// /health's RLN component says how far the sync is once ready.
+	testnet.WaitFor(t, 10*time.Second, "the node ready", func() bool { return n2.Health().Ready })
+	h := n2.Health()
+	if rc := h.Components[len(h.Components)-1]; rc.Name != ComponentRLNRelay || !strings.Contains(rc.Reason, "synced to block ") || !strings.Contains(rc.Reason, ", chain head ") {
+		t.Fatalf("ready RLN component %+v, want its sync progress", rc)
 	}
 }
 
