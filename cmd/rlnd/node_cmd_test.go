@@ -360,3 +360,22 @@ func TestDevnetCommand(t *testing.T) {
 		t.Fatalf("--nodes 1: exit %d %s", code, stderr)
 	}
 }
+
+// `rlnd config show` prints what an nwaku command line makes of the
+// configuration, and on stderr the nwaku flags it ignores.
+func TestConfigShowNwakuCommandLine(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := runCLI(t, nil, "config", "show", "--keep-alive=true", "--tcp-port:30304",
+		"--rest-address=0.0.0.0", "--rest-port=8646", "--log-level=NOTICE")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, w := range []string{"- /ip4/0.0.0.0/tcp/30304\n", "address: 0.0.0.0:8646\n", "level: info\n"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("config show printed %s; want %q in it", stdout, w)
+		}
+	}
+	if stderr != "rlnd: warning: nwaku's --keep-alive=true is ignored: rlnd sends no keep-alive pings on idle connections\n" {
+		t.Errorf("stderr %q, want the one warning", stderr)
+	}
+}
