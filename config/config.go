@@ -6,7 +6,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -34,6 +36,16 @@ type Config struct {
 	Lightpush LightpushConfig `mapstructure:"lightpush" yaml:"lightpush"`
 	Filter    FilterConfig    `mapstructure:"filter" yaml:"filter"`
 	Store     StoreConfig     `mapstructure:"store" yaml:"store"`
+
+	// warnings are what Load accepted but does not act on (see Warnings).
+	warnings []string
+}
+
+// Warnings are the settings Load accepted but that have no effect in rlnd:
+// nwaku flags it ignores, each with the reason. `rlnd node` logs them at
+// start.
+func (c *Config) Warnings() []string {
+	return slices.Clone(c.warnings)
 }
 
 // NodeConfig holds what concerns the node as a whole.
@@ -367,12 +379,13 @@ func PresetNames() []string {
 }
 
 // Preset returns a fresh copy of the named preset's values. An empty name
-// selects DefaultPreset.
+// selects DefaultPreset; names are not case sensitive.
 func Preset(name string) (Config, error) {
 	if name == "" {
 		name = DefaultPreset
 	}
-	build, ok := presets()[name]
+	// nwaku's --preset is not case sensitive (TWN, twn).
+	build, ok := presets()[strings.ToLower(name)]
 	if !ok {
 		return Config{}, problemf(nil, "unknown preset %q, known presets: %s",
 			name, joinNames(PresetNames()))

@@ -40,6 +40,13 @@ func decodeInto(k keySpec, ptr any, raw any) *valueError {
 		case nil:
 			*p = ""
 		case string:
+			if k.normalize != nil && strings.TrimSpace(v) != "" {
+				n, err := k.normalize(*p, v)
+				if err != nil {
+					return wholeValue("%v", err)
+				}
+				v = n
+			}
 			*p = v
 		default:
 			return wholeValue("%s is not a string; quote the value", show(raw))

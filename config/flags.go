@@ -12,10 +12,12 @@ import (
 
 // RegisterFlags adds one flag per configuration key to fs, named after the
 // key with '.' replaced by '-' (--network-cluster-id, --rln-epoch-period...),
-// and nwaku's name of the flag where it has one (--nodekey, --nat...).
-// The defaults shown are those of DefaultPreset; Load only applies flags the
-// user set, so flag defaults never override a file, the environment or a
-// preset.
+// nwaku's name of the flag where it has one (--nodekey, --nat...), and
+// nwaku's flags that are no key of their own (--tcp-port, --rest-port...:
+// see nwaku.go), which Load maps onto keys, ignores with a warning or
+// refuses. The defaults shown are those of DefaultPreset; Load only applies
+// flags the user set, so flag defaults never override a file, the
+// environment or a preset.
 func RegisterFlags(fs *pflag.FlagSet) {
 	defaults, err := Preset(DefaultPreset)
 	if err != nil {
@@ -44,6 +46,7 @@ func RegisterFlags(fs *pflag.FlagSet) {
 			}
 		}
 	}
+	registerNwakuFlags(fs)
 }
 
 // flagValue is a pflag.Value that parses text with the same rules as the
@@ -53,12 +56,18 @@ func RegisterFlags(fs *pflag.FlagSet) {
 type flagValue struct {
 	key keySpec
 	ptr any
+	// text is the last text set, for a string key: Load decodes it again
+	// on top of the lower layers, which a key with normalize needs (an IP
+	// alone keeps the port set before), so String gives it back.
+	text  string
+	isSet bool
 }
 
 func (v *flagValue) Set(s string) error {
 	if err := decodeInto(v.key, v.ptr, s); err != nil {
 		return errors.New(err.text())
 	}
+	v.text, v.isSet = s, true
 	return nil
 }
 
@@ -87,6 +96,9 @@ func (v *flagValue) Type() string {
 func (v *flagValue) String() string {
 	switch p := v.ptr.(type) {
 	case *string:
+		if v.isSet {
+			return v.text
+		}
 		return *p
 	case *bool:
 		return strconv.FormatBool(*p)

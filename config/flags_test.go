@@ -17,12 +17,12 @@ func TestRegisterFlagsNames(t *testing.T) {
 
 	count := 0
 	fs.VisitAll(func(*pflag.Flag) { count++ })
-	want := 0
+	want := len(nwakuFlags())
 	for _, k := range keys() {
 		want += len(k.flagNames())
 	}
 	if count != want {
-		t.Errorf("RegisterFlags added %d flags, want %d (one per key and per nwaku alias)", count, want)
+		t.Errorf("RegisterFlags added %d flags, want %d (one per key, per nwaku alias and per other nwaku flag)", count, want)
 	}
 	tests := []struct {
 		flag, key, typ string
@@ -251,6 +251,36 @@ func TestNwakuFlagAliases(t *testing.T) {
 					c.Metrics.Enabled && len(c.P2P.StaticPeers) == 1 && c.Discovery.Discv5 && c.Discovery.Discv5UDPPort == 9005 &&
 					!c.Discovery.DNS && !c.Discovery.PeerExchange && c.P2P.MaxConnections == 50
 			}},
+		{name: "num-shards-in-network", args: []string{"--num-shards-in-network=16", "--shard=12"},
+			check: func(c *Config) bool { return c.Network.NumShards == 16 && slices.Equal(c.Network.Shards, []int{12}) }},
+		{name: "rln-relay-user-message-limit", args: []string{"--rln-relay-user-message-limit=20"},
+			check: func(c *Config) bool { return c.RLN.UserMessageLimit == 20 }},
+		{name: "rln credentials", args: []string{"--rln-relay-cred-path=/keystore/keystore.json", "--rln-relay-cred-password", "pw"},
+			check: func(c *Config) bool {
+				return c.RLN.Keystore == "/keystore/keystore.json" && c.RLN.KeystorePassword == "pw"
+			}},
+		{name: "metrics-server-address with a port", args: []string{"--metrics-server-address=127.0.0.2:9100"},
+			check: func(c *Config) bool { return c.Metrics.Address == "127.0.0.2:9100" }},
+		{name: "filter limits", args: []string{"--filter-max-peers-to-serve=100", "--filter-max-criteria=50", "--filter-max-peers-per-prefix=10"},
+			check: func(c *Config) bool { return c.Filter.MaxPeers == 100 && c.Filter.MaxCriteriaPerPeer == 50 }},
+		{name: "REST flags that are nwaku's names too", args: []string{"--rest", "--rest-admin=true", "--rest-relay-cache-capacity=30",
+			"--rest-allow-origin=waku-org.github.io", "--rest-allow-origin", "localhost:*"},
+			check: func(c *Config) bool {
+				return c.REST.Enabled && c.REST.Admin && c.REST.RelayCacheCapacity == 30 &&
+					slices.Equal(c.REST.AllowOrigin, []string{"waku-org.github.io", "localhost:*"})
+			}},
+		{name: "service nodes", args: []string{"--storenode=" + testPeer, "--filternode=" + testPeer, "--lightpushnode=" + testPeer},
+			check: func(c *Config) bool {
+				return c.Store.ServiceNode == testPeer && c.Filter.ServiceNode == testPeer && c.Lightpush.ServiceNode == testPeer
+			}},
+		{name: "discovery", args: []string{"--dns-discovery=true", "--dns-discovery-url=enrtree://AIRVQ5DDA4FFWLRBCHJWUWOO6X6S4ZTZ5B667LQ6AJU6PEYDLRD5O@sandbox.waku.nodes.status.im",
+			"--dns-discovery-name-server=127.0.0.1:53", "--discv5-discovery", "--discv5-bootstrap-node=" + testENR, "--peer-exchange=true",
+			"--peer-exchange-node=" + testPeer},
+			check: func(c *Config) bool {
+				return c.Discovery.DNS && slices.Equal(c.Discovery.DNSURLs, []string{"enrtree://AIRVQ5DDA4FFWLRBCHJWUWOO6X6S4ZTZ5B667LQ6AJU6PEYDLRD5O@sandbox.waku.nodes.status.im"}) &&
+					c.Discovery.DNSNameServer == "127.0.0.1:53" && c.Discovery.Discv5 && slices.Equal(c.Discovery.Discv5Bootstrap, []string{testENR}) &&
+					c.Discovery.PeerExchange && c.Discovery.PeerExchangeNode == testPeer
+			}},
 		{name: "secure websocket", args: []string{"--websocket-secure-support", "--websocket-secure-cert-path=/etc/rlnd/cert.pem",
 			"--websocket-secure-key-path", "/etc/rlnd/key.pem"},
 			check: func(c *Config) bool {
@@ -271,3 +301,7 @@ func TestNwakuFlagAliases(t *testing.T) {
 		})
 	}
 }
+
+// testENR is a Waku node record of the waku.sandbox fleet (as its DNS tree
+// serves it), for flags that take one.
+const testENR = "enr:-QESuED0qW1BCmF-oH_ARGPr97Nv767bl_43uoy70vrbah3EaCAdK3Q0iRQ6wkSTTpdrg_dU_NC2ydO8leSlRpBX4pxiAYJpZIJ2NIJpcIRA4VDAim11bHRpYWRkcnO4XAArNiZub2RlLTAxLmRvLWFtczMud2FrdS5zYW5kYm94LnN0YXR1cy5pbQZ2XwAtNiZub2RlLTAxLmRvLWFtczMud2FrdS5zYW5kYm94LnN0YXR1cy5pbQYfQN4DgnJzkwABCAAAAAEAAgADAAQABQAGAAeJc2VjcDI1NmsxoQOTd-h5owwj-cx7xrmbvQKU8CV3Fomfdvcv1MBc-67T5oN0Y3CCdl-DdWRwgiMohXdha3UyDw"

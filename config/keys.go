@@ -20,6 +20,11 @@ type keySpec struct {
 	// aliases are further flag names that set the key: nwaku's names for
 	// the same setting, so that its command lines carry over.
 	aliases []string
+	// normalize, when set, rewrites a non-empty text value of a string key
+	// as it is stored, given the value set before it (a lower layer's):
+	// nwaku's spellings of the same setting become rlnd's. Its error says
+	// what is allowed.
+	normalize func(before, value string) (string, error)
 }
 
 // group is the part of the key before the dot.
@@ -64,13 +69,15 @@ func keys() []keySpec {
 	return []keySpec{
 		{
 			name: "log.level", usage: "minimum level of log records",
-			allowed: "debug|info|warn|error",
-			field:   func(c *Config) any { return &c.Log.Level },
+			allowed:   "debug|info|warn|error, or nwaku's TRACE|DEBUG|INFO|NOTICE|WARN|ERROR|FATAL (any case)",
+			field:     func(c *Config) any { return &c.Log.Level },
+			normalize: normalizeLogLevel,
 		},
 		{
 			name: "log.format", usage: "log output format",
-			allowed: "text|json",
-			field:   func(c *Config) any { return &c.Log.Format },
+			allowed:   "text|json (any case: nwaku's TEXT|JSON)",
+			field:     func(c *Config) any { return &c.Log.Format },
+			normalize: normalizeLogFormat,
 		},
 		{
 			name: "node.data-dir", usage: "the node's data directory (the node key unless p2p.nodekey is set, membership sync checkpoints; the store archive and lightpush slot file when their paths are empty), created 0700 if missing; empty: $XDG_STATE_HOME/rlnd, or ~/.local/state/rlnd",
@@ -88,6 +95,7 @@ func keys() []keySpec {
 			name: "network.num-shards", usage: "number of shards in the cluster",
 			allowed: "1..1024",
 			field:   func(c *Config) any { return &c.Network.NumShards },
+			aliases: []string{"num-shards-in-network"},
 		},
 		{
 			name: "network.shards", usage: "shards to subscribe to; empty means all 0..num-shards-1",
@@ -275,6 +283,7 @@ func keys() []keySpec {
 			name: "rln.user-message-limit", usage: "messages a member may send per epoch",
 			allowed: "1..65535",
 			field:   func(c *Config) any { return &c.RLN.UserMessageLimit },
+			aliases: []string{"rln-relay-user-message-limit"},
 		},
 		{
 			name: "rln.max-epoch-gap", usage: "largest accepted distance between a message's epoch and ours",
@@ -345,9 +354,10 @@ func keys() []keySpec {
 			aliases: []string{"rest"},
 		},
 		{
-			name: "rest.address", usage: "listen address of the REST API",
-			allowed: "host:port, port 0..65535",
-			field:   func(c *Config) any { return &c.REST.Address },
+			name: "rest.address", usage: "listen address of the REST API (nwaku's --rest-address is an IP alone: it keeps the port set before, which --rest-port changes)",
+			allowed:   "host:port with port 0..65535, or an IP alone",
+			field:     func(c *Config) any { return &c.REST.Address },
+			normalize: ipAloneKeepsPort(nwakuRESTPort),
 		},
 		{
 			name: "rest.allow-origin", usage: "browser origins allowed to call the REST API (CORS): * or origins with * and ? wildcards, scheme optional; empty: no CORS headers",
@@ -371,9 +381,11 @@ func keys() []keySpec {
 			aliases: []string{"metrics-server"},
 		},
 		{
-			name: "metrics.address", usage: "listen address of the metrics server",
-			allowed: "host:port, port 0..65535",
-			field:   func(c *Config) any { return &c.Metrics.Address },
+			name: "metrics.address", usage: "listen address of the metrics server (nwaku's --metrics-server-address is an IP alone: it keeps the port set before, which --metrics-server-port changes)",
+			allowed:   "host:port with port 0..65535, or an IP alone",
+			field:     func(c *Config) any { return &c.Metrics.Address },
+			normalize: ipAloneKeepsPort(nwakuMetricsPort),
+			aliases:   []string{"metrics-server-address"},
 		},
 		{
 			name: "lightpush.enabled", usage: "serve lightpush (v3 and v2-beta1)",
@@ -454,6 +466,7 @@ func keys() []keySpec {
 			name: "filter.max-peers", usage: "filter subscribers served at once",
 			allowed: "1..100000",
 			field:   func(c *Config) any { return &c.Filter.MaxPeers },
+			aliases: []string{"filter-max-peers-to-serve"},
 		},
 		{
 			name: "filter.max-peers-per-prefix", usage: "filter subscribers from one address prefix (/24 IPv4, /56 IPv6); more get 429",
@@ -464,6 +477,7 @@ func keys() []keySpec {
 			name: "filter.max-criteria-per-peer", usage: "(pubsub topic, content topic) criteria of one filter subscriber",
 			allowed: "1..100000",
 			field:   func(c *Config) any { return &c.Filter.MaxCriteriaPerPeer },
+			aliases: []string{"filter-max-criteria"},
 		},
 		{
 			name: "filter.max-content-topic-length", usage: "bytes of one content topic a filter subscriber may ask for",

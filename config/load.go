@@ -60,6 +60,9 @@ func Load(src Source) (*Config, error) {
 	problems = append(problems, applyEnv(&cfg, table, src.Env)...)
 	if src.Flags != nil {
 		problems = append(problems, applyFlags(&cfg, table, src.Flags)...)
+		// nwaku's flags that are no key of their own apply last, on
+		// top of the keys (see nwaku.go).
+		problems = append(problems, applyNwakuFlags(&cfg, src.Flags)...)
 	}
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)

@@ -31,3 +31,30 @@ func TestREADMEConfigurationTable(t *testing.T) {
 		}
 	}
 }
+
+// README.md's "nwaku command lines" names every nwaku flag rlnd knows: the
+// aliases of keys and the flags it maps, ignores or refuses.
+func TestREADMENwakuCommandLines(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(data), "\n## nwaku command lines\n")
+	if !ok {
+		t.Fatal(`README.md has no "## nwaku command lines" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n#")
+	var names []string
+	for _, k := range keys() {
+		names = append(names, k.aliases...)
+	}
+	for _, nf := range nwakuFlags() {
+		names = append(names, nf.name)
+	}
+	for _, name := range names {
+		if !strings.Contains(section, "`--"+name+"`") && !strings.Contains(section, "`--"+name+"=") {
+			t.Errorf(`README.md's "nwaku command lines" does not name --%s`, name)
+		}
+	}
+}

@@ -42,6 +42,9 @@ func newConfigShowCmd(env []string) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			for _, w := range cfg.Warnings() {
+				fmt.Fprintf(cmd.ErrOrStderr(), "rlnd: warning: %s\n", w)
+			}
 			if !showSecrets {
 				cfg = cfg.Redacted()
 			}

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/rlnd/rlnd/config"
 )
 
 // Exit statuses.
@@ -41,7 +43,9 @@ func main() {
 // printed as one line on stderr.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, env []string) int {
 	cmd := newRootCmd(env)
-	cmd.SetArgs(args)
+	// nwaku's --name:value form of the configuration flags, as pflag's
+	// --name=value.
+	cmd.SetArgs(config.NwakuArgs(args))
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
 	err := cmd.ExecuteContext(ctx)

@@ -76,6 +76,9 @@ func newNodeCmd(env []string) *cobra.Command {
 			if libraryLogs != nil {
 				libraryLogs(log)
 			}
+			for _, w := range cfg.Warnings() {
+				log.Warn(w)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			n, err := node.New(ctx, node.Options{Config: cfg, Logger: log, Version: versionString()})

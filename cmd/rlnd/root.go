@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rlnd/rlnd/config"
 )
 
 func newRootCmd(env []string) *cobra.Command {
@@ -15,8 +17,12 @@ func newRootCmd(env []string) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	// Flag parse errors and wrong argument counts are usage errors.
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	// Flag parse errors and wrong argument counts are usage errors; an
+	// unknown flag of a command taking the configuration flags says it is
+	// neither rlnd's nor an nwaku flag rlnd knows.
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageError{config.ExplainFlagError(cmd.Flags(), err)}
+	})
 	root.AddCommand(newShardCmd(), newConfigCmd(env), newMembershipCmd(env), newDevchainCmd(), newNodeCmd(env), newDevnetCmd(), newLightpushCmd(), newStoreCmd(), newRelayCmd(), newRLNCmd(), newVersionCmd())
 	return root
 }
