@@ -385,7 +385,13 @@ func runRelaySubscribe(cmd *cobra.Command, fl relaySubscribeFlags) (err error) {
 		ctx, cancel = context.WithTimeout(ctx, fl.timeout)
 		defer cancel()
 	}
-	if err := sub.subscribe(ctx); err != nil {
+	// The subscription is made whole even if the command is stopped
+	// meanwhile (the node would keep it, unsubscribed by nobody); the stop
+	// is seen right after, and unsubscribes.
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), client.DefaultTimeout)
+	err = sub.subscribe(sctx)
+	scancel()
+	if err != nil {
 		return nodeError("subscribe to "+sub.topic, fl.rest, err)
 	}
 	stderr := cmd.ErrOrStderr()
