@@ -132,10 +132,12 @@ type LightpushConfig struct {
 	Workers   int    `mapstructure:"workers" yaml:"workers"`
 }
 
-// LogConfig selects the log level and output format.
+// LogConfig selects the log level and output format, and how often the
+// node logs its status line (0: never).
 type LogConfig struct {
-	Level  string `mapstructure:"level" yaml:"level"`
-	Format string `mapstructure:"format" yaml:"format"`
+	Level          string        `mapstructure:"level" yaml:"level"`
+	Format         string        `mapstructure:"format" yaml:"format"`
+	StatusInterval time.Duration `mapstructure:"status-interval" yaml:"status-interval"`
 }
 
 // NetworkConfig identifies the Waku network and the shards to relay.

@@ -80,6 +80,11 @@ func keys() []keySpec {
 			normalize: normalizeLogFormat,
 		},
 		{
+			name: "log.status-interval", usage: "how often the node logs a status line at info (peers in and out, relay mesh per shard, messages relayed per second, the membership sync, store, filter and lightpush figures); 0: never",
+			allowed: "0 or a duration >= 1s",
+			field:   func(c *Config) any { return &c.Log.StatusInterval },
+		},
+		{
 			name: "node.data-dir", usage: "the node's data directory (the node key unless p2p.nodekey is set, membership sync checkpoints; the store archive and lightpush slot file when their paths are empty), created 0700 if missing; empty: $XDG_STATE_HOME/rlnd, or ~/.local/state/rlnd",
 			allowed: "a path",
 			field:   func(c *Config) any { return &c.Node.DataDir },

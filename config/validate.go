@@ -36,6 +36,9 @@ func (c *Config) Validate() error {
 
 	ch.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	ch.oneOf("log.format", c.Log.Format, "text", "json")
+	if d := c.Log.StatusInterval; d != 0 && d < time.Second {
+		ch.addf(nil, "log.status-interval", "%s is not allowed, allowed 0 (no status line) or >= 1s", d)
+	}
 
 	numShardsOK := ch.intRange("network.num-shards", c.Network.NumShards, 1, 1024)
 	ch.shards(c.Network.Shards, c.Network.NumShards, numShardsOK)

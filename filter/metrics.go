@@ -11,7 +11,10 @@ import (
 
 // metrics are the service's Prometheus metrics; nil records nothing. Names
 // follow nwaku's waku_filter_* where it has one (waku_filter_v2/
-// protocol_metrics.nim); the code label and the push counter are ours.
+// protocol_metrics.nim), as a scrape of nwaku shows them: nwaku declares
+// waku_filter_requests and waku_filter_errors as gauges, so they carry no
+// _total (its dashboards read them so); the code label and the push
+// counter are ours.
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -28,7 +31,7 @@ func newMetrics(reg prometheus.Registerer, s *Service) (*metrics, error) {
 	m := &metrics{}
 	var err error
 	if m.requests, err = promutil.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "waku_filter_requests_total", Help: "Filter-subscribe requests by type and answer status code.",
+		Name: "waku_filter_requests", Help: "Filter-subscribe requests by type and answer status code.",
 	}, []string{"type", "code"})); err != nil {
 		return nil, err
 	}
@@ -39,7 +42,7 @@ func newMetrics(reg prometheus.Registerer, s *Service) (*metrics, error) {
 		return nil, err
 	}
 	if m.errors, err = promutil.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "waku_filter_errors_total", Help: "Filter errors by type.",
+		Name: "waku_filter_errors", Help: "Filter errors by type.",
 	}, []string{"type"})); err != nil {
 		return nil, err
 	}

@@ -200,7 +200,7 @@ func TestSubscribePushUnsubscribe(t *testing.T) {
 		t.Fatalf("unsubscribe-all twice: %v", err)
 	}
 	if got := testutil.ToFloat64(n.svc.m.requests.WithLabelValues("SUBSCRIBE", "200")); got != 2 {
-		t.Fatalf("waku_filter_requests_total{SUBSCRIBE,200} = %v", got)
+		t.Fatalf("waku_filter_requests{SUBSCRIBE,200} = %v", got)
 	}
 	if got := testutil.ToFloat64(n.svc.m.pushes.WithLabelValues("ok")); got != 3 {
 		t.Fatalf("pushes ok = %v, want 3", got)

@@ -177,7 +177,7 @@ func TestFailedPushes(t *testing.T) {
 		}
 	}
 	if got := testutil.ToFloat64(n.svc.m.errors.WithLabelValues("push_failure")); got != 6 {
-		t.Fatalf("waku_filter_errors_total{push_failure} = %v, want 6", got)
+		t.Fatalf("waku_filter_errors{push_failure} = %v, want 6", got)
 	}
 
 	t.Logf("pushed %d, failed %d", n.svc.Pushed(), n.svc.PushFailures())

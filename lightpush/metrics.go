@@ -109,3 +109,19 @@ func (m *metrics) slotFile(kind string) {
 		m.slotFiles.WithLabelValues(kind).Inc()
 	}
 }
+
+// ProofTiming is when a proof was made and how long it took.
+type ProofTiming struct {
+	At   time.Time     // when the proof was done
+	Took time.Duration // time to prove (the prover's Attach: witness and proof)
+}
+
+// LastProof is the latest proof the service made (ok false before any):
+// what nwaku reports as waku_rln_proof_generation_duration_seconds.
+func (s *Service) LastProof() (ProofTiming, bool) {
+	p := s.last.Load()
+	if p == nil {
+		return ProofTiming{}, false
+	}
+	return *p, true
+}

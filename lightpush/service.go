@@ -152,6 +152,8 @@ type Service struct {
 	// prover proves for the memberships, against a membership's previous
 	// root while the refresher updates its cached part (relay.MemberProver).
 	prover *relay.MemberProver
+	// last is the latest proof's time and duration (nil before any).
+	last atomic.Pointer[ProofTiming]
 }
 
 // NewService starts the service on h (v3 and v2-beta1).
@@ -535,7 +537,9 @@ func (s *Service) proveAndPublish(c client, pubsubTopic string, msg *messagepb.W
 		msg.RateLimitProof = nil
 		return Response{Status: StatusInternal, Description: "the proof slot was used before; not published"}
 	}
-	s.m.proved(time.Since(start))
+	took := time.Since(start)
+	s.m.proved(took)
+	s.last.Store(&ProofTiming{At: start.Add(took), Took: took})
 	s.proofs.Add(1)
 	return s.publish(pubsubTopic, msg)
 }

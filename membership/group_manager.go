@@ -115,6 +115,9 @@ type GroupManager struct {
 	repairedLeaves    atomic.Uint64 // leaves written by repairs
 	undecodedErasures atomic.Uint64 // erasures taken as lazy without knowing
 	lastRepair        atomic.Pointer[Repair]
+	// insertion is how long the last batch of leaf writes took, in ns
+	// (waku_rln_membership_insertion_duration_seconds).
+	insertion atomic.Int64
 
 	// mu guards what readers see. Only the holder of stepMu writes.
 	mu    sync.RWMutex

@@ -2,6 +2,7 @@ package membership
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -18,6 +19,10 @@ import (
 //     and the registry's nextFreeIndex once synced). It is read from the
 //     tree, so it survives a restart with the checkpoint; an erased or
 //     expired membership stays counted, a reused index is counted once;
+//   - waku_rln_membership_insertion_duration_seconds, nwaku's gauge of the
+//     time the last insertion into the tree took: here the leaf writes of
+//     the last sync batch that wrote any (registrations and full erasures,
+//     as nwaku's batch inserts and removes);
 //   - rlnd_membership_sync_head_block, the latest chain head the sync saw;
 //   - rlnd_membership_sync_healthy, 1 while Healthy is nil, else 0;
 //   - the root checks' counters: rlnd_membership_root_matches_total,
@@ -50,6 +55,10 @@ func (g *GroupManager) registerMetrics(reg prometheus.Registerer) error {
 			}
 			return 0
 		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "waku_rln_membership_insertion_duration_seconds",
+			Help: "Time the last batch of membership tree leaf writes took (registrations and full erasures of one sync batch), in seconds; 0 before any.",
+		}, func() float64 { return time.Duration(g.insertion.Load()).Seconds() }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "rlnd_membership_root_matches_total", Help: "Checks that found the local membership root equal to the registry's root().",
 		}, func() float64 { return float64(g.rootMatches.Load()) }),
@@ -70,3 +79,7 @@ func (g *GroupManager) registerMetrics(reg prometheus.Registerer) error {
 	}
 	return nil
 }
+
+// HeadBlock is the latest chain head block the sync saw (0 before any):
+// with SyncedBlock, how far behind the chain the tree is.
+func (g *GroupManager) HeadBlock() uint64 { return g.headBlock() }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/ethereum/go-ethereum/common"
@@ -173,6 +174,7 @@ func (g *GroupManager) apply(events []registryEvent, to uint64, toHash common.Ha
 	defer g.mu.Unlock()
 	base := g.seq
 	var err error
+	start := time.Now()
 	if journal < bulk {
 		if undo, err = g.journalBatchLocked(&w, base, journal, bulk, to, undo); err != nil {
 			return err
@@ -180,6 +182,9 @@ func (g *GroupManager) apply(events []registryEvent, to uint64, toHash common.Ha
 	}
 	if undo, err = g.writeLocked(&w, base, journal, bulk, to, undo); err != nil {
 		return err
+	}
+	if n > 0 {
+		g.insertion.Store(int64(time.Since(start)))
 	}
 	g.seq = base + uint64(n)
 	g.undo = append(g.undo, undo...)

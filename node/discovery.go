@@ -386,7 +386,11 @@ func (n *Node) askPeerExchange(ctx context.Context, ai peer.AddrInfo) {
 		}
 		got, err := n.pxRound(ctx, ai)
 		if err != nil {
+			if ctx.Err() != nil {
+				return // stopping: not a failure of the round
+			}
 			wait = min(max(2*wait, pxAskEvery), pxMaxBackoff)
+			n.nm.nodeError(errPeerExchange)
 			n.log.Warn("peer exchange: asking for peers failed", "node", ai.ID, "err", err, "retry", wait)
 			continue
 		}

@@ -212,6 +212,7 @@ func (n *Node) watchHealth(ctx context.Context) {
 			since = time.Time{}
 		case h.Ready || h.Status == StatusInitializing:
 		case since.IsZero():
+			n.nm.nodeError(errMembershipSync)
 			n.log.Error("node unhealthy: RLN messages are ignored, not relayed, until the membership sync recovers", "reason", h.Reason)
 			since, said = now, now
 		case now.Sub(said) >= unhealthyRepeat:

@@ -117,6 +117,7 @@ type Node struct {
 	archive  store.Archive
 	metrics  *http.Server
 	metAddr  net.Addr
+	nm       *nodeMetrics       // waku_node_errors and the keystore import time
 	wsCert   *p2p.WebsocketCert // nil without secure websocket
 	// Discovery (discovery.go): the peer manager, what feeds it, and the
 	// peer-exchange server with its cache; nil when off.
@@ -167,6 +168,9 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 			n.Close()
 		}
 	}()
+	if n.nm, err = newNodeMetrics(reg); err != nil {
+		return nil, err
+	}
 
 	if dir := cfg.Node.DataDir; dir != "" {
 		if err := prepareDataDir(dir); err != nil {
@@ -228,6 +232,13 @@ func New(ctx context.Context, o Options) (_ *Node, err error) {
 	if _, ok := n.group.(membership.HealthReporter); ok {
 		n.wg.Add(1)
 		go n.watchHealth(runCtx)
+	}
+	if err := n.registerLateMetrics(); err != nil {
+		return nil, err
+	}
+	if every := cfg.Log.StatusInterval; every > 0 {
+		n.wg.Add(1)
+		go n.logStatus(runCtx, every)
 	}
 	log.Info("node started", "peer", n.host.ID(), "addrs", n.Addrs(), "advertised", n.host.AdvertisedAddrs(), "topics", n.relay.Topics(), "rln", cfg.RLN.Enabled)
 	return n, nil
@@ -417,6 +428,7 @@ func (n *Node) keystoreMemberships(key, path, password string) ([]relay.Member, 
 	if !n.cfg.RLN.Enabled {
 		return nil, fmt.Errorf("node: %s needs rln.enabled", key)
 	}
+	start := time.Now()
 	ks, err := membership.Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("node: %s: %w", key, err)
@@ -425,6 +437,7 @@ func (n *Node) keystoreMemberships(key, path, password string) ([]relay.Member, 
 	if err != nil {
 		return nil, fmt.Errorf("node: %s %s: %w", key, path, err)
 	}
+	n.nm.imported(time.Since(start))
 	var ms []relay.Member
 	for _, m := range creds {
 		id, err := m.Identity.Identity()

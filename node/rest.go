@@ -74,6 +74,14 @@ func (n *Node) startOwnPublisher(signal rln.SignalMode, prover *rln.Prover) erro
 // proof from rln.keystore's memberships when the message has none and the
 // node has them, else as it is (validated as peers will).
 func (n *Node) Publish(ctx context.Context, pubsubTopic string, m *messagepb.WakuMessage) lightpush.Response {
+	r := n.publish(ctx, pubsubTopic, m)
+	n.nm.published(r.Status)
+	return r
+}
+
+// publish is Publish before a failure of the node's is counted in
+// waku_node_errors.
+func (n *Node) publish(ctx context.Context, pubsubTopic string, m *messagepb.WakuMessage) lightpush.Response {
 	if n.own != nil {
 		return n.own.Push(ctx, n.host.ID(), pubsubTopic, m)
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/rlnd/rlnd/internal/promutil"
 )
 
-// Label values of waku_rln_invalid_messages_total{type}, as nwaku's.
+// Label values of waku_rln_invalid_messages_total_total{type}, as nwaku's.
 const (
 	invalidTimestamp         = "invalid_timestamp"
 	invalidTimestampMismatch = "timestamp_mismatch"
@@ -20,16 +20,20 @@ const (
 
 // validatorMetrics are the validator's Prometheus metrics. Names follow
 // nwaku's waku_rln_* metrics (waku/waku_rln_relay/protocol_metrics.nim)
-// where nwaku has a counterpart; the rest are rlnd_*. A nil
-// *validatorMetrics records nothing.
+// where nwaku has a counterpart; the rest are rlnd_*. nwaku declares its
+// counters with names that end in _total already, and nim-metrics appends
+// _total to every counter's samples: a scrape of nwaku reads
+// waku_rln_messages_total_total, and that is what nwaku's dashboards query.
+// The counters here carry those exposed names. A nil *validatorMetrics
+// records nothing.
 type validatorMetrics struct {
 	// nwaku's.
-	messages     prometheus.Counter     // waku_rln_messages_total
-	spam         prometheus.Counter     // waku_rln_spam_messages_total
-	invalid      *prometheus.CounterVec // waku_rln_invalid_messages_total{type}
-	validRoots   prometheus.Histogram   // waku_rln_valid_messages_total
-	errs         *prometheus.CounterVec // waku_rln_errors_total{type}
-	verifyTotal  prometheus.Counter     // waku_rln_proof_verification_total
+	messages     prometheus.Counter     // waku_rln_messages_total_total
+	spam         prometheus.Counter     // waku_rln_spam_messages_total_total
+	invalid      *prometheus.CounterVec // waku_rln_invalid_messages_total_total{type}
+	validRoots   prometheus.Histogram   // waku_rln_valid_messages_total (a histogram: no second _total)
+	errs         *prometheus.CounterVec // waku_rln_errors_total_total{type}
+	verifyTotal  prometheus.Counter     // waku_rln_proof_verification_total_total
 	verifyTiming prometheus.Gauge       // waku_rln_proof_verification_duration_seconds
 
 	// rlnd's.
@@ -49,19 +53,19 @@ func newValidatorMetrics(reg prometheus.Registerer) (*validatorMetrics, error) {
 	m := &validatorMetrics{}
 	var err error
 	if m.messages, err = promutil.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "waku_rln_messages_total",
+		Name: "waku_rln_messages_total_total",
 		Help: "Messages checked by the RLN validator.",
 	})); err != nil {
 		return nil, err
 	}
 	if m.spam, err = promutil.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "waku_rln_spam_messages_total",
+		Name: "waku_rln_spam_messages_total_total",
 		Help: "Messages with a valid proof whose nullifier was already seen in its epoch (duplicates and double signals).",
 	})); err != nil {
 		return nil, err
 	}
 	if m.invalid, err = promutil.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "waku_rln_invalid_messages_total",
+		Name: "waku_rln_invalid_messages_total_total",
 		Help: "Messages refused by the RLN validator, by type.",
 	}, []string{"type"})); err != nil {
 		return nil, err
@@ -74,13 +78,13 @@ func newValidatorMetrics(reg prometheus.Registerer) (*validatorMetrics, error) {
 		return nil, err
 	}
 	if m.errs, err = promutil.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "waku_rln_errors_total",
+		Name: "waku_rln_errors_total_total",
 		Help: "Messages the RLN validator could not judge, by type.",
 	}, []string{"type"})); err != nil {
 		return nil, err
 	}
 	if m.verifyTotal, err = promutil.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "waku_rln_proof_verification_total",
+		Name: "waku_rln_proof_verification_total_total",
 		Help: "RLN proofs verified.",
 	})); err != nil {
 		return nil, err
@@ -197,13 +201,19 @@ func registerSizes(reg prometheus.Registerer) (prometheus.Histogram, error) {
 
 // relayCollector reports the relay's counters at scrape time, under nwaku's
 // names where nwaku has one (waku_node_messages_total,
-// libp2p_gossipsub_peers_per_topic_mesh) and rlnd_* otherwise.
+// libp2p_gossipsub_peers_per_topic_mesh, and nim-libp2p's libp2p_pubsub_*
+// that nwaku's dashboards read) and rlnd_* otherwise.
 type relayCollector struct {
 	r *Relay
 
 	messages, mesh, topicPeers *prometheus.Desc
 	gossip                     *prometheus.Desc
 	delivered                  *prometheus.Desc
+	// nim-libp2p's gauges of pubsub peers and subscribed topics, and its
+	// counters of validation results (libp2p_pubsub_validation_*_total).
+	pubsubPeers, topics    *prometheus.Desc
+	valSuccess, valFailure *prometheus.Desc
+	valIgnore              *prometheus.Desc
 }
 
 // registerCollector registers r's collector on reg (nil: not registered).
@@ -214,12 +224,17 @@ func registerCollector(reg prometheus.Registerer, r *Relay) error {
 		return nil
 	}
 	c := &relayCollector{
-		r:          r,
-		messages:   prometheus.NewDesc("waku_node_messages_total", "Messages relayed to the application, by type.", []string{"type"}, nil),
-		mesh:       prometheus.NewDesc("libp2p_gossipsub_peers_per_topic_mesh", "Gossipsub mesh peers per topic.", []string{"topic"}, nil),
-		topicPeers: prometheus.NewDesc("libp2p_gossipsub_peers_per_topic_gossipsub", "Peers subscribed to each topic.", []string{"topic"}, nil),
-		gossip:     prometheus.NewDesc("rlnd_gossipsub_events_total", "Gossipsub router events by kind.", []string{"kind"}, nil),
-		delivered:  prometheus.NewDesc("rlnd_relay_subscriber_drops_total", "Deliveries dropped because a local subscriber was slow.", nil, nil),
+		r:           r,
+		messages:    prometheus.NewDesc("waku_node_messages_total", "Messages relayed to the application, by type.", []string{"type"}, nil),
+		mesh:        prometheus.NewDesc("libp2p_gossipsub_peers_per_topic_mesh", "Gossipsub mesh peers per topic.", []string{"topic"}, nil),
+		topicPeers:  prometheus.NewDesc("libp2p_gossipsub_peers_per_topic_gossipsub", "Peers subscribed to each topic.", []string{"topic"}, nil),
+		gossip:      prometheus.NewDesc("rlnd_gossipsub_events_total", "Gossipsub router events by kind.", []string{"kind"}, nil),
+		delivered:   prometheus.NewDesc("rlnd_relay_subscriber_drops_total", "Deliveries dropped because a local subscriber was slow.", nil, nil),
+		pubsubPeers: prometheus.NewDesc("libp2p_pubsub_peers", "Connected peers the gossipsub router relays with (peers that speak Waku relay).", nil, nil),
+		topics:      prometheus.NewDesc("libp2p_pubsub_topics", "Pubsub topics (shards) the node is subscribed to.", nil, nil),
+		valSuccess:  prometheus.NewDesc("libp2p_pubsub_validation_success_total", "Messages from peers the validator accepted (relayed on and delivered; the node's own are not validated by the router).", nil, nil),
+		valFailure:  prometheus.NewDesc("libp2p_pubsub_validation_failure_total", "Messages the validator rejected (their sender penalised).", nil, nil),
+		valIgnore:   prometheus.NewDesc("libp2p_pubsub_validation_ignore_total", "Messages the validator ignored (neither relayed nor penalised).", nil, nil),
 	}
 	if _, err := promutil.Register(reg, c); err != nil {
 		return fmt.Errorf("relay: register metrics: %w", err)
@@ -228,7 +243,8 @@ func registerCollector(reg prometheus.Registerer, r *Relay) error {
 }
 
 func (c *relayCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.messages, c.mesh, c.topicPeers, c.gossip, c.delivered} {
+	for _, d := range []*prometheus.Desc{c.messages, c.mesh, c.topicPeers, c.gossip, c.delivered,
+		c.pubsubPeers, c.topics, c.valSuccess, c.valFailure, c.valIgnore} {
 		ch <- d
 	}
 }
@@ -237,6 +253,11 @@ func (c *relayCollector) Collect(ch chan<- prometheus.Metric) {
 	ps := c.r.PubSub()
 	st := ps.Stats()
 	ch <- prometheus.MustNewConstMetric(c.messages, prometheus.CounterValue, float64(st.Accepted), "relay")
+	ch <- prometheus.MustNewConstMetric(c.pubsubPeers, prometheus.GaugeValue, float64(st.Peers))
+	ch <- prometheus.MustNewConstMetric(c.topics, prometheus.GaugeValue, float64(len(c.r.Topics())))
+	ch <- prometheus.MustNewConstMetric(c.valSuccess, prometheus.CounterValue, float64(st.Accepted))
+	ch <- prometheus.MustNewConstMetric(c.valFailure, prometheus.CounterValue, float64(st.Rejected))
+	ch <- prometheus.MustNewConstMetric(c.valIgnore, prometheus.CounterValue, float64(st.Ignored))
 	for _, t := range c.r.Topics() {
 		ch <- prometheus.MustNewConstMetric(c.mesh, prometheus.GaugeValue, float64(len(ps.MeshPeers(t))), t)
 		ch <- prometheus.MustNewConstMetric(c.topicPeers, prometheus.GaugeValue, float64(len(ps.TopicPeers(t))), t)

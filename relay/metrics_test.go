@@ -52,7 +52,12 @@ func TestRelayMetrics(t *testing.T) {
 		"libp2p_gossipsub_peers_per_topic_gossipsub": {"topic"},
 		"rlnd_gossipsub_events_total":                {"kind"},
 		"rlnd_relay_subscriber_drops_total":          nil,
-		"waku_rln_invalid_messages_total":            {"type"},
+		"libp2p_pubsub_peers":                        nil,
+		"libp2p_pubsub_topics":                       nil,
+		"libp2p_pubsub_validation_success_total":     nil,
+		"libp2p_pubsub_validation_failure_total":     nil,
+		"libp2p_pubsub_validation_ignore_total":      nil,
+		"waku_rln_invalid_messages_total_total":      {"type"},
 	} {
 		if got, ok := labels[name]; !ok || !slices.Equal(got, want) {
 			t.Errorf("%s: labels %v (gathered: %v), want %v", name, got, ok, want)

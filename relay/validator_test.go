@@ -294,10 +294,10 @@ func TestValidateAcceptsValidMessage(t *testing.T) {
 		t.Errorf("nullifier log holds %d, want 1", v.Nullifiers().Len())
 	}
 	if got := testutil.ToFloat64(metrics.messages); got != 1 {
-		t.Errorf("waku_rln_messages_total = %v, want 1", got)
+		t.Errorf("waku_rln_messages_total_total = %v, want 1", got)
 	}
 	if got := testutil.ToFloat64(metrics.verifyTotal); got != 1 {
-		t.Errorf("waku_rln_proof_verification_total = %v, want 1", got)
+		t.Errorf("waku_rln_proof_verification_total_total = %v, want 1", got)
 	}
 	if got := testutil.ToFloat64(metrics.outcomes.WithLabelValues("accept", ReasonValid)); got != 1 {
 		t.Errorf("outcomes{accept,valid} = %v, want 1", got)
@@ -379,7 +379,7 @@ func TestValidateRejects(t *testing.T) {
 		name    string
 		data    []byte
 		reason  string
-		invalid string // nwaku's waku_rln_invalid_messages_total type, if counted
+		invalid string // nwaku's waku_rln_invalid_messages_total_total type, if counted
 	}{
 		{"not a protobuf", []byte{0xff, 0xff, 0xff}, ReasonMalformed, ""},
 		{"no content topic", noTopic, ReasonMalformed, ""},
@@ -430,7 +430,7 @@ func TestValidateRejects(t *testing.T) {
 			}
 			if tc.invalid != "" {
 				if got := testutil.ToFloat64(metrics.invalid.WithLabelValues(tc.invalid)); got != 1 {
-					t.Errorf("waku_rln_invalid_messages_total{type=%s} = %v, want 1", tc.invalid, got)
+					t.Errorf("waku_rln_invalid_messages_total_total{type=%s} = %v, want 1", tc.invalid, got)
 				}
 			}
 		})
@@ -501,7 +501,7 @@ func TestValidateDuplicateIgnored(t *testing.T) {
 	other := tamper(t, data, func(m *messagepb.WakuMessage, _ *rln.RateLimitProof) { m.Version = proto.Uint32(1) })
 	checkOutcome(t, "re-encoded", v.Validate(testTopic, other), gossipsub.Ignore, ReasonDuplicate)
 	if got := testutil.ToFloat64(metrics.spam); got != 2 {
-		t.Errorf("waku_rln_spam_messages_total = %v, want 2 (nwaku counts every repeated nullifier)", got)
+		t.Errorf("waku_rln_spam_messages_total_total = %v, want 2 (nwaku counts every repeated nullifier)", got)
 	}
 	if got := testutil.ToFloat64(metrics.doubleSignals); got != 0 {
 		t.Errorf("rlnd_rln_double_signals_total = %v, want 0", got)
@@ -667,7 +667,7 @@ func TestValidateBatchMixed(t *testing.T) {
 		t.Errorf("%d batches holding %v proofs, want 1 batch of 6", count, sum)
 	}
 	if g := testutil.ToFloat64(metrics.verifyTotal); g != 6 {
-		t.Errorf("waku_rln_proof_verification_total = %v, want 6", g)
+		t.Errorf("waku_rln_proof_verification_total_total = %v, want 6", g)
 	}
 
 	// The verifier itself: one bad proof does not fail the good ones.
@@ -743,7 +743,7 @@ func TestValidateRLNOff(t *testing.T) {
 	data := plain(t, "x", testNow.UnixNano())
 	checkOutcome(t, "repeat", v.Validate(testTopic, data), gossipsub.Accept, ReasonValid)
 	if g := testutil.ToFloat64(metrics.messages); g != 0 {
-		t.Errorf("waku_rln_messages_total = %v with RLN off", g)
+		t.Errorf("waku_rln_messages_total_total = %v with RLN off", g)
 	}
 	if g := testutil.ToFloat64(metrics.invalid.WithLabelValues(invalidTimestamp)); g != 0 {
 		t.Errorf("RLN invalid timestamp counted with RLN off: %v", g)
@@ -817,7 +817,7 @@ func TestValidateNullifierLogFull(t *testing.T) {
 	checkOutcome(t, "first", out[0], gossipsub.Accept, ReasonValid)
 	checkOutcome(t, "over the log's bound", out[1], gossipsub.Ignore, ReasonNullifierLogFull)
 	if g := testutil.ToFloat64(metrics.errs.WithLabelValues(ReasonNullifierLogFull)); g != 1 {
-		t.Errorf("waku_rln_errors_total{type=nullifier_log_full} = %v, want 1", g)
+		t.Errorf("waku_rln_errors_total_total{type=nullifier_log_full} = %v, want 1", g)
 	}
 }
 
@@ -845,14 +845,14 @@ func TestValidatorMetricsRegistration(t *testing.T) {
 	for _, mf := range mfs {
 		names[mf.GetName()] = true
 	}
-	for _, n := range []string{"waku_rln_messages_total", "waku_rln_invalid_messages_total"} {
+	for _, n := range []string{"waku_rln_messages_total_total", "waku_rln_invalid_messages_total_total"} {
 		if !names[n] {
 			t.Errorf("%s not gathered (have %v)", n, names)
 		}
 	}
 	// A clashing collector under one of the names is an error.
 	reg2 := prometheus.NewRegistry()
-	reg2.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "waku_rln_messages_total", Help: "clash"}))
+	reg2.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "waku_rln_messages_total_total", Help: "clash"}))
 	if _, err := newValidatorMetrics(reg2); err == nil {
 		t.Error("no error for a clashing metric")
 	}
@@ -916,7 +916,7 @@ func (g *healthGroup) set(err error) {
 // While the group reports itself unhealthy (its sync stopped: the window
 // of roots is frozen), a message with a valid proof and one with a root
 // the window lacks are both ignored, neither accepted nor rejected, and
-// counted in waku_rln_errors_total; what needs no group (form, timestamp,
+// counted in waku_rln_errors_total_total; what needs no group (form, timestamp,
 // proof present, epoch) is still rejected. Healthy again, the same valid
 // message is accepted: nothing was recorded meanwhile.
 func TestValidateIgnoresWhileGroupUnhealthy(t *testing.T) {
@@ -936,7 +936,7 @@ func TestValidateIgnoresWhileGroupUnhealthy(t *testing.T) {
 	checkOutcome(t, "no proof, group unhealthy", out[2], gossipsub.Reject, ReasonMissingProof)
 	checkOutcome(t, "wrong epoch, group unhealthy", out[3], gossipsub.Reject, ReasonEpoch)
 	if got := testutil.ToFloat64(metrics.errs.WithLabelValues(ReasonMembershipUnhealthy)); got != 2 {
-		t.Errorf("waku_rln_errors_total{type=%q} = %v, want 2", ReasonMembershipUnhealthy, got)
+		t.Errorf("waku_rln_errors_total_total{type=%q} = %v, want 2", ReasonMembershipUnhealthy, got)
 	}
 	if v.Nullifiers().Len() != 0 {
 		t.Errorf("an ignored message's nullifier was recorded")

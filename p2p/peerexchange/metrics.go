@@ -18,8 +18,9 @@ const (
 	ResultBusyTotal         = "busy_total"          // admission: all requests in progress: 503
 )
 
-// Error types of waku_px_errors (nwaku's counter; its type label there is
-// the exception text, here one of these).
+// Error types of waku_px_errors_total (nwaku's counter waku_px_errors,
+// which nim-metrics exposes as waku_px_errors_total; its type label there
+// is the exception text, here one of these).
 const (
 	errDecodeRPC = "decode_rpc_failure" // nwaku's name
 	errWrite     = "write_failure"      // the answer could not be written
@@ -39,7 +40,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{}
 	var err error
 	if m.sent, err = promutil.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "waku_px_peers_sent", Help: "Peer ENRs sent to peer-exchange requesters.",
+		Name: "waku_px_peers_sent_total", Help: "Peer ENRs sent to peer-exchange requesters.",
 	})); err != nil {
 		return nil, err
 	}
@@ -50,7 +51,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.errors, err = promutil.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "waku_px_errors", Help: "Peer-exchange server errors by type: decode_rpc_failure, write_failure.",
+		Name: "waku_px_errors_total", Help: "Peer-exchange server errors by type: decode_rpc_failure, write_failure.",
 	}, []string{"type"})); err != nil {
 		return nil, err
 	}

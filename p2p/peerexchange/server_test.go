@@ -88,8 +88,8 @@ func TestRequest(t *testing.T) {
 			t.Fatalf("Request(%d) error %v, want ErrInvalidNumPeers", bad, err)
 		}
 	}
-	if got := metricValue(t, s.reg, "waku_px_peers_sent", nil); got != float64(sent) {
-		t.Fatalf("waku_px_peers_sent = %v, want %d", got, sent)
+	if got := metricValue(t, s.reg, "waku_px_peers_sent_total", nil); got != float64(sent) {
+		t.Fatalf("waku_px_peers_sent_total = %v, want %d", got, sent)
 	}
 	if got := s.result(t, ResultServed); got != 3 {
 		t.Fatalf("served %v requests, want 3", got)
