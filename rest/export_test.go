@@ -22,3 +22,7 @@ func ServedRoutes(s *Server) ([]string, error) {
 	})
 	return out, err
 }
+
+// WritePush is writePush, for the test that holds every lightpush v3
+// answer to the OpenAPI document.
+var WritePush = writePush

@@ -301,7 +301,7 @@ func TestFilterBadInput(t *testing.T) {
 			if s, ok := tc.body.(string); ok && s == "" {
 				body = nil
 			}
-			code, text := callAs(t, tc.method, bURL+tc.path, tc.contentType, body)
+			code, text := callBad(t, tc.method, bURL+tc.path, tc.contentType, body)
 			var r api.FilterSubscriptionResponse
 			decode(t, text, &r)
 			if code != tc.status || r.RequestID != tc.id || !strings.Contains(r.StatusDesc, tc.want) {
@@ -317,7 +317,7 @@ func TestFilterBadInput(t *testing.T) {
 		{"/filter/v2/messages/%20/%2Fa%2F1%2Fb%2Fproto", "pubsubTopic is empty"},
 	}
 	for _, p := range paths {
-		if code, body := call(t, http.MethodGet, bURL+p.path, nil); code != http.StatusBadRequest || !strings.Contains(body, p.want) {
+		if code, body := callBad(t, http.MethodGet, bURL+p.path, "", nil); code != http.StatusBadRequest || !strings.Contains(body, p.want) {
 			t.Fatalf("GET %s: %d %q, want 400 with %q", p.path, code, body, p.want)
 		}
 	}

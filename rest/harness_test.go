@@ -79,6 +79,16 @@ func callBad(t *testing.T, method, url, contentType string, body any) (int, stri
 	return exchange(t, method, url, contentType, body, false)
 }
 
+// callJSON is call, or callBad with a JSON body when the request is wrong
+// on purpose (bad), for tables that mix both.
+func callJSON(t *testing.T, method, url string, body any, bad bool) (int, string) {
+	t.Helper()
+	if bad {
+		return callBad(t, method, url, "application/json", body)
+	}
+	return call(t, method, url, body)
+}
+
 // exchange makes the request and checks it (when checkRequest) and its
 // answer against the OpenAPI document.
 func exchange(t *testing.T, method, url, contentType string, body any, checkRequest bool) (int, string) {

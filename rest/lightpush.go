@@ -146,18 +146,23 @@ func (s *Server) push(ctx context.Context, p protocol.ID, target peer.ID, own bo
 
 // writePush answers a v3 push: the HTTP status is the lightpush code (as
 // nwaku: codes are HTTP codes by design), except 420 (invalid message),
-// answered 400, and a code HTTP does not know, answered 500.
+// answered 400, and a code lightpush v3 does not define (a service peer's
+// own), answered 500 with the code kept in statusCode. nwaku passes any
+// code HTTP knows through; rlnd keeps to the codes its OpenAPI document
+// lists.
 func writePush(w http.ResponseWriter, res lightpush.Response) {
 	out := api.PushResponse{StatusCode: uint32(res.Status), StatusDesc: res.Description}
 	status := int(res.Status)
-	switch {
-	case res.Status == lightpush.StatusOK:
+	switch res.Status {
+	case lightpush.StatusOK:
 		n := res.RelayPeers
 		out.RelayPeerCount = &n
 		out.StatusDesc = ""
-	case res.Status == lightpush.StatusInvalidMessage:
+	case lightpush.StatusInvalidMessage:
 		status = http.StatusBadRequest
-	case status < 400 || status > 599 || http.StatusText(status) == "":
+	case lightpush.StatusBadRequest, lightpush.StatusTooLarge, lightpush.StatusUnsupportedTopic, lightpush.StatusTooManyRequests,
+		lightpush.StatusInternal, lightpush.StatusUnavailable, lightpush.StatusOutOfProofs, lightpush.StatusNoPeers:
+	default:
 		status = http.StatusInternalServerError
 	}
 	if res.Status != lightpush.StatusOK && out.StatusDesc == "" {

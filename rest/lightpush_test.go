@@ -82,10 +82,11 @@ func (a *arrivals) wait(t *testing.T, payload string) {
 	})
 }
 
-// pushV3 posts to /lightpush/v3/message and decodes the JSON answer.
-func pushV3(t *testing.T, baseURL string, body any) (int, api.PushResponse, string) {
+// pushV3 posts to /lightpush/v3/message and decodes the JSON answer; bad
+// marks a request wrong on purpose (sent with callBad).
+func pushV3(t *testing.T, baseURL string, body any, bad bool) (int, api.PushResponse, string) {
 	t.Helper()
-	code, raw := call(t, http.MethodPost, baseURL+"/lightpush/v3/message", body)
+	code, raw := callJSON(t, http.MethodPost, baseURL+"/lightpush/v3/message", body, bad)
 	var r api.PushResponse
 	if err := json.Unmarshal([]byte(raw), &r); err != nil {
 		t.Fatalf("v3 answer %d %q is not JSON: %v", code, raw, err)
@@ -129,7 +130,7 @@ func TestLightpushDelivery(t *testing.T) {
 				pt = topic
 			}
 			payload := "v3 via " + tt.name
-			code, r, raw := pushV3(t, tt.url, pushBody(pt, payload, true))
+			code, r, raw := pushV3(t, tt.url, pushBody(pt, payload, true), false)
 			if code != http.StatusOK || r.StatusCode != 200 || r.RelayPeerCount == nil || *r.RelayPeerCount < 1 || r.StatusDesc != "" {
 				t.Fatalf("v3 push: %d %s, want 200 with a relay peer count", code, raw)
 			}
@@ -178,30 +179,33 @@ func TestLightpushErrors(t *testing.T) {
 	})
 	huge := `{"message":{"payload":"` + strings.Repeat("A", 2<<20) + `","contentTopic":"` + lpCT + `"}}`
 
+	// bad: the request is wrong on purpose (outside the OpenAPI
+	// document); the others are well-formed requests the node refuses.
 	v3 := []struct {
 		name, url string
 		body      any
+		bad       bool
 		status    int
 		code      lightpush.StatusCode
 		desc      string
 	}{
-		{"not JSON", svcURL, "{not json", 400, lightpush.StatusBadRequest, "Invalid push request!"},
-		{"no message", svcURL, `{"pubsubTopic":"` + topic + `"}`, 400, lightpush.StatusBadRequest, "`message` is missing"},
-		{"no payload", svcURL, `{"message":{"contentTopic":"` + lpCT + `"}}`, 400, lightpush.StatusBadRequest, "Invalid message! "},
-		{"payload not base64", svcURL, `{"message":{"payload":"%%%","contentTopic":"` + lpCT + `"}}`, 400, lightpush.StatusBadRequest, "payload"},
-		{"no content topic", svcURL, `{"message":{"payload":"aGk="}}`, 400, lightpush.StatusBadRequest, "contentTopic"},
-		{"body over the bound", svcURL, huge, 413, lightpush.StatusTooLarge, "over"},
-		{"no proof, none attached", svcURL, pushBody(topic, "no proof", false), 400, lightpush.StatusInvalidMessage, "RLN proof"},
-		{"topic not relayed", svcURL, pushBody("/waku/2/rs/66/9", "shard 9", true), 421, lightpush.StatusUnsupportedTopic, "/waku/2/rs/66/9"},
-		{"not a pubsub topic", svcURL, pushBody("chat", "bad topic", true), 400, lightpush.StatusBadRequest, "chat"},
-		{"no relay peers", lonelyURL, pushBody(topic, "alone", true), 505, lightpush.StatusNoPeers, "no relay peers"},
-		{"no service peer", nobodyURL, pushBody(topic, "nobody", true), 503, lightpush.StatusUnavailable, "No suitable service peer"},
-		{"service node unreachable", unreachableURL, pushBody(topic, "unreachable", true), 505, lightpush.StatusNoPeers, "dial_failure"},
+		{"not JSON", svcURL, "{not json", true, 400, lightpush.StatusBadRequest, "Invalid push request!"},
+		{"no message", svcURL, `{"pubsubTopic":"` + topic + `"}`, true, 400, lightpush.StatusBadRequest, "`message` is missing"},
+		{"no payload", svcURL, `{"message":{"contentTopic":"` + lpCT + `"}}`, true, 400, lightpush.StatusBadRequest, "Invalid message! "},
+		{"payload not base64", svcURL, `{"message":{"payload":"%%%","contentTopic":"` + lpCT + `"}}`, true, 400, lightpush.StatusBadRequest, "payload"},
+		{"no content topic", svcURL, `{"message":{"payload":"aGk="}}`, true, 400, lightpush.StatusBadRequest, "contentTopic"},
+		{"body over the bound", svcURL, huge, true, 413, lightpush.StatusTooLarge, "over"},
+		{"no proof, none attached", svcURL, pushBody(topic, "no proof", false), false, 400, lightpush.StatusInvalidMessage, "RLN proof"},
+		{"topic not relayed", svcURL, pushBody("/waku/2/rs/66/9", "shard 9", true), false, 421, lightpush.StatusUnsupportedTopic, "/waku/2/rs/66/9"},
+		{"not a pubsub topic", svcURL, pushBody("chat", "bad topic", true), false, 400, lightpush.StatusBadRequest, "chat"},
+		{"no relay peers", lonelyURL, pushBody(topic, "alone", true), false, 505, lightpush.StatusNoPeers, "no relay peers"},
+		{"no service peer", nobodyURL, pushBody(topic, "nobody", true), false, 503, lightpush.StatusUnavailable, "No suitable service peer"},
+		{"service node unreachable", unreachableURL, pushBody(topic, "unreachable", true), false, 505, lightpush.StatusNoPeers, "dial_failure"},
 	}
 	for _, tt := range v3 {
 		t.Run("v3 "+tt.name, func(t *testing.T) {
 			t.Parallel()
-			code, r, raw := pushV3(t, tt.url, tt.body)
+			code, r, raw := pushV3(t, tt.url, tt.body, tt.bad)
 			if code != tt.status || r.StatusCode != uint32(tt.code) || !strings.Contains(r.StatusDesc, tt.desc) || r.RelayPeerCount != nil {
 				t.Fatalf("%d %.300s, want %d with lightpush code %d and %q", code, raw, tt.status, tt.code, tt.desc)
 			}
@@ -209,7 +213,7 @@ func TestLightpushErrors(t *testing.T) {
 	}
 	t.Run("v3 wrong content type", func(t *testing.T) {
 		t.Parallel()
-		code, raw := callAs(t, http.MethodPost, svcURL+"/lightpush/v3/message", "text/xml", "<message/>")
+		code, raw := callBad(t, http.MethodPost, svcURL+"/lightpush/v3/message", "text/xml", "<message/>")
 		if code != 400 || !strings.Contains(raw, `"statusCode":400`) || !strings.Contains(raw, "Content-Type") {
 			t.Fatalf("%d %q, want 400 JSON naming the Content-Type", code, raw)
 		}
@@ -218,21 +222,22 @@ func TestLightpushErrors(t *testing.T) {
 	v1 := []struct {
 		name, url string
 		body      any
+		bad       bool
 		status    int
 		desc      string
 	}{
-		{"not JSON", svcURL, "{not json", 400, "decode"},
-		{"no message", svcURL, `{}`, 400, "`message` is missing"},
-		{"bad message", svcURL, `{"message":{"contentTopic":"` + lpCT + `"}}`, 400, "Invalid message: "},
-		{"no proof, none attached", svcURL, pushBody(topic, "v1 no proof", false), 503, "Failed to request a message push: "},
-		{"no relay peers", lonelyURL, pushBody(topic, "v1 alone", true), 503, "no relay peers"},
-		{"no service peer", nobodyURL, pushBody(topic, "v1 nobody", true), 503, "No suitable service peer"},
-		{"service node unreachable", unreachableURL, pushBody(topic, "v1 unreachable", true), 503, "dial_failure"},
+		{"not JSON", svcURL, "{not json", true, 400, "decode"},
+		{"no message", svcURL, `{}`, true, 400, "`message` is missing"},
+		{"bad message", svcURL, `{"message":{"contentTopic":"` + lpCT + `"}}`, true, 400, "Invalid message: "},
+		{"no proof, none attached", svcURL, pushBody(topic, "v1 no proof", false), false, 503, "Failed to request a message push: "},
+		{"no relay peers", lonelyURL, pushBody(topic, "v1 alone", true), false, 503, "no relay peers"},
+		{"no service peer", nobodyURL, pushBody(topic, "v1 nobody", true), false, 503, "No suitable service peer"},
+		{"service node unreachable", unreachableURL, pushBody(topic, "v1 unreachable", true), false, 503, "dial_failure"},
 	}
 	for _, tt := range v1 {
 		t.Run("v1 "+tt.name, func(t *testing.T) {
 			t.Parallel()
-			code, body := call(t, http.MethodPost, tt.url+"/lightpush/v1/message", tt.body)
+			code, body := callJSON(t, http.MethodPost, tt.url+"/lightpush/v1/message", tt.body, tt.bad)
 			if code != tt.status || !strings.Contains(body, tt.desc) {
 				t.Fatalf("%d %q, want %d with %q", code, body, tt.status, tt.desc)
 			}

@@ -2,11 +2,13 @@ package rest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"mime"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -28,22 +30,11 @@ import (
 )
 
 // pendingRoutes are routes the document describes whose handlers are not
-// on this branch yet: lightpush, filter and store are written on their own
-// branches. The lead empties this set when merging them. It is the only
-// exception TestOpenAPIRoutesMatchServer makes, and it cannot go stale: a
-// pending route that is served fails the test.
-var pendingRoutes = map[string]bool{
-	"POST /lightpush/v3/message":                           true,
-	"POST /lightpush/v1/message":                           true,
-	"POST /filter/v2/subscriptions":                        true,
-	"PUT /filter/v2/subscriptions":                         true,
-	"DELETE /filter/v2/subscriptions":                      true,
-	"DELETE /filter/v2/subscriptions/all":                  true,
-	"GET /filter/v2/subscriptions/{requestId}":             true,
-	"GET /filter/v2/messages/{contentTopic}":               true,
-	"GET /filter/v2/messages/{pubsubTopic}/{contentTopic}": true,
-	"GET /store/v3/messages":                               true,
-}
+// served yet (an area written on another branch): empty now that
+// lightpush, filter and store are merged. It is the only exception
+// TestOpenAPIRoutesMatchServer makes, and it cannot go stale: a pending
+// route that is served fails the test.
+var pendingRoutes = map[string]bool{}
 
 // apiDoc is the embedded document, loaded and validated once, with a
 // router over its paths.
@@ -364,12 +355,24 @@ func TestOpenAPITransportCatchesMismatches(t *testing.T) {
 		{"request: pageSize not a number", req(http.MethodGet, "/store/v3/messages?pageSize=ten", ""), true, 0, nil, "", true},
 		{"request: store query", req(http.MethodGet, "/store/v3/messages?contentTopics=%2Fa%2F1%2Fb%2Fproto,%2Fa%2F1%2Fc%2Fproto&pageSize=5&ascending=false&includeData=true", ""), true, 0, nil, "", false},
 		{"request: body on a GET", req(http.MethodGet, rest.PathHealth, `{}`), true, 0, nil, "", true},
+		{"request: store includeData as nwaku parses it", req(http.MethodGet, "/store/v3/messages?includeData=Yes&pageSize=", ""), true, 0, nil, "", false},
+		{"request: store includeData not a boolean", req(http.MethodGet, "/store/v3/messages?includeData=maybe", ""), true, 0, nil, "", true},
+		{"request: store startTime 0", req(http.MethodGet, "/store/v3/messages?startTime=0", ""), true, 0, nil, "", true},
+		{"request: filter subscribe, pubsubTopic null", req(http.MethodPost, rest.PathFilterSubscriptions, `{"requestId":"","contentFilters":["/a/1/b/proto"],"pubsubTopic":null}`), true, 0, nil, "", false},
+		{"request: filter subscribe, empty content topic", req(http.MethodPost, rest.PathFilterSubscriptions, `{"requestId":"1","contentFilters":[""]}`), true, 0, nil, "", true},
 		{"answer: version as text", req(http.MethodGet, rest.PathDebugVersion, ""), false, 200, text, "v1.2.3", false},
 		{"answer: version as JSON", req(http.MethodGet, rest.PathDebugVersion, ""), false, 200, jsonCT, `"v1.2.3"`, true},
 		{"answer: undocumented status", req(http.MethodGet, rest.PathHealth, ""), false, 418, text, "teapot", true},
 		{"answer: undocumented field", req(http.MethodGet, rest.PathDebugInfo, ""), false, 200, jsonCT, `{"listenAddresses":[],"extra":1}`, true},
 		{"answer: message without timestamp", req(http.MethodGet, topic, ""), false, 200, jsonCT, `[{"payload":"aGk=","contentTopic":"/a/1/b/proto","version":0}]`, true},
 		{"answer: a message", req(http.MethodGet, topic, ""), false, 200, jsonCT, `[{"payload":"aGk=","contentTopic":"/a/1/b/proto","version":0,"timestamp":1700000000000000000}]`, false},
+		{"answer: lightpush success", req(http.MethodPost, rest.PathLightpushV3, ""), false, 200, jsonCT, `{"statusCode":200,"relayPeerCount":3}`, false},
+		{"answer: lightpush failure without statusCode", req(http.MethodPost, rest.PathLightpushV3, ""), false, 505, jsonCT, `{"statusDesc":"no peers"}`, true},
+		{"answer: lightpush 420 as HTTP 420", req(http.MethodPost, rest.PathLightpushV3, ""), false, 420, jsonCT, `{"statusCode":420,"statusDesc":"no proof"}`, true},
+		{"answer: filter 429", req(http.MethodGet, "/filter/v2/subscriptions/1", ""), false, 429, jsonCT, `{"requestId":"1","statusDesc":"too many requests"}`, false},
+		{"answer: filter with nwaku's old statusCode", req(http.MethodGet, "/filter/v2/subscriptions/1", ""), false, 200, jsonCT, `{"requestId":"1","statusCode":200,"statusDesc":"OK"}`, true},
+		{"answer: filter 413 as text", req(http.MethodPost, rest.PathFilterSubscriptions, ""), false, 413, text, "too large", true},
+		{"answer: store 500 as text", req(http.MethodGet, rest.PathStoreMessages, ""), false, 500, text, "store query failed", false},
 		{"answer: ok instead of OK", req(http.MethodPost, rest.PathRelaySubscriptions, `[]`), false, 200, text, "ok", true},
 		{"answer: 200 to an unknown path", req(http.MethodGet, "/no/such/path", ""), false, 200, text, "Not Found", true},
 		{"answer: 404 to an unknown path", req(http.MethodGet, "/no/such/path", ""), false, 404, text, "Not Found", false},
@@ -384,6 +387,58 @@ func TestOpenAPITransportCatchesMismatches(t *testing.T) {
 		}
 		if (err != nil) != tc.wantReject {
 			t.Errorf("%s: check gave %v, want rejected %v", tc.name, err, tc.wantReject)
+		}
+	}
+}
+
+// Every lightpush v3 answer the handler can write, for each code a service
+// can answer (those lightpush v3 defines, and others a peer may send), is
+// in the document with nwaku's HTTP status mapping: the code itself, 420
+// as 400, a code lightpush v3 does not define as 500 with the code kept in
+// statusCode.
+func TestOpenAPILightpushAnswers(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		code lightpush.StatusCode
+		want int
+	}{
+		{lightpush.StatusOK, 200},
+		{lightpush.StatusBadRequest, 400},
+		{lightpush.StatusTooLarge, 413},
+		{lightpush.StatusInvalidMessage, 400},
+		{lightpush.StatusUnsupportedTopic, 421},
+		{lightpush.StatusTooManyRequests, 429},
+		{lightpush.StatusInternal, 500},
+		{lightpush.StatusUnavailable, 503},
+		{lightpush.StatusOutOfProofs, 504},
+		{lightpush.StatusNoPeers, 505},
+		{0, 500},
+		{201, 500},
+		{401, 500},
+		{502, 500},
+		{999, 500},
+	} {
+		rec := httptest.NewRecorder()
+		desc := ""
+		if tc.code != lightpush.StatusOK {
+			desc = "refused"
+		}
+		rest.WritePush(rec, lightpush.Response{Status: tc.code, Description: desc, RelayPeers: 2})
+		if rec.Code != tc.want {
+			t.Errorf("code %d: HTTP %d, want %d", tc.code, rec.Code, tc.want)
+		}
+		var out struct {
+			StatusCode *uint32 `json:"statusCode"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.StatusCode == nil || *out.StatusCode != uint32(tc.code) {
+			t.Errorf("code %d: answer %s, want statusCode %d", tc.code, rec.Body, tc.code)
+		}
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://127.0.0.1:1"+rest.PathLightpushV3, http.NoBody)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := checkResponseAgainstDoc(req, rec.Code, rec.Header(), rec.Body.Bytes()); err != nil {
+			t.Errorf("code %d: answer %d %s does not match openapi.yaml: %v", tc.code, rec.Code, rec.Body, err)
 		}
 	}
 }

@@ -95,7 +95,14 @@ func only(msgs []store.Stored, keep func(i int, m store.Stored) bool) []store.St
 // 200 answer is decoded.
 func storeGet(t *testing.T, baseURL, query string) (int, string, api.StoreQueryResponse) {
 	t.Helper()
-	code, body := call(t, http.MethodGet, baseURL+"/store/v3/messages?"+query, nil)
+	return storeQuery(t, baseURL, query, false)
+}
+
+// storeQuery is storeGet; bad marks a query wrong on purpose (sent with
+// callBad).
+func storeQuery(t *testing.T, baseURL, query string, bad bool) (int, string, api.StoreQueryResponse) {
+	t.Helper()
+	code, body := callJSON(t, http.MethodGet, baseURL+"/store/v3/messages?"+query, nil, bad)
 	var r api.StoreQueryResponse
 	if code == http.StatusOK {
 		decode(t, body, &r)
@@ -315,7 +322,7 @@ func TestStoreBadParameters(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(fmt.Sprintf("%d %s", i, tt.want), func(t *testing.T) {
 			t.Parallel()
-			code, body, _ := storeGet(t, base, tt.query)
+			code, body, _ := storeQuery(t, base, tt.query, true)
 			if code != http.StatusBadRequest || !strings.Contains(body, tt.want) {
 				t.Fatalf("%d %q, want 400 naming %s", code, body, tt.want)
 			}
