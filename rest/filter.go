@@ -554,12 +554,7 @@ func (f *filterState) subscribe(w http.ResponseWriter, r *http.Request) {
 			_ = f.call(ctx, old, func(ctx context.Context) error { return f.client.Unsubscribe(ctx, old, g.pubsub, g.contents) })
 		}
 	}
-	if last != nil {
-		status, desc := filterFailure(last, timedOut)
-		filterAnswer(w, status, req.RequestID, desc)
-		return
-	}
-	filterAnswer(w, http.StatusOK, req.RequestID, "OK")
+	answerOutcome(w, req.RequestID, last, timedOut)
 }
 
 // unsubscribe is DELETE /filter/v2/subscriptions: the content topics are
@@ -617,12 +612,7 @@ func (f *filterState) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	f.forget(keys)
-	if last != nil {
-		status, desc := filterFailure(last, timedOut)
-		filterAnswer(w, status, req.RequestID, desc)
-		return
-	}
-	filterAnswer(w, http.StatusOK, req.RequestID, "OK")
+	answerOutcome(w, req.RequestID, last, timedOut)
 }
 
 // unsubscribeAll is DELETE /filter/v2/subscriptions/all: every service
@@ -659,12 +649,7 @@ func (f *filterState) unsubscribeAll(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	clear(f.subs)
 	f.mu.Unlock()
-	if last != nil {
-		status, desc := filterFailure(last, timedOut)
-		filterAnswer(w, status, req.RequestID, desc)
-		return
-	}
-	filterAnswer(w, http.StatusOK, req.RequestID, "OK")
+	answerOutcome(w, req.RequestID, last, timedOut)
 }
 
 // ping is GET /filter/v2/subscriptions/{requestId}: a filter ping to the
@@ -745,4 +730,15 @@ func (f *filterState) messages(w http.ResponseWriter, r *http.Request) {
 		out[i] = api.FromWaku(env.Message)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// answerOutcome ends a subscription request: OK, or the last failure
+// (timedOut is the request's nwaku text for a timeout).
+func answerOutcome(w http.ResponseWriter, requestID string, last error, timedOut string) {
+	if last != nil {
+		status, desc := filterFailure(last, timedOut)
+		filterAnswer(w, status, requestID, desc)
+		return
+	}
+	filterAnswer(w, http.StatusOK, requestID, "OK")
 }
