@@ -49,8 +49,8 @@ var (
 	ErrOptions = errors.New("k8s: bad options")
 	// ErrUnsupported wraps what a scenario asks that real nodes on a
 	// cluster cannot be made to do (attacks, churn, flooding), and what
-	// the rendered run cannot carry (too fast a rate, too many RLN
-	// publishers for the dev chain's accounts).
+	// the rendered run cannot carry (too fast a rate, too many bootstrap
+	// nodes, RLN beyond what the dev chain's accounts and registry take).
 	ErrUnsupported = errors.New("k8s: not possible on real nodes")
 )
 
@@ -76,9 +76,9 @@ const (
 type Options struct {
 	// Image is the image of every rlnd container (DefaultImage when
 	// empty). It must hold rlnd on the PATH and a POSIX shell with cat,
-	// sed, head, wc, date, mktemp, sleep that takes fractions of a second
-	// (busybox or GNU coreutils) and curl or wget: the init step and the
-	// traffic workers are shell scripts.
+	// sed, head, wc, date, mktemp, mv, sleep that takes fractions of a
+	// second (busybox or GNU coreutils) and curl or wget: the init step
+	// and the traffic workers are shell scripts.
 	Image string
 	// ImagePullPolicy of every container (IfNotPresent when empty).
 	ImagePullPolicy corev1.PullPolicy
@@ -193,9 +193,9 @@ func (o Options) withDefaults() (Options, error) {
 	if msgs := validation.IsDNS1123Subdomain(o.ClusterDomain); len(msgs) > 0 {
 		bad("cluster domain", "%q is not a DNS name (%s)", o.ClusterDomain, msgs[0])
 	}
-	for field, img := range map[string]string{"image": o.Image, "proxy image": o.ProxyImage} {
-		if strings.ContainsAny(img, " \t\r\n") || img == "" {
-			bad(field, "%q holds white space, want an image reference such as registry.example/rlnd:v1", img)
+	for _, img := range [][2]string{{"image", o.Image}, {"proxy image", o.ProxyImage}} {
+		if strings.ContainsAny(img[1], " \t\r\n") {
+			bad(img[0], "%q holds white space, want an image reference such as registry.example/rlnd:v1", img[1])
 		}
 	}
 	return o, errors.Join(errs...)

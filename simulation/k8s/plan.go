@@ -40,6 +40,11 @@ const (
 	fetchTimeout = 15 * time.Minute
 )
 
+// maxBootstrap bounds the bootstrap pods: their keys are in the Secret,
+// their addresses in every pod's environment, and every pod reads their
+// ENRs at start.
+const maxBootstrap = 64
+
 // RLN on the dev chain.
 const (
 	// devAccounts is the most funded accounts `rlnd devchain` has; dev
@@ -98,12 +103,16 @@ func newPlan(s simulation.Scenario, o Options) (*plan, error) {
 	p.note("rlnd's peer manager makes the connections: it dials until each shard has 6 relay peers and keeps at most p2p.max-connections = %d (twice topology.max_connections %d, at most 10000: half of them are for relay peers); topology.outbound (%d) is no setting of rlnd.",
 		p.maxConnections(), s.Topology.MaxConnections, s.Topology.Outbound)
 
+	if s.Topology.Bootstrap > maxBootstrap {
+		return nil, fmt.Errorf("%w: topology.bootstrap %d: the manifests carry at most %d bootstrap nodes (their keys and addresses are in every pod's environment)",
+			ErrUnsupported, s.Topology.Bootstrap, maxBootstrap)
+	}
 	p.boot = max(s.Topology.Bootstrap, 1)
 	if s.Topology.Bootstrap == 0 {
 		p.note("topology.bootstrap is 0 (every node knows every other): the cluster has 1 bootstrap node, the nodes find the others with discv5.")
 	}
 	p.nodes = s.Nodes - p.boot
-	p.note("%d bootstrap nodes relay every shard (so that every node shares a shard with them); node pod o relays shards (o * %d + j) mod %d for j < %d, not shards chosen at random.",
+	p.note("The bootstrap pods (%d) relay every shard (so that every node shares a shard with them); node pod o relays shards (o * %d + j) mod %d for j < %d, not shards chosen at random.",
 		p.boot, s.ShardsPerNode, s.Shards, s.ShardsPerNode)
 
 	p.publishers = s.Nodes

@@ -203,6 +203,8 @@ func TestRenderRefuses(t *testing.T) {
 		{name: "RLN rate beyond the limit", s: with(small(), func(s *simulation.Scenario) {
 			s.Traffic.Rate, s.Traffic.Publishers = 10, 1
 		}), want: ErrUnsupported, mention: []string{"traffic.rate 10", "101 messages per publisher", "rln.user_message_limit 20"}},
+		{name: "too many bootstrap nodes", s: with(small(), func(s *simulation.Scenario) { s.Nodes, s.Topology.Bootstrap = 100, 65 }),
+			want: ErrUnsupported, mention: []string{"topology.bootstrap 65", "at most 64"}},
 		{name: "rate beyond the job", s: with(small(), func(s *simulation.Scenario) { s.RLN, s.Traffic.Rate = simulation.RLN{}, 3000 }),
 			want: ErrUnsupported, mention: []string{"traffic.rate 3000", "2000 msg/s"}},
 		{name: "bad namespace", s: small(), o: Options{Namespace: "Bad_NS"}, want: ErrOptions, mention: []string{"namespace", "Bad_NS"}},
