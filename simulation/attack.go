@@ -56,48 +56,56 @@ func attackTimes(s *Scenario, a Attack, k int) []int64 {
 }
 
 // attackerSubscribe announces attacker a's shards to peer p.
-func (sm *sim) attackerSubscribe(a, p int) {
+func (sm *sim) attackerSubscribe(w *worker, a, p int) {
 	n := sm.nodes[a]
 	rpc := &gossipsubpb.RPC{}
 	for _, s := range n.shards {
 		sub := true
 		rpc.Subscriptions = append(rpc.Subscriptions, &gossipsubpb.SubOpts{Subscribe: &sub, Topicid: &sm.topics[s]})
 	}
-	sm.send(a, p, rpc)
+	sm.send(w, a, p, rpc)
 }
 
 // act is attacker k's next action.
-func (sm *sim) act(k int) {
+func (sm *sim) act(w *worker, k int) {
 	atk := sm.attackers[k]
 	i := int(atk.node)
 	n := sm.nodes[i]
 	step := atk.next
 	atk.next++
 	if atk.next < len(atk.times) {
-		sm.q.push(event{at: atk.times[atk.next], kind: evAttack, a: int32(k)})
+		w.push(event{at: atk.times[atk.next], kind: evAttack, a: int32(k)})
 	}
 	switch atk.attack.Kind {
 	case AttackControlFlood:
 		rpc := sm.floodRPC(atk, n)
 		for _, c := range n.conns {
-			sm.send(i, int(c.peer), rpc)
-			sm.spam.Sent++
+			sm.send(w, i, int(c.peer), rpc)
+			w.spam.Sent++
 		}
 	default:
 		m := atk.msgs[step]
-		m.shard = n.shards[sm.attackRnd.IntN(len(n.shards))]
+		// An over-rate member publishes on one shard, where its double
+		// signals can be seen; invalid proofs go anywhere.
+		m.shard = n.shards[0]
+		if atk.attack.Kind == AttackInvalidProof {
+			m.shard = n.shards[sm.attackRnd.IntN(len(n.shards))]
+		}
 		m.origin = int32(i)
 		m.gm = &gossipsubpb.Message{Data: m.data, Topic: &sm.topics[m.shard]}
 		m.entrySize = entrySize(m.gm)
 		sm.byPtr[m.gm] = m
 		if m.kind == kindSpam {
-			m.spamHops = map[int32]uint8{}
-			sm.spam.Sent++
+			sm.freeStates(w.now)
+			m.hop = make([]uint8, len(sm.nodes))
+			m.hop[i] = 1 // hop 0
+			sm.spamMsgs = append(sm.spamMsgs, m)
+			w.spam.Sent++
 		}
 		rpc := &gossipsubpb.RPC{Publish: []*gossipsubpb.Message{m.gm}}
 		for _, c := range n.conns {
 			if sm.nodes[c.peer].hasShard(m.shard) {
-				sm.send(i, int(c.peer), rpc)
+				sm.send(w, i, int(c.peer), rpc)
 			}
 		}
 	}

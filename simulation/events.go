@@ -23,15 +23,28 @@ const (
 	// evDial is a node's peer manager topping up its outbound peers (a:
 	// node).
 	evDial
+	// evPublishNow hands honest message b to node a's router, its own
+	// validation done.
+	evPublishNow
+	// evPX is node a dialling node b, a peer a PRUNE offered.
+	evPX
 )
 
+// global tells whether events of a kind are handled alone, between the
+// windows the nodes run in parallel: they touch several nodes (churn,
+// dials) or shared state (a publish registers its message).
+func global(kind uint8) bool { return kind >= evPublish }
+
 // event is one thing that happens at a virtual time; events of one time
-// happen in the order they were scheduled (seq). It is a small value: the
-// queue holds events, not closures.
+// happen in the order of their source (the node whose event scheduled
+// them, -1 for global events) and the source's count of events scheduled
+// (seq): an order that does not depend on how nodes are spread over
+// workers. It is a small value: the queues hold events, not closures.
 type event struct {
 	at   int64 // virtual ns since the start
 	seq  uint64
 	rpc  *gossipsubpb.RPC
+	src  int32
 	a, b int32
 	// size is the RPC's bytes on the wire, data the bytes of its publish
 	// entries.
@@ -39,21 +52,24 @@ type event struct {
 	kind       uint8
 }
 
-// eventQueue is a 4-ary min-heap of events by (at, seq).
+// eventQueue is a 4-ary min-heap of events by (at, src, seq).
 type eventQueue struct {
-	h   []event
-	seq uint64
+	h []event
 }
 
 func (e *event) before(o *event) bool {
-	return e.at < o.at || (e.at == o.at && e.seq < o.seq)
+	if e.at != o.at {
+		return e.at < o.at
+	}
+	if e.src != o.src {
+		return e.src < o.src
+	}
+	return e.seq < o.seq
 }
 
 func (q *eventQueue) Len() int { return len(q.h) }
 
 func (q *eventQueue) push(e event) {
-	e.seq = q.seq
-	q.seq++
 	q.h = append(q.h, e)
 	i := len(q.h) - 1
 	for i > 0 {

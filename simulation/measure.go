@@ -10,6 +10,8 @@ import (
 // from integer counts in a fixed order, so the same run gives the same
 // bytes of JSON.
 func (sm *sim) result() *Result {
+	t := sm.gather()
+	sm.notAccepted = t.honestNotAccepted
 	res := &Result{Scenario: sm.s, MeshDegrees: map[int]int{}}
 	var expected, delivered int64
 	var to50, to95, to100, dupRates []float64
@@ -47,7 +49,7 @@ func (sm *sim) result() *Result {
 	}
 	res.Latency = LatencyStats{To50: percentiles(to50), To95: percentiles(to95), To100: percentiles(to100)}
 	if dataBytes > 0 {
-		res.Amplification = float64(sm.honestDataSent) / dataBytes
+		res.Amplification = float64(t.honestDataSent) / dataBytes
 	}
 	if len(dupRates) > 0 {
 		sum := 0.0
@@ -56,7 +58,7 @@ func (sm *sim) result() *Result {
 		}
 		res.DuplicatesPerMessage = sum / float64(len(dupRates))
 	}
-	res.Hops = sm.hopPercentiles()
+	res.Hops = hopPercentiles(&t.hops)
 	res.Bandwidth = sm.bandwidth()
 	for _, n := range sm.nodes {
 		if !n.up || n.r == nil {
@@ -66,7 +68,7 @@ func (sm *sim) result() *Result {
 			res.MeshDegrees[len(n.r.Mesh(sm.topics[s]))]++
 		}
 	}
-	res.Spam = sm.spam
+	res.Spam = t.spam
 
 	// Deliveries over time, a point per second of Duration and Drain.
 	secs := int((sm.end - sm.measureFrom + int64(time.Second) - 1) / int64(time.Second))
@@ -97,6 +99,52 @@ func (sm *sim) result() *Result {
 	return res
 }
 
+// totals are the workers' counts added up.
+type totals struct {
+	honestDataSent    int64
+	honestNotAccepted int
+	transfers         uint64
+	hops              [hopUnknown]int64
+	spam              SpamStats
+}
+
+// gather adds up what the workers counted, and gives every honest message
+// its deliveries in order of time.
+func (sm *sim) gather() totals {
+	var t totals
+	var all []delivery
+	for _, w := range append([]*worker{sm.gw}, sm.workers...) {
+		t.honestDataSent += w.honestDataSent
+		t.honestNotAccepted += w.honestNotAccepted
+		t.transfers += w.transfers
+		for h, c := range w.hops {
+			t.hops[h] += c
+		}
+		t.spam.Sent += w.spam.Sent
+		t.spam.Delivered += w.spam.Delivered
+		t.spam.Rejected += w.spam.Rejected
+		t.spam.DoubleSigns += w.spam.DoubleSigns
+		t.spam.MaxHops = max(t.spam.MaxHops, w.spam.MaxHops)
+		for k := range sm.msgs {
+			sm.msgs[k].dups += w.dups[k]
+			sm.msgs[k].receivers += w.receivers[k]
+		}
+		all = append(all, w.deliveries...)
+		w.deliveries = nil
+	}
+	slices.SortFunc(all, func(a, b delivery) int {
+		if a.msg != b.msg {
+			return int(a.msg) - int(b.msg)
+		}
+		return int(a.us) - int(b.us)
+	})
+	for _, d := range all {
+		m := sm.msgs[d.msg]
+		m.times = append(m.times, d.us)
+	}
+	return t
+}
+
 // percentiles are the nearest-rank p50 and p99 and the maximum of xs.
 func percentiles(xs []float64) Percentiles {
 	if len(xs) == 0 {
@@ -114,10 +162,10 @@ func rank(sorted []float64, p float64) float64 {
 }
 
 // hopPercentiles reads the hop histogram.
-func (sm *sim) hopPercentiles() Percentiles {
+func hopPercentiles(hops *[hopUnknown]int64) Percentiles {
 	var total int64
 	maxHop := 0
-	for h, c := range sm.hops {
+	for h, c := range hops {
 		total += c
 		if c > 0 {
 			maxHop = h
@@ -129,7 +177,7 @@ func (sm *sim) hopPercentiles() Percentiles {
 	at := func(p float64) float64 {
 		k := int64(math.Ceil(p * float64(total)))
 		acc := int64(0)
-		for h, c := range sm.hops {
+		for h, c := range hops {
 			acc += c
 			if acc >= k {
 				return float64(h)

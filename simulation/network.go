@@ -33,6 +33,25 @@ func newLatencyModel(l Latency, seed uint64) *latencyModel {
 	return m
 }
 
+// min is the smallest delay the model gives any link.
+func (m *latencyModel) min() time.Duration {
+	l := &m.l
+	switch l.Kind {
+	case "uniform", "normal":
+		return l.Min
+	case "regions":
+		d := time.Duration(math.MaxInt64)
+		for _, row := range l.Matrix {
+			for _, x := range row {
+				d = min(d, x)
+			}
+		}
+		return d
+	default:
+		return l.Fixed
+	}
+}
+
 // region is the region a node is placed in, by weight.
 func (m *latencyModel) region(node int) int {
 	u := unit(hash3(m.seed, streamRegion, uint64(node), 0))

@@ -22,11 +22,10 @@ type conn struct {
 }
 
 // job is a node's CPU work: the verdict of a validation to hand to the
-// router, or a publish of honest message pub (its own validation done).
+// router once the validation's time is spent.
 type job struct {
 	id  string
 	res gossipsub.Result
-	pub int32 // -1: a validation result
 }
 
 // node is a simulated relay node: the real router and validator, its
@@ -53,6 +52,8 @@ type node struct {
 	dataIn, dataOut, ctrlIn, ctrlOut int64
 	// upPos is the node's place in sim.honestUp while it is up.
 	upPos int
+	// seq counts the events scheduled while handling this node's events.
+	seq uint64
 }
 
 func (n *node) hasShard(s int) bool {
@@ -114,11 +115,14 @@ func nodeIP(idx int) string {
 
 // newNode adds a node (a relay node, or an attacker when atk is set) that
 // is up from now, with its shards; a relay node joins its shards' topics.
-func (sm *sim) newNode(atk *attacker) (*node, error) {
+func (sm *sim) newNode(w *worker, atk *attacker) (*node, error) {
 	idx := len(sm.nodes)
-	n := &node{id: peerID(sm.s.Seed, idx), atk: atk, up: true, joinedAt: sm.now, upPos: -1}
+	n := &node{id: peerID(sm.s.Seed, idx), atk: atk, up: true, joinedAt: w.now, upPos: -1}
 	n.shards = sm.pickShards()
 	sm.nodes = append(sm.nodes, n)
+	for _, s := range n.shards {
+		sm.shardMembers[s] = append(sm.shardMembers[s], int32(idx))
+	}
 	if atk != nil {
 		atk.node = int32(idx)
 		return n, nil
@@ -129,11 +133,14 @@ func (sm *sim) newNode(atk *attacker) (*node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("simulation: router of node %d: %w", idx, err)
 	}
-	vc := relay.ValidatorConfig{Now: sm.nowTime}
+	// The validator reads the clock of the node's worker and counts its
+	// verifications there.
+	pw := sm.workers[sm.workerOf(int32(idx))]
+	vc := relay.ValidatorConfig{Now: pw.nowTime}
 	if sm.cache != nil {
 		vc.RLN = true
 		vc.Group = sm.group
-		vc.Verifier = sm.cache
+		vc.Verifier = &pw.verifier
 		vc.DecodeProof = sm.cache.decode
 		vc.EpochPeriod = sm.s.RLN.EpochPeriod
 	}
@@ -143,14 +150,14 @@ func (sm *sim) newNode(atk *attacker) (*node, error) {
 	}
 	n.r, n.v = r, v
 	for _, s := range n.shards {
-		r.Join(sm.nowTime(), sm.topics[s])
+		r.Join(w.nowTime(), sm.topics[s])
 		sm.shardSubs[s]++
 	}
 	n.upPos = len(sm.honestUp)
 	sm.honestUp = append(sm.honestUp, int32(idx))
 	// The first heartbeat at a random phase of the interval.
 	phase := int64(unit(hash3(sm.s.Seed, streamRouter, uint64(idx), 1)) * float64(sm.heartbeat))
-	sm.q.push(event{at: sm.now + phase, kind: evTick, a: int32(idx)})
+	w.push(event{at: w.now + phase, kind: evTick, a: int32(idx)})
 	return n, nil
 }
 
@@ -167,58 +174,98 @@ func (sm *sim) pickShards() []int {
 	return sm.shardRnd.Perm(total)[:k]
 }
 
-// dial tops up node i's outbound connections to the target, as the peer
-// manager does: bootstrap nodes first, then peers learnt of at random; a
-// peer at its connection cap refuses. Attempts are bounded, so a small
-// or saturated network does not loop.
-func (sm *sim) dial(i int) {
+// dial connects node i as the peer manager does (p2p/peermgr's plan):
+// it dials only relay peers sharing one of its shards; first for its
+// shards with fewer peers than the shard target (gossipsub's D), then up
+// to its outbound target; bootstrap nodes are the first it knows of, then
+// peers learnt of at random. A peer at its connection cap refuses.
+// Attempts are bounded, so a small or saturated network does not loop.
+func (sm *sim) dial(w *worker, i int) {
 	n := sm.nodes[i]
 	t := &sm.s.Topology
-	need := func() bool { return n.up && n.outbound < t.Outbound && len(n.conns) < t.MaxConnections }
+	want := func() []int {
+		if !n.up || len(n.conns) >= t.MaxConnections {
+			return nil
+		}
+		if short := sm.shortShards(n); len(short) > 0 {
+			return short
+		}
+		if n.outbound < t.Outbound {
+			return n.shards
+		}
+		return nil
+	}
 	if b := min(t.Bootstrap, len(sm.nodes)); b > 0 {
+		boot := func(j int) {
+			if sh := want(); sh != nil && sm.nodes[j].sharesAny(sh) {
+				sm.tryConnect(w, i, j)
+			}
+		}
 		if b <= 64 {
 			for _, j := range sm.topoRnd.Perm(b) {
-				if !need() {
-					return
-				}
-				sm.tryConnect(i, j)
+				boot(j)
 			}
 		} else {
-			for range 2 * t.Outbound {
-				if !need() {
-					return
-				}
-				sm.tryConnect(i, sm.topoRnd.IntN(b))
+			for range 4 * t.Outbound {
+				boot(sm.topoRnd.IntN(b))
 			}
 		}
 	}
-	for range 20 * t.Outbound {
-		if !need() {
+	for range 30 * t.Outbound {
+		sh := want()
+		if sh == nil {
 			return
 		}
-		sm.tryConnect(i, sm.topoRnd.IntN(len(sm.nodes)))
+		members := sm.shardMembers[sh[sm.topoRnd.IntN(len(sh))]]
+		sm.tryConnect(w, i, int(members[sm.topoRnd.IntN(len(members))]))
 	}
+}
+
+// shortShards are node n's shards with fewer peers than the shard target.
+func (sm *sim) shortShards(n *node) []int {
+	var short []int
+	for _, s := range n.shards {
+		c := 0
+		for _, p := range n.conns {
+			if sm.nodes[p.peer].hasShard(s) {
+				c++
+			}
+		}
+		if c < sm.shardTarget {
+			short = append(short, s)
+		}
+	}
+	return short
+}
+
+func (n *node) sharesAny(shards []int) bool {
+	for _, s := range shards {
+		if n.hasShard(s) {
+			return true
+		}
+	}
+	return false
 }
 
 // tryConnect connects i to j if j is up, not i, not already connected and
 // below its cap.
-func (sm *sim) tryConnect(i, j int) {
+func (sm *sim) tryConnect(w *worker, i, j int) {
 	a, b := sm.nodes[i], sm.nodes[j]
 	if i == j || !b.up || len(b.conns) >= sm.s.Topology.MaxConnections || a.connected(int32(j)) {
 		return
 	}
-	sm.connect(i, j)
+	sm.connect(w, i, j)
 }
 
 // connect opens a connection dialled by i to j: both routers take the
 // other as a peer (and send it their subscriptions); an attacker announces
 // its shards.
-func (sm *sim) connect(i, j int) {
+func (sm *sim) connect(w *worker, i, j int) {
 	a, b := sm.nodes[i], sm.nodes[j]
 	a.conns = append(a.conns, conn{peer: int32(j), out: true})
 	a.outbound++
 	b.conns = append(b.conns, conn{peer: int32(i)})
-	now := sm.nowTime()
+	now := w.nowTime()
 	for _, x := range [2]struct {
 		self, peer int
 		out        bool
@@ -226,9 +273,9 @@ func (sm *sim) connect(i, j int) {
 		n, p := sm.nodes[x.self], sm.nodes[x.peer]
 		if n.r != nil {
 			n.r.AddPeer(now, p.id, sm.proto, x.out, nodeIP(x.peer))
-			sm.flush(x.self)
+			sm.flush(w, x.self)
 		} else {
-			sm.attackerSubscribe(x.self, x.peer)
+			sm.attackerSubscribe(w, x.self, x.peer)
 		}
 	}
 }
@@ -236,7 +283,7 @@ func (sm *sim) connect(i, j int) {
 // disconnect drops j's end of its connection to i (i is leaving): j's
 // router forgets i, and j's peer manager will dial another peer if i was
 // one of its outbound peers.
-func (sm *sim) disconnect(j, i int) {
+func (sm *sim) disconnect(w *worker, j, i int) {
 	n := sm.nodes[j]
 	for k, c := range n.conns {
 		if c.peer != int32(i) {
@@ -249,20 +296,20 @@ func (sm *sim) disconnect(j, i int) {
 		break
 	}
 	if n.r != nil {
-		n.r.RemovePeer(sm.nowTime(), sm.nodes[i].id)
-		sm.flush(j)
+		n.r.RemovePeer(w.nowTime(), sm.nodes[i].id)
+		sm.flush(w, j)
 	}
-	if n.outbound < sm.s.Topology.Outbound && !n.dialing {
+	if !n.dialing && n.up && (n.outbound < sm.s.Topology.Outbound || len(sm.shortShards(n)) > 0) {
 		n.dialing = true
 		delay := int64(sm.topoRnd.Float64() * float64(peerManagerInterval))
-		sm.q.push(event{at: sm.now + delay, kind: evDial, a: int32(j)})
+		w.push(event{at: w.now + delay, kind: evDial, a: int32(j)})
 	}
 }
 
 // flush carries out what node i's router wants done, until it wants
 // nothing: deliveries are recorded, RPCs become transfers, messages go to
 // the node's validator (whose verdicts, when due at once, produce more).
-func (sm *sim) flush(i int) {
+func (sm *sim) flush(w *worker, i int) {
 	n := sm.nodes[i]
 	for {
 		rd := n.r.Ready()
@@ -272,20 +319,23 @@ func (sm *sim) flush(i int) {
 		// Deliveries first: a local publish's delivery tells the
 		// message's pointer, which its sends are then counted by.
 		for _, d := range rd.Deliveries {
-			sm.delivered(i, d)
+			sm.delivered(w, i, d)
 		}
 		for _, s := range rd.Sends {
 			if j := sm.peerIndex(s.To); j >= 0 {
-				sm.send(i, j, s.RPC)
+				sm.send(w, i, j, s.RPC)
 			}
 		}
 		for _, v := range rd.Validations {
-			sm.validate(i, v)
+			sm.validate(w, i, v)
 		}
+		// Peers offered in PRUNEs are dialled (a global event, a round
+		// trip later, and not before the window ends).
 		for _, px := range rd.PeerExchanges {
 			for _, pi := range px.Peers {
-				if j := sm.peerIndex(gossipsub.PeerID(pi.GetPeerId())); j >= 0 && n.up && len(n.conns) < sm.s.Topology.MaxConnections {
-					sm.tryConnect(i, j)
+				if j := sm.peerIndex(gossipsub.PeerID(pi.GetPeerId())); j >= 0 {
+					at := max(w.now+2*int64(sm.lat.link(i, j)), w.horizon)
+					w.push(event{at: at, kind: evPX, a: int32(i), b: int32(j)})
 				}
 			}
 		}
@@ -295,52 +345,54 @@ func (sm *sim) flush(i int) {
 // validate runs the node's validator on a message now (the nullifier log
 // records it in arrival order) and queues the verdict on the node's CPU,
 // charged the verification time when a proof was checked.
-func (sm *sim) validate(i int, v gossipsub.Validation) {
+func (sm *sim) validate(w *worker, i int, v gossipsub.Validation) {
 	n := sm.nodes[i]
-	var calls uint64
-	if sm.cache != nil {
-		calls = sm.cache.calls
-	}
-	o := n.v.Validate(v.Msg.GetTopic(), v.Msg.GetData())
-	var cost int64
-	if sm.cache != nil && sm.cache.calls != calls {
-		cost = sm.verifyCost * int64(sm.cache.calls-calls)
-	}
+	o, cost := sm.runValidator(i, n, v.Msg.GetTopic(), v.Msg.GetData())
 	if m := sm.byPtr[v.Msg]; m != nil {
 		switch m.kind {
 		case kindSpam:
 			if o.Result == gossipsub.Reject {
-				sm.spam.Rejected++
+				w.spam.Rejected++
 			}
 			if o.Reason == relay.ReasonSpam {
-				sm.spam.DoubleSigns++
+				w.spam.DoubleSigns++
 			}
 		case kindHonest:
 			if o.Result != gossipsub.Accept {
-				sm.honestNotAccepted++
+				w.honestNotAccepted++
 				sm.log.Debug("honest message not accepted", "node", i, "reason", o.Reason)
 			}
 		}
 	}
-	sm.runJob(i, job{id: v.ID, res: o.Result, pub: -1}, cost)
+	sm.runJob(w, i, job{id: v.ID, res: o.Result}, cost)
+}
+
+// runValidator validates a message with node i's validator and returns
+// the outcome and the CPU time it is charged: the verification cost of
+// each proof it had verified.
+func (sm *sim) runValidator(i int, n *node, topic string, data []byte) (relay.Outcome, int64) {
+	vc := &sm.workers[sm.workerOf(int32(i))].verifier
+	calls := vc.calls
+	o := n.v.Validate(topic, data)
+	return o, sm.verifyCost * int64(vc.calls-calls)
 }
 
 // runJob queues a job on node i's CPU behind its earlier jobs; a job due
 // now on an idle CPU runs at once.
-func (sm *sim) runJob(i int, j job, cost int64) {
+func (sm *sim) runJob(w *worker, i int, j job, cost int64) {
 	n := sm.nodes[i]
-	done := max(sm.now, n.cpuFree) + cost
+	done := max(w.now, n.cpuFree) + cost
 	n.cpuFree = done
-	if done == sm.now && n.jobHead == len(n.jobs) {
-		sm.doJob(i, j)
+	if done == w.now && n.jobHead == len(n.jobs) {
+		sm.doJob(w, i, j)
 		return
 	}
 	n.jobs = append(n.jobs, j)
-	sm.q.push(event{at: done, kind: evCPU, a: int32(i)})
+	w.push(event{at: done, kind: evCPU, a: int32(i)})
 }
 
 // cpuDone ends the job at the head of node i's CPU queue.
-func (sm *sim) cpuDone(i int) {
+func (sm *sim) cpuDone(w *worker, i int) {
 	n := sm.nodes[i]
 	if !n.up || n.jobHead >= len(n.jobs) {
 		return
@@ -351,16 +403,12 @@ func (sm *sim) cpuDone(i int) {
 	if n.jobHead == len(n.jobs) {
 		n.jobs, n.jobHead = n.jobs[:0], 0
 	}
-	sm.doJob(i, j)
+	sm.doJob(w, i, j)
 }
 
-func (sm *sim) doJob(i int, j job) {
-	if j.pub >= 0 {
-		sm.publishNow(i, int(j.pub))
-		return
-	}
-	sm.nodes[i].r.ValidationResult(sm.nowTime(), j.id, j.res)
-	sm.flush(i)
+func (sm *sim) doJob(w *worker, i int, j job) {
+	sm.nodes[i].r.ValidationResult(w.nowTime(), j.id, j.res)
+	sm.flush(w, i)
 }
 
 // send puts an RPC from i to j on the network: it waits for i's uplink,
@@ -368,7 +416,7 @@ func (sm *sim) doJob(i int, j job) {
 // arrive) waits for j's downlink and is serialised at j's download rate.
 // Its size is the bytes of its frame: the RPC's encoding and its varint
 // length prefix.
-func (sm *sim) send(i, j int, rpc *gossipsubpb.RPC) {
+func (sm *sim) send(w *worker, i, j int, rpc *gossipsubpb.RPC) {
 	size := rpcWireSize(rpc)
 	data := 0
 	for _, m := range rpc.GetPublish() {
@@ -376,7 +424,7 @@ func (sm *sim) send(i, j int, rpc *gossipsubpb.RPC) {
 		if msg := sm.byPtr[m]; msg != nil {
 			es = msg.entrySize
 			if msg.kind == kindHonest {
-				sm.honestDataSent += int64(len(m.GetData()))
+				w.honestDataSent += int64(len(m.GetData()))
 			}
 		} else {
 			es = entrySize(m)
@@ -384,52 +432,53 @@ func (sm *sim) send(i, j int, rpc *gossipsubpb.RPC) {
 		data += es
 	}
 	n := sm.nodes[i]
-	if sm.now >= sm.measureFrom {
+	if w.now >= sm.measureFrom {
 		n.dataOut += int64(data)
 		n.ctrlOut += int64(size - data)
 	}
-	txEnd := max(sm.now, n.upFree) + serialisation(size, sm.s.Network.UploadBps)
+	txEnd := max(w.now, n.upFree) + serialisation(size, sm.s.Network.UploadBps)
 	n.upFree = txEnd
 	kind := evDeliver
 	if sm.s.Network.DownloadBps > 0 {
 		kind = evArrive
 	}
-	sm.q.push(event{at: txEnd + int64(sm.lat.link(i, j)), kind: kind, a: int32(i), b: int32(j), rpc: rpc, size: int32(size), data: int32(data)})
-	sm.transfers++
+	w.push(event{at: txEnd + int64(sm.lat.link(i, j)), kind: kind, a: int32(i), b: int32(j), rpc: rpc, size: int32(size), data: int32(data)})
+	w.transfers++
 }
 
 // arrive queues a transfer on the receiver's downlink.
-func (sm *sim) arrive(e *event) {
+func (sm *sim) arrive(w *worker, e *event) {
 	n := sm.nodes[e.b]
 	if !n.up {
 		return
 	}
-	end := max(sm.now, n.downFree) + serialisation(int(e.size), sm.s.Network.DownloadBps)
+	end := max(w.now, n.downFree) + serialisation(int(e.size), sm.s.Network.DownloadBps)
 	n.downFree = end
-	e.kind, e.at = evDeliver, end
-	sm.q.push(*e)
+	d := *e
+	d.kind, d.at = evDeliver, end
+	w.push(d)
 }
 
 // deliver hands a transfer to its receiver, if the connection still
 // stands: its router handles the RPC (an attacker drops it).
-func (sm *sim) deliver(e *event) {
+func (sm *sim) deliver(w *worker, e *event) {
 	j, i := int(e.b), e.a
 	n := sm.nodes[j]
 	if !n.up || !n.connected(i) {
 		return
 	}
-	if sm.now >= sm.measureFrom {
+	if w.now >= sm.measureFrom {
 		n.dataIn += int64(e.data)
 		n.ctrlIn += int64(e.size - e.data)
 	}
 	for _, m := range e.rpc.GetPublish() {
-		sm.receipt(j, int(i), m)
+		sm.receipt(w, j, int(i), m)
 	}
 	if n.r == nil {
 		return
 	}
-	n.r.HandleRPC(sm.nowTime(), sm.nodes[i].id, e.rpc)
-	sm.flush(j)
+	n.r.HandleRPC(w.nowTime(), sm.nodes[i].id, e.rpc)
+	sm.flush(w, j)
 }
 
 // rpcWireSize is the bytes of an RPC's frame.

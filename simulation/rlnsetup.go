@@ -33,14 +33,12 @@ const contentTopic = "/rlnd-sim/1/traffic/proto"
 // proofs keyed by their bytes (relay.ValidatorConfig.DecodeProof) and a
 // cache of verdicts over the real verifier (relay.ProofVerifier), so that
 // each distinct proof is decoded and verified once, really, however many
-// nodes validate it. calls counts the verifications the nodes asked for
-// (each is charged the verification's CPU time on the node's clock).
-// The simulation is single-threaded: the caches take no lock.
+// nodes validate it. The workers share it: it takes a lock.
 type proofCache struct {
 	v        *rln.Verifier
+	mu       sync.Mutex
 	decoded  map[string]decodedProof
 	verdicts map[verifyKey]error
-	calls    uint64 // proofs the nodes had verified
 	verified uint64 // proofs the real verifier checked
 }
 
@@ -62,6 +60,8 @@ func newProofCache(v *rln.Verifier) *proofCache {
 
 // decode is rln.UnmarshalRateLimitProof, once per distinct proof.
 func (c *proofCache) decode(b []byte) (*rln.RateLimitProof, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if d, ok := c.decoded[string(b)]; ok {
 		return d.p, d.err
 	}
@@ -73,7 +73,8 @@ func (c *proofCache) decode(b []byte) (*rln.RateLimitProof, error) {
 // VerifyBatch answers from the cache, verifying the proofs it has not seen.
 func (c *proofCache) VerifyBatch(ps []*rln.RateLimitProof, xs []fr.Element) []error {
 	out := make([]error, len(ps))
-	c.calls += uint64(len(ps))
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for i, p := range ps {
 		k := verifyKey{p, xs[i]}
 		err, ok := c.verdicts[k]

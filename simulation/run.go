@@ -30,6 +30,9 @@ type Options struct {
 	// scenarios load it once). They must be for Waku's rln_identifier.
 	Prover   *rln.Prover
 	Verifier *rln.Verifier
+	// Workers is how many goroutines run the nodes (0: one per core, at
+	// most 8; 1 for small networks). The result does not depend on it.
+	Workers int
 }
 
 // Run simulates a scenario and returns what it measured. The scenario is
@@ -57,9 +60,9 @@ func Run(ctx context.Context, s Scenario, o Options) (*Result, error) {
 		return nil, fmt.Errorf("simulation: %w", err)
 	}
 	res := sm.result()
-	res.Sim = SimStats{WallTime: time.Since(start), PeakRSSMiB: peakRSSMiB(), Events: sm.events}
-	if sm.honestNotAccepted > 0 {
-		sm.log.Warn("honest messages were not accepted by some validations", "count", sm.honestNotAccepted)
+	res.Sim = SimStats{WallTime: time.Since(start), PeakRSSMiB: peakRSSMiB(), Events: sm.events()}
+	if sm.notAccepted > 0 {
+		sm.log.Warn("honest messages were not accepted by some validations", "count", sm.notAccepted)
 	}
 	sm.log.Info("simulation done", "name", s.Name, "wall", res.Sim.WallTime, "events", res.Sim.Events,
 		"peak_rss_mib", res.Sim.PeakRSSMiB, "delivery_ratio", res.DeliveryRatio)

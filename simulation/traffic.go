@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/rlnd/rlnd/relay"
 	"github.com/rlnd/rlnd/relay/gossipsub"
 	"github.com/rlnd/rlnd/rln"
 	"github.com/rlnd/rlnd/wire"
@@ -34,14 +35,9 @@ const (
 // live, after which a copy would be a new message to it anyway.
 const stateTTL = 2 * time.Minute
 
-// Per-node state of a message: the low bits are the hop of the node's
-// first copy plus one (0: none yet; hopUnknown: from a peer that joined
-// after the publish), the high bit says it was delivered.
-const (
-	stateDelivered = 0x80
-	stateHop       = 0x7f
-	hopUnknown     = 0x7f
-)
+// hopUnknown is the hop recorded for a copy from a peer whose own hop is
+// not known (it joined after the publish).
+const hopUnknown = 0x7f
 
 // message is a message of the run, made before it starts.
 type message struct {
@@ -56,14 +52,16 @@ type message struct {
 	origin    int32
 	published bool
 	gm        *gossipsubpb.Message
-	// state is one byte per node that existed at the publish (honest
-	// messages, until stateTTL); spamHops the hop of each node that got
-	// a copy of a spam message.
-	state    []uint8
-	spamHops map[int32]uint8
+	// index is its place in sim.msgs (honest messages).
+	index int32
+	// hop is, for each node that existed at the publish, the hop of its
+	// first copy plus one (0: none yet), and dlv whether it delivered it,
+	// kept for stateTTL. Each node's entry is written only by its worker.
+	hop []uint8
+	dlv []bool
 	// expected is the nodes that should deliver it (subscribers up at the
 	// publish, less those that left before they got it); times are the
-	// deliveries, µs after at, in order.
+	// deliveries, µs after at, in order (gathered at the end).
 	expected  int32
 	times     []uint32
 	dups      int64
@@ -116,6 +114,9 @@ func (sm *sim) prepare() error {
 	start := int64(s.Warmup)
 	if s.Traffic.Rate > 0 {
 		count := int(math.Floor(s.Traffic.Rate * s.Duration.Seconds()))
+		if count > math.MaxInt32 {
+			return fmt.Errorf("%w: traffic: %d messages, at most %d", ErrScenario, count, math.MaxInt32)
+		}
 		sm.msgs = make([]*message, count)
 		for k := range count {
 			at := start + int64(float64(k)*float64(time.Second)/s.Traffic.Rate)
@@ -289,13 +290,14 @@ func start(s *Scenario) int64 { return int64(s.Warmup) }
 
 // publish is honest message k's time: a publisher up and relaying a
 // shard is picked (among the scenario's publishers, if it names them),
-// validates its own message (charged on its CPU), then publishes it.
-func (sm *sim) publish(k int) {
+// validates its own message (charged on its CPU, behind what it was
+// doing), then publishes it (evPublishNow).
+func (sm *sim) publish(w *worker, k int) {
 	m := sm.msgs[k]
-	sm.freeStates()
+	sm.freeStates(w.now)
 	p := sm.pickPublisher()
 	if k+1 < len(sm.msgs) {
-		sm.q.push(event{at: sm.msgs[k+1].at, kind: evPublish, a: int32(k + 1)})
+		w.push(event{at: sm.msgs[k+1].at, kind: evPublish, a: int32(k + 1)})
 	}
 	if p < 0 {
 		sm.log.Warn("no publisher up: message not published", "message", k)
@@ -306,14 +308,16 @@ func (sm *sim) publish(k int) {
 	m.origin = int32(p)
 	var cost int64
 	if sm.cache != nil {
-		calls := sm.cache.calls
-		if o := n.v.Validate(sm.topics[m.shard], m.data); o.Result != gossipsub.Accept {
-			sm.honestNotAccepted++
+		var o relay.Outcome
+		o, cost = sm.runValidator(p, n, sm.topics[m.shard], m.data)
+		if o.Result != gossipsub.Accept {
+			w.honestNotAccepted++
 			sm.log.Warn("honest message refused by its publisher", "message", k, "reason", o.Reason)
 		}
-		cost = sm.verifyCost * int64(sm.cache.calls-calls)
 	}
-	sm.runJob(p, job{pub: int32(k)}, cost)
+	done := max(w.now, n.cpuFree) + cost
+	n.cpuFree = done
+	w.push(event{at: done, kind: evPublishNow, a: int32(p), b: int32(k)})
 }
 
 // pickPublisher picks an up honest node to publish: one of the first
@@ -334,38 +338,48 @@ func (sm *sim) pickPublisher() int {
 }
 
 // publishNow hands honest message k to node p's router.
-func (sm *sim) publishNow(p, k int) {
+func (sm *sim) publishNow(w *worker, p, k int) {
 	m := sm.msgs[k]
 	n := sm.nodes[p]
-	m.state = make([]uint8, len(sm.nodes))
-	m.state[p] = 1 // hop 0
-	m.receivers = 1
+	if !n.up {
+		sm.log.Warn("publisher left before publishing", "message", k)
+		return
+	}
+	m.hop = make([]uint8, len(sm.nodes))
+	m.dlv = make([]bool, len(sm.nodes))
+	m.hop[p] = 1 // hop 0
 	m.expected = int32(sm.shardSubs[m.shard] - 1)
 	sm.curPub = m
-	_, _, err := n.r.Publish(sm.nowTime(), sm.topics[m.shard], m.data)
+	_, _, err := n.r.Publish(w.nowTime(), sm.topics[m.shard], m.data)
 	if err != nil {
 		sm.log.Warn("publish failed", "message", k, "err", err)
-		m.state = nil
+		m.hop, m.dlv = nil, nil
 		sm.curPub = nil
 		return
 	}
-	sm.flush(p)
+	sm.flush(w, p)
 	sm.curPub = nil
 	m.published = true
+	w.receivers[k]++
 	sm.published++
 }
 
 // freeStates drops the per-node state of messages published more than
 // stateTTL ago.
-func (sm *sim) freeStates() {
-	for sm.freeFrom < len(sm.msgs) && sm.msgs[sm.freeFrom].at+int64(stateTTL) < sm.now {
-		sm.msgs[sm.freeFrom].state = nil
+func (sm *sim) freeStates(now int64) {
+	for sm.freeFrom < len(sm.msgs) && sm.msgs[sm.freeFrom].at+int64(stateTTL) < now {
+		m := sm.msgs[sm.freeFrom]
+		m.hop, m.dlv = nil, nil
 		sm.freeFrom++
+	}
+	for sm.spamFree < len(sm.spamMsgs) && sm.spamMsgs[sm.spamFree].at+int64(stateTTL) < now {
+		sm.spamMsgs[sm.spamFree].hop = nil
+		sm.spamFree++
 	}
 }
 
 // delivered records a router's delivery.
-func (sm *sim) delivered(i int, d gossipsub.Delivery) {
+func (sm *sim) delivered(w *worker, i int, d gossipsub.Delivery) {
 	if d.Local {
 		if m := sm.curPub; m != nil && d.ID == m.id {
 			m.gm = d.Msg
@@ -380,55 +394,48 @@ func (sm *sim) delivered(i int, d gossipsub.Delivery) {
 	}
 	switch m.kind {
 	case kindSpam:
-		sm.spam.Delivered++
+		w.spam.Delivered++
 	case kindHonest:
-		if m.state == nil || i >= len(m.state) || int32(i) == m.origin || m.state[i]&stateDelivered != 0 {
+		if m.dlv == nil || i >= len(m.dlv) || int32(i) == m.origin || m.dlv[i] {
 			return
 		}
-		m.state[i] |= stateDelivered
-		m.times = append(m.times, uint32((sm.now-m.at)/int64(time.Microsecond)))
+		m.dlv[i] = true
+		w.deliveries = append(w.deliveries, delivery{msg: m.index, us: uint32((w.now - m.at) / int64(time.Microsecond))})
 	}
 }
 
 // receipt records a copy of message gm reaching node j from node i: the
-// hop it travelled and whether j had it already.
-func (sm *sim) receipt(j, i int, gm *gossipsubpb.Message) {
+// hop it travelled and whether j had it already. The sender's hop was
+// written when it got its first copy, before it sent this one (so in an
+// earlier window).
+func (sm *sim) receipt(w *worker, j, i int, gm *gossipsubpb.Message) {
 	m := sm.byPtr[gm]
-	if m == nil || sm.nodes[j].r == nil {
+	if m == nil || m.hop == nil || j >= len(m.hop) || sm.nodes[j].r == nil {
 		return
+	}
+	enc := uint8(hopUnknown)
+	if i < len(m.hop) {
+		if se := m.hop[i]; se != 0 && se < hopUnknown-1 {
+			enc = se + 1
+		}
+	}
+	first := m.hop[j] == 0
+	if first {
+		m.hop[j] = enc
 	}
 	switch m.kind {
 	case kindSpam:
-		hop := uint8(hopUnknown)
-		if int32(i) == m.origin {
-			hop = 1
-		} else if h, ok := m.spamHops[int32(i)]; ok && h < hopUnknown-1 {
-			hop = h + 1
-		}
-		if _, ok := m.spamHops[int32(j)]; !ok {
-			m.spamHops[int32(j)] = hop
-		}
-		if hop != hopUnknown {
-			sm.spam.MaxHops = max(sm.spam.MaxHops, int(hop))
+		if enc != hopUnknown {
+			w.spam.MaxHops = max(w.spam.MaxHops, int(enc-1))
 		}
 	case kindHonest:
-		if m.state == nil || j >= len(m.state) {
+		if !first {
+			w.dups[m.index]++
 			return
 		}
-		if m.state[j]&stateHop != 0 {
-			m.dups++
-			return
-		}
-		enc := uint8(hopUnknown)
-		if i < len(m.state) {
-			if se := m.state[i] & stateHop; se != 0 && se < hopUnknown-1 {
-				enc = se + 1
-			}
-		}
-		m.state[j] |= enc
-		m.receivers++
+		w.receivers[m.index]++
 		if enc != hopUnknown {
-			sm.hops[enc-1]++
+			w.hops[enc-1]++
 		}
 	}
 }
@@ -438,10 +445,10 @@ func (sm *sim) receipt(j, i int, gm *gossipsubpb.Message) {
 func (sm *sim) nodeLeft(j int) {
 	n := sm.nodes[j]
 	for _, m := range sm.msgs[sm.freeFrom:] {
-		if !m.published || m.state == nil || j >= len(m.state) || int32(j) == m.origin {
+		if !m.published || m.dlv == nil || j >= len(m.dlv) || int32(j) == m.origin {
 			continue
 		}
-		if m.state[j]&stateDelivered == 0 && n.hasShard(m.shard) {
+		if !m.dlv[j] && n.hasShard(m.shard) {
 			m.expected--
 		}
 	}
