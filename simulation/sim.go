@@ -72,8 +72,8 @@ type sim struct {
 	// candidates the peer manager dials).
 	shardMembers [][]int32
 	shardTarget  int
-	attackers []*attacker
-	lat       *latencyModel
+	attackers    []*attacker
+	lat          *latencyModel
 
 	// Random streams of global events.
 	topoRnd, shardRnd, trafficRnd, payloadRnd, churnRnd, attackRnd *rand.Rand
