@@ -438,6 +438,9 @@ func (sm *sim) run() error {
 			continue
 		}
 		h := min(tg, sm.end+1)
+		if sm.o.Progress != nil {
+			h = min(h, nextProgress)
+		}
 		if len(sm.workers) > 1 {
 			h = min(h, tl+sm.lookahead)
 		}
