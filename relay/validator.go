@@ -113,6 +113,12 @@ type ValidatorConfig struct {
 	Nullifiers *rln.NullifierLog
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// DecodeProof decodes a message's RateLimitProof; nil means
+	// rln.UnmarshalRateLimitProof. The proof it returns is only read, so
+	// the simulator passes one cache of decoded proofs to all its nodes
+	// (decoding checks the proof's curve points, the largest cost of a
+	// validation after the pairing).
+	DecodeProof func([]byte) (*rln.RateLimitProof, error)
 	// OnEvidence is called, from the validating goroutine, with the
 	// evidence of every double signal (the member's recovered secret). It
 	// must not block for long.
@@ -175,6 +181,9 @@ func NewValidator(cfg ValidatorConfig) (*Validator, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.DecodeProof == nil {
+		cfg.DecodeProof = rln.UnmarshalRateLimitProof
 	}
 	// The gap in epochs is rounded up, so that a proof whose epoch is its
 	// timestamp's is never refused for its epoch when the timestamp is
@@ -354,7 +363,7 @@ func (v *Validator) checkProof(msg *messagepb.WakuMessage, current uint64, group
 	if msg.RateLimitProof == nil {
 		return nil, ReasonMissingProof
 	}
-	p, err := rln.UnmarshalRateLimitProof(msg.RateLimitProof)
+	p, err := v.cfg.DecodeProof(msg.RateLimitProof)
 	if err != nil {
 		return nil, ReasonMalformedProof
 	}
