@@ -237,10 +237,10 @@ func keysOf(t reflect.Type) []string {
 }
 
 var (
-	lineRe      = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	lineRe      = regexp.MustCompile(`(?s)^(?:yaml: )?line (\d+): (.*)$`)
 	unknownRe   = regexp.MustCompile(`^field (.+) not found in type \S+$`)
 	duplicateRe = regexp.MustCompile(`^mapping key "(.*)" already defined at line (\d+)$`)
-	typeRe      = regexp.MustCompile("^cannot unmarshal !!(\\w+) (?:`(.*)` )?into (\\S+)$")
+	typeRe      = regexp.MustCompile("(?s)^cannot unmarshal !!(\\w+) (?:`(.*)` )?into (\\S+)$")
 )
 
 // yamlProblems turns the YAML decoder's errors into problems naming the

@@ -127,6 +127,8 @@ func TestParseBad(t *testing.T) {
 			[]Problem{{1, "nodes", `got "ten", want a whole number`}}},
 		{"negative seed", base + "seed: -1\n",
 			[]Problem{{6, "seed", `got "-1", want a whole number >= 0`}}},
+		{"block scalar for number", "nodes: |\n  a\n  b\nduration: 10s\ntraffic: {rate: 1, message_size: 100}\n",
+			[]Problem{{1, "nodes", `got "a\nb\n", want a whole number`}}},
 		{"list for number", base + "shards: [1, 2]\n",
 			[]Problem{{6, "shards", "got a list, want a whole number"}}},
 		{"flow mapping, second key", "nodes: 10\nduration: 10s\ntraffic: {rate: 1, message_size: big}\n",

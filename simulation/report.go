@@ -540,6 +540,7 @@ func latencyCDFPlot(r *Result) (*plot.Plot, error) {
 	if err != nil {
 		return nil, err
 	}
+	l.Color = plotColors[0]
 	p.Add(l)
 	p.Y.Min, p.Y.Max = 0, 1
 	return p, nil
@@ -639,6 +640,7 @@ func deliveryPlot(r *Result) (*plot.Plot, error) {
 	if err != nil {
 		return nil, err
 	}
+	l.Color = plotColors[0]
 	p.Add(l)
 	p.Y.Min, p.Y.Max = 0, math.Max(1, p.Y.Max)
 	return p, nil
