@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rlnd/rlnd/config"
+	"github.com/rlnd/rlnd/simulation"
 )
 
 func newRootCmd(env []string) *cobra.Command {
@@ -23,7 +24,7 @@ func newRootCmd(env []string) *cobra.Command {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{config.ExplainFlagError(cmd.Flags(), err)}
 	})
-	root.AddCommand(newShardCmd(), newConfigCmd(env), newMembershipCmd(env), newDevchainCmd(), newNodeCmd(env), newDevnetCmd(), newLightpushCmd(), newStoreCmd(), newRelayCmd(), newRLNCmd(), newVersionCmd())
+	root.AddCommand(newShardCmd(), newConfigCmd(env), newMembershipCmd(env), newDevchainCmd(), newNodeCmd(env), newDevnetCmd(), newLightpushCmd(), newStoreCmd(), newRelayCmd(), newRLNCmd(), newSimulateCmd(simulation.Run), newVersionCmd())
 	return root
 }
 

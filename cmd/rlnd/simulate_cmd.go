@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rlnd/rlnd/rln/artefacts"
+	"github.com/rlnd/rlnd/simulation"
+)
+
+// simulationRunner runs a scenario: simulation.Run, or a fake in tests.
+type simulationRunner func(context.Context, simulation.Scenario, simulation.Options) (*simulation.Result, error)
+
+func newSimulateCmd(runSim simulationRunner) *cobra.Command {
+	var (
+		scenarioFile, preset, outDir, artefactsDir string
+		seed                                       uint64
+		asJSON, quiet                              bool
+	)
+	cmd := &cobra.Command{
+		Use:   "simulate (--scenario FILE | --preset NAME)",
+		Short: "Simulate a relay network of thousands of nodes and report what happened",
+		Long: "Run the relay core (rlnd's gossipsub router and Waku relay validation with RLN) for every\n" +
+			"node of a scenario in one process under virtual time, and report delivery, the time to\n" +
+			"reach 50%, 95% and 100% of the subscribers, bandwidth per node (data and control, in\n" +
+			"and out), amplification, duplicates, hops, mesh degrees, what spam achieved, and the\n" +
+			"simulator's own wall time and memory. The same scenario and seed give the same result.\n" +
+			"A scenario is a YAML file (see the README's Simulation section) or a preset; the presets\n" +
+			"that reproduce published runs print the published figures beside the simulator's.\n" +
+			"Presets: " + strings.Join(simulation.PresetNames(), ", ") + ".\n" +
+			"The progress goes to stderr; the summary (or with --json the result) to stdout; --out\n" +
+			"writes the summary, result.json, sim.json, CSV files and PNG plots into a folder.",
+		Example: "  rlnd simulate --preset small\n" +
+			"  rlnd simulate --preset nwaku-1kb-1s --out runs/nwaku-1kb-1s\n" +
+			"  rlnd simulate --scenario my-network.yaml --seed 7 --json > result.json",
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var (
+				s   simulation.Scenario
+				pub map[string]simulation.PublishedFigure
+				err error
+			)
+			switch {
+			case scenarioFile != "" && preset != "":
+				return usageError{errors.New("--scenario and --preset: give one of them, not both")}
+			case scenarioFile != "":
+				if s, err = simulation.Load(scenarioFile); err != nil {
+					return usageError{err}
+				}
+			case preset != "":
+				if s, err = simulation.Preset(preset); err != nil {
+					return usageError{err}
+				}
+				pub = simulation.PresetPublished(preset)
+			default:
+				return usageError{fmt.Errorf("give a scenario: --scenario FILE or --preset NAME (presets: %s)", strings.Join(simulation.PresetNames(), ", "))}
+			}
+			if cmd.Flags().Changed("seed") {
+				s.Seed = seed
+			}
+			if outDir != "" {
+				if err := os.MkdirAll(outDir, 0o755); err != nil {
+					return usageError{fmt.Errorf("--out %s: %w", outDir, err)}
+				}
+			}
+			if artefactsDir == "" {
+				artefactsDir = artefacts.DefaultDir()
+			}
+			stderr := cmd.ErrOrStderr()
+			opts := simulation.Options{
+				Logger:       slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+				ArtefactsDir: artefactsDir,
+			}
+			var bar *simulation.ProgressBar
+			if !quiet {
+				bar = simulation.NewProgressBar(stderr, isTerminal(stderr))
+				opts.Progress = bar.Update
+			}
+			res, err := runSim(cmd.Context(), s, opts)
+			if bar != nil {
+				bar.Finish()
+			}
+			if err != nil {
+				return fmt.Errorf("simulate %s: %w", s.Name, err)
+			}
+			if outDir != "" {
+				if err := simulation.WriteReport(outDir, res, pub); err != nil {
+					return err
+				}
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				b, err := simulation.ResultJSON(res)
+				if err != nil {
+					return err
+				}
+				_, err = out.Write(b)
+				return err
+			}
+			if err := simulation.WriteSummary(out, res, pub); err != nil {
+				return err
+			}
+			if outDir != "" {
+				_, err = fmt.Fprintf(out, "\nreport written to %s\n", outDir)
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&scenarioFile, "scenario", "", "scenario file (YAML)")
+	f.StringVar(&preset, "preset", "", "preset scenario: "+strings.Join(simulation.PresetNames(), ", "))
+	f.Uint64Var(&seed, "seed", 0, "seed of every random choice, instead of the scenario's")
+	f.StringVar(&outDir, "out", "", "folder to write the report into (summary, result.json, sim.json, CSV, PNG)")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON instead of the summary")
+	f.BoolVar(&quiet, "quiet", false, "no progress on stderr")
+	f.StringVar(&artefactsDir, "artefacts", "", "RLN artefacts folder (default ../shared/rln/tree_depth_20)")
+	return cmd
+}
+
+// isTerminal says whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
