@@ -13,6 +13,7 @@ import (
 
 	"github.com/rlnd/rlnd/rln/artefacts"
 	"github.com/rlnd/rlnd/simulation"
+	"github.com/rlnd/rlnd/simulation/k8s"
 )
 
 // simulationRunner runs a scenario: simulation.Run, or a fake in tests.
@@ -21,11 +22,13 @@ type simulationRunner func(context.Context, simulation.Scenario, simulation.Opti
 func newSimulateCmd(runSim simulationRunner) *cobra.Command {
 	var (
 		scenarioFile, preset, outDir, artefactsDir string
+		emit                                       string
+		image, namespace                           string
 		seed                                       uint64
 		asJSON, quiet                              bool
 	)
 	cmd := &cobra.Command{
-		Use:   "simulate (--scenario FILE | --preset NAME)",
+		Use:   "simulate (--scenario FILE | --preset NAME) [--emit k8s DIR]",
 		Short: "Simulate a relay network of thousands of nodes and report what happened",
 		Long: "Run the relay core (rlnd's gossipsub router and Waku relay validation with RLN) for every\n" +
 			"node of a scenario in one process under virtual time, and report delivery, the time to\n" +
@@ -39,9 +42,15 @@ func newSimulateCmd(runSim simulationRunner) *cobra.Command {
 			"writes the summary, result.json, sim.json, CSV files and PNG plots into a folder.",
 		Example: "  rlnd simulate --preset small\n" +
 			"  rlnd simulate --preset nwaku-1kb-1s --out runs/nwaku-1kb-1s\n" +
-			"  rlnd simulate --scenario my-network.yaml --seed 7 --json > result.json",
-		Args: exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
+			"  rlnd simulate --scenario my-network.yaml --seed 7 --json > result.json\n" +
+			"  rlnd simulate --preset nwaku-1kb-1s --emit k8s manifests/ --image registry.example/rlnd:v1",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if emit != "" {
+				return exactArgs(1)(cmd, args)
+			}
+			return exactArgs(0)(cmd, args)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
 			var (
 				s   simulation.Scenario
 				pub map[string]simulation.PublishedFigure
@@ -64,6 +73,9 @@ func newSimulateCmd(runSim simulationRunner) *cobra.Command {
 			}
 			if cmd.Flags().Changed("seed") {
 				s.Seed = seed
+			}
+			if emit != "" {
+				return emitK8s(cmd.OutOrStdout(), s, emit, args[0], k8s.Options{Image: image, Namespace: namespace})
 			}
 			if outDir != "" {
 				if err := os.MkdirAll(outDir, 0o755); err != nil {
@@ -121,7 +133,33 @@ func newSimulateCmd(runSim simulationRunner) *cobra.Command {
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON instead of the summary")
 	f.BoolVar(&quiet, "quiet", false, "no progress on stderr")
 	f.StringVar(&artefactsDir, "artefacts", "", "RLN artefacts folder (default ../shared/rln/tree_depth_20)")
+	f.StringVar(&emit, "emit", "", "instead of simulating, render the scenario for real nodes: --emit k8s DIR writes Kubernetes manifests into DIR")
+	f.StringVar(&image, "image", k8s.DefaultImage, "with --emit k8s: the container image holding rlnd")
+	f.StringVar(&namespace, "namespace", k8s.DefaultNamespace, "with --emit k8s: the Kubernetes namespace")
 	return cmd
+}
+
+// emitK8s renders s for target (k8s, the one there is) into dir.
+func emitK8s(out io.Writer, s simulation.Scenario, target, dir string, o k8s.Options) error {
+	if target != "k8s" {
+		return usageError{fmt.Errorf("--emit %s: want --emit k8s DIR (k8s is the one target)", target)}
+	}
+	ms, err := k8s.Render(s, o)
+	if err != nil {
+		return usageError{fmt.Errorf("--emit k8s: %w", err)}
+	}
+	if err := k8s.Write(dir, ms); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%d manifests for %s written to %s; apply them with: kubectl apply -f %s\n", len(ms), s.Name, dir, dir)
+	notes, err := k8s.Notes(s, o)
+	if err != nil {
+		return err
+	}
+	for _, n := range notes {
+		fmt.Fprintf(out, "note: %s\n", n)
+	}
+	return nil
 }
 
 // isTerminal says whether w is a terminal (a character device).

@@ -106,6 +106,8 @@ func TestSimulateUsage(t *testing.T) {
 		{[]string{"--preset", "small", "--out", filepath.Join(file, "sub")}, "--out " + filepath.Join(file, "sub")},
 		{[]string{"--preset", "small", "extra"}, "accepts 0 arg(s)"},
 		{[]string{"--preset", "small", "--bogus"}, "bogus"},
+		{[]string{"--preset", "small", "--emit", "helm", dir}, "--emit helm: want --emit k8s DIR"},
+		{[]string{"--preset", "small", "--emit", "k8s"}, "accepts 1 arg(s), received 0"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -232,5 +234,28 @@ func TestSimulateHelp(t *testing.T) {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("help lacks %q:\n%s", want, stdout)
 		}
+	}
+}
+
+// --emit k8s DIR renders the scenario's manifests into DIR instead of
+// simulating, and says how to apply them and what differs on a cluster.
+func TestSimulateEmitK8s(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "manifests")
+	f := &fakeSim{}
+	code, stdout, stderr := runSimulate(t, f, "--preset", "small", "--emit", "k8s", dir, "--image", "registry.example/rlnd:v1")
+	if code != 0 || !strings.Contains(stdout, "written to "+dir) || !strings.Contains(stdout, "kubectl apply -f "+dir) || !strings.Contains(stdout, "note: ") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if len(f.calls) != 0 {
+		t.Fatal("--emit k8s ran the simulation")
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil || len(files) < 5 {
+		t.Fatalf("%d manifests written (%v), want the namespace, services, statefulsets, job...", len(files), err)
+	}
+	sts, err := os.ReadFile(filepath.Join(dir, "21-node-statefulset.yaml"))
+	if err != nil || !strings.Contains(string(sts), "image: registry.example/rlnd:v1") || !strings.Contains(string(sts), "kind: StatefulSet") {
+		t.Fatalf("the nodes' StatefulSet (%v) lacks the image given:\n%s", err, sts)
 	}
 }
