@@ -41,10 +41,11 @@ func global(kind uint8) bool { return kind >= evPublish }
 // (seq): an order that does not depend on how nodes are spread over
 // workers. It is a small value: the queues hold events, not closures.
 type event struct {
-	at   int64 // virtual ns since the start
-	seq  uint64
+	at int64 // virtual ns since the start
+	// key is the source plus one in the top 22 bits and the source's
+	// count in the other 42 (see orderKey).
+	key  uint64
 	rpc  *gossipsubpb.RPC
-	src  int32
 	a, b int32
 	// size is the RPC's bytes on the wire, data the bytes of its publish
 	// entries.
@@ -58,13 +59,20 @@ type eventQueue struct {
 }
 
 func (e *event) before(o *event) bool {
-	if e.at != o.at {
-		return e.at < o.at
-	}
-	if e.src != o.src {
-		return e.src < o.src
-	}
-	return e.seq < o.seq
+	return e.at < o.at || (e.at == o.at && e.key < o.key)
+}
+
+// Bits of an event's order key: up to 4M sources (the scenario's million
+// nodes and those that join) and 4e12 events from one source.
+const (
+	keySeqBits = 42
+	maxSources = 1<<(64-keySeqBits) - 1
+)
+
+// orderKey orders the events of one time: by source (src -1 for global
+// events first), then by the source's count.
+func orderKey(src int32, seq uint64) uint64 {
+	return uint64(src+1)<<keySeqBits | seq&(1<<keySeqBits-1)
 }
 
 func (q *eventQueue) Len() int { return len(q.h) }

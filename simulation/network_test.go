@@ -225,7 +225,7 @@ func TestEventOrder(t *testing.T) {
 	var q eventQueue
 	rnd := rand.New(rand.NewPCG(1, 2))
 	for i := range 5000 {
-		q.push(event{at: rnd.Int64N(100), src: int32(rnd.IntN(5)) - 1, seq: uint64(i)})
+		q.push(event{at: rnd.Int64N(100), key: orderKey(int32(rnd.IntN(5))-1, uint64(i))})
 	}
 	prev := event{at: -1}
 	for q.Len() > 0 {

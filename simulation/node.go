@@ -107,16 +107,26 @@ func (sm *sim) peerIndex(id gossipsub.PeerID) int {
 	return i
 }
 
-// nodeIP is a node's address, one per node (no colocation penalty).
-func nodeIP(idx int) string {
-	x := uint32(idx) + 1
-	return fmt.Sprintf("10.%d.%d.%d", byte(x>>16), byte(x>>8), byte(x))
+// sendIndex is the node of a peer a router sends to: one it was given by
+// connect, so only the index is read.
+func (sm *sim) sendIndex(id gossipsub.PeerID) int {
+	if len(id) != peerIDLen {
+		return -1
+	}
+	i := int(binary.BigEndian.Uint32([]byte(id[peerIDLen-4:])))
+	if i >= len(sm.nodes) {
+		return -1
+	}
+	return i
 }
 
 // newNode adds a node (a relay node, or an attacker when atk is set) that
 // is up from now, with its shards; a relay node joins its shards' topics.
 func (sm *sim) newNode(w *worker, atk *attacker) (*node, error) {
 	idx := len(sm.nodes)
+	if idx >= maxSources {
+		return nil, fmt.Errorf("%w: more than %d nodes over the run", ErrScenario, maxSources)
+	}
 	n := &node{id: peerID(sm.s.Seed, idx), atk: atk, up: true, joinedAt: w.now, upPos: -1}
 	n.shards = sm.pickShards()
 	sm.nodes = append(sm.nodes, n)
@@ -272,7 +282,12 @@ func (sm *sim) connect(w *worker, i, j int) {
 	}{{i, j, true}, {j, i, false}} {
 		n, p := sm.nodes[x.self], sm.nodes[x.peer]
 		if n.r != nil {
-			n.r.AddPeer(now, p.id, sm.proto, x.out, nodeIP(x.peer))
+			// Every node has an address of its own, so the score's
+			// colocation factor (more than 5 peers on one address)
+			// never applies: the address is left out, which the router
+			// takes as one it does not know (and saves a lookup in every
+			// score it computes).
+			n.r.AddPeer(now, p.id, sm.proto, x.out, "")
 			sm.flush(w, x.self)
 		} else {
 			sm.attackerSubscribe(w, x.self, x.peer)
@@ -322,7 +337,7 @@ func (sm *sim) flush(w *worker, i int) {
 			sm.delivered(w, i, d)
 		}
 		for _, s := range rd.Sends {
-			if j := sm.peerIndex(s.To); j >= 0 {
+			if j := sm.sendIndex(s.To); j >= 0 {
 				sm.send(w, i, j, s.RPC)
 			}
 		}
@@ -348,7 +363,7 @@ func (sm *sim) flush(w *worker, i int) {
 func (sm *sim) validate(w *worker, i int, v gossipsub.Validation) {
 	n := sm.nodes[i]
 	o, cost := sm.runValidator(i, n, v.Msg.GetTopic(), v.Msg.GetData())
-	if m := sm.byPtr[v.Msg]; m != nil {
+	if m := w.lookup(v.Msg); m != nil {
 		switch m.kind {
 		case kindSpam:
 			if o.Result == gossipsub.Reject {
@@ -421,7 +436,7 @@ func (sm *sim) send(w *worker, i, j int, rpc *gossipsubpb.RPC) {
 	data := 0
 	for _, m := range rpc.GetPublish() {
 		es := 0
-		if msg := sm.byPtr[m]; msg != nil {
+		if msg := w.lookup(m); msg != nil {
 			es = msg.entrySize
 			if msg.kind == kindHonest {
 				w.honestDataSent += int64(len(m.GetData()))
@@ -464,7 +479,7 @@ func (sm *sim) arrive(w *worker, e *event) {
 func (sm *sim) deliver(w *worker, e *event) {
 	j, i := int(e.b), e.a
 	n := sm.nodes[j]
-	if !n.up || !n.connected(i) {
+	if !n.up || (sm.churned && !n.connected(i)) {
 		return
 	}
 	if w.now >= sm.measureFrom {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"runtime/debug"
 	"sync"
 	"testing"
 	"time"
@@ -373,4 +374,15 @@ func TestNoNaN(t *testing.T) {
 		t.Fatalf("no traffic: %+v", res)
 	}
 	marshal(t, res)
+}
+
+// TestGCPercent: a run with a GC percent restores the runtime's after
+// it. Not parallel: the setting is the process's.
+func TestGCPercent(t *testing.T) {
+	percent := debug.SetGCPercent(-1)
+	debug.SetGCPercent(percent)
+	run(t, small(1), Options{GCPercent: percent + 50})
+	if got := debug.SetGCPercent(percent); got != percent {
+		t.Fatalf("GC percent %d after the run, want %d", got, percent)
+	}
 }

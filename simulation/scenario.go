@@ -8,6 +8,35 @@
 //
 // A Scenario says what to run (scenario files are YAML, see Load); Run
 // returns a Result (JSON, CSV, plots: see report.go).
+//
+// How a run works. Every node has the real gossipsub router
+// (relay/gossipsub, Waku's parameters, seeded from the scenario's seed and
+// the node) and the real relay.Validator (form, timestamp, RLN proof,
+// nullifier log, double-signal detection); attackers are scripted nodes
+// without a router. Events (heartbeats at a random phase per node, RPCs
+// reaching a downlink or a node, validations ending, publishes, attacks,
+// churn) are small values in queues ordered by virtual time; no goroutine
+// per node. After each event the node's router Ready is carried out:
+// RPCs become transfers whose size is the frame the libp2p driver writes
+// (the RPC's encoding and its varint length), queued on the sender's
+// uplink (serialised at its upload rate), delayed by the link's latency
+// (drawn once per link from the model), queued on the receiver's
+// downlink; messages go to the node's validator, whose verdict comes back
+// after the node's CPU spent the RLN verification time on each proof
+// checked (one CPU a node: validations queue). Proofs are real: made
+// before the run (each honest message with a fresh epoch and message id
+// of a member of a static group), decoded and verified once each by the
+// real verifier and shared by the nodes (the node is still charged the
+// verification). Virtual time starts at a fixed instant on an epoch
+// boundary.
+//
+// Nodes are spread over a few workers that run in parallel windows as
+// long as the latency model's smallest delay: within one, nothing a node
+// does can reach another. Events touching several nodes (publishes,
+// attacks, churn, dials) run alone between windows. The order of each
+// node's events and every measurement are independent of the number of
+// workers, so the same seed gives byte-identical JSON (see Run for the
+// one exception, a measured verification cost).
 package simulation
 
 import (

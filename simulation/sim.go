@@ -96,6 +96,8 @@ type sim struct {
 	spamFree  int
 	curPub    *message
 	published int
+	// churned: a node left; connections may have closed under transfers.
+	churned bool
 	// notAccepted counts validations that refused honest messages (none
 	// in a sound run).
 	notAccepted int
@@ -118,6 +120,9 @@ type worker struct {
 
 	// verifier counts the proofs its nodes' validators had verified.
 	verifier countingVerifier
+	// The last message lookup.
+	lastGM  *gossipsubpb.Message
+	lastMsg *message
 
 	transfers         uint64
 	honestDataSent    int64
@@ -148,17 +153,30 @@ func (v *countingVerifier) VerifyBatch(ps []*rln.RateLimitProof, xs []fr.Element
 
 func (w *worker) nowTime() time.Time { return w.sm.base.Add(time.Duration(w.now)) }
 
+// lookup finds the run's message of a router's message pointer (nil: not
+// one of the run's), remembering the last one: most lookups in a row are
+// for one message.
+func (w *worker) lookup(gm *gossipsubpb.Message) *message {
+	if gm == w.lastGM {
+		return w.lastMsg
+	}
+	m := w.sm.byPtr[gm]
+	if m != nil {
+		w.lastGM, w.lastMsg = gm, m
+	}
+	return m
+}
+
 // push schedules an event from the node (or global event) being handled:
 // for a node of this worker into its queue, else into the hand-over.
 func (w *worker) push(e event) {
 	sm := w.sm
-	e.src = w.src
 	if w.src >= 0 {
 		n := sm.nodes[w.src]
-		e.seq = n.seq
+		e.key = orderKey(w.src, n.seq)
 		n.seq++
 	} else {
-		e.seq = sm.gseq
+		e.key = orderKey(-1, sm.gseq)
 		sm.gseq++
 	}
 	if global(e.kind) {
@@ -346,6 +364,7 @@ func (sm *sim) leave(w *worker) {
 	}
 	j := int(sm.honestUp[sm.churnRnd.IntN(len(sm.honestUp))])
 	n := sm.nodes[j]
+	sm.churned = true
 	sm.nodeLeft(j)
 	n.up, n.leftAt = false, w.now
 	last := sm.honestUp[len(sm.honestUp)-1]

@@ -388,7 +388,7 @@ func (sm *sim) delivered(w *worker, i int, d gossipsub.Delivery) {
 		}
 		return
 	}
-	m := sm.byPtr[d.Msg]
+	m := w.lookup(d.Msg)
 	if m == nil {
 		return
 	}
@@ -409,7 +409,7 @@ func (sm *sim) delivered(w *worker, i int, d gossipsub.Delivery) {
 // written when it got its first copy, before it sent this one (so in an
 // earlier window).
 func (sm *sim) receipt(w *worker, j, i int, gm *gossipsubpb.Message) {
-	m := sm.byPtr[gm]
+	m := w.lookup(gm)
 	if m == nil || m.hop == nil || j >= len(m.hop) || sm.nodes[j].r == nil {
 		return
 	}
