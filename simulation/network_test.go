@@ -87,12 +87,13 @@ func TestLinkAccounting(t *testing.T) {
 	// The receiver's downlink: the first is done after its
 	// serialisation; the second arrives while the downlink is idle again
 	// (download is faster than upload), so it is not delayed further.
-	rw := sm.workers[sm.workerOf(1)]
+	// A worker of node 1 with an empty queue, to read what arrive queues.
+	rw := &worker{sm: sm, id: sm.workerOf(1), out: make([][]event, len(sm.workers))}
 	for k, e := range out {
 		rw.now = e.at
 		rw.src = 1
 		sm.arrive(rw, &e)
-		d := rw.q.h[len(rw.q.h)-1]
+		d := rw.q.pop()
 		if d.kind != evDeliver || d.at != e.at+ser(frame, down) {
 			t.Fatalf("transfer %d handed over at %d, want %d", k, d.at-e.at, ser(frame, down))
 		}
@@ -219,20 +220,52 @@ func TestLatencyModels(t *testing.T) {
 }
 
 // TestEventOrder: events come out by time, then source, then the
-// source's count.
+// source's count, whether they were pushed near (in the ring of buckets)
+// or far (in the heap beyond it), before or after the queue was peeked,
+// and in the bucket being taken from.
 func TestEventOrder(t *testing.T) {
 	t.Parallel()
-	var q eventQueue
 	rnd := rand.New(rand.NewPCG(1, 2))
-	for i := range 5000 {
-		q.push(event{at: rnd.Int64N(100), key: orderKey(int32(rnd.IntN(5))-1, uint64(i))})
+	var q eventQueue
+	var ref []event // what is queued, for the expected order
+	seq := uint64(0)
+	now := int64(0)
+	add := func(at int64) {
+		e := event{at: at, key: orderKey(int32(rnd.IntN(5))-1, seq)}
+		seq++
+		q.push(e)
+		ref = append(ref, e)
 	}
-	prev := event{at: -1}
+	spans := []int64{1000, int64(time.Millisecond), int64(time.Second), int64(10 * time.Second)}
+	for range 40000 {
+		if rnd.IntN(3) > 0 || q.Len() == 0 {
+			add(now + rnd.Int64N(spans[rnd.IntN(len(spans))]))
+			continue
+		}
+		if rnd.IntN(2) == 0 {
+			q.peek()
+		}
+		e := q.pop()
+		k := 0
+		for i := range ref {
+			if ref[i].before(&ref[k]) {
+				k = i
+			}
+		}
+		if e != ref[k] {
+			t.Fatalf("popped %+v, want %+v", e, ref[k])
+		}
+		ref = append(ref[:k], ref[k+1:]...)
+		now = e.at
+		if q.Len() != len(ref) {
+			t.Fatalf("%d queued, want %d", q.Len(), len(ref))
+		}
+	}
 	for q.Len() > 0 {
 		e := q.pop()
-		if e.before(&prev) {
-			t.Fatalf("%+v came out after %+v", e, prev)
+		if e.at < now {
+			t.Fatalf("%+v came out after time %d", e, now)
 		}
-		prev = e
+		now = e.at
 	}
 }

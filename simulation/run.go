@@ -66,7 +66,8 @@ func Run(ctx context.Context, s Scenario, o Options) (*Result, error) {
 		return nil, err
 	}
 	sm.log.Info("simulation starts", "name", s.Name, "nodes", len(sm.nodes), "messages", len(sm.msgs),
-		"attackers", len(sm.attackers), "setup", time.Since(start))
+		"attackers", len(sm.attackers), "workers", len(sm.workers), "proofs", sm.proofs, "proving", sm.proveTime,
+		"setup", time.Since(start))
 	if err := sm.run(); err != nil {
 		return nil, fmt.Errorf("simulation: %w", err)
 	}

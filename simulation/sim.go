@@ -79,7 +79,6 @@ type sim struct {
 	topoRnd, shardRnd, trafficRnd, payloadRnd, churnRnd, attackRnd *rand.Rand
 
 	// RLN (cache nil: off).
-	verifier   *rln.Verifier
 	group      *membership.StaticGroup
 	cache      *proofCache
 	verifyCost int64

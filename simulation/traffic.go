@@ -81,7 +81,7 @@ func (sm *sim) newWakuMessage(serial uint64, size int, at int64) *messagepb.Waku
 		copy(payload[k:], w[:])
 	}
 	var s [8]byte
-	binary.BigEndian.PutUint64(s[:], serial)
+	binary.LittleEndian.PutUint64(s[:], serial)
 	copy(payload, s[:])
 	return wire.NewMessage(contentTopic, payload, sm.base.Add(time.Duration(at)).UnixNano())
 }
@@ -223,8 +223,8 @@ func (sm *sim) prove(all []pending) error {
 	}
 	var template *messagepb.WakuMessage
 	if len(forged) > 0 && len(pv.jobs) == 0 {
-		template = sm.newWakuMessage(math.MaxUint64, 1, start(s))
-		pv.add(0, 0, epochOf(start(s)), template)
+		template = sm.newWakuMessage(math.MaxUint64, 1, int64(s.Warmup))
+		pv.add(0, 0, epochOf(int64(s.Warmup)), template)
 	}
 	if len(pv.jobs) > MaxProofs {
 		return fmt.Errorf("%w: the run needs %d RLN proofs (honest messages and over-rate ones), at most %d: lower traffic.rate x duration or the attack rates", ErrScenario, len(pv.jobs), MaxProofs)
@@ -234,7 +234,6 @@ func (sm *sim) prove(all []pending) error {
 		return err
 	}
 	pv.keys = keys
-	sm.verifier = keys.verifier
 	sm.cache = newProofCache(keys.verifier)
 	t0 := time.Now()
 	if err := pv.run(sm.ctx); err != nil {
@@ -285,8 +284,6 @@ func (sm *sim) prove(all []pending) error {
 	sm.verifyCost = int64(s.RLN.VerifyCost)
 	return nil
 }
-
-func start(s *Scenario) int64 { return int64(s.Warmup) }
 
 // publish is honest message k's time: a publisher up and relaying a
 // shard is picked (among the scenario's publishers, if it names them),
