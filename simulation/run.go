@@ -31,8 +31,9 @@ type Options struct {
 	// scenarios load it once). They must be for Waku's rln_identifier.
 	Prover   *rln.Prover
 	Verifier *rln.Verifier
-	// Workers is how many goroutines run the nodes (0: one per core, at
-	// most 8; 1 for small networks). The result does not depend on it.
+	// Workers is how many goroutines run the nodes (0: two per core, at
+	// most 16; 1 for networks under 200 nodes). The result does not
+	// depend on it.
 	Workers int
 	// GCPercent, when above 0, is the Go garbage collector's percent
 	// (debug.SetGCPercent) for the run, restored after. A large run keeps
