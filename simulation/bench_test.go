@@ -64,7 +64,8 @@ func BenchmarkRun1000(b *testing.B) {
 // TestScale runs the large scenarios when asked:
 // RLND_SIM_SCALE=10k (10,000 nodes, 10 simulated minutes) or 100k
 // (100,000 nodes, 2 simulated minutes); RLND_SIM_WORKERS sets
-// Options.Workers. go test -run TestScale -timeout 2h.
+// Options.Workers, RLND_SIM_MODE the mode. go test -run TestScale
+// -timeout 2h.
 func TestScale(t *testing.T) {
 	var s Scenario
 	switch os.Getenv("RLND_SIM_SCALE") {
@@ -76,6 +77,9 @@ func TestScale(t *testing.T) {
 		t.Skip("set RLND_SIM_SCALE=10k or 100k to run")
 	default:
 		t.Fatalf("RLND_SIM_SCALE=%q, want 10k or 100k", os.Getenv("RLND_SIM_SCALE"))
+	}
+	if m := os.Getenv("RLND_SIM_MODE"); m != "" {
+		s.Mode = m
 	}
 	// Collect garbage less often (GOGC=200: a fifth less CPU) unless
 	// GOGC says otherwise; not at 100,000 nodes, whose heap would then
