@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -62,7 +63,9 @@ func BenchmarkRun1000(b *testing.B) {
 
 // TestScale runs the large scenarios when asked:
 // RLND_SIM_SCALE=10k (10,000 nodes, 10 simulated minutes) or 100k
-// (100,000 nodes, 2 simulated minutes). go test -run TestScale -timeout 2h.
+// (100,000 nodes, 2 simulated minutes); RLND_SIM_WORKERS sets
+// Options.Workers, RLND_SIM_MODE the mode. go test -run TestScale
+// -timeout 2h.
 func TestScale(t *testing.T) {
 	var s Scenario
 	switch os.Getenv("RLND_SIM_SCALE") {
@@ -75,6 +78,9 @@ func TestScale(t *testing.T) {
 	default:
 		t.Fatalf("RLND_SIM_SCALE=%q, want 10k or 100k", os.Getenv("RLND_SIM_SCALE"))
 	}
+	if m := os.Getenv("RLND_SIM_MODE"); m != "" {
+		s.Mode = m
+	}
 	// Collect garbage less often (GOGC=200: a fifth less CPU) unless
 	// GOGC says otherwise; not at 100,000 nodes, whose heap would then
 	// outgrow the memory budget.
@@ -85,7 +91,8 @@ func TestScale(t *testing.T) {
 	c := cpu(t)
 	last := time.Now()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	res, err := Run(context.Background(), s, Options{GCPercent: gc, Logger: log, Progress: func(now, end time.Duration, events uint64) {
+	workers, _ := strconv.Atoi(os.Getenv("RLND_SIM_WORKERS"))
+	res, err := Run(context.Background(), s, Options{Workers: workers, GCPercent: gc, Logger: log, Progress: func(now, end time.Duration, events uint64) {
 		if time.Since(last) > 30*time.Second {
 			last = time.Now()
 			t.Logf("simulated %v of %v, %d events, cpu %v", now, end, events, cpu(t)-c)
