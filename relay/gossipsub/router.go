@@ -103,6 +103,13 @@ type peerState struct {
 	iasked    int // ids asked for with IWANT this heartbeat
 	dontWant  map[string]time.Time
 	dontWantN int // IDONTWANT ids taken this heartbeat
+	// beat is the heartbeat ihaves, iasked and dontWantN count in: they
+	// are reset when a later one first uses them (see fresh), not by a
+	// walk over every peer at each heartbeat.
+	beat int
+	// score is the peer's score counters (the scorer keeps a connected
+	// peer's), saving a lookup on every RPC.
+	score *peerScore
 }
 
 type pendingMsg struct {
@@ -129,20 +136,25 @@ type Router struct {
 	rnd   *rand.Rand
 	sc    *scorer
 
-	peers    map[PeerID]*peerState
-	topics   map[string]set // peers subscribed to each topic
-	joined   map[string]bool
-	mesh     map[string]set
-	fanout   map[string]set
-	lastPub  map[string]time.Time
-	backoff  map[string]map[PeerID]time.Time
-	seen     *SeenCache
-	rejected *SeenCache
-	mcache   *MessageCache
-	pending  map[string]*pendingMsg
-	promises map[string]map[PeerID]time.Time
+	peers  map[PeerID]*peerState
+	topics map[string]set // peers subscribed to each topic
+	// topicsSorted caches each topic's peers in order (dropped when they
+	// change): gossip and mesh upkeep take them every heartbeat.
+	topicsSorted map[string][]PeerID
+	joined       map[string]bool
+	mesh         map[string]set
+	fanout       map[string]set
+	lastPub      map[string]time.Time
+	backoff      map[string]map[PeerID]time.Time
+	seen         *SeenCache
+	rejected     *SeenCache
+	mcache       *MessageCache
+	pending      map[string]*pendingMsg
+	promises     map[string]map[PeerID]time.Time
 
 	heartbeats int
+	// dontWanting are the peers with IDONTWANT ids to expire.
+	dontWanting map[PeerID]*peerState
 	// out is the batch: one queue per peer, merged into one RPC (split to
 	// fit) by Ready. outOrder lists the peers of out, each once, in the
 	// order their queues were made; RemovePeer takes a peer out of both.
@@ -203,21 +215,23 @@ func New(cfg Config) (*Router, error) {
 	seed := cfg.Seed.resolve()
 	return &Router{
 		p: p, th: cfg.Thresholds, msgID: cfg.MsgID, seed: seed,
-		rnd:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		sc:       newScorer(cfg.Score),
-		peers:    map[PeerID]*peerState{},
-		topics:   map[string]set{},
-		joined:   map[string]bool{},
-		mesh:     map[string]set{},
-		fanout:   map[string]set{},
-		lastPub:  map[string]time.Time{},
-		backoff:  map[string]map[PeerID]time.Time{},
-		seen:     NewSeenCache(p.SeenTTL),
-		rejected: NewSeenCache(p.SeenTTL),
-		mcache:   NewMessageCache(p.HistoryGossip, p.HistoryLength),
-		pending:  map[string]*pendingMsg{},
-		promises: map[string]map[PeerID]time.Time{},
-		out:      map[PeerID]*outQueue{},
+		rnd:          rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		sc:           newScorer(cfg.Score),
+		peers:        map[PeerID]*peerState{},
+		topics:       map[string]set{},
+		topicsSorted: map[string][]PeerID{},
+		dontWanting:  map[PeerID]*peerState{},
+		joined:       map[string]bool{},
+		mesh:         map[string]set{},
+		fanout:       map[string]set{},
+		lastPub:      map[string]time.Time{},
+		backoff:      map[string]map[PeerID]time.Time{},
+		seen:         NewSeenCache(p.SeenTTL),
+		rejected:     NewSeenCache(p.SeenTTL),
+		mcache:       NewMessageCache(p.HistoryGossip, p.HistoryLength),
+		pending:      map[string]*pendingMsg{},
+		promises:     map[string]map[PeerID]time.Time{},
+		out:          map[PeerID]*outQueue{},
 	}, nil
 }
 
@@ -264,7 +278,7 @@ func (r *Router) Peers() []PeerID {
 func (r *Router) Mesh(topic string) []PeerID { return sorted(r.mesh[topic]) }
 
 // TopicPeers returns the peers subscribed to topic, sorted.
-func (r *Router) TopicPeers(topic string) []PeerID { return sorted(r.topics[topic]) }
+func (r *Router) TopicPeers(topic string) []PeerID { return slices.Clone(r.topicPeers(topic)) }
 
 // PendingValidations is the number of messages awaiting a result.
 func (r *Router) PendingValidations() int { return len(r.pending) }
@@ -310,8 +324,8 @@ func (r *Router) AddPeer(now time.Time, id PeerID, proto Protocol, outbound bool
 	if _, ok := r.peers[id]; ok {
 		return
 	}
-	r.peers[id] = &peerState{proto: proto, outbound: outbound, topics: map[string]struct{}{}, dontWant: map[string]time.Time{}}
-	r.sc.addPeer(id, ip)
+	r.peers[id] = &peerState{proto: proto, outbound: outbound, topics: map[string]struct{}{}, dontWant: map[string]time.Time{},
+		score: r.sc.addPeer(id, ip)}
 	if len(r.joined) == 0 {
 		return
 	}
@@ -342,6 +356,7 @@ func (r *Router) RemovePeer(now time.Time, id PeerID) {
 	}
 	for t := range p.topics {
 		delete(r.topics[t], id)
+		delete(r.topicsSorted, t)
 		if len(r.topics[t]) == 0 {
 			delete(r.topics, t)
 		}
@@ -356,6 +371,7 @@ func (r *Router) RemovePeer(now time.Time, id PeerID) {
 		delete(f, id)
 	}
 	delete(r.peers, id)
+	delete(r.dontWanting, id)
 	if _, ok := r.out[id]; ok {
 		// What was queued for this connection is dropped; a new one
 		// starts a new queue at the end of the batch.
@@ -439,7 +455,7 @@ func (r *Router) Publish(now time.Time, topic string, data []byte) (string, int,
 	var targets []PeerID
 	switch {
 	case r.p.FloodPublish:
-		for _, id := range sorted(r.topics[topic]) {
+		for _, id := range r.topicPeers(topic) {
 			if r.sc.score(id, now) >= r.th.Publish {
 				targets = append(targets, id)
 			}
@@ -470,7 +486,7 @@ func (r *Router) fanoutFor(topic string, now time.Time) set {
 		r.fanout[topic] = f
 	}
 	if len(f) < r.p.D {
-		for _, id := range r.shuffled(r.topics[topic]) {
+		for _, id := range r.shuffledPeers(topic) {
 			if len(f) >= r.p.D {
 				break
 			}
@@ -526,7 +542,7 @@ func (r *Router) HandleRPC(now time.Time, from PeerID, rpc *gossipsubpb.RPC) {
 	if p == nil {
 		return
 	}
-	if r.sc.score(from, now) < r.th.Graylist {
+	if r.sc.scoreOf(p.score, now) < r.th.Graylist {
 		r.stats.GraylistedRPCs++
 		return
 	}
@@ -540,7 +556,7 @@ func (r *Router) HandleRPC(now time.Time, from PeerID, rpc *gossipsubpb.RPC) {
 	if c == nil {
 		return
 	}
-	r.handleIDontWant(now, p, c.GetIdontwant())
+	r.handleIDontWant(now, from, p, c.GetIdontwant())
 	r.handleIHave(now, from, p, c.GetIhave())
 	r.handleIWant(now, from, c.GetIwant())
 	r.handleGraft(now, from, p, c.GetGraft())
@@ -558,11 +574,13 @@ func (r *Router) handleSubscription(now time.Time, from PeerID, p *peerState, s 
 			r.topics[t] = set{}
 		}
 		r.topics[t][from] = struct{}{}
+		delete(r.topicsSorted, t)
 		return
 	}
 	if _, ok := p.topics[t]; ok {
 		delete(p.topics, t)
 		delete(r.topics[t], from)
+		delete(r.topicsSorted, t)
 		if len(r.topics[t]) == 0 {
 			delete(r.topics, t)
 		}
@@ -635,7 +653,12 @@ func (r *Router) handleMessage(now time.Time, from PeerID, p *peerState, m *goss
 	}
 }
 
-func (r *Router) handleIDontWant(now time.Time, p *peerState, ms []*gossipsubpb.ControlIDontWant) {
+func (r *Router) handleIDontWant(now time.Time, from PeerID, p *peerState, ms []*gossipsubpb.ControlIDontWant) {
+	if len(ms) == 0 {
+		return
+	}
+	r.fresh(p)
+	r.dontWanting[from] = p
 	for _, m := range ms {
 		for _, id := range m.GetMessageIds() {
 			if p.dontWantN >= r.p.MaxIDontWant {
@@ -644,6 +667,15 @@ func (r *Router) handleIDontWant(now time.Time, p *peerState, ms []*gossipsubpb.
 			p.dontWantN++
 			p.dontWant[dontWantKey(string(id))] = now.Add(r.p.IDontWantTTL)
 		}
+	}
+}
+
+// fresh resets a peer's per-heartbeat counters when they count an
+// earlier heartbeat.
+func (r *Router) fresh(p *peerState) {
+	if p.beat != r.heartbeats {
+		p.ihaves, p.iasked, p.dontWantN = 0, 0, 0
+		p.beat = r.heartbeats
 	}
 }
 
@@ -666,6 +698,7 @@ func (r *Router) handleIHave(now time.Time, from PeerID, p *peerState, ms []*gos
 		r.stats.IHaveIgnored += uint64(len(ms))
 		return
 	}
+	r.fresh(p)
 	p.ihaves++
 	if p.ihaves > r.p.MaxIHaveMessages || p.iasked >= r.p.MaxIHaveLength {
 		r.stats.IHaveIgnored += uint64(len(ms))
@@ -834,7 +867,7 @@ func (r *Router) sendPrune(to PeerID, topic string, backoff time.Duration, px bo
 	secs := uint64(backoff / time.Second)
 	pr.Backoff = &secs
 	if px {
-		for _, id := range r.shuffled(r.topics[topic]) {
+		for _, id := range r.shuffledPeers(topic) {
 			if len(pr.Peers) >= r.p.PrunePeers {
 				break
 			}
@@ -879,7 +912,7 @@ func (r *Router) graftable(topic string, id PeerID, now time.Time) bool {
 // n peers.
 func (r *Router) fill(topic string, n int, now time.Time, keep func(PeerID) bool) {
 	mesh := r.mesh[topic]
-	for _, id := range r.shuffled(r.topics[topic]) {
+	for _, id := range r.shuffledPeers(topic) {
 		if len(mesh) >= n {
 			return
 		}
@@ -894,12 +927,14 @@ func (r *Router) fill(topic string, n int, now time.Time, keep func(PeerID) bool
 func (r *Router) Tick(now time.Time) {
 	r.heartbeats++
 	r.sc.tick(now)
-	for _, p := range r.peers {
-		p.ihaves, p.iasked, p.dontWantN = 0, 0, 0
-		for id, exp := range p.dontWant {
+	for id, p := range r.dontWanting {
+		for k, exp := range p.dontWant {
 			if !now.Before(exp) {
-				delete(p.dontWant, id)
+				delete(p.dontWant, k)
 			}
+		}
+		if len(p.dontWant) == 0 {
+			delete(r.dontWanting, id)
 		}
 	}
 	for id, peers := range r.promises {
@@ -1029,7 +1064,7 @@ func (r *Router) gossip(topic string, exclude set, now time.Time) {
 		ids = ids[:r.p.MaxIHaveLength]
 	}
 	var cands []PeerID
-	for _, id := range r.shuffled(r.topics[topic]) {
+	for _, id := range r.shuffledPeers(topic) {
 		if _, ok := exclude[id]; ok {
 			continue
 		}
@@ -1058,6 +1093,25 @@ func (r *Router) joinedTopics() []string {
 	}
 	sort.Strings(ts)
 	return ts
+}
+
+// topicPeers is a topic's peers in order, from the cache (not to be
+// changed by the caller).
+func (r *Router) topicPeers(topic string) []PeerID {
+	ids, ok := r.topicsSorted[topic]
+	if !ok {
+		ids = sorted(r.topics[topic])
+		r.topicsSorted[topic] = ids
+	}
+	return ids
+}
+
+// shuffledPeers is a topic's peers in a random order of the router's
+// source.
+func (r *Router) shuffledPeers(topic string) []PeerID {
+	ids := slices.Clone(r.topicPeers(topic))
+	r.rnd.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+	return ids
 }
 
 func (r *Router) shuffled(s set) []PeerID {

@@ -15,6 +15,8 @@ type scorer struct {
 	peers     map[PeerID]*peerScore
 	ips       map[string]map[PeerID]struct{}
 	lastDecay time.Time
+	// retained counts the disconnected peers whose scores are kept.
+	retained int
 }
 
 type peerScore struct {
@@ -42,14 +44,19 @@ func newScorer(p ScoreParams) *scorer {
 	return &scorer{p: p, peers: map[PeerID]*peerScore{}, ips: map[string]map[PeerID]struct{}{}}
 }
 
-func (s *scorer) addPeer(id PeerID, ip string) {
+// addPeer marks a peer connected and returns its counters, which stay
+// its own while it is connected.
+func (s *scorer) addPeer(id PeerID, ip string) *peerScore {
 	ps := s.peers[id]
 	if ps == nil {
 		ps = &peerScore{}
 		s.peers[id] = ps
+	} else if !ps.connected {
+		s.retained--
 	}
 	ps.connected = true
 	s.setIP(id, ps, ip)
+	return ps
 }
 
 func (s *scorer) setIP(id PeerID, ps *peerScore, ip string) {
@@ -105,6 +112,7 @@ func (s *scorer) removePeer(id PeerID, now time.Time) {
 	}
 	ps.connected = false
 	ps.expires = now.Add(s.p.RetainScore)
+	s.retained++
 }
 
 func (s *scorer) topic(id PeerID, topic string) *topicScore {
@@ -156,7 +164,11 @@ func (s *scorer) penalty(id PeerID, n float64) {
 // score computes a peer's score at now, summing its topic scores in topic
 // order.
 func (s *scorer) score(id PeerID, now time.Time) float64 {
-	ps := s.peers[id]
+	return s.scoreOf(s.peers[id], now)
+}
+
+// scoreOf is the score of a peer's counters (nil: none kept, 0).
+func (s *scorer) scoreOf(ps *peerScore, now time.Time) float64 {
 	if ps == nil {
 		return 0
 	}
@@ -210,9 +222,13 @@ func (s *scorer) tick(now time.Time) {
 			s.decay()
 		}
 	}
+	if s.retained == 0 {
+		return
+	}
 	for id, ps := range s.peers {
 		if !ps.connected && !now.Before(ps.expires) {
 			delete(s.peers, id)
+			s.retained--
 		}
 	}
 }

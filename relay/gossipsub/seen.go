@@ -7,8 +7,10 @@ import "time"
 // send it. Expired ids are swept in insertion order, so the cost is
 // proportional to what expires.
 type SeenCache struct {
-	ttl   time.Duration
-	at    map[string]time.Time
+	ttl time.Duration
+	// ids are the ids remembered (a set: its slots are small, lookups
+	// touch less memory); each has one entry in order, removed with it.
+	ids   map[string]struct{}
 	order []seenEntry // insertion order; head is order[head]
 	head  int
 }
@@ -20,17 +22,17 @@ type seenEntry struct {
 
 // NewSeenCache remembers ids for ttl.
 func NewSeenCache(ttl time.Duration) *SeenCache {
-	return &SeenCache{ttl: ttl, at: map[string]time.Time{}}
+	return &SeenCache{ttl: ttl, ids: map[string]struct{}{}}
 }
 
 // Add records id as seen at now and reports whether it was new (not seen
 // within the time to live).
 func (s *SeenCache) Add(id string, now time.Time) bool {
 	s.sweep(now)
-	if _, ok := s.at[id]; ok {
+	if _, ok := s.ids[id]; ok {
 		return false
 	}
-	s.at[id] = now
+	s.ids[id] = struct{}{}
 	s.order = append(s.order, seenEntry{id: id, at: now})
 	return true
 }
@@ -38,20 +40,19 @@ func (s *SeenCache) Add(id string, now time.Time) bool {
 // Has reports whether id was seen within the time to live before now.
 func (s *SeenCache) Has(id string, now time.Time) bool {
 	s.sweep(now)
-	_, ok := s.at[id]
+	_, ok := s.ids[id]
 	return ok
 }
 
 // Len is the number of ids remembered.
-func (s *SeenCache) Len() int { return len(s.at) }
+func (s *SeenCache) Len() int { return len(s.ids) }
 
 // sweep forgets the ids older than the time to live.
 func (s *SeenCache) sweep(now time.Time) {
 	for s.head < len(s.order) && now.Sub(s.order[s.head].at) >= s.ttl {
-		e := s.order[s.head]
-		if at, ok := s.at[e.id]; ok && at.Equal(e.at) {
-			delete(s.at, e.id)
-		}
+		// An id is added only when absent, and removed only here: this
+		// entry is its only one.
+		delete(s.ids, s.order[s.head].id)
 		s.order[s.head] = seenEntry{}
 		s.head++
 	}
