@@ -32,6 +32,24 @@ type attacker struct {
 	member int
 	next   int
 	fake   [][]byte
+	// keys are an over-rate member's messages' (epoch, message id), and
+	// uses its messages by key, in order.
+	keys [][2]uint64
+	uses map[[2]uint64][]int
+}
+
+// acceptedBefore tells whether some node accepted an earlier message of
+// over-rate attacker atk with the nullifier of its message k.
+func (atk *attacker) acceptedBefore(k int) bool {
+	for _, u := range atk.uses[atk.keys[k]] {
+		if u >= k {
+			return false
+		}
+		if atk.msgs[u].accepted.Load() {
+			return true
+		}
+	}
+	return false
 }
 
 // attackTimes spreads an attack's actions evenly at its rate over its
@@ -81,10 +99,16 @@ func (sm *sim) act(w *worker, k int) {
 		rpc := sm.floodRPC(atk, n)
 		for _, c := range n.conns {
 			sm.send(w, i, int(c.peer), rpc)
-			w.spam.Sent++
+			w.spam.FloodRPCs++
 		}
 	default:
 		m := atk.msgs[step]
+		if m.kind == kindSpam && atk.attack.Kind == AttackOverRate && !atk.acceptedBefore(step) {
+			// Past the member's limit, but no node accepted an earlier
+			// message with its nullifier: to the network, a first use.
+			m.kind = kindAttackValid
+			w.spam.FirstUses++
+		}
 		// An over-rate member publishes on one shard, where its double
 		// signals can be seen; invalid proofs go anywhere.
 		m.shard = n.shards[0]

@@ -61,31 +61,36 @@ func BenchmarkRun1000(b *testing.B) {
 	b.ReportMetric(res.Sim.PeakRSSMiB, "peak-MiB")
 }
 
-// TestScale runs the issue's large scenarios when asked:
-// RLND_SIM_SCALE=10k (10,000 nodes, 10 simulated minutes) or 100k
-// (100,000 nodes, 2 simulated minutes); RLND_SIM_WORKERS sets
-// Options.Workers, RLND_SIM_MODE the mode. go test -run TestScale
-// -timeout 2h.
+// TestScale runs the issue's large scenarios, the presets scale-10k
+// (10,000 nodes, 10 simulated minutes) and scale-100k (100,000 nodes, 2
+// simulated minutes), when asked: RLND_SIM_SCALE=10k or 100k.
+// RLND_SIM_WORKERS sets Options.Workers, RLND_SIM_MODE the mode and
+// RLND_SIM_DURATION a shorter duration (profiling). go test -run
+// TestScale -timeout 2h. BENCHMARKS.md's figures come from `rlnd simulate
+// --preset`, which runs the same.
 func TestScale(t *testing.T) {
-	var s Scenario
-	switch os.Getenv("RLND_SIM_SCALE") {
-	case "10k":
-		s = scale(10_000, 10*time.Minute)
-	case "100k":
-		s = scale(100_000, 2*time.Minute)
+	name := os.Getenv("RLND_SIM_SCALE")
+	switch name {
+	case "10k", "100k":
 	case "":
 		t.Skip("set RLND_SIM_SCALE=10k or 100k to run")
 	default:
-		t.Fatalf("RLND_SIM_SCALE=%q, want 10k or 100k", os.Getenv("RLND_SIM_SCALE"))
+		t.Fatalf("RLND_SIM_SCALE=%q, want 10k or 100k", name)
+	}
+	s, err := Preset("scale-" + name)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if m := os.Getenv("RLND_SIM_MODE"); m != "" {
 		s.Mode = m
 	}
-	// Collect garbage less often (GOGC=200: a fifth less CPU) unless
-	// GOGC says otherwise; not at 100,000 nodes, whose heap would then
-	// outgrow the memory budget.
-	gc := 200
-	if os.Getenv("GOGC") != "" || s.Nodes > 10_000 {
+	if d := os.Getenv("RLND_SIM_DURATION"); d != "" {
+		if s.Duration, err = time.ParseDuration(d); err != nil {
+			t.Fatalf("RLND_SIM_DURATION: %v", err)
+		}
+	}
+	gc := GCPercentFor(s)
+	if os.Getenv("GOGC") != "" {
 		gc = 0
 	}
 	c := cpu(t)

@@ -2,6 +2,7 @@ package simulation
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -267,4 +268,35 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("round trip changed the scenario:\n%s\nvs\n%s", out, mustYAML(t, back))
 		}
 	})
+}
+
+// TestValidateNonFinite: a scenario built in Go (not parsed, so the
+// parser's check of finite numbers does not run) with NaN or an infinity
+// in a float field is refused by Validate, naming the field.
+func TestValidateNonFinite(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		for _, c := range []struct {
+			field string
+			set   func(*Scenario)
+		}{
+			{"traffic.rate", func(s *Scenario) { s.Traffic.Rate = bad }},
+			{"attacks[0].rate", func(s *Scenario) {
+				s.RLN.Enabled = true
+				s.Attacks = []Attack{{Kind: AttackOverRate, Nodes: 1, Rate: bad}}
+			}},
+			{"churn.leave_per_minute", func(s *Scenario) { s.Churn.LeavePerMinute = bad }},
+			{"churn.join_per_minute", func(s *Scenario) { s.Churn.JoinPerMinute = bad }},
+			{"network.latency", func(s *Scenario) {
+				s.Network.Latency = Latency{Kind: "regions", Regions: []Region{{Name: "a", Weight: bad}}, Matrix: [][]time.Duration{{time.Millisecond}}}
+			}},
+		} {
+			s := Scenario{Name: "x", Nodes: 10, Duration: time.Second, Traffic: Traffic{Rate: 1, MessageSize: 10}}
+			c.set(&s)
+			err := s.Validate()
+			if err == nil || !errors.Is(err, ErrScenario) || !strings.Contains(err.Error(), c.field) {
+				t.Errorf("%s = %v: Validate() = %v, want an ErrScenario naming %s", c.field, bad, err, c.field)
+			}
+		}
+	}
 }

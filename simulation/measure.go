@@ -124,6 +124,8 @@ func (sm *sim) gather() totals {
 		t.spam.Delivered += w.spam.Delivered
 		t.spam.Rejected += w.spam.Rejected
 		t.spam.DoubleSigns += w.spam.DoubleSigns
+		t.spam.FirstUses += w.spam.FirstUses
+		t.spam.FloodRPCs += w.spam.FloodRPCs
 		t.spam.MaxHops = max(t.spam.MaxHops, w.spam.MaxHops)
 		for k := range sm.msgs {
 			sm.msgs[k].dups += w.dups[k]

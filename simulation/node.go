@@ -364,6 +364,9 @@ func (sm *sim) validate(w *worker, i int, v gossipsub.Validation) {
 	n := sm.nodes[i]
 	o, cost := sm.runValidator(i, n, v.Msg.GetTopic(), v.Msg.GetData())
 	if m := w.lookup(v.Msg); m != nil {
+		if m.kind != kindHonest && o.Result == gossipsub.Accept {
+			m.accepted.Store(true)
+		}
 		switch m.kind {
 		case kindSpam:
 			if o.Result == gossipsub.Reject {

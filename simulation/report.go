@@ -389,6 +389,12 @@ func WriteSummary(w io.Writer, r *Result, pub map[string]PublishedFigure) error 
 	line("mesh degrees", "%s", describeDegrees(r))
 	sp := r.Spam
 	line("spam", "%d sent, %d delivered, %d rejected, farthest hop %d, %d double signals detected", sp.Sent, sp.Delivered, sp.Rejected, sp.MaxHops, sp.DoubleSigns)
+	if sp.FirstUses > 0 {
+		line("", "%d over-rate messages were first uses of their nullifier (the earlier use never accepted): relayed as within the rate", sp.FirstUses)
+	}
+	if sp.FloodRPCs > 0 {
+		line("control flood", "%d RPCs sent", sp.FloodRPCs)
+	}
 	if n := len(r.DeliveryOverTime); n > 0 {
 		line("delivery over time", "%d s, %.4f delivered at the end (%s)", n, r.DeliveryOverTime[n-1], FileDeliveryOverTime)
 	}

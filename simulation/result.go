@@ -81,12 +81,29 @@ type Spread struct {
 // SpamStats are what hostile messages achieved: how many were sent, how
 // many nodes delivered one (to the application), and the farthest hop a
 // copy travelled.
+//
+// An over-rate member's message is spam when the network had already
+// accepted a message with its nullifier (the same epoch and message id)
+// when it was sent: only then can a node tell it is over the rate. When
+// every earlier message with the nullifier was dropped before any node
+// accepted it (typically because the member's peers had graylisted it
+// for its spam, until their scores decayed), the message is the first use
+// of its nullifier the network sees: within the rate, relayed like any
+// valid message, and counted in FirstUses, not as spam.
 type SpamStats struct {
-	Sent        int `json:"sent"`
-	Delivered   int `json:"delivered"`
-	MaxHops     int `json:"max_hops"`
+	// Sent is the spam messages sent (over-rate and invalid-proof).
+	Sent      int `json:"sent"`
+	Delivered int `json:"delivered"`
+	MaxHops   int `json:"max_hops"`
+	// Rejected is validations of spam that rejected it; DoubleSigns those
+	// that caught a double signal.
 	Rejected    int `json:"rejected"`
 	DoubleSigns int `json:"double_signals_detected"`
+	// FirstUses is the over-rate members' messages past their limit whose
+	// nullifier the network had not accepted yet (see above).
+	FirstUses int `json:"first_uses"`
+	// FloodRPCs is the control-flood RPCs sent, one to one peer each.
+	FloodRPCs int `json:"flood_rpcs"`
 }
 
 // SimStats are the simulator's wall time, peak memory and events.

@@ -260,6 +260,36 @@ func TestSpamStopsAtFirstHop(t *testing.T) {
 	}
 }
 
+// TestOverRateFirstUses: a member that keeps publishing over its rate
+// gets graylisted by its peers, which then drop its messages, those
+// within its rate too; once their scores decay, its next message past
+// the limit is the first use of its nullifier any node sees, relayed as
+// valid (a first use, not spam), and what follows it with that nullifier
+// is stopped at the first hop again.
+func TestOverRateFirstUses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("proves messages")
+	}
+	t.Parallel()
+	s := withRLN(small(9))
+	s.Nodes = 12
+	s.Duration = 30 * time.Second
+	s.Traffic.Rate = 0.5
+	s.Attacks = []Attack{{Kind: AttackOverRate, Nodes: 1, Rate: 5}}
+	res := run(t, s, rlnOptions(t))
+	sp := res.Spam
+	t.Logf("%+v", sp)
+	if sp.FirstUses == 0 {
+		t.Fatalf("spam %+v: want first uses after the attacker was graylisted", sp)
+	}
+	if sp.Sent == 0 || sp.Delivered != 0 || sp.MaxHops != 1 || sp.DoubleSigns != sp.Rejected {
+		t.Fatalf("spam %+v: want spam sent, each rejected as a double signal at the first hop", sp)
+	}
+	if res.DeliveryRatio != 1 {
+		t.Fatalf("honest delivery ratio %v, want 1", res.DeliveryRatio)
+	}
+}
+
 // TestControlFlood: floods of IHAVE, IWANT or GRAFT do not stop honest
 // delivery.
 func TestControlFlood(t *testing.T) {
@@ -270,8 +300,8 @@ func TestControlFlood(t *testing.T) {
 			s := small(5)
 			s.Attacks = []Attack{{Kind: AttackControlFlood, Nodes: 3, Rate: 20, Control: c}}
 			res := run(t, s, Options{})
-			if res.Spam.Sent == 0 {
-				t.Fatal("no flood sent")
+			if res.Spam.FloodRPCs == 0 || res.Spam.Sent != 0 {
+				t.Fatalf("spam %+v: want flood RPCs and no spam messages", res.Spam)
 			}
 			if res.DeliveryRatio != 1 {
 				t.Fatalf("delivery ratio %v under a %s flood, want 1", res.DeliveryRatio, c)

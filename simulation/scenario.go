@@ -42,6 +42,7 @@ package simulation
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -128,7 +129,9 @@ type Latency struct {
 	// Fixed is the delay (kind fixed).
 	Fixed time.Duration `yaml:"fixed" json:"fixed,omitempty"`
 	// Min and Max bound a uniform delay; Mean and StdDev a normal one
-	// (truncated at Min, which defaults to 0).
+	// (truncated at Min, which defaults to 0). The smallest delay any link
+	// can have is the window the nodes run in parallel for: at 0 they all
+	// run on one worker.
 	Min    time.Duration `yaml:"min" json:"min,omitempty"`
 	Max    time.Duration `yaml:"max" json:"max,omitempty"`
 	Mean   time.Duration `yaml:"mean" json:"mean,omitempty"`
@@ -260,7 +263,7 @@ func (s *Scenario) Validate() error {
 	if err := s.Network.Latency.validate(); err != nil {
 		bad("network.latency", "%v", err)
 	}
-	if s.Traffic.Rate < 0 || s.Traffic.Rate > 100_000 {
+	if !(s.Traffic.Rate >= 0 && s.Traffic.Rate <= 100_000) { // NaN too
 		bad("traffic.rate", "%v, want 0 to 100000 messages/s", s.Traffic.Rate)
 	}
 	if s.Traffic.MessageSize < 1 || s.Traffic.MessageSize > 150*1024 {
@@ -297,15 +300,20 @@ func (s *Scenario) Validate() error {
 		if a.Nodes < 1 || a.Nodes > s.Nodes {
 			bad(field+".nodes", "%d, want 1 to nodes", a.Nodes)
 		}
-		if a.Rate <= 0 {
-			bad(field+".rate", "%v, want > 0", a.Rate)
+		if !(a.Rate > 0 && a.Rate <= 100_000) { // NaN too
+			bad(field+".rate", "%v, want above 0, at most 100000 a second", a.Rate)
 		}
 		if a.Kind != AttackControlFlood && !s.RLN.Enabled {
 			bad(field, "%s needs rln.enabled", a.Kind)
 		}
 	}
-	if s.Churn.LeavePerMinute < 0 || s.Churn.JoinPerMinute < 0 {
-		bad("churn", "rates want >= 0")
+	for _, r := range []struct {
+		field string
+		v     float64
+	}{{"churn.leave_per_minute", s.Churn.LeavePerMinute}, {"churn.join_per_minute", s.Churn.JoinPerMinute}} {
+		if !(r.v >= 0 && r.v <= 1e6) { // NaN too
+			bad(r.field, "%v, want 0 to 1000000", r.v)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -340,8 +348,8 @@ func (l *Latency) validate() error {
 			}
 		}
 		for _, r := range l.Regions {
-			if r.Weight <= 0 {
-				return fmt.Errorf("region %q has weight %v, want > 0", r.Name, r.Weight)
+			if !(r.Weight > 0) || math.IsInf(r.Weight, 0) { // NaN too
+				return fmt.Errorf("region %q has weight %v, want a finite number above 0", r.Name, r.Weight)
 			}
 		}
 		if l.Jitter < 0 {

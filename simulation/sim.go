@@ -272,6 +272,9 @@ func newSim(ctx context.Context, s Scenario, o Options) (*sim, error) {
 	}
 	if sm.lookahead <= 0 {
 		// A link without delay: the nodes cannot run apart.
+		if nw > 1 {
+			sm.log.Warn("the latency model's smallest delay is 0: the nodes run on one worker (give the latency a min above 0 to run them in parallel)", "nodes", s.Nodes)
+		}
 		nw = 1
 	}
 	for i := range nw + 1 {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -51,7 +52,10 @@ type message struct {
 	shard     int
 	origin    int32
 	published bool
-	gm        *gossipsubpb.Message
+	// accepted: an attacker's message some node accepted (set by the
+	// workers, read between windows).
+	accepted atomic.Bool
+	gm       *gossipsubpb.Message
 	// index is its place in sim.msgs (honest messages).
 	index int32
 	// hop is, for each node that existed at the publish, the hop of its
@@ -205,6 +209,8 @@ func (sm *sim) prove(all []pending) error {
 		switch atk.attack.Kind {
 		case AttackOverRate:
 			count := map[uint64]uint64{}
+			atk.uses = map[[2]uint64][]int{}
+			atk.keys = make([][2]uint64, len(atk.times))
 			for k := range atk.times {
 				p := &all[atk.first+k]
 				e := epochOf(p.at)
@@ -213,6 +219,9 @@ func (sm *sim) prove(all []pending) error {
 				if j < limit {
 					p.kind = kindAttackValid
 				}
+				key := [2]uint64{e, j % limit}
+				atk.keys[k] = key
+				atk.uses[key] = append(atk.uses[key], k)
 				pv.add(atk.member, j%limit, e, p.wm)
 			}
 		case AttackInvalidProof:

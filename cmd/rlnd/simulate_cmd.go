@@ -90,6 +90,10 @@ func newSimulateCmd(runSim simulationRunner) *cobra.Command {
 				Logger:       slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 				ArtefactsDir: artefactsDir,
 			}
+			if os.Getenv("GOGC") == "" {
+				// One run in this process: collect garbage less often.
+				opts.GCPercent = simulation.GCPercentFor(s)
+			}
 			var bar *simulation.ProgressBar
 			if !quiet {
 				bar = simulation.NewProgressBar(stderr, isTerminal(stderr))
