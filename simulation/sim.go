@@ -222,6 +222,17 @@ func newSim(ctx context.Context, s Scenario, o Options) (*sim, error) {
 	sm.lat = newLatencyModel(s.Network.Latency, s.Seed)
 	sm.lookahead = int64(sm.lat.min())
 	sm.router, sm.proto = routerConfig(&sm.s)
+	// Every node would hash each copy it gets to find its id; a run's
+	// messages have theirs already (the same function of the same bytes),
+	// and the routers then share one string per id. byPtr is written only
+	// between windows.
+	msgID := sm.router.MsgID
+	sm.router.MsgID = func(m *gossipsubpb.Message) string {
+		if x := sm.byPtr[m]; x != nil {
+			return x.id
+		}
+		return msgID(m)
+	}
 	sm.heartbeat = int64(sm.router.Params.HeartbeatInterval)
 	for sh := range s.Shards {
 		t, err := autoshard.NewPubsubTopic(cluster, sh)
