@@ -42,6 +42,10 @@ type Options struct {
 	// out of the caches). It is the process's setting: set it only when
 	// one run at a time is in the process.
 	GCPercent int
+	// Observe, when set, is filled with what a replay of the run on real
+	// nodes needs (the links when Warmup ended, who published each honest
+	// message when); the Result is the same with or without it.
+	Observe *Observation
 }
 
 // Run simulates a scenario and returns what it measured. The scenario is
@@ -76,6 +80,9 @@ func Run(ctx context.Context, s Scenario, o Options) (*Result, error) {
 		return nil, fmt.Errorf("simulation: %w", err)
 	}
 	res := sm.result()
+	if o.Observe != nil {
+		sm.observeTraffic(o.Observe)
+	}
 	res.Sim = SimStats{WallTime: time.Since(start), PeakRSSMiB: peakRSSMiB(), Events: sm.events()}
 	if sm.notAccepted > 0 {
 		sm.log.Warn("honest messages were not accepted by some validations", "count", sm.notAccepted)
