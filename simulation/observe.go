@@ -13,6 +13,10 @@ type Observation struct {
 	// Links are the pairs of node indices connected when Warmup ended,
 	// each pair once, lower index first, sorted.
 	Links [][2]int
+	// Dialers are, for each link, the node of the two that dialled it
+	// (the outbound end, which gossipsub's Dout and the peer manager's
+	// budgets tell apart).
+	Dialers []int
 	// Origins and Offsets are, for each honest message in publish order,
 	// the node that published it (-1: none was, e.g. no publisher was up)
 	// and the time it was due, since the end of Warmup (the publisher
@@ -29,23 +33,35 @@ type Observation struct {
 // alone between windows, so taken before the first event at or after
 // the end of Warmup it is the topology the measured phase started with.
 func (sm *sim) observeLinks(o *Observation) {
-	o.Links = o.Links[:0]
+	type link struct {
+		ends   [2]int
+		dialer int
+	}
+	var ls []link
 	for i, n := range sm.nodes {
 		if !n.up {
 			continue
 		}
 		for _, c := range n.conns {
-			if int(c.peer) > i {
-				o.Links = append(o.Links, [2]int{i, int(c.peer)})
+			if j := int(c.peer); j > i {
+				d := j
+				if c.out {
+					d = i
+				}
+				ls = append(ls, link{[2]int{i, j}, d})
 			}
 		}
 	}
-	slices.SortFunc(o.Links, func(a, b [2]int) int {
-		if a[0] != b[0] {
-			return a[0] - b[0]
+	slices.SortFunc(ls, func(a, b link) int {
+		if a.ends[0] != b.ends[0] {
+			return a.ends[0] - b.ends[0]
 		}
-		return a[1] - b[1]
+		return a.ends[1] - b.ends[1]
 	})
+	o.Links, o.Dialers = make([][2]int, len(ls)), make([]int, len(ls))
+	for k, l := range ls {
+		o.Links[k], o.Dialers[k] = l.ends, l.dialer
+	}
 }
 
 // observeTraffic records the honest messages' publishers and times, and

@@ -22,9 +22,15 @@ func TestObserve(t *testing.T) {
 	}
 
 	degree := make([]int, s.Nodes)
+	if len(obs.Dialers) != len(obs.Links) {
+		t.Fatalf("%d dialers for %d links", len(obs.Dialers), len(obs.Links))
+	}
 	for k, l := range obs.Links {
 		if l[0] < 0 || l[0] >= l[1] || l[1] >= s.Nodes {
 			t.Fatalf("link %d is %v: want 0 <= a < b < %d", k, l, s.Nodes)
+		}
+		if d := obs.Dialers[k]; d != l[0] && d != l[1] {
+			t.Fatalf("link %d is %v, dialled by node %d: want one of its ends", k, l, d)
 		}
 		if k > 0 {
 			p := obs.Links[k-1]
