@@ -67,6 +67,7 @@ func honestyScenario(t *testing.T) Scenario {
 	s.Duration = 20 * time.Second
 	s.Traffic.Rate = 3
 	s.Network.Latency = Latency{Kind: "fixed", Fixed: time.Millisecond}
+	s.RLN.VerifyCost = 600 * time.Microsecond
 	if v := os.Getenv("RLND_HONESTY_SEED"); v != "" {
 		seed, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
@@ -92,14 +93,23 @@ func honestyScenario(t *testing.T) Scenario {
 //     (relay/pubsub), so two of them run gossipsub v1.2 and send
 //     IDONTWANT for messages over 512 bytes, as the simulator's
 //     IDONTWANT mode does;
-//   - a fixed 1 ms link delay: loopback's own delay is tens of
-//     microseconds, but a hop between two rlnd nodes also crosses the
-//     sender's event loop and writer, noise encryption, yamux and the
-//     receiver's reader and event loop, each a goroutine hand-off that
-//     on two loaded cores costs a fraction of a millisecond; what
-//     matters for the comparison is that the delay is small beside the
-//     RLN verification (a few ms, measured by the simulator before its
-//     run and paid for real by the nodes), which it is either way;
+//   - a fixed 1 ms link delay and a fixed 600 µs verification cost. In
+//     the simulator, where every hop costs the same, hop counts do not
+//     depend on either, and duplicates depend only on which is larger:
+//     with the link faster than a verification, a node's IDONTWANT
+//     (sent on receipt) reaches the peers that got the message when it
+//     did before they forward it, and duplicates fall about fourfold
+//     (1.03 a message for this scenario at 100 µs, 4.04 from 1 ms to
+//     20 ms). On this testbed the link is the slower: a hop between two
+//     of the 30 nodes crosses the sender's event loop and writer, noise,
+//     yamux and the receiver's reader and event loop, goroutine
+//     hand-offs that wait for one of two shared cores: a message takes
+//     20 to 50 ms to reach all 30 nodes in three or four hops (the
+//     table's "time to all nodes"; 5 to 7 ms in the simulator), against
+//     0.6 ms of CPU for a verification (this machine's median when idle; the
+//     simulator's own measurement swung from 0.57 to 0.89 ms with the
+//     machine's load, and fixing it keeps the simulator's side the same
+//     from run to run);
 //   - 20 s of traffic at 3 messages a second (60 messages, 60 proofs),
 //     after the preset's 10 s warmup, and its 5 s drain.
 //
@@ -143,9 +153,16 @@ func TestSimulatorAgreesWithRealNodes(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "%-26s %12s %12s  %-34s %s\n", r.name, r.sim, r.real, r.tolerance, verdict)
 	}
-	fmt.Fprintf(&b, "%-26s %12s %12s  (not compared)\n", "hop histogram", fmtHist(sim.hops), fmtHist(real.hops))
-	fmt.Fprintf(&b, "%-26s %12.2f %12.2f  (not compared)\n", "mean mesh degree", sim.meshMean, real.meshMean)
-	fmt.Fprintf(&b, "%-26s %12s %12s  (not compared)\n", "duplicates/message p50", "-", strconv.FormatFloat(real.dupP50, 'f', 2, 64))
+	note := func(name, sv, rv, why string) {
+		fmt.Fprintf(&b, "%-26s %12s %12s  %s\n", name, sv, rv, why)
+	}
+	note("path hop histogram", fmtHist(sim.pathHops), fmtHist(real.pathHops), "(reported)")
+	note("hop histogram", fmtHist(sim.hops), fmtHist(real.hops), "(reported)")
+	note("hops max", strconv.Itoa(len(sim.hops)-1), strconv.Itoa(len(real.hops)-1), "(reported: see the tolerances)")
+	note("receipts overtaken", "0", strconv.FormatFloat(real.overtaken, 'f', 3, 64), "(reported: share of first copies off the shortest path)")
+	note("mean mesh degree", strconv.FormatFloat(sim.meshMean, 'f', 2, 64), strconv.FormatFloat(real.meshMean, 'f', 2, 64), "(reported)")
+	note("time to all nodes p50", strconv.FormatFloat(sim.to100, 'f', 1, 64)+" ms", strconv.FormatFloat(real.to100, 'f', 1, 64)+" ms", "(reported: the testbed shares two cores)")
+	note("duplicates/message p50", "-", strconv.FormatFloat(real.dupP50, 'f', 2, 64), "(reported)")
 	t.Log(b.String())
 	if failed {
 		t.Fatal("the simulator and the real nodes disagree beyond the stated tolerances (table above)")
@@ -157,15 +174,27 @@ type figures struct {
 	messages int
 	delivery float64
 	// dups is the mean over messages of the copies a node received beyond
-	// its first, over the nodes that received it (the publisher counted).
-	dups     float64
-	dupP50   float64
-	hops     []int64 // first receipts by hop count
-	meshMean float64
+	// its first, over the nodes that received it (the publisher counted);
+	// dupP50 the median over messages (real side only).
+	dups, dupP50 float64
+	// hops are the first receipts by the hops their copy travelled;
+	// pathHops by the hops of the shortest forwarding path (the
+	// publisher to all its peers, the others to their mesh peers): what
+	// the hop would be if every hop took the same time. In the simulator,
+	// where every hop does, they are one histogram.
+	hops, pathHops []int64
+	// overtaken is the share of first receipts whose copy came along a
+	// longer path than the shortest.
+	overtaken float64
+	meshMean  float64
+	// to100 is the median over messages of the time to reach every node,
+	// in ms.
+	to100 float64
 }
 
 func simFigures(r *Result) figures {
-	f := figures{messages: r.Messages, delivery: r.DeliveryRatio, dups: r.DuplicatesPerMessage, hops: r.HopCounts}
+	f := figures{messages: r.Messages, delivery: r.DeliveryRatio, dups: r.DuplicatesPerMessage,
+		hops: r.HopCounts, pathHops: r.HopCounts, to100: r.Latency.To100.P50}
 	n, sum := 0, 0
 	for d, c := range r.MeshDegrees {
 		n += c
@@ -177,7 +206,7 @@ func simFigures(r *Result) figures {
 	return f
 }
 
-// histMean, histRank and histMax read a hop histogram.
+// histMean is a hop histogram's mean.
 func histMean(h []int64) float64 {
 	var n, sum int64
 	for k, c := range h {
@@ -190,17 +219,18 @@ func histMean(h []int64) float64 {
 	return float64(sum) / float64(n)
 }
 
-// histRank is the nearest-rank percentile p (as the simulator's Hops).
+// histRank is a hop histogram's nearest-rank percentile p (as the
+// simulator's Hops).
 func histRank(h []int64, p float64) int {
 	var n int64
 	for _, c := range h {
 		n += c
 	}
-	k := int64(math.Ceil(p * float64(n)))
+	k := max(int64(math.Ceil(p*float64(n))), 1)
 	acc := int64(0)
 	for v, c := range h {
 		acc += c
-		if acc >= max(k, 1) {
+		if acc >= k {
 			return v
 		}
 	}
@@ -221,48 +251,69 @@ type row struct {
 	ok                         bool
 }
 
-// The tolerances, and why.
+// The tolerances, and why (the figures quoted are from 11 runs on the
+// project's 2-core machine, under the load of other builds: 6 with seed
+// 1 and one each with seeds 2 to 6).
 //
 // Delivery: an honest network on loopback loses nothing in either; any
 // loss is a fault, so both must be 1 within half a percent.
 //
-// Duplicates per message: with IDONTWANT a node's duplicates come from
-// mesh peers whose copy was already on its way when the node's IDONTWANT
-// (sent on receipt, before validation) reached them, and from peers that
-// finished validating at about the same time as it did. Which of these
-// races a node loses depends on the meshes (random in both, drawn from
-// the same links) and on timing: in the simulator every node has a CPU
-// of its own and each hop costs the link delay plus one verification,
-// while the 30 real nodes share two cores, so a wave of verifications
-// queues. 20% allows for that; a model that forgot IDONTWANT or flood
-// publishing is off by a factor.
+// Duplicates per message: mostly the meshes' sizes (each node forwards
+// to its mesh peers but the one it got the message from), which both
+// sides draw with the same router code from the same links but other
+// random choices (mean mesh degree 6.4 to 7.1 real, 6.5 to 6.9
+// simulated), and the timing of the races between peers that got a
+// message at once. The real figure ran 0.9% below to 11.4% above the
+// simulator's, following the ratio of the mesh degrees plus about 5%.
+// 20% holds that with room for load; a wrong forwarding model is off
+// by more (flooding gives 5.68 here, IDONTWANT with a link faster than
+// a verification 1.03, against 4.0 to 4.5 real).
 //
-// Hops: the path a first copy takes is the fastest, which in both is the
-// one with the fewest verifications on it, unless real scheduling lets a
-// longer path overtake. Mean within 0.3 hop or 15%, the median equal,
-// the farthest within one hop.
+// Hops along the shortest forwarding path: what the meshes make of the
+// links, if every hop took the same time. Mean within pathMeanTol (the
+// meshes' randomness moved it by 0.019 at most), the median equal, the
+// farthest within one hop.
+//
+// Hops as travelled: the real nodes' hops take unequal times, most of
+// it waiting for a core, so a copy along a longer path sometimes arrives
+// first, which with equal hops cannot happen: 9% to 15% of the real
+// first receipts were such (the table's "receipts overtaken"), each
+// about one hop longer, and the real mean ran 0.10 to 0.17 above the
+// simulator's. The simulator gives every node its own CPU, as a real
+// deployment does, and does not model this testbed's scheduling: the
+// mean is compared within hopsMeanAbs, the median equal, p99 within one
+// hop. The farthest hop is reported, not compared: a handful of
+// overtaken receipts among some 1,700 set it (4 to 6 real, 3 simulated).
 const (
 	deliveryTol = 0.005
 	dupsTol     = 0.20
+	pathMeanTol = 0.05
 	hopsMeanAbs = 0.3
-	hopsMeanRel = 0.15
 )
 
 func compareHonesty(sim, real figures) []row {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+	itoa := strconv.Itoa
 	var rows []row
-	rows = append(rows, row{"messages", strconv.Itoa(sim.messages), strconv.Itoa(real.messages), "equal", sim.messages == real.messages})
+	rows = append(rows, row{"messages", itoa(sim.messages), itoa(real.messages), "equal", sim.messages == real.messages})
 	rows = append(rows, row{"delivery ratio", f(sim.delivery), f(real.delivery), "both >= 0.995",
 		sim.delivery >= 1-deliveryTol && real.delivery >= 1-deliveryTol})
 	dr := math.Abs(real.dups-sim.dups) / max(sim.dups, 1e-9)
 	rows = append(rows, row{"duplicates/message", f(sim.dups), f(real.dups), fmt.Sprintf("within %.0f%% (is %.1f%%)", dupsTol*100, dr*100), dr <= dupsTol})
-	sm, rm := histMean(sim.hops), histMean(real.hops)
-	tol := max(hopsMeanAbs, hopsMeanRel*sm)
-	rows = append(rows, row{"hops mean", f(sm), f(rm), fmt.Sprintf("within %.2f (is %.2f)", tol, math.Abs(rm-sm)), math.Abs(rm-sm) <= tol})
-	sp, rp := histRank(sim.hops, 0.5), histRank(real.hops, 0.5)
-	rows = append(rows, row{"hops p50", strconv.Itoa(sp), strconv.Itoa(rp), "equal", sp == rp})
-	sx, rx := len(sim.hops)-1, len(real.hops)-1
-	rows = append(rows, row{"hops max", strconv.Itoa(sx), strconv.Itoa(rx), "within 1", sx >= 0 && rx >= 0 && abs(sx-rx) <= 1})
+
+	sm, rm := histMean(sim.pathHops), histMean(real.pathHops)
+	rows = append(rows, row{"path hops mean", f(sm), f(rm), fmt.Sprintf("within %.2f (is %.3f)", pathMeanTol, math.Abs(rm-sm)), math.Abs(rm-sm) <= pathMeanTol})
+	sp, rp := histRank(sim.pathHops, 0.5), histRank(real.pathHops, 0.5)
+	rows = append(rows, row{"path hops p50", itoa(sp), itoa(rp), "equal", sp == rp})
+	sx, rx := len(sim.pathHops)-1, len(real.pathHops)-1
+	rows = append(rows, row{"path hops max", itoa(sx), itoa(rx), "within 1", sx > 0 && rx > 0 && abs(sx-rx) <= 1})
+
+	sm, rm = histMean(sim.hops), histMean(real.hops)
+	rows = append(rows, row{"hops mean", f(sm), f(rm), fmt.Sprintf("within %.2f (is %.3f)", hopsMeanAbs, math.Abs(rm-sm)), math.Abs(rm-sm) <= hopsMeanAbs})
+	sp, rp = histRank(sim.hops, 0.5), histRank(real.hops, 0.5)
+	rows = append(rows, row{"hops p50", itoa(sp), itoa(rp), "equal", sp == rp})
+	sp, rp = histRank(sim.hops, 0.99), histRank(real.hops, 0.99)
+	rows = append(rows, row{"hops p99", itoa(sp), itoa(rp), "within 1", abs(sp-rp) <= 1})
 	return rows
 }
 
@@ -429,23 +480,55 @@ func (rn *realNetwork) checkLinks(obs *Observation) []string {
 	return bad
 }
 
+// meshes are the nodes' meshes on the topic, as node indices.
+func (rn *realNetwork) meshes() [][]int {
+	out := make([][]int, len(rn.nodes))
+	for i, nd := range rn.nodes {
+		for _, p := range nd.Relay().PubSub().MeshPeers(rn.topic) {
+			if j, ok := rn.index[p]; ok {
+				out[i] = append(out[i], j)
+			}
+		}
+		slices.Sort(out[i])
+	}
+	return out
+}
+
 // receipt is a message delivered to a node by the relay.
 type receipt struct {
 	hash wire.MessageHash
 	from peer.ID
+	at   time.Time
+}
+
+// traffic is what the real nodes did with the observed traffic.
+type traffic struct {
+	hashes    []wire.MessageHash
+	published []bool
+	sentAt    []time.Time // Publish called (the publisher validates, then sends)
+	// marks[k] is the nodes' duplicates counted before message k was
+	// published; the last one after the drain.
+	marks []uint64
+	got   [][]receipt // by node
+	// meshes are the meshes when the traffic started; changed counts the
+	// nodes whose mesh was another after the drain.
+	meshes  [][]int
+	changed int
 }
 
 // run publishes the observed traffic and measures it.
 func (rn *realNetwork) run(ctx context.Context, t *testing.T, s Scenario, obs *Observation, prover *rln.Prover) figures {
 	t.Helper()
 	msgs, lag := rn.prove(ctx, t, s, obs, prover)
+	n := len(rn.nodes)
+	tr := &traffic{hashes: make([]wire.MessageHash, len(msgs)), published: make([]bool, len(msgs)),
+		sentAt: make([]time.Time, len(msgs)), marks: make([]uint64, len(msgs)+1), got: make([][]receipt, n)}
 
 	// Every node's deliveries, each recorded by a goroutine the test
 	// stops (Cancel closes the channel) and waits for.
-	got := make([][]receipt, len(rn.nodes))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	subs := make([]*relay.Subscription, len(rn.nodes))
+	subs := make([]*relay.Subscription, n)
 	for i, nd := range rn.nodes {
 		subs[i] = nd.Relay().Subscribe()
 		wg.Go(func() {
@@ -454,7 +537,7 @@ func (rn *realNetwork) run(ctx context.Context, t *testing.T, s Scenario, obs *O
 					continue
 				}
 				mu.Lock()
-				got[i] = append(got[i], receipt{env.Hash, env.From})
+				tr.got[i] = append(tr.got[i], receipt{env.Hash, env.From, env.Received})
 				mu.Unlock()
 			}
 		})
@@ -470,20 +553,18 @@ func (rn *realNetwork) run(ctx context.Context, t *testing.T, s Scenario, obs *O
 	}
 	defer stop()
 	dupTotal := func() uint64 {
-		var n uint64
+		var total uint64
 		for _, nd := range rn.nodes {
-			n += nd.Relay().PubSub().Stats().Duplicates
+			total += nd.Relay().PubSub().Stats().Duplicates
 		}
-		return n
+		return total
 	}
 
 	// The traffic: message k from node Origins[k] at Offsets[k] after
 	// the start (the pacing of the scenario's traffic; nothing waits on
 	// it). The duplicates counted before each publish close the previous
 	// message's count.
-	hashes := make([]wire.MessageHash, len(msgs))
-	published := make([]bool, len(msgs))
-	marks := make([]uint64, len(msgs)+1)
+	tr.meshes = rn.meshes()
 	start := time.Now()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -497,12 +578,13 @@ func (rn *realNetwork) run(ctx context.Context, t *testing.T, s Scenario, obs *O
 			t.Fatal(ctx.Err())
 		case <-timer.C:
 		}
-		marks[k] = dupTotal()
+		tr.marks[k] = dupTotal()
+		tr.sentAt[k] = time.Now()
 		h, _, err := rn.nodes[obs.Origins[k]].Relay().Publish(rn.topic, m)
 		if err != nil {
 			t.Fatalf("message %d from node %d: %v", k, obs.Origins[k], err)
 		}
-		hashes[k], published[k] = h, true
+		tr.hashes[k], tr.published[k] = h, true
 	}
 	late := time.Since(start.Add(obs.Offsets[len(obs.Offsets)-1]))
 
@@ -510,38 +592,42 @@ func (rn *realNetwork) run(ctx context.Context, t *testing.T, s Scenario, obs *O
 	// still for a heartbeat.
 	expected := 0
 	for k := range msgs {
-		if published[k] {
-			expected += len(rn.nodes) - 1
+		if tr.published[k] {
+			expected += n - 1
 		}
 	}
 	count := func() int {
 		mu.Lock()
 		defer mu.Unlock()
-		n := 0
-		for _, rs := range got {
-			n += len(rs)
+		c := 0
+		for _, rs := range tr.got {
+			c += len(rs)
 		}
-		return n
+		return c
 	}
 	if err := waitFor(ctx, deliveryBound, func() bool { return count() >= expected }); err != nil {
 		t.Logf("real: not every message reached every node within %v of the last publish (%d of %d deliveries)", deliveryBound, count(), expected)
 	}
 	prev, since := dupTotal(), time.Now()
 	_ = waitFor(ctx, dupSettle, func() bool {
-		if n := dupTotal(); n != prev {
-			prev, since = n, time.Now()
+		if d := dupTotal(); d != prev {
+			prev, since = d, time.Now()
 		}
 		return time.Since(since) >= time.Second
 	})
-	marks[len(msgs)] = prev
+	tr.marks[len(msgs)] = prev
 	stop() // the receipts are complete: no recorder writes them any more
 	if bad := rn.checkLinks(obs); len(bad) > 0 {
 		t.Fatalf("during the traffic the real links changed: %s", strings.Join(bad, "; "))
 	}
-	t.Logf("real: %d messages proved before the traffic (timestamps %.1f s behind their publish), the last published %.0f ms late",
-		len(msgs), lag.Seconds(), float64(late.Milliseconds()))
-
-	return rn.measure(t, obs, hashes, published, marks, got)
+	for i, m := range rn.meshes() {
+		if !slices.Equal(m, tr.meshes[i]) {
+			tr.changed++
+		}
+	}
+	t.Logf("real: %d messages proved before the traffic (timestamps %.1f s behind their publish), the last published %.0f ms late; %d of %d meshes changed during the traffic",
+		len(msgs), lag.Seconds(), float64(late.Milliseconds()), tr.changed, n)
+	return rn.measure(t, obs, tr)
 }
 
 // prove makes every message's WakuMessage with a real proof before the
@@ -599,31 +685,41 @@ func (rn *realNetwork) prove(ctx context.Context, t *testing.T, s Scenario, obs 
 // published messages and the nodes but their publisher; duplicates per
 // message from the counters' deltas between publishes; hop counts from
 // each receipt's sender (the publisher at hop 0, a node one hop beyond
-// the node its first copy came from).
-func (rn *realNetwork) measure(t *testing.T, obs *Observation, hashes []wire.MessageHash, published []bool, marks []uint64, got [][]receipt) figures {
+// the node its first copy came from); and each receipt's shortest
+// forwarding path (the publisher sends to every peer, the others to
+// their mesh peers), the hop count it would have had if every hop took
+// the same time.
+func (rn *realNetwork) measure(t *testing.T, obs *Observation, tr *traffic) figures {
 	t.Helper()
+	n := len(rn.nodes)
+	links := make([][]int, n)
+	for _, l := range obs.Links {
+		links[l[0]] = append(links[l[0]], l[1])
+		links[l[1]] = append(links[l[1]], l[0])
+	}
 	byHash := map[wire.MessageHash]int{}
-	for k, h := range hashes {
-		if published[k] {
+	for k, h := range tr.hashes {
+		if tr.published[k] {
 			byHash[h] = k
 		}
 	}
-	n := len(rn.nodes)
 	// from[k][i] is the node message k first came to node i from (-2:
-	// not received, -1: the publisher itself).
-	from := make([][]int, len(hashes))
+	// not received, -1: the publisher itself); at[k][i] when.
+	from := make([][]int, len(tr.hashes))
+	at := make([][]time.Time, len(tr.hashes))
 	for k := range from {
 		from[k] = make([]int, n)
+		at[k] = make([]time.Time, n)
 		for i := range from[k] {
 			from[k][i] = -2
 		}
-		if published[k] {
+		if tr.published[k] {
 			from[k][obs.Origins[k]] = -1
 		}
 	}
 	var f figures
 	delivered, expected := 0, 0
-	for i, rs := range got {
+	for i, rs := range tr.got {
 		for _, r := range rs {
 			k, ok := byHash[r.hash]
 			if !ok || from[k][i] != -2 {
@@ -633,14 +729,20 @@ func (rn *realNetwork) measure(t *testing.T, obs *Observation, hashes []wire.Mes
 			if !ok {
 				t.Fatalf("node %d got message %d from %s, none of the network's nodes", i, k, r.from)
 			}
-			from[k][i] = j
+			from[k][i], at[k][i] = j, r.at
 			delivered++
 		}
 	}
-	var hist []int64
-	var rates []float64
-	for k := range hashes {
-		if !published[k] {
+	add := func(h *[]int64, v int) {
+		for len(*h) <= v {
+			*h = append(*h, 0)
+		}
+		(*h)[v]++
+	}
+	var rates, to100 []float64
+	receipts, overtaken := 0, 0
+	for k := range tr.hashes {
+		if !tr.published[k] {
 			continue
 		}
 		f.messages++
@@ -664,24 +766,36 @@ func (rn *realNetwork) measure(t *testing.T, obs *Observation, hashes []wire.Mes
 			}
 			return hop[i]
 		}
+		path := forwardingPaths(obs.Origins[k], links, tr.meshes)
 		receivers := 1
+		last := time.Duration(0)
 		for i := range n {
 			if from[k][i] < 0 {
 				continue
 			}
 			receivers++
-			if h := hopOf(i, 0); h > 0 {
-				for len(hist) <= h {
-					hist = append(hist, 0)
+			last = max(last, at[k][i].Sub(tr.sentAt[k]))
+			h := hopOf(i, 0)
+			if h <= 0 {
+				continue
+			}
+			add(&f.hops, h)
+			receipts++
+			if path[i] > 0 {
+				add(&f.pathHops, path[i])
+				if h > path[i] {
+					overtaken++
 				}
-				hist[h]++
 			}
 		}
+		if receivers == n {
+			to100 = append(to100, float64(last.Microseconds())/1000)
+		}
 		next := k + 1
-		for next < len(hashes) && !published[next] {
+		for next < len(tr.hashes) && !tr.published[next] {
 			next++
 		}
-		rates = append(rates, float64(marks[next]-marks[k])/float64(receivers))
+		rates = append(rates, float64(tr.marks[next]-tr.marks[k])/float64(receivers))
 	}
 	if expected > 0 {
 		f.delivery = float64(delivered) / float64(expected)
@@ -694,13 +808,43 @@ func (rn *realNetwork) measure(t *testing.T, obs *Observation, hashes []wire.Mes
 		f.dups = sum / float64(len(rates))
 		f.dupP50 = percentiles(rates).P50
 	}
-	f.hops = hist
+	if receipts > 0 {
+		f.overtaken = float64(overtaken) / float64(receipts)
+	}
+	f.to100 = percentiles(to100).P50
 	mesh := 0
-	for _, nd := range rn.nodes {
-		mesh += len(nd.Relay().PubSub().MeshPeers(rn.topic))
+	for _, m := range tr.meshes {
+		mesh += len(m)
 	}
 	f.meshMean = float64(mesh) / float64(n)
 	return f
+}
+
+// forwardingPaths are the hops of the shortest path from the publisher o
+// to each node (-1: none) where the publisher sends to every peer (flood
+// publishing) and every other node to its mesh peers.
+func forwardingPaths(o int, links, meshes [][]int) []int {
+	d := make([]int, len(links))
+	for i := range d {
+		d[i] = -1
+	}
+	d[o] = 0
+	var queue []int
+	for _, j := range links[o] {
+		d[j] = 1
+		queue = append(queue, j)
+	}
+	for len(queue) > 0 {
+		x := queue[0]
+		queue = queue[1:]
+		for _, y := range meshes[x] {
+			if d[y] < 0 {
+				d[y] = d[x] + 1
+				queue = append(queue, y)
+			}
+		}
+	}
+	return d
 }
 
 // waitFor polls cond every 50 ms until it holds, d passes or ctx ends.
