@@ -62,9 +62,12 @@ vet:
 # and the PostgreSQL tests fail rather than skip without one.
 # The 40-node discovery network (node/discovery_net_test.go), without the
 # race detector: go-ethereum's discv5 table races on its own under it (see
-# the file's comment).
+# the file's comment). The simulator's honesty check against 30 real nodes
+# on loopback (simulation/honesty_test.go), without it too: the detector
+# would slow the real nodes and their timing is what is compared.
 net-test:
 	$(GO) test -count=1 -run 'TestFortyNodesFromOneENR' ./node
+	$(GO) test -count=1 -run 'TestSimulatorAgreesWithRealNodes' ./simulation
 
 race:
 	RLND_REQUIRE_POSTGRES=1 PG_MAJOR=$(PG_MAJOR) .ci/with-postgres $(GO) test -race -count=1 $(PKGS)

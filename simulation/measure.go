@@ -59,6 +59,7 @@ func (sm *sim) result() *Result {
 		res.DuplicatesPerMessage = sum / float64(len(dupRates))
 	}
 	res.Hops = hopPercentiles(&t.hops)
+	res.HopCounts = hopCounts(&t.hops)
 	res.Bandwidth = sm.bandwidth()
 	for _, n := range sm.nodes {
 		if !n.up || n.r == nil {
@@ -188,6 +189,21 @@ func hopPercentiles(hops *[hopUnknown]int64) Percentiles {
 		return float64(maxHop)
 	}
 	return Percentiles{P50: at(0.5), P99: at(0.99), Max: float64(maxHop)}
+}
+
+// hopCounts is the hop histogram up to its last non-empty hop (nil when
+// empty). Copies from a peer whose own hop was unknown are not in it.
+func hopCounts(hops *[hopUnknown]int64) []int64 {
+	last := -1
+	for h, c := range hops {
+		if c > 0 {
+			last = h
+		}
+	}
+	if last < 0 {
+		return nil
+	}
+	return slices.Clone(hops[:last+1])
 }
 
 // bandwidth is each honest node's rates over the part of Duration and

@@ -28,6 +28,10 @@ type Result struct {
 	// Hops: the hop count at which each node first received a message
 	// (p50, p99, max).
 	Hops Percentiles `json:"hops"`
+	// HopCounts is the histogram behind Hops: HopCounts[h] is the first
+	// receipts of honest messages by a node h hops from the publisher
+	// (empty without any).
+	HopCounts []int64 `json:"hop_counts,omitempty"`
 	// MeshDegrees is the distribution of mesh sizes at the end (degree ->
 	// nodes), over every node's shards.
 	MeshDegrees map[int]int `json:"mesh_degrees"`

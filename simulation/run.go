@@ -43,6 +43,10 @@ type Options struct {
 	// one run at a time is in the process. GCPercentFor gives the one
 	// `rlnd simulate` uses.
 	GCPercent int
+	// Observe, when set, is filled with what a replay of the run on real
+	// nodes needs (the links when Warmup ended, who published each honest
+	// message when); the Result is the same with or without it.
+	Observe *Observation
 }
 
 // GCPercentFor is the garbage collector's percent for a run of s alone in
@@ -88,6 +92,9 @@ func Run(ctx context.Context, s Scenario, o Options) (*Result, error) {
 		return nil, fmt.Errorf("simulation: %w", err)
 	}
 	res := sm.result()
+	if o.Observe != nil {
+		sm.observeTraffic(o.Observe)
+	}
 	res.Sim = SimStats{WallTime: time.Since(start), PeakRSSMiB: peakRSSMiB(), Events: sm.events()}
 	if sm.notAccepted > 0 {
 		sm.log.Warn("honest messages were not accepted by some validations", "count", sm.notAccepted)

@@ -436,6 +436,7 @@ func (sm *sim) handOver() {
 func (sm *sim) run() error {
 	step := max(sm.end/100, 1)
 	nextProgress := int64(0)
+	observed := sm.o.Observe == nil
 	var wg sync.WaitGroup
 	errs := make([]error, len(sm.workers))
 	for {
@@ -453,6 +454,10 @@ func (sm *sim) run() error {
 			tg = sm.gq.peek().at
 		}
 		t := min(tl, tg)
+		if !observed && t >= sm.measureFrom {
+			sm.observeLinks(sm.o.Observe)
+			observed = true
+		}
 		if t > sm.end {
 			break
 		}
@@ -501,6 +506,9 @@ func (sm *sim) run() error {
 			}
 		}
 		sm.handOver()
+	}
+	if !observed {
+		sm.observeLinks(sm.o.Observe)
 	}
 	for _, w := range sm.workers {
 		w.now = sm.end
