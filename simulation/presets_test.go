@@ -12,7 +12,7 @@ func TestPresetNames(t *testing.T) {
 	t.Parallel()
 	want := []string{
 		"compare-flooding", "compare-gossipsub", "compare-idontwant", "compare-shards8",
-		"nwaku-1kb-10s", "nwaku-1kb-1s", "scale-100k", "scale-10k", "shadow-10kb", "small", "spam",
+		"large-gossipsub", "large-idontwant", "nwaku-1kb-10s", "nwaku-1kb-1s", "scale-100k", "scale-10k", "shadow-10kb", "small", "spam",
 	}
 	if got := PresetNames(); !slices.Equal(got, want) {
 		t.Fatalf("PresetNames() = %v, want %v", got, want)
@@ -113,6 +113,20 @@ func TestPresetParameters(t *testing.T) {
 		if !equalYAML(t, s, base) {
 			t.Errorf("%s differs from compare-gossipsub in more than mode and shards", name)
 		}
+	}
+	// The large-message pair differs in its router only, and has Waku's
+	// largest message on links where a transmission takes milliseconds.
+	large := get("large-gossipsub")
+	if large.Mode != ModeGossipsub || large.Traffic.MessageSize != 150*1024 || large.Network.UploadBps != 100_000_000 {
+		t.Errorf("large-gossipsub: want gossipsub, 150 KiB messages, 100 Mbit/s links")
+	}
+	s := get("large-idontwant")
+	if s.Mode != ModeIDontWant {
+		t.Errorf("large-idontwant: mode %s, want %s", s.Mode, ModeIDontWant)
+	}
+	s.Name, s.Mode = large.Name, large.Mode
+	if !equalYAML(t, s, large) {
+		t.Error("large-idontwant differs from large-gossipsub in more than its mode")
 	}
 }
 
