@@ -117,8 +117,8 @@ func TestPresetParameters(t *testing.T) {
 	// The large-message pair differs in its router only, and has Waku's
 	// largest message on links where a transmission takes milliseconds.
 	large := get("large-gossipsub")
-	if large.Mode != ModeGossipsub || large.Traffic.MessageSize != 150*1024 || large.Network.UploadBps != 100_000_000 {
-		t.Errorf("large-gossipsub: want gossipsub, 150 KiB messages, 100 Mbit/s links")
+	if large.Mode != ModeGossipsub || large.Traffic.MessageSize != 150_000 || large.Network.UploadBps != 100_000_000 {
+		t.Errorf("large-gossipsub: want gossipsub, 150 kB messages, 100 Mbit/s links")
 	}
 	s := get("large-idontwant")
 	if s.Mode != ModeIDontWant {
