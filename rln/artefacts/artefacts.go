@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // File names inside an artefacts folder.
@@ -102,15 +103,19 @@ func describe(st fs.FileInfo) string {
 }
 
 // Check verifies that dir holds every artefact with the right digest; the
-// error names each file that is missing or wrong.
+// error names each file that is missing or wrong, on one line, and wraps
+// each file's error.
 func Check(dir string) error {
-	var errs []error
+	var errs []any
 	for _, st := range Verify(dir) {
 		if st.Status != StatusOK {
 			errs = append(errs, st.Err)
 		}
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf(strings.TrimSuffix(strings.Repeat("%w; ", len(errs)), "; "), errs...)
 }
 
 // Status is what Verify found of one file.

@@ -66,9 +66,9 @@ const (
 func (s Source) String() string {
 	switch s {
 	case SourceConfig:
-		return "configured (rln.artefacts-dir)"
+		return "configured folder (rln.artefacts-dir)"
 	case SourceShared:
-		return "shared (../shared/rln/tree_depth_20 beside the checkout or binary)"
+		return "../shared/rln/tree_depth_20 beside the checkout or binary"
 	case SourceCache:
 		return "cache"
 	case SourceFetch:
@@ -368,19 +368,25 @@ func whatIsWrong(bad []FileStatus) string {
 	return strings.Join(parts, ", ")
 }
 
-// unavailable adds to err where to put which files by hand.
+// unavailable adds to err where to put which files by hand. The message
+// stays one line (the command line prints errors as one, logs hold them as
+// a value).
 func (s *settings) unavailable(err error, sharedNotFound bool) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%v\nTo run without fetching, put these files into %s (the cache; %s names another) or into any folder named by rln.artefacts-dir (RLND_RLN_ARTEFACTS_DIR):",
+	fmt.Fprintf(&b, "%v; to run without fetching, put into %s (the cache; %s names another) or into a folder named by rln.artefacts-dir (RLND_RLN_ARTEFACTS_DIR) these files:",
 		err, s.cache, EnvCache)
-	for _, f := range files {
-		fmt.Fprintf(&b, "\n  %-22s %8d bytes  sha256 %s  from %s", f.Name, f.Size, f.SHA256, f.URL())
+	for i, f := range files {
+		sep := ","
+		if i == 0 {
+			sep = ""
+		}
+		fmt.Fprintf(&b, "%s %s (%d bytes, sha256 %s, from %s)", sep, f.Name, f.Size, f.SHA256, f.URL())
 	}
 	if s.base != "" {
-		fmt.Fprintf(&b, "\n  (this run fetches from %s/<name>, set by %s or the caller)", s.base, EnvURL)
+		fmt.Fprintf(&b, "; this run fetches from %s/<name> (%s or the caller)", s.base, EnvURL)
 	}
 	if sharedNotFound {
-		fmt.Fprintf(&b, "\n  (../shared/rln/tree_depth_20 was looked for beside the working directory, its parents and the binary: not found)")
+		b.WriteString("; ../shared/rln/tree_depth_20 was looked for beside the working directory, its parents and the binary: not found")
 	}
 	return &guideError{msg: b.String(), err: err}
 }

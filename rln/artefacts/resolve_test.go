@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -177,11 +178,11 @@ func TestResolveBadServers(t *testing.T) {
 // checkGuide checks that msg says where to put which files.
 func checkGuide(t *testing.T, msg, cache string) {
 	t.Helper()
-	if !strings.Contains(msg, "put these files into "+cache) || !strings.Contains(msg, "rln.artefacts-dir") {
-		t.Errorf("error does not say where to put the files (%s, or rln.artefacts-dir):\n%s", cache, msg)
+	if !strings.Contains(msg, "put into "+cache+" (the cache") || !strings.Contains(msg, "rln.artefacts-dir") || strings.Contains(msg, "\n") {
+		t.Errorf("error is not one line saying where to put the files (%s, or rln.artefacts-dir):\n%s", cache, msg)
 	}
 	for _, f := range files {
-		if !strings.Contains(msg, f.Name) || !strings.Contains(msg, f.SHA256) || !strings.Contains(msg, f.URL()) {
+		if !strings.Contains(msg, fmt.Sprintf("%s (%d bytes, sha256 %s, from %s)", f.Name, f.Size, f.SHA256, f.URL())) {
 			t.Errorf("error does not name %s with its sha256 and URL:\n%s", f.Name, msg)
 		}
 	}
@@ -210,7 +211,7 @@ func TestResolveFetchRefused(t *testing.T) {
 				t.Fatalf("error %v, want ErrFetchOff", err)
 			}
 			msg := err.Error()
-			for _, w := range []string{tc.want, ZKey + " missing", VKey + " missing", Graph + " missing", "fetches from " + srv.URL()} {
+			for _, w := range []string{tc.want, ZKey + " missing", VKey + " missing", Graph + " missing", "fetches from " + srv.URL() + "/<name>"} {
 				if !strings.Contains(msg, w) {
 					t.Errorf("error does not say %q:\n%s", w, msg)
 				}
