@@ -84,7 +84,7 @@ func Start(ctx context.Context, c Config) (_ *Network, err error) {
 	// on a machine's first run, with a line per file on Progress).
 	loc, err := artefacts.Resolve(ctx, artefacts.Options{Dir: c.ArtefactsDir, Progress: c.Progress})
 	if err != nil {
-		return nil, fmt.Errorf("devnet: RLN artefacts: %w", err)
+		return nil, fmt.Errorf("devnet: %w", err) // "artefacts: ..." says the rest
 	}
 	c.say("RLN artefacts from %s (%s)", loc.Dir, loc.Source)
 	if n.prover, err = rln.LoadProver(loc.Dir, rln.WakuRLNIdentifier); err != nil {
