@@ -133,7 +133,11 @@ done
 [ "$(gets)" = 3 ] || fail "$(gets) requests to the artefacts server, want 3: $(cat "$work/server.log")"
 "${base_env[@]}" "$work/rlnd/bin/rlnd" rln artefacts verify --dir "$work/cache1" >"$work/verify1.log" ||
 	fail "the cache after the demo: $(cat "$work/verify1.log")"
-say "1/3 PASS in $t1 s: make demo passed; the 3 files were fetched (3 requests) and verify says OK"
+mods=$(grep -c '^go: downloading ' "$work/demo1.log" || true)
+if [ "$empty_modcache" = 1 ]; then
+	[ "$mods" -gt 0 ] || fail "GOMODCACHE was empty, yet the build downloaded no module"
+fi
+say "1/3 PASS in $t1 s: make demo passed; the 3 files were fetched (3 requests) and verify says OK; $mods Go modules downloaded"
 
 # 2. With fetching refused, make demo fails with the guidance.
 t0=$(now)
