@@ -19,6 +19,10 @@ import (
 const (
 	EnvConfigFile = "RLND_CONFIG"
 	EnvPreset     = "RLND_PRESET"
+	// EnvArtefactsPrefix starts the variables read by rln/artefacts
+	// (RLND_ARTEFACTS_CACHE, _URL, _FETCH): not configuration keys, and
+	// not unknown ones either.
+	EnvArtefactsPrefix = "RLND_ARTEFACTS_"
 )
 
 // Source says where Load reads configuration from. Each layer overrides the
@@ -162,7 +166,8 @@ func applyEnv(cfg *Config, table []keySpec, env []string) []error {
 	var problems []error
 	for _, entry := range env {
 		name, value, ok := strings.Cut(entry, "=")
-		if !ok || !strings.HasPrefix(name, envPrefix) || name == EnvConfigFile || name == EnvPreset {
+		if !ok || !strings.HasPrefix(name, envPrefix) || name == EnvConfigFile || name == EnvPreset ||
+			strings.HasPrefix(name, EnvArtefactsPrefix) {
 			continue
 		}
 		k, ok := byEnv[name]

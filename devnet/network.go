@@ -80,11 +80,14 @@ func Start(ctx context.Context, c Config) (_ *Network, err error) {
 	if n.base, err = config.Preset("devnet"); err != nil {
 		return nil, err
 	}
-	dir := c.ArtefactsDir
-	if dir == "" {
-		dir = artefacts.DefaultDir()
+	// The configured folder, else ../shared, else the cache (fetched into
+	// on a machine's first run, with a line per file on Progress).
+	loc, err := artefacts.Resolve(ctx, artefacts.Options{Dir: c.ArtefactsDir, Progress: c.Progress})
+	if err != nil {
+		return nil, fmt.Errorf("devnet: %w", err) // "artefacts: ..." says the rest
 	}
-	if n.prover, err = rln.LoadProver(dir, rln.WakuRLNIdentifier); err != nil {
+	c.say("RLN artefacts from %s (%s)", loc.Dir, loc.Source)
+	if n.prover, err = rln.LoadProver(loc.Dir, rln.WakuRLNIdentifier); err != nil {
 		return nil, fmt.Errorf("devnet: RLN artefacts: %w", err)
 	}
 	if err := n.startChain(ctx); err != nil {

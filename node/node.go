@@ -119,6 +119,9 @@ type Node struct {
 	metAddr  net.Addr
 	nm       *nodeMetrics       // waku_node_errors and the keystore import time
 	wsCert   *p2p.WebsocketCert // nil without secure websocket
+	// rlnDir is the RLN artefacts folder, resolved (and fetched, the first
+	// time on a machine) when a key is first loaded.
+	rlnDir string
 	// Discovery (discovery.go): the peer manager, what feeds it, and the
 	// peer-exchange server with its cache; nil when off.
 	peers   *peermgr.Manager
@@ -273,9 +276,9 @@ func (n *Node) newValidator(ctx, runCtx context.Context, signal rln.SignalMode, 
 		if o.Verifier != nil {
 			verifier = o.Verifier
 		} else {
-			dir := cfg.RLN.ArtefactsDir
-			if dir == "" {
-				dir = artefacts.DefaultDir()
+			dir, err := n.artefactsDir(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("node: RLN verifying key: %w", err)
 			}
 			loaded, err := rln.LoadVerifier(dir, rln.WakuRLNIdentifier)
 			if err != nil {
@@ -465,9 +468,12 @@ func (n *Node) loadProver(given *rln.Prover) (*rln.Prover, error) {
 	if n.prover != nil {
 		return n.prover, nil
 	}
-	dir := n.cfg.RLN.ArtefactsDir
-	if dir == "" {
-		dir = artefacts.DefaultDir()
+	// With RLN on, the verifier's resolve ran first under New's context
+	// and this is a lookup; otherwise no context is at hand here, and a
+	// fetch still needed is bounded by its per-file timeouts.
+	dir, err := n.artefactsDir(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("node: RLN proving key: %w", err)
 	}
 	p, err := rln.LoadProver(dir, rln.WakuRLNIdentifier)
 	if err != nil {
@@ -475,6 +481,24 @@ func (n *Node) loadProver(given *rln.Prover) (*rln.Prover, error) {
 	}
 	n.prover = p
 	return p, nil
+}
+
+// artefactsDir resolves the RLN artefacts folder once: rln.artefacts-dir
+// when set (only it), else ../shared/rln/tree_depth_20, else the cache,
+// fetched into the first time (see rln/artefacts).
+func (n *Node) artefactsDir(ctx context.Context) (string, error) {
+	if n.rlnDir != "" {
+		return n.rlnDir, nil
+	}
+	loc, err := artefacts.Resolve(ctx, artefacts.Options{Dir: n.cfg.RLN.ArtefactsDir, Logger: n.log})
+	if err != nil {
+		return "", err
+	}
+	if loc.Source != artefacts.SourceConfig {
+		n.log.Info("RLN artefacts", "dir", loc.Dir, "source", loc.Source.String())
+	}
+	n.rlnDir = loc.Dir
+	return loc.Dir, nil
 }
 
 // Archive is the store archive (nil when off).

@@ -95,14 +95,19 @@ type rlnKeys struct {
 }
 
 // loadKeys returns the options' keys or loads them from the artefacts
-// folder (the prover only when proofs are to be made).
-func loadKeys(o Options, needProver bool) (rlnKeys, error) {
+// folder (the prover only when proofs are to be made): o.ArtefactsDir, else
+// the one artefacts.Resolve finds (fetched into the cache the first time).
+func loadKeys(ctx context.Context, o Options, needProver bool) (rlnKeys, error) {
 	k := rlnKeys{prover: o.Prover, verifier: o.Verifier}
-	dir := o.ArtefactsDir
-	if dir == "" {
-		dir = artefacts.DefaultDir()
-	}
+	// The folder only when a key must be read from it (a given prover
+	// holds the verifying key).
+	var dir string
 	var err error
+	if k.prover == nil && (k.verifier == nil || needProver) {
+		if dir, err = artefacts.Dir(ctx, artefacts.Options{Dir: o.ArtefactsDir, Logger: o.Logger}); err != nil {
+			return k, fmt.Errorf("simulation: RLN artefacts: %w", err)
+		}
+	}
 	if k.verifier == nil {
 		if k.prover != nil {
 			k.verifier, err = k.prover.Verifier()

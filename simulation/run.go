@@ -23,8 +23,8 @@ type Options struct {
 	Progress func(simNow, simEnd time.Duration, events uint64)
 	// Logger receives the run's log (default: discard).
 	Logger *slog.Logger
-	// ArtefactsDir is the RLN artefacts folder (default:
-	// artefacts.DefaultDir()), read when the scenario has RLN on.
+	// ArtefactsDir is the RLN artefacts folder (default: the one
+	// artefacts.Resolve finds), read when the scenario has RLN on.
 	ArtefactsDir string
 	// Prover and Verifier, when set, are used instead of loading them from
 	// ArtefactsDir (loading the prover takes seconds: callers running many

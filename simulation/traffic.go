@@ -238,7 +238,7 @@ func (sm *sim) prove(all []pending) error {
 	if len(pv.jobs) > MaxProofs {
 		return fmt.Errorf("%w: the run needs %d RLN proofs (honest messages and over-rate ones), at most %d: lower traffic.rate x duration or the attack rates", ErrScenario, len(pv.jobs), MaxProofs)
 	}
-	keys, err := loadKeys(sm.o, len(pv.jobs) > 0)
+	keys, err := loadKeys(sm.ctx, sm.o, len(pv.jobs) > 0)
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ type benchResult struct {
 	GoVersion               string  `json:"go"`
 }
 
-func newRLNBenchCmd() *cobra.Command {
+func newRLNBenchCmd(env []string) *cobra.Command {
 	var (
 		asJSON     bool
 		runs       int
@@ -60,13 +60,15 @@ func newRLNBenchCmd() *cobra.Command {
 			if runs < 1 {
 				return usageError{fmt.Errorf("--runs %d: must be at least 1", runs)}
 			}
-			if dir == "" {
-				dir = artefacts.DefaultDir()
-			}
 			progress := cmd.ErrOrStderr()
 			if asJSON {
 				progress = io.Discard
 			}
+			loc, err := artefacts.Resolve(cmd.Context(), artefactsOptions(env, dir, progress))
+			if err != nil {
+				return err
+			}
+			dir = loc.Dir
 			res, err := runRLNBench(cmd.Context(), progress, dir, interopDir, runs, !noPeer)
 			if err != nil {
 				return err
@@ -90,7 +92,7 @@ func newRLNBenchCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	cmd.Flags().IntVar(&runs, "runs", 30, "runs per measurement (medians are reported)")
-	cmd.Flags().StringVar(&dir, "artefacts", "", "RLN artefacts folder (default ../shared/rln/tree_depth_20)")
+	cmd.Flags().StringVar(&dir, "artefacts", "", "RLN artefacts folder, the only one looked at (default: the one \"rlnd rln artefacts path\" names, fetched on first use)")
 	cmd.Flags().StringVar(&interopDir, "interop", "", "folder of the Node.js zerokit harness (default ./interop of the checkout)")
 	cmd.Flags().BoolVar(&noPeer, "no-peer", false, "skip the zerokit measurement")
 	return cmd

@@ -4,11 +4,11 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func newRLNCmd() *cobra.Command {
+func newRLNCmd(env []string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rln",
-		Short: "RLN engine tools",
+		Short: "RLN engine tools: benchmark, ceremony artefacts",
 	}
-	cmd.AddCommand(newRLNBenchCmd())
+	cmd.AddCommand(newRLNBenchCmd(env), newRLNArtefactsCmd(env))
 	return cmd
 }

@@ -82,10 +82,21 @@ func newSimulateCmd(runSim simulationRunner) *cobra.Command {
 					return usageError{fmt.Errorf("--out %s: %w", outDir, err)}
 				}
 			}
-			if artefactsDir == "" {
-				artefactsDir = artefacts.DefaultDir()
-			}
 			stderr := cmd.ErrOrStderr()
+			if artefactsDir == "" && s.RLN.Enabled {
+				// ../shared, else the cache, fetched into the first time
+				// (a line per file on stderr unless --quiet); a run without
+				// RLN reads none.
+				ao := artefacts.Options{Progress: stderr}
+				if quiet {
+					ao.Progress = nil
+				}
+				loc, err := artefacts.Resolve(cmd.Context(), ao)
+				if err != nil {
+					return err
+				}
+				artefactsDir = loc.Dir
+			}
 			opts := simulation.Options{
 				Logger:       slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 				ArtefactsDir: artefactsDir,
@@ -136,7 +147,7 @@ func newSimulateCmd(runSim simulationRunner) *cobra.Command {
 	f.StringVar(&outDir, "out", "", "folder to write the report into (summary, result.json, sim.json, CSV, PNG)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON instead of the summary")
 	f.BoolVar(&quiet, "quiet", false, "no progress on stderr")
-	f.StringVar(&artefactsDir, "artefacts", "", "RLN artefacts folder (default ../shared/rln/tree_depth_20)")
+	f.StringVar(&artefactsDir, "artefacts", "", "RLN artefacts folder, the only one looked at (default: the one \"rlnd rln artefacts path\" names, fetched on first use)")
 	f.StringVar(&emit, "emit", "", "instead of simulating, render the scenario for real nodes: --emit k8s DIR writes Kubernetes manifests into DIR")
 	f.StringVar(&image, "image", k8s.DefaultImage, "with --emit k8s: the container image holding rlnd")
 	f.StringVar(&namespace, "namespace", k8s.DefaultNamespace, "with --emit k8s: the Kubernetes namespace")

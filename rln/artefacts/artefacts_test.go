@@ -42,4 +42,7 @@ func TestReadErrors(t *testing.T) {
 			t.Fatalf("Check does not name %s: %v", name, err)
 		}
 	}
+	if !errors.Is(err, ErrMissing) || !errors.Is(err, ErrChecksum) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("Check's error is not one line wrapping ErrMissing and ErrChecksum: %v", err)
+	}
 }
