@@ -73,14 +73,6 @@ func TestShardCommand(t *testing.T) {
 	}
 }
 
-func TestVersionCommand(t *testing.T) {
-	t.Parallel()
-	code, stdout, _ := runCLI(t, nil, "version")
-	if code != 0 || !strings.HasPrefix(stdout, "rlnd ") || !strings.Contains(stdout, "go1.") {
-		t.Fatalf("version: exit %d, %q", code, stdout)
-	}
-}
-
 func TestUnknownCommand(t *testing.T) {
 	t.Parallel()
 	code, _, stderr := runCLI(t, nil, "frobnicate")
