@@ -15,11 +15,19 @@ import (
 )
 
 // Environment variables with the RLND_ prefix that are not configuration keys
-// but are read by the command line (--config and --preset).
+// but are read by the command line: --config, --preset, and the RLN keystore
+// password of the membership commands. Load skips them.
 const (
-	EnvConfigFile = "RLND_CONFIG"
-	EnvPreset     = "RLND_PRESET"
+	EnvConfigFile       = "RLND_CONFIG"
+	EnvPreset           = "RLND_PRESET"
+	EnvKeystorePassword = "RLND_KEYSTORE_PASSWORD"
 )
+
+// commandLineEnv reports whether name is one of the variables the command
+// line reads rather than a key.
+func commandLineEnv(name string) bool {
+	return name == EnvConfigFile || name == EnvPreset || name == EnvKeystorePassword
+}
 
 // Source says where Load reads configuration from. Each layer overrides the
 // one before: built-in defaults, Preset, File, Env, Flags.
@@ -162,7 +170,7 @@ func applyEnv(cfg *Config, table []keySpec, env []string) []error {
 	var problems []error
 	for _, entry := range env {
 		name, value, ok := strings.Cut(entry, "=")
-		if !ok || !strings.HasPrefix(name, envPrefix) || name == EnvConfigFile || name == EnvPreset {
+		if !ok || !strings.HasPrefix(name, envPrefix) || commandLineEnv(name) {
 			continue
 		}
 		k, ok := byEnv[name]
@@ -197,8 +205,8 @@ func knownEnv(table []keySpec, name string) string {
 	for _, g := range groupNames(table) {
 		prefixes = append(prefixes, envPrefix+envUpper(g)+"_*")
 	}
-	return fmt.Sprintf("known variables: %s, and %s and %s for the command line",
-		joinNames(prefixes), EnvConfigFile, EnvPreset)
+	return fmt.Sprintf("known variables: %s, and %s, %s and %s for the command line",
+		joinNames(prefixes), EnvConfigFile, EnvPreset, EnvKeystorePassword)
 }
 
 // applyFlags stores the values of the flags the user set into cfg.

@@ -35,28 +35,54 @@ func runCLI(t *testing.T, env []string, args ...string) (code int, stdout, stder
 
 func TestShardCommand(t *testing.T) {
 	t.Parallel()
+	dir := t.TempDir()
+	yamlFile := filepath.Join(dir, "net.yaml")
+	if err := os.WriteFile(yamlFile, []byte("network:\n  cluster-id: 5\n  num-shards: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		args    []string
+		env     []string
 		code    int
 		stdout  string
 		errPart string
 	}{
-		{[]string{"shard", "/myapp/1/chat/proto"}, 0, "/waku/2/rs/1/0\n", ""},
-		{[]string{"shard", "/0/toychat/2/huilong/proto"}, 0, "/waku/2/rs/1/3\n", ""},
-		{[]string{"shard", "/toychat/2/huilong/proto", "--cluster", "42", "--shards", "1"}, 0, "/waku/2/rs/42/0\n", ""},
-		{[]string{"shard", "/myapp/1/chat"}, 2, "", "has 3 parts"},
-		{[]string{"shard", "/1/myapp/1/chat/proto"}, 2, "", "generation 1 is not supported"},
-		{[]string{"shard", "/myapp//chat/proto"}, 2, "", "version (part 2) is empty"},
-		{[]string{"shard", "/myapp/1/chat/proto", "--shards", "0"}, 2, "", "invalid shard count: 0"},
-		{[]string{"shard", "/myapp/1/chat/proto", "--cluster", "65536"}, 2, "", "--cluster 65536 is out of range"},
-		{[]string{"shard", "/myapp/1/chat/proto", "--cluster", "x"}, 2, "", "invalid argument"},
-		{[]string{"shard"}, 2, "", "accepts 1 arg(s)"},
-		{[]string{"shard", "a", "b"}, 2, "", "accepts 1 arg(s)"},
+		{args: []string{"shard", "/myapp/1/chat/proto"}, stdout: "/waku/2/rs/1/0\n"},
+		{args: []string{"shard", "/0/toychat/2/huilong/proto"}, stdout: "/waku/2/rs/1/3\n"},
+		{args: []string{"shard", "/toychat/2/huilong/proto", "--cluster", "42", "--num-shards", "1"}, stdout: "/waku/2/rs/42/0\n"},
+		// The cluster and shard count of a preset, a file or the
+		// environment, as rlnd node reads them; flags win.
+		{args: []string{"shard", "/toychat/2/huilong/proto", "--preset", "devnet"}, stdout: "/waku/2/rs/66/3\n"},
+		{args: []string{"shard", "/toychat/2/huilong/proto"}, env: []string{"RLND_PRESET=devnet"}, stdout: "/waku/2/rs/66/3\n"},
+		{args: []string{"shard", "/toychat/2/huilong/proto", "--preset", "devnet", "--cluster", "3"}, stdout: "/waku/2/rs/3/3\n"},
+		{args: []string{"shard", "/toychat/2/huilong/proto", "--config", yamlFile}, stdout: "/waku/2/rs/5/0\n"},
+		{args: []string{"shard", "/toychat/2/huilong/proto", "--config", yamlFile, "--num-shards", "8"}, stdout: "/waku/2/rs/5/3\n"},
+		{args: []string{"shard", "/toychat/2/huilong/proto"}, env: []string{"RLND_NETWORK_CLUSTER_ID=9"}, stdout: "/waku/2/rs/9/3\n"},
+		// The membership commands' password variable is no key, and no
+		// error either.
+		{args: []string{"shard", "/myapp/1/chat/proto"}, env: []string{"RLND_KEYSTORE_PASSWORD=pw"}, stdout: "/waku/2/rs/1/0\n"},
+		// --shards, the old name, still works, with a notice.
+		{args: []string{"shard", "/toychat/2/huilong/proto", "--cluster", "42", "--shards", "1"}, stdout: "/waku/2/rs/42/0\n",
+			errPart: "--shards is deprecated: use --num-shards"},
+		{args: []string{"shard", "/myapp/1/chat/proto", "--shards", "1", "--num-shards", "1"}, code: 2, errPart: "give one of them"},
+		{args: []string{"shard", "/myapp/1/chat"}, code: 2, errPart: "has 3 parts"},
+		{args: []string{"shard", "/1/myapp/1/chat/proto"}, code: 2, errPart: "generation 1 is not supported"},
+		{args: []string{"shard", "/myapp//chat/proto"}, code: 2, errPart: "version (part 2) is empty"},
+		{args: []string{"shard", "/myapp/1/chat/proto", "--num-shards", "0"}, code: 2, errPart: "--num-shards 0: want 1 to 1024"},
+		{args: []string{"shard", "/myapp/1/chat/proto", "--num-shards", "1025"}, code: 2, errPart: "--num-shards 1025: want 1 to 1024"},
+		{args: []string{"shard", "/myapp/1/chat/proto", "--cluster", "65536"}, code: 2, errPart: "--cluster 65536: want 0 to 65535"},
+		{args: []string{"shard", "/myapp/1/chat/proto", "--cluster", "-1"}, code: 2, errPart: "--cluster -1: want 0 to 65535"},
+		{args: []string{"shard", "/myapp/1/chat/proto", "--cluster", "x"}, code: 2, errPart: "invalid argument"},
+		{args: []string{"shard", "/myapp/1/chat/proto", "--preset", "nope"}, code: 2, errPart: `unknown preset "nope"`},
+		{args: []string{"shard", "/myapp/1/chat/proto"}, env: []string{"RLND_NETWORK_NUM_SHARDS=0"}, code: 2,
+			errPart: "network.num-shards: 0 is out of range, allowed 1..1024"},
+		{args: []string{"shard"}, code: 2, errPart: "accepts 1 arg(s)"},
+		{args: []string{"shard", "a", "b"}, code: 2, errPart: "accepts 1 arg(s)"},
 	}
 	for _, tt := range tests {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+		t.Run(strings.Join(append(tt.env, tt.args...), " "), func(t *testing.T) {
 			t.Parallel()
-			code, stdout, stderr := runCLI(t, nil, tt.args...)
+			code, stdout, stderr := runCLI(t, tt.env, tt.args...)
 			if code != tt.code || stdout != tt.stdout {
 				t.Fatalf("exit %d stdout %q stderr %q; want exit %d stdout %q", code, stdout, stderr, tt.code, tt.stdout)
 			}
@@ -66,9 +92,7 @@ func TestShardCommand(t *testing.T) {
 				}
 				return
 			}
-			if !strings.Contains(stderr, tt.errPart) || strings.Count(stderr, "\n") != 1 {
-				t.Fatalf("stderr %q, want one line containing %q", stderr, tt.errPart)
-			}
+			oneLine(t, stderr, tt.errPart)
 		})
 	}
 }
