@@ -83,8 +83,8 @@ func newDevchainCmd() *cobra.Command {
 				return usageError{fmt.Errorf("--block-time %s: must not be negative", cfg.BlockTime)}
 			}
 			if cmd.Flags().Changed("accounts") {
-				if accounts < 1 || accounts > devchain.MaxAccounts {
-					return usageError{fmt.Errorf("--accounts %d: want 1..%d", accounts, devchain.MaxAccounts)}
+				if err := flagRange("accounts", accounts, 1, devchain.MaxAccounts); err != nil {
+					return err
 				}
 				cfg.Accounts = accounts // else the default, or what --datadir's chain has
 			}

@@ -28,12 +28,21 @@ func TestDevchainBusyPort(t *testing.T) {
 		t.Fatalf("exit %d stdout %q stderr %q", code, stdout, stderr)
 	}
 	oneLine(t, stderr, "address already in use")
-	for _, bad := range [][]string{{"--accounts", "0"}, {"--accounts", "1001"}, {"--http", "0.0.0.0:8545"}, {"--block-time", "-1s"}} {
-		code, _, stderr := runCLI(t, nil, append([]string{"devchain", "--http", "127.0.0.1:0"}, bad...)...)
+	for _, bad := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--accounts", "0"}, "--accounts 0: want 1 to 1000"},
+		{[]string{"--accounts", "-1"}, "--accounts -1: want 1 to 1000"},
+		{[]string{"--accounts", "1001"}, "--accounts 1001: want 1 to 1000"},
+		{[]string{"--http", "0.0.0.0:8545"}, "http"},
+		{[]string{"--block-time", "-1s"}, "block-time"},
+	} {
+		code, _, stderr := runCLI(t, nil, append([]string{"devchain", "--http", "127.0.0.1:0"}, bad.args...)...)
 		if code != 2 {
-			t.Errorf("%v: exit %d %q", bad, code, stderr)
+			t.Errorf("%v: exit %d %q", bad.args, code, stderr)
 		}
-		oneLine(t, stderr, bad[0][2:])
+		oneLine(t, stderr, bad.want)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -197,6 +198,34 @@ func TestRLNBenchJSON(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, nil, "rln", "bench", "--runs", "0"); code != 2 || !strings.Contains(stderr, "--runs") {
 		t.Fatalf("--runs 0: exit %d %s", code, stderr)
+	}
+}
+
+// rlnd rln bench says before it starts that zerokit cannot run (here: an
+// --interop folder without the harness's packages), measures rlnd alone
+// and exits 0.
+func TestRLNBenchWithoutZerokit(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Now()
+	code, stdout, stderr := runCLI(t, nil, "rln", "bench", "--json", "--runs", "1", "--interop", dir)
+	t.Logf("one run took %v", time.Since(start))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	why := "interop harness unavailable: " + dir + "/node_modules is missing @waku/zerokit-rln-wasm: run 'npm ci' there (make test does)"
+	if _, err := exec.LookPath("node"); err != nil {
+		why = "interop harness unavailable: node not found on PATH (install Node.js >= 20)"
+	}
+	oneLine(t, stderr, "rlnd: zerokit comparison unavailable, measuring rlnd alone: "+why)
+	var res map[string]any
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("not one JSON object: %v\n%s", err, stdout)
+	}
+	if v, _ := res["prove_ms_p50"].(float64); v <= 0 {
+		t.Errorf("prove_ms_p50 = %v", res["prove_ms_p50"])
+	}
+	if _, ok := res["zerokit_prove_ms_p50"]; ok || res["zerokit_unavailable"] != why {
+		t.Errorf("zerokit: %s", stdout)
 	}
 }
 
