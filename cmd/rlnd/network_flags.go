@@ -101,11 +101,12 @@ func presetList() string {
 	return out
 }
 
-// connectClient starts a dial-only host on nw's cluster and connects it to
-// the node ai; the caller closes the host. A node on another cluster is
-// told apart: the hint says how to give the node's.
-func connectClient(ctx context.Context, nw clientNetwork, ai peer.AddrInfo) (*p2p.Host, error) {
-	h, err := p2p.NewHost(p2p.HostConfig{ClusterID: nw.cluster, TolerateNoMetadata: true})
+// connectClient starts a dial-only host on nw's cluster, its streams of
+// the protocols it serves bounded by limits, and connects it to the node
+// ai; the caller closes the host. A node on another cluster is told apart:
+// the hint says how to give the node's.
+func connectClient(ctx context.Context, nw clientNetwork, ai peer.AddrInfo, limits ...p2p.StreamLimits) (*p2p.Host, error) {
+	h, err := p2p.NewHost(p2p.HostConfig{ClusterID: nw.cluster, TolerateNoMetadata: true, StreamLimits: limits})
 	if err != nil {
 		return nil, err
 	}
