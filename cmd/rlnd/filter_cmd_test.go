@@ -10,10 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/rlnd/rlnd/autoshard"
 	"github.com/rlnd/rlnd/config"
+	"github.com/rlnd/rlnd/filter"
 	"github.com/rlnd/rlnd/internal/testnet"
 	"github.com/rlnd/rlnd/wire"
+	"github.com/rlnd/rlnd/wire/pb/filterpb"
 	"github.com/rlnd/rlnd/wire/pb/messagepb"
 )
 
@@ -90,6 +94,56 @@ func TestFilterSubscribeCommand(t *testing.T) {
 		t.Fatalf("no filter: exit %d %s", code, stderr)
 	}
 	oneLine(t, stderr, "does not serve filter: start it with filter.enabled=true (rlnd node --filter-enabled; nwaku: --filter)")
+}
+
+// A subscription the service lost (a ping answered 404) is made again,
+// and messages flow on.
+func TestFilterSubscribeResubscribes(t *testing.T) {
+	t.Parallel()
+	svc := startServiceNode(t, func(c *config.Config) { c.Filter.Enabled = true })
+	pub := startServiceNode(t, nil)
+	const ct = "/rlnd/1/cli-filter-ping/proto"
+	pt, err := autoshard.ShardFor(ct, 66, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic := pt.String()
+	linkRelay(t, pub, svc, topic)
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	var out, errOut lockedBuffer
+	ch := make(chan int, 1)
+	go func() {
+		ch <- run(ctx, []string{"filter", "subscribe", "--peer", nodeAddr(svc), "--content-topic", ct, "--preset", "devnet", "--ping-interval", "1s"}, &out, &errOut, nil)
+	}()
+	testnet.WaitFor(t, 10*time.Second, "the filter subscription", func() bool { return svc.Filter().Peers() == 1 })
+	var client peer.ID
+	for _, p := range svc.Host().Libp2p().Network().Peers() {
+		if p != pub.Host().ID() {
+			client = p
+		}
+	}
+	// The service forgets it, as after its expiry or a restart.
+	if r := svc.Filter().Handle(client, &filterpb.FilterSubscribeRequest{RequestId: "forget",
+		FilterSubscribeType: filterpb.FilterSubscribeRequest_UNSUBSCRIBE_ALL}); r.Status != filter.StatusOK {
+		t.Fatalf("unsubscribe all: %+v", r)
+	}
+	testnet.WaitFor(t, 10*time.Second, "the subscription made again after a ping (every 1 s)", func() bool {
+		return svc.Filter().Subscribed(client) && strings.Contains(errOut.String(), "the service had lost the subscription (ping: 404 NOT_FOUND); subscribed again")
+	})
+	if _, _, err := pub.Relay().Publish(topic, wire.NewMessage(ct, []byte("after the ping"), time.Now().UnixNano())); err != nil {
+		t.Fatal(err)
+	}
+	testnet.WaitFor(t, 10*time.Second, "the message printed", func() bool { return strings.Contains(out.String(), " after the ping ") })
+	stop()
+	select {
+	case code := <-ch:
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the command did not end within 30 s")
+	}
 }
 
 // filter subscribe refuses bad flags before it dials, one line each.
