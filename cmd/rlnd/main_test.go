@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -302,7 +303,7 @@ func TestDevchain(t *testing.T) {
 	var out bytes.Buffer
 	printDevchainInfo(&out, info, true)
 	var back devchainInfo
-	if err := json.Unmarshal(out.Bytes(), &back); err != nil || back != info {
+	if err := json.Unmarshal(out.Bytes(), &back); err != nil || !reflect.DeepEqual(back, info) {
 		t.Fatalf("--json output %q", out.String())
 	}
 }
