@@ -104,7 +104,7 @@ func TestLightpushSendAnswers(t *testing.T) {
 	}
 	// Which side notices first words it differently.
 	oneLine(t, stderr, "peer is on another cluster: ")
-	if !strings.Contains(stderr, "cluster 66, we are on 1; give the node's cluster with --preset, --config or --cluster") {
+	if !strings.Contains(stderr, "cluster 66, we are on 1 (this client's cluster is 1, from default): give the node's cluster with --preset, --config or --cluster") {
 		t.Fatalf("cluster 1: %s", stderr)
 	}
 

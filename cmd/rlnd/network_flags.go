@@ -45,6 +45,9 @@ func addNetworkFlags(cmd *cobra.Command, nf *networkFlags) {
 type clientNetwork struct {
 	cluster   uint16
 	numShards int
+	// clusterFrom says where cluster came from (config.Origin's words:
+	// "default", "preset devnet", "flag --cluster"...).
+	clusterFrom string
 }
 
 // resolve gives the cluster id and shard count: each of --cluster and
@@ -65,20 +68,21 @@ func (nf networkFlags) resolve(cmd *cobra.Command, env []string) (clientNetwork,
 	if dir, err := config.DefaultDataDir(lookupEnv(env, config.EnvXDGStateHome)); err == nil {
 		src.DefaultDataDir = dir
 	}
-	cfg, err := config.Load(src)
+	cfg, origins, err := config.LoadWithOrigins(src)
 	if err != nil {
 		if errors.Is(err, config.ErrInvalid) {
 			return clientNetwork{}, usageError{err}
 		}
 		return clientNetwork{}, err
 	}
-	n := clientNetwork{cluster: cfg.Network.ClusterID, numShards: cfg.Network.NumShards}
+	n := clientNetwork{cluster: cfg.Network.ClusterID, numShards: cfg.Network.NumShards,
+		clusterFrom: origins.Of("network.cluster-id").String()}
 	f := cmd.Flags()
 	if f.Changed("cluster") {
 		if err := flagRange("cluster", nf.cluster, 0, autoshard.MaxCluster); err != nil {
 			return clientNetwork{}, err
 		}
-		n.cluster = uint16(nf.cluster)
+		n.cluster, n.clusterFrom = uint16(nf.cluster), "flag --cluster"
 	}
 	if f.Changed("num-shards") {
 		if err := flagRange("num-shards", nf.numShards, 1, autoshard.MaxShards); err != nil {
@@ -113,7 +117,8 @@ func connectClient(ctx context.Context, nw clientNetwork, ai peer.AddrInfo, limi
 	if _, err := h.Connect(ctx, ai); err != nil {
 		_ = h.Close()
 		if errors.Is(err, p2p.ErrClusterMismatch) {
-			return nil, fmt.Errorf("connect to %s: %w; give the node's cluster with --preset, --config or --cluster", ai.ID, err)
+			return nil, fmt.Errorf("connect to %s: %w (this client's cluster is %d, from %s): give the node's cluster with --preset, --config or --cluster",
+				ai.ID, err, nw.cluster, nw.clusterFrom)
 		}
 		return nil, fmt.Errorf("connect to %s: %w", ai.ID, err)
 	}
