@@ -190,6 +190,9 @@ func TestRLNBenchJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("not one JSON object: %v\n%s", err, stdout)
 	}
+	if why, ok := res["zerokit_unavailable"]; ok {
+		t.Fatalf("zerokit was not measured: %v", why)
+	}
 	for _, key := range []string{"prove_ms_p50", "verify_ms_p50", "batch64_verify_ms_per_proof",
 		"zerokit_prove_ms_p50", "zerokit_verify_ms_p50", "prove_cold_ms_p50", "max_rss_mb"} {
 		v, ok := res[key].(float64)
