@@ -35,8 +35,11 @@ func RegisterFlags(fs *pflag.FlagSet) {
 		usage := fmt.Sprintf("%s: %s; allowed %s (env %s)", k.name, k.usage, k.allowed, k.envName())
 		_, isBool := base.ptr.(*bool)
 		for i, name := range k.flagNames() {
-			if i > 0 {
+			switch {
+			case i > len(k.rlndAliases):
 				usage = fmt.Sprintf("nwaku's name of --%s", k.flagName())
+			case i > 0:
+				usage = fmt.Sprintf("the same as --%s", k.flagName())
 			}
 			// The aliases share the value: whichever is used sets the
 			// key, and a list collects the elements of all of them.

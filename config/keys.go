@@ -20,6 +20,10 @@ type keySpec struct {
 	// aliases are further flag names that set the key: nwaku's names for
 	// the same setting, so that its command lines carry over.
 	aliases []string
+	// rlndAliases are further rlnd names of the flag: --num-shards, the
+	// shard count's name in every command (the client commands have no
+	// key-derived names).
+	rlndAliases []string
 	// normalize, when set, rewrites a non-empty text value of a string key
 	// as it is stored, given the value set before it (a lower layer's):
 	// nwaku's spellings of the same setting become rlnd's. Its error says
@@ -52,9 +56,10 @@ func (k keySpec) flagName() string {
 	return strings.ReplaceAll(k.name, ".", "-")
 }
 
-// flagNames are the flag and its aliases.
+// flagNames are the flag, its rlnd aliases and its nwaku aliases.
 func (k keySpec) flagNames() []string {
-	return append([]string{k.flagName()}, k.aliases...)
+	names := append([]string{k.flagName()}, k.rlndAliases...)
+	return append(names, k.aliases...)
 }
 
 const envPrefix = "RLND_"
@@ -98,9 +103,10 @@ func keys() []keySpec {
 		},
 		{
 			name: "network.num-shards", usage: "number of shards in the cluster",
-			allowed: "1..1024",
-			field:   func(c *Config) any { return &c.Network.NumShards },
-			aliases: []string{"num-shards-in-network"},
+			allowed:     "1..1024",
+			field:       func(c *Config) any { return &c.Network.NumShards },
+			aliases:     []string{"num-shards-in-network"},
+			rlndAliases: []string{"num-shards"},
 		},
 		{
 			name: "network.shards", usage: "shards to subscribe to; empty means all 0..num-shards-1",

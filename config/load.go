@@ -3,27 +3,32 @@ package config
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 
-	"github.com/pelletier/go-toml/v2"
 	"github.com/spf13/pflag"
-	"github.com/spf13/viper"
 )
 
 // Environment variables with the RLND_ prefix that are not configuration keys
-// but are read by the command line (--config and --preset).
+// but are read by the command line: --config, --preset, and the RLN keystore
+// password of the membership commands. Load skips them.
 const (
-	EnvConfigFile = "RLND_CONFIG"
-	EnvPreset     = "RLND_PRESET"
+	EnvConfigFile       = "RLND_CONFIG"
+	EnvPreset           = "RLND_PRESET"
+	EnvKeystorePassword = "RLND_KEYSTORE_PASSWORD"
 	// EnvArtefactsPrefix starts the variables read by rln/artefacts
 	// (RLND_ARTEFACTS_CACHE, _URL, _FETCH): not configuration keys, and
 	// not unknown ones either.
 	EnvArtefactsPrefix = "RLND_ARTEFACTS_"
 )
+
+// commandLineEnv reports whether name is one of the variables the command
+// line reads rather than a key.
+func commandLineEnv(name string) bool {
+	return name == EnvConfigFile || name == EnvPreset || name == EnvKeystorePassword ||
+		strings.HasPrefix(name, EnvArtefactsPrefix)
+}
 
 // Source says where Load reads configuration from. Each layer overrides the
 // one before: built-in defaults, Preset, File, Env, Flags.
@@ -47,117 +52,96 @@ type Source struct {
 // returns wraps ErrInvalid; problems with values are all reported together,
 // each naming its key and where the value came from.
 func Load(src Source) (*Config, error) {
+	cfg, _, err := LoadWithOrigins(src)
+	return cfg, err
+}
+
+// LoadWithOrigins is Load that also says, for every key, which layer set
+// its value (see Origins).
+func LoadWithOrigins(src Source) (*Config, Origins, error) {
 	cfg, err := Preset(src.Preset)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	origins := presetOrigins(src.Preset, &cfg)
 	table := keys()
 
 	var problems []error
 	if src.File != "" {
-		raw, err := readFile(src.File)
+		fd, err := readFile(src.File)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		problems = append(problems, applyFile(&cfg, table, src.File, raw)...)
+		problems = append(problems, applyFile(&cfg, table, src.File, fd, origins)...)
 	}
-	problems = append(problems, applyEnv(&cfg, table, src.Env)...)
+	problems = append(problems, applyEnv(&cfg, table, src.Env, origins)...)
 	if src.Flags != nil {
-		problems = append(problems, applyFlags(&cfg, table, src.Flags)...)
+		problems = append(problems, applyFlags(&cfg, table, src.Flags, origins)...)
 		// nwaku's flags that are no key of their own apply last, on
 		// top of the keys (see nwaku.go).
-		problems = append(problems, applyNwakuFlags(&cfg, src.Flags)...)
+		problems = append(problems, applyNwakuFlags(&cfg, src.Flags, origins)...)
 	}
 	if len(problems) > 0 {
-		return nil, errors.Join(problems...)
+		return nil, nil, errors.Join(problems...)
 	}
-	if cfg.Node.DataDir == "" {
+	if cfg.Node.DataDir == "" && src.DefaultDataDir != "" {
 		cfg.Node.DataDir = src.DefaultDataDir
+		origins["node.data-dir"] = Origin{Layer: LayerDefault, Name: "the user's state directory"}
 	}
 
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &cfg, nil
+	return &cfg, origins, nil
 }
 
-// readFile parses a YAML or TOML file, chosen by its extension, into a map
-// using viper's codecs. Keys keep their case.
-func readFile(path string) (map[string]any, error) {
-	var format string
-	switch ext := strings.ToLower(filepath.Ext(path)); ext {
-	case ".yaml", ".yml":
-		format = "yaml"
-	case ".toml":
-		format = "toml"
-	default:
-		return nil, problemf(nil, "config file %q: unsupported extension %q, allowed .yaml, .yml, .toml", path, ext)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, problemf(err, "cannot read config file %q: %v", path, err)
-	}
-	decoder, err := viper.NewCodecRegistry().Decoder(format)
-	if err != nil {
-		return nil, problemf(err, "config file %q: no %s decoder: %v", path, format, err)
-	}
-	raw := make(map[string]any)
-	if err := decoder.Decode(data, raw); err != nil {
-		where := ""
-		var tomlErr *toml.DecodeError
-		if errors.As(err, &tomlErr) {
-			row, col := tomlErr.Position()
-			where = fmt.Sprintf(" at line %d, column %d", row, col)
-		}
-		return nil, problemf(err, "cannot parse config file %q as %s%s: %v", path, strings.ToUpper(format), where, err)
-	}
-	return raw, nil
-}
-
-// applyFile stores the values of raw, a parsed file, into cfg.
-func applyFile(cfg *Config, table []keySpec, path string, raw map[string]any) []error {
+// applyFile stores the values of fd, the parsed file at path, into cfg and
+// records their origin. Each problem names the file and the line.
+func applyFile(cfg *Config, table []keySpec, path string, fd *fileData, origins Origins) []error {
 	byName := make(map[string]keySpec, len(table))
 	for _, k := range table {
 		byName[k.name] = k
 	}
 	groups := groupNames(table)
-	origin := "in " + path
 
 	var problems []error
-	for _, group := range sortedKeys(raw) {
+	for _, group := range sortedKeys(fd.raw) {
 		if !slices.Contains(groups, group) {
-			problems = append(problems, problemf(nil, "unknown key %q in %s (known top-level keys: %s)",
-				group, path, joinNames(groups)))
+			problems = append(problems, problemf(nil, "unknown key %q in %s%s (known top-level keys: %s)",
+				group, path, fd.at(group), joinNames(groups)))
 			continue
 		}
-		value := raw[group]
+		value := fd.raw[group]
 		if value == nil {
 			continue // an empty group sets nothing
 		}
 		sub, ok := asMap(value)
 		if !ok {
-			problems = append(problems, problemf(nil, "%s in %s: %s is not a table of keys (known keys under %s: %s)",
-				group, path, show(value), group, joinNames(leavesOf(table, group))))
+			problems = append(problems, problemf(nil, "%s in %s%s: %s is not a table of keys (known keys under %s: %s)",
+				group, path, fd.at(group), show(value), group, joinNames(leavesOf(table, group))))
 			continue
 		}
 		for _, leaf := range sortedKeys(sub) {
-			k, ok := byName[group+"."+leaf]
+			name := group + "." + leaf
+			k, ok := byName[name]
 			if !ok {
-				problems = append(problems, problemf(nil, "unknown key %q in %s (known keys under %s: %s)",
-					group+"."+leaf, path, group, joinNames(leavesOf(table, group))))
+				problems = append(problems, problemf(nil, "unknown key %q in %s%s (known keys under %s: %s)",
+					name, path, fd.at(name), group, joinNames(leavesOf(table, group))))
 				continue
 			}
 			if verr := decodeInto(k, k.field(cfg), sub[leaf]); verr != nil {
-				problems = append(problems, valueProblem(k, verr, origin))
+				problems = append(problems, valueProblem(k, verr, "in "+path+fd.at(name)))
+				continue
 			}
+			origins[name] = Origin{Layer: LayerFile, Name: path, Line: fd.lines[name]}
 		}
 	}
 	return problems
 }
 
-// applyEnv stores the values of RLND_* variables into cfg. Later entries win
-// over earlier ones with the same name.
-func applyEnv(cfg *Config, table []keySpec, env []string) []error {
+// applyEnv stores the values of RLND_* variables into cfg and records
+// their origin. Later entries win over earlier ones with the same name.
+func applyEnv(cfg *Config, table []keySpec, env []string, origins Origins) []error {
 	byEnv := make(map[string]keySpec, len(table))
 	for _, k := range table {
 		byEnv[k.envName()] = k
@@ -166,8 +150,7 @@ func applyEnv(cfg *Config, table []keySpec, env []string) []error {
 	var problems []error
 	for _, entry := range env {
 		name, value, ok := strings.Cut(entry, "=")
-		if !ok || !strings.HasPrefix(name, envPrefix) || name == EnvConfigFile || name == EnvPreset ||
-			strings.HasPrefix(name, EnvArtefactsPrefix) {
+		if !ok || !strings.HasPrefix(name, envPrefix) || commandLineEnv(name) {
 			continue
 		}
 		k, ok := byEnv[name]
@@ -178,7 +161,9 @@ func applyEnv(cfg *Config, table []keySpec, env []string) []error {
 		}
 		if verr := decodeInto(k, k.field(cfg), value); verr != nil {
 			problems = append(problems, valueProblem(k, verr, "from "+name))
+			continue
 		}
+		origins[k.name] = Origin{Layer: LayerEnv, Name: name}
 	}
 	return problems
 }
@@ -202,12 +187,13 @@ func knownEnv(table []keySpec, name string) string {
 	for _, g := range groupNames(table) {
 		prefixes = append(prefixes, envPrefix+envUpper(g)+"_*")
 	}
-	return fmt.Sprintf("known variables: %s, and %s and %s for the command line",
-		joinNames(prefixes), EnvConfigFile, EnvPreset)
+	return fmt.Sprintf("known variables: %s, and %s, %s and %s for the command line",
+		joinNames(prefixes), EnvConfigFile, EnvPreset, EnvKeystorePassword)
 }
 
-// applyFlags stores the values of the flags the user set into cfg.
-func applyFlags(cfg *Config, table []keySpec, fs *pflag.FlagSet) []error {
+// applyFlags stores the values of the flags the user set into cfg and
+// records their origin.
+func applyFlags(cfg *Config, table []keySpec, fs *pflag.FlagSet, origins Origins) []error {
 	var problems []error
 	for _, k := range table {
 		var f *pflag.Flag
@@ -225,7 +211,9 @@ func applyFlags(cfg *Config, table []keySpec, fs *pflag.FlagSet) []error {
 		}
 		if verr := decodeInto(k, k.field(cfg), raw); verr != nil {
 			problems = append(problems, valueProblem(k, verr, "from flag --"+f.Name))
+			continue
 		}
+		origins[k.name] = Origin{Layer: LayerFlag, Name: "--" + f.Name}
 	}
 	return problems
 }

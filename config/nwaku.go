@@ -322,7 +322,7 @@ func (v *nwakuValue) Type() string {
 
 // applyNwakuFlags applies the nwaku flags set in fs to c, in table order,
 // and records their warnings in c.
-func applyNwakuFlags(c *Config, fs *pflag.FlagSet) []error {
+func applyNwakuFlags(c *Config, fs *pflag.FlagSet, origins Origins) []error {
 	var problems []error
 	for _, nf := range nwakuFlags() {
 		f := fs.Lookup(nf.name)
@@ -333,6 +333,9 @@ func applyNwakuFlags(c *Config, fs *pflag.FlagSet) []error {
 		if v, ok := f.Value.(*nwakuValue); ok {
 			values = v.values
 		}
+		// The keys the flag changes are its: those are the ones a
+		// mapped flag sets.
+		before := c.values()
 		for _, value := range values {
 			warning, err := nf.apply(c, strings.TrimSpace(value))
 			if err != nil {
@@ -343,11 +346,14 @@ func applyNwakuFlags(c *Config, fs *pflag.FlagSet) []error {
 				c.warnings = append(c.warnings, warning)
 			}
 		}
+		origins.changed(before, c, Origin{Layer: LayerFlag, Name: "--" + nf.name})
 	}
 	// nwaku's --dns-discovery-url turns DNS discovery on (its
 	// --dns-discovery is deprecated); an explicit --dns-discovery wins.
 	if flagChanged(fs, "dns-discovery-url") && !flagChanged(fs, "dns-discovery") && !flagChanged(fs, "discovery-dns") {
+		before := c.values()
 		c.Discovery.DNS = true
+		origins.changed(before, c, Origin{Layer: LayerFlag, Name: "--dns-discovery-url"})
 	}
 	return problems
 }

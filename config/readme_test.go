@@ -24,7 +24,7 @@ func TestREADMEConfigurationTable(t *testing.T) {
 			continue
 		}
 		line, _, _ := strings.Cut(readme[i+1:], "\n")
-		for _, a := range k.aliases {
+		for _, a := range append(k.rlndAliases, k.aliases...) {
 			if !strings.Contains(line, "`--"+a+"`") {
 				t.Errorf("README.md's row of %s does not name its alias --%s", k.name, a)
 			}

@@ -47,10 +47,24 @@ func Dir() (string, error) {
 	}
 }
 
+// rlnModule is the npm package the RLN harness (rln.mjs) runs.
+const rlnModule = "@waku/zerokit-rln-wasm"
+
+// CheckRLN says whether Start can run the harness from dir without
+// starting it: node on PATH and the zerokit package installed in
+// dir/node_modules. Its error wraps ErrUnavailable and says what to
+// install.
+func CheckRLN(dir string) error {
+	if _, err := exec.LookPath("node"); err != nil {
+		return errNoNode
+	}
+	return checkModule(dir, rlnModule)
+}
+
 // Start launches the harness from dir. The process ends when ctx is done or
 // Close is called.
 func Start(ctx context.Context, dir string) (*Harness, error) {
-	p, err := startNode(ctx, dir, "rln.mjs", "@waku/zerokit-rln-wasm", nil)
+	p, err := startNode(ctx, dir, "rln.mjs", rlnModule, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -71,15 +85,27 @@ type nodeProcess struct {
 func startNode(ctx context.Context, dir, script, module string, env []string) (*nodeProcess, error) {
 	node, err := exec.LookPath("node")
 	if err != nil {
-		return nil, fmt.Errorf("%w: node not found on PATH (install Node.js >= 20)", ErrUnavailable)
+		return nil, errNoNode
 	}
 	return startNodeBinary(ctx, node, dir, script, module, env)
 }
 
+// errNoNode is the harness's failure without Node.js.
+var errNoNode = fmt.Errorf("%w: node not found on PATH (install Node.js >= 20)", ErrUnavailable)
+
+// checkModule says whether the npm package module is installed in
+// dir/node_modules.
+func checkModule(dir, module string) error {
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", filepath.FromSlash(module))); err != nil {
+		return fmt.Errorf("%w: %s/node_modules is missing %s: run 'npm ci' there (make test does)", ErrUnavailable, dir, module)
+	}
+	return nil
+}
+
 // startNodeBinary is startNode with the node binary given.
 func startNodeBinary(ctx context.Context, node, dir, script, module string, env []string) (*nodeProcess, error) {
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", filepath.FromSlash(module))); err != nil {
-		return nil, fmt.Errorf("%w: %s/node_modules is missing %s: run 'npm ci' there (make test does)", ErrUnavailable, dir, module)
+	if err := checkModule(dir, module); err != nil {
+		return nil, err
 	}
 	p := &nodeProcess{cmd: exec.CommandContext(ctx, node, filepath.Join(dir, script)), stderr: &syncBuffer{}}
 	p.cmd.Stderr = p.stderr

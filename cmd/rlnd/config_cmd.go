@@ -21,8 +21,8 @@ func newConfigCmd(env []string) *cobra.Command {
 
 func newConfigShowCmd(env []string) *cobra.Command {
 	var (
-		src         config.Source
-		showSecrets bool
+		src                  config.Source
+		showSecrets, sources bool
 	)
 	cmd := &cobra.Command{
 		Use:   "show",
@@ -31,14 +31,15 @@ func newConfigShowCmd(env []string) *cobra.Command {
 			"RLND_* environment variables, then flags, each overriding the one before.\n" +
 			"Secrets are shown as \"redacted\" unless --show-secrets is given: " + strings.Join(config.SecretKeys(), ", ") + "\n" +
 			"(URLs keep their scheme, host, port and path, less the user info, the query and any\n" +
-			"path segment that looks like an API key).",
+			"path segment that looks like an API key). With --sources each value is followed by the\n" +
+			"layer that set it: default, preset NAME, file PATH line N, env RLND_..., flag --NAME.",
 		Example: "  rlnd config show\n" +
-			"  rlnd config show --preset devnet\n" +
+			"  rlnd config show --preset devnet --sources\n" +
 			"  RLND_NETWORK_CLUSTER_ID=2 rlnd config show --config rlnd.yaml --rln-epoch-period 60s\n" +
 			"  rlnd config show --show-secrets",
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd, src, env)
+			cfg, origins, err := loadConfigWithOrigins(cmd, src, env)
 			if err != nil {
 				return err
 			}
@@ -48,7 +49,12 @@ func newConfigShowCmd(env []string) *cobra.Command {
 			if !showSecrets {
 				cfg = cfg.Redacted()
 			}
-			out, err := cfg.YAML()
+			var out []byte
+			if sources {
+				out, err = cfg.YAMLWithOrigins(origins)
+			} else {
+				out, err = cfg.YAML()
+			}
 			if err != nil {
 				return err
 			}
@@ -58,6 +64,7 @@ func newConfigShowCmd(env []string) *cobra.Command {
 	}
 	addSourceFlags(cmd, &src)
 	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "print passwords, keys and URLs in full")
+	cmd.Flags().BoolVar(&sources, "sources", false, "follow each value with the layer that set it (# default, # preset NAME, # file PATH line N, # env RLND_..., # flag --NAME)")
 	return cmd
 }
 
@@ -72,6 +79,13 @@ func addSourceFlags(cmd *cobra.Command, src *config.Source) {
 // loadConfig layers preset, file, environment and flags; invalid
 // configuration is a usage error.
 func loadConfig(cmd *cobra.Command, src config.Source, env []string) (*config.Config, error) {
+	cfg, _, err := loadConfigWithOrigins(cmd, src, env)
+	return cfg, err
+}
+
+// loadConfigWithOrigins is loadConfig that also says where each key's
+// value came from.
+func loadConfigWithOrigins(cmd *cobra.Command, src config.Source, env []string) (*config.Config, config.Origins, error) {
 	if src.Preset == "" {
 		src.Preset = lookupEnv(env, config.EnvPreset)
 	}
@@ -85,14 +99,14 @@ func loadConfig(cmd *cobra.Command, src config.Source, env []string) (*config.Co
 	if dir, err := config.DefaultDataDir(lookupEnv(env, config.EnvXDGStateHome)); err == nil {
 		src.DefaultDataDir = dir
 	}
-	cfg, err := config.Load(src)
+	cfg, origins, err := config.LoadWithOrigins(src)
 	if err != nil {
 		if errors.Is(err, config.ErrInvalid) {
-			return nil, usageError{err}
+			return nil, nil, usageError{err}
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	return cfg, nil
+	return cfg, origins, nil
 }
 
 func lookupEnv(env []string, key string) string {

@@ -150,3 +150,66 @@ func TestConfigShowInvalidRPCURLRedacted(t *testing.T) {
 		}
 	}
 }
+
+// config show --sources follows every value with the layer that set it,
+// and its output still loads as a config file.
+func TestConfigShowSources(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "rlnd.toml")
+	if err := os.WriteFile(file, []byte("# a node\n[network]\ncluster-id = 5\n\n[rln]\nepoch-period = \"60s\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"RLND_LOG_LEVEL=debug", "RLND_LIGHTPUSH_KEYSTORE_PASSWORD=s3cret"}
+	code, stdout, stderr := runCLI(t, env, "config", "show", "--sources", "--preset", "devnet", "--config", file,
+		"--num-shards", "16", "--tcp-port", "61000", "--data-dir", dir)
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"\n    level: debug # env RLND_LOG_LEVEL\n",
+		"\n    format: text # default\n",
+		"\n    data-dir: " + dir + " # flag --data-dir\n",
+		"\n    cluster-id: 5 # file " + file + " line 3\n",
+		"\n    num-shards: 16 # flag --num-shards\n",
+		"\n    listen: [/ip4/127.0.0.1/tcp/61000, /ip4/127.0.0.1/tcp/8000/ws] # flag --tcp-port\n",
+		"\n    epoch-period: 1m0s # file " + file + " line 6\n",
+		"\n    user-message-limit: 10 # preset devnet\n",
+		"\n    max-connections: 150 # default\n",
+		"\n    keystore-password: redacted # env RLND_LIGHTPUSH_KEYSTORE_PASSWORD\n",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("no %q in\n%s", want, stdout)
+		}
+	}
+	// Every key has its comment.
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		if strings.HasPrefix(line, "    ") && !strings.Contains(line, " # ") {
+			t.Errorf("line %q names no layer", line)
+		}
+	}
+	// What it prints is a config file: loaded with --show-secrets, the same
+	// configuration.
+	code, full, _ := runCLI(t, env, "config", "show", "--sources", "--show-secrets", "--preset", "devnet", "--config", file,
+		"--num-shards", "16", "--tcp-port", "61000", "--data-dir", dir)
+	again := filepath.Join(dir, "again.yaml")
+	if err := os.WriteFile(again, []byte(full), 0o600); err != nil || code != 0 {
+		t.Fatal(err, code)
+	}
+	code, plain, _ := runCLI(t, nil, "config", "show", "--config", again, "--show-secrets")
+	_, want, _ := runCLI(t, env, "config", "show", "--show-secrets", "--preset", "devnet", "--config", file,
+		"--num-shards", "16", "--tcp-port", "61000", "--data-dir", dir)
+	if code != 0 || plain != want {
+		t.Errorf("reloaded:\n%s\nwant\n%s", plain, want)
+	}
+	// With no preset named, the default's values are "default"; the
+	// default preset named is "preset twn".
+	_, stdout, _ = runCLI(t, nil, "config", "show", "--sources", "--data-dir", dir)
+	if !strings.Contains(stdout, "cluster-id: 1 # default\n") {
+		t.Errorf("no preset:\n%s", stdout)
+	}
+	_, stdout, _ = runCLI(t, nil, "config", "show", "--sources", "--preset", "TWN", "--data-dir", dir)
+	if !strings.Contains(stdout, "cluster-id: 1 # preset twn\n") {
+		t.Errorf("--preset TWN:\n%s", stdout)
+	}
+}

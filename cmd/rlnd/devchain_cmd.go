@@ -22,13 +22,24 @@ type devchainInfo struct {
 	DeployedBlock  uint64 `json:"deployedBlock"`
 	Token          string `json:"token"`
 	Price          string `json:"pricePerMessage"` // token base units per message per epoch
-	DevKey         string `json:"devKey"`
-	DevAddress     string `json:"devAddress"`
+	DevKey         string `json:"devKey"`          // account 0's
+	DevAddress     string `json:"devAddress"`      // account 0's
 	FundedAccounts int    `json:"fundedAccounts"`
-	DataDir        string `json:"dataDir,omitempty"`
+	// Accounts are every funded dev account, by index (--dev-key N).
+	Accounts []devAccount `json:"accounts"`
+	DataDir  string       `json:"dataDir,omitempty"`
 	// RestartedAt is the head block a DataDir chain restarted at (0 for a
 	// new chain).
 	RestartedAt uint64 `json:"restartedAtBlock,omitempty"`
+}
+
+// devAccount is one funded dev account: its index (membership register's
+// --dev-key), address and private key (public knowledge: devchain.DevKey's
+// derivation).
+type devAccount struct {
+	Index   int    `json:"index"`
+	Address string `json:"address"`
+	Key     string `json:"key"`
 }
 
 // startDevchain starts the chain and deploys the registry with dev key 0,
@@ -44,7 +55,11 @@ func startDevchain(ctx context.Context, cfg devchain.Config) (*devchain.Chain, d
 		c.Close()
 		return nil, info, err
 	}
-	key := c.Keys()[0]
+	keys := c.Keys()
+	accounts := make([]devAccount, len(keys))
+	for i, k := range keys {
+		accounts[i] = devAccount{Index: i, Address: c.Address(i).Hex(), Key: "0x" + hex.EncodeToString(crypto.FromECDSA(k))}
+	}
 	info = devchainInfo{
 		ChainID:        devchain.ChainID,
 		RPCURL:         c.URL(),
@@ -52,9 +67,10 @@ func startDevchain(ctx context.Context, cfg devchain.Config) (*devchain.Chain, d
 		DeployedBlock:  reg.Block,
 		Token:          reg.TokenAddress.Hex(),
 		Price:          devchain.PricePerMessage.String(),
-		DevKey:         "0x" + hex.EncodeToString(crypto.FromECDSA(key)),
-		DevAddress:     c.Address(0).Hex(),
-		FundedAccounts: len(c.Keys()),
+		DevKey:         accounts[0].Key,
+		DevAddress:     accounts[0].Address,
+		FundedAccounts: len(accounts),
+		Accounts:       accounts,
 		DataDir:        c.DataDir(),
 		RestartedAt:    c.StartHead(),
 	}
@@ -73,7 +89,8 @@ func newDevchainCmd() *cobra.Command {
 		Long: "Run an embedded go-ethereum development chain serving JSON-RPC on loopback, with the\n" +
 			"membership registry deployed (a deposit of 0.001 test token per message per epoch, rate\n" +
 			"limits 1..600) and dev accounts funded with ether and test tokens. Prints the chain id,\n" +
-			"RPC URL, contract address and a dev key, then runs until stopped. With --datadir the\n" +
+			"RPC URL, contract address and every funded dev account (index, address, private key),\n" +
+			"then runs until stopped. With --datadir the\n" +
 			"chain is kept in that directory and continues from there when started again (the\n" +
 			"registry is not deployed again). The dev keys are public: never use them on a real chain.",
 		Example: "  rlnd devchain\n  rlnd devchain --http 127.0.0.1:8545 --block-time 2s --json\n  rlnd devchain --datadir ./devchain-data",
@@ -83,8 +100,8 @@ func newDevchainCmd() *cobra.Command {
 				return usageError{fmt.Errorf("--block-time %s: must not be negative", cfg.BlockTime)}
 			}
 			if cmd.Flags().Changed("accounts") {
-				if accounts < 1 || accounts > devchain.MaxAccounts {
-					return usageError{fmt.Errorf("--accounts %d: want 1..%d", accounts, devchain.MaxAccounts)}
+				if err := flagRange("accounts", accounts, 1, devchain.MaxAccounts); err != nil {
+					return err
 				}
 				cfg.Accounts = accounts // else the default, or what --datadir's chain has
 			}
@@ -115,9 +132,11 @@ func printDevchainInfo(w io.Writer, info devchainInfo, asJSON bool) {
 	fmt.Fprintf(w, "rpc url         %s\n", info.RPCURL)
 	fmt.Fprintf(w, "registry        %s (block %d)\n", info.Contract, info.DeployedBlock)
 	fmt.Fprintf(w, "deposit token   %s (%s base units per message per epoch)\n", info.Token, info.Price)
-	fmt.Fprintf(w, "dev account     %s\n", info.DevAddress)
-	fmt.Fprintf(w, "dev key         %s  (public: dev chain only)\n", info.DevKey)
-	fmt.Fprintf(w, "funded accounts %d (--dev-key 0..%d)\n", info.FundedAccounts, info.FundedAccounts-1)
+	fmt.Fprintf(w, "funded accounts %d, given 1,000,000 ether and 1,000,000 deposit tokens each; rlnd membership register --dev-key N pays with account N\n", info.FundedAccounts)
+	fmt.Fprintf(w, "  %3s  %-42s  %s\n", "N", "address", `private key = sha256("rlnd devchain account N/0"): public, dev chains only`)
+	for _, a := range info.Accounts {
+		fmt.Fprintf(w, "  %3d  %s  %s\n", a.Index, a.Address, a.Key)
+	}
 	switch {
 	case info.DataDir != "" && info.RestartedAt > 0:
 		fmt.Fprintf(w, "data dir        %s (restarted at block %d; registry and members kept)\n", info.DataDir, info.RestartedAt)

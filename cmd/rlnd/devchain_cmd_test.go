@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
@@ -11,6 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/accounts/abi/bind"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/rlnd/rlnd/contracts/bindings"
 	"github.com/rlnd/rlnd/contracts/devchain"
 )
 
@@ -28,12 +36,21 @@ func TestDevchainBusyPort(t *testing.T) {
 		t.Fatalf("exit %d stdout %q stderr %q", code, stdout, stderr)
 	}
 	oneLine(t, stderr, "address already in use")
-	for _, bad := range [][]string{{"--accounts", "0"}, {"--accounts", "1001"}, {"--http", "0.0.0.0:8545"}, {"--block-time", "-1s"}} {
-		code, _, stderr := runCLI(t, nil, append([]string{"devchain", "--http", "127.0.0.1:0"}, bad...)...)
+	for _, bad := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--accounts", "0"}, "--accounts 0: want 1 to 1000"},
+		{[]string{"--accounts", "-1"}, "--accounts -1: want 1 to 1000"},
+		{[]string{"--accounts", "1001"}, "--accounts 1001: want 1 to 1000"},
+		{[]string{"--http", "0.0.0.0:8545"}, "http"},
+		{[]string{"--block-time", "-1s"}, "block-time"},
+	} {
+		code, _, stderr := runCLI(t, nil, append([]string{"devchain", "--http", "127.0.0.1:0"}, bad.args...)...)
 		if code != 2 {
-			t.Errorf("%v: exit %d %q", bad, code, stderr)
+			t.Errorf("%v: exit %d %q", bad.args, code, stderr)
 		}
-		oneLine(t, stderr, bad[0][2:])
+		oneLine(t, stderr, bad.want)
 	}
 }
 
@@ -110,4 +127,51 @@ func TestDevchainDataDirRestart(t *testing.T) {
 		t.Fatalf("second chain: exit %d", code)
 	}
 	oneLine(t, stderr, "is in use by another process")
+}
+
+// rlnd devchain lists every funded dev account: index, address and key,
+// each funded on the chain and derived as printed.
+func TestDevchainListsEveryAccount(t *testing.T) {
+	t.Parallel()
+	info, stop := runDevchain(t, "--accounts", "3")
+	defer stop()
+	if len(info.Accounts) != 3 || info.FundedAccounts != 3 || info.DevAddress != info.Accounts[0].Address || info.DevKey != info.Accounts[0].Key {
+		t.Fatalf("accounts %+v", info)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cl, err := ethclient.DialContext(ctx, info.RPCURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	token, err := bindings.NewTestToken(common.HexToAddress(info.Token), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range info.Accounts {
+		seed := sha256.Sum256([]byte(fmt.Sprintf("rlnd devchain account %d/0", i)))
+		if a.Index != i || a.Address != devchain.DevAddress(i).Hex() || a.Key != "0x"+hex.EncodeToString(seed[:]) {
+			t.Errorf("account %d: %+v", i, a)
+		}
+		addr := common.HexToAddress(a.Address)
+		eth, err := cl.BalanceAt(ctx, addr, nil)
+		if err != nil || eth.Sign() <= 0 {
+			t.Errorf("account %d holds %v ether: %v", i, eth, err)
+		}
+		tok, err := token.BalanceOf(&bind.CallOpts{Context: ctx}, addr)
+		if err != nil || tok.Sign() <= 0 {
+			t.Errorf("account %d holds %v tokens: %v", i, tok, err)
+		}
+	}
+	var out bytes.Buffer
+	printDevchainInfo(&out, info, false)
+	for _, a := range info.Accounts {
+		if line := fmt.Sprintf("\n  %3d  %s  %s\n", a.Index, a.Address, a.Key); !strings.Contains(out.String(), line) {
+			t.Errorf("no line %q in\n%s", line, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "funded accounts 3, ") {
+		t.Errorf("summary:\n%s", out.String())
+	}
 }

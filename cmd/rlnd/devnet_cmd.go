@@ -32,11 +32,8 @@ func newDevnetCmd() *cobra.Command {
 		Example: "  rlnd devnet\n  rlnd devnet --nodes 10 --duration 30s --json",
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if dc.Nodes < 2 {
-				return usageError{fmt.Errorf("--nodes %d: at least 2", dc.Nodes)}
-			}
-			if dc.Duration <= 0 {
-				return usageError{fmt.Errorf("--duration %s: must be positive", dc.Duration)}
+			if err := checkDevnetFlags(dc); err != nil {
+				return err
 			}
 			out := cmd.OutOrStdout()
 			if !asJSON {
@@ -61,11 +58,34 @@ func newDevnetCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().IntVar(&dc.Nodes, "nodes", 6, "relay nodes to run")
-	cmd.Flags().DurationVar(&dc.Duration, "duration", 10*time.Second, "how long members publish")
-	cmd.Flags().IntVar(&dc.Members, "members", 4, "honest publishing members")
+	cmd.Flags().IntVar(&dc.Nodes, "nodes", 6, fmt.Sprintf("relay nodes to run, 2 to %d", maxDevnetNodes))
+	cmd.Flags().DurationVar(&dc.Duration, "duration", 10*time.Second, "how long members publish (> 0)")
+	cmd.Flags().IntVar(&dc.Members, "members", 4, fmt.Sprintf("honest publishing members, 1 to %d", maxDevnetMembers))
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object instead of the readable summary")
 	return cmd
+}
+
+// Bounds of rlnd devnet's flags: one machine runs every node (each a full
+// node validating every proof) and registers every member (the honest
+// ones and four more) in batches of 16 from one dev account.
+const (
+	maxDevnetNodes   = 50
+	maxDevnetMembers = 100
+)
+
+// checkDevnetFlags refuses values the devnet package would replace with
+// its defaults (0 nodes or members) or cannot run, naming the range.
+func checkDevnetFlags(dc devnet.Config) error {
+	if err := flagRange("nodes", dc.Nodes, 2, maxDevnetNodes); err != nil {
+		return err
+	}
+	if err := flagRange("members", dc.Members, 1, maxDevnetMembers); err != nil {
+		return err
+	}
+	if dc.Duration <= 0 {
+		return usageError{fmt.Errorf("--duration %s: want a duration > 0", dc.Duration)}
+	}
+	return nil
 }
 
 func printDevnet(w io.Writer, r *devnet.Report) {

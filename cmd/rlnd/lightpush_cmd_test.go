@@ -73,8 +73,9 @@ func TestLightpushSendCommand(t *testing.T) {
 	dev.REST.Enabled = false // tests that want REST listen on a free port
 	epochOf := func() uint64 { return rln.Epoch(time.Now(), dev.RLN.EpochPeriod) }
 	before := epochOf()
-	code, out, errOut := runCLI(t, nil, "lightpush", "send", "--peer", addr, "--content-topic", ct, "--payload", "hi from the CLI", "--cluster", "66")
-	if code != 0 || !strings.Contains(out, "status 200") || !strings.Contains(out, "relay peers 1") || !strings.Contains(out, "message hash 0x") {
+	// --preset devnet gives the node's cluster and shard count.
+	code, out, errOut := runCLI(t, nil, "lightpush", "send", "--peer", addr, "--content-topic", ct, "--payload", "hi from the CLI", "--preset", "devnet")
+	if code != 0 || !strings.HasPrefix(out, "status 200 SUCCESS\n") || !strings.Contains(out, "relay peers 1") || !strings.Contains(out, "message hash 0x") {
 		t.Fatalf("exit %d: %s %s", code, out, errOut)
 	}
 	select {

@@ -9,11 +9,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rlnd/rlnd/config"
 	"github.com/rlnd/rlnd/membership"
 )
 
 // envKeystorePassword carries the keystore password when no file is given.
-const envKeystorePassword = "RLND_KEYSTORE_PASSWORD"
+const envKeystorePassword = config.EnvKeystorePassword
 
 func newMembershipCmd(env []string) *cobra.Command {
 	cmd := &cobra.Command{

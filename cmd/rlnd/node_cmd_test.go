@@ -356,8 +356,31 @@ func TestDevnetCommand(t *testing.T) {
 	if rep["nodes"].(float64) != 3 || rep["delivered_ratio"].(float64) != 1 || rep["spam_delivered"].(float64) != 0 {
 		t.Fatalf("report %s", stdout)
 	}
-	if code, _, stderr := runCLI(t, nil, "devnet", "--nodes", "1"); code != 2 || !strings.Contains(stderr, "at least 2") {
-		t.Fatalf("--nodes 1: exit %d %s", code, stderr)
+}
+
+// rlnd devnet refuses, with the range, what its package would replace
+// with a default or cannot run.
+func TestDevnetFlagRanges(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--nodes", "1"}, "--nodes 1: want 2 to 50"},
+		{[]string{"--nodes", "0"}, "--nodes 0: want 2 to 50"},
+		{[]string{"--nodes", "51"}, "--nodes 51: want 2 to 50"},
+		{[]string{"--members", "0"}, "--members 0: want 1 to 100"},
+		{[]string{"--members", "-3"}, "--members -3: want 1 to 100"},
+		{[]string{"--members", "101"}, "--members 101: want 1 to 100"},
+		{[]string{"--duration", "0s"}, "--duration 0s: want a duration > 0"},
+		{[]string{"--duration", "-1s"}, "--duration -1s: want a duration > 0"},
+	} {
+		code, stdout, stderr := runCLI(t, nil, append([]string{"devnet"}, tt.args...)...)
+		if code != 2 || stdout != "" {
+			t.Errorf("%v: exit %d %q", tt.args, code, stdout)
+			continue
+		}
+		oneLine(t, stderr, tt.want)
 	}
 }
 

@@ -33,10 +33,13 @@ type benchResult struct {
 	ZerokitProveMsP50       float64 `json:"zerokit_prove_ms_p50,omitempty"`
 	ZerokitVerifyMsP50      float64 `json:"zerokit_verify_ms_p50,omitempty"`
 	ProveSpeedup            float64 `json:"prove_speedup_vs_zerokit,omitempty"`
-	MaxRSSMB                float64 `json:"max_rss_mb"`
-	CPU                     string  `json:"cpu"`
-	Cores                   int     `json:"cores"`
-	GoVersion               string  `json:"go"`
+	// ZerokitUnavailable says why zerokit was not measured, when it
+	// could not be (no Node.js, no harness packages).
+	ZerokitUnavailable string  `json:"zerokit_unavailable,omitempty"`
+	MaxRSSMB           float64 `json:"max_rss_mb"`
+	CPU                string  `json:"cpu"`
+	Cores              int     `json:"cores"`
+	GoVersion          string  `json:"go"`
 }
 
 func newRLNBenchCmd(env []string) *cobra.Command {
@@ -53,12 +56,14 @@ func newRLNBenchCmd(env []string) *cobra.Command {
 		Long: "Measure RLN proof generation (witness included) for a member's next message and for\n" +
 			"a new member, single verification and batch verification of 64 proofs, as medians\n" +
 			"over --runs runs, and zerokit's prove and verify (@waku/zerokit-rln-wasm under\n" +
-			"Node.js, given the same witness) in the same run.",
+			"Node.js, given the same witness) in the same run. When zerokit cannot run here (no\n" +
+			"node on PATH, no harness packages in --interop's node_modules) it says so in one line\n" +
+			"before it starts and measures rlnd alone.",
 		Example: "  rlnd rln bench\n  rlnd rln bench --json --runs 30\n  rlnd rln bench --no-peer --runs 10",
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runs < 1 {
-				return usageError{fmt.Errorf("--runs %d: must be at least 1", runs)}
+			if err := flagRange("runs", runs, 1, maxBenchRuns); err != nil {
+				return err
 			}
 			progress := cmd.ErrOrStderr()
 			if asJSON {
@@ -69,13 +74,28 @@ func newRLNBenchCmd(env []string) *cobra.Command {
 				return err
 			}
 			dir = loc.Dir
-			res, err := runRLNBench(cmd.Context(), progress, dir, interopDir, runs, !noPeer)
-			if err != nil {
+			// Whether zerokit can run is known before anything is
+			// measured: without it rlnd is measured alone.
+			var peerDir string
+			var unavailable error
+			if !noPeer {
+				if peerDir, unavailable = zerokitHarness(interopDir); unavailable != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "rlnd: zerokit comparison unavailable, measuring rlnd alone: %v\n", unavailable)
+				}
+			}
+			res, err := runRLNBench(cmd.Context(), progress, dir, peerDir, runs)
+			if res == nil {
 				return err
+			}
+			if unavailable != nil {
+				res.ZerokitUnavailable = unavailable.Error()
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
-				return json.NewEncoder(out).Encode(res)
+				if jerr := json.NewEncoder(out).Encode(res); jerr != nil {
+					return jerr
+				}
+				return err
 			}
 			fmt.Fprintf(out, "RLN benchmark: %d runs, medians (%s, %d cores, %s)\n", res.Runs, res.CPU, res.Cores, res.GoVersion)
 			fmt.Fprintf(out, "  prove, member's next msg   %8.2f ms   (p99 %.2f ms; witness included)\n", res.ProveMsP50, res.ProveMsP99)
@@ -86,17 +106,24 @@ func newRLNBenchCmd(env []string) *cobra.Command {
 				fmt.Fprintf(out, "  zerokit-wasm prove         %8.2f ms   (rlnd %.1fx faster)\n", res.ZerokitProveMsP50, res.ProveSpeedup)
 				fmt.Fprintf(out, "  zerokit-wasm verify        %8.3f ms\n", res.ZerokitVerifyMsP50)
 			}
+			if res.ZerokitUnavailable != "" {
+				fmt.Fprintf(out, "  zerokit-wasm               not measured: %s\n", res.ZerokitUnavailable)
+			}
 			fmt.Fprintf(out, "  max RSS                    %8.1f MB\n", res.MaxRSSMB)
-			return nil
+			return err
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
-	cmd.Flags().IntVar(&runs, "runs", 30, "runs per measurement (medians are reported)")
+	cmd.Flags().IntVar(&runs, "runs", 30, fmt.Sprintf("runs per measurement, 1 to %d (medians are reported)", maxBenchRuns))
 	cmd.Flags().StringVar(&dir, "artefacts", "", "RLN artefacts folder, the only one looked at (default: the one \"rlnd rln artefacts path\" names, fetched on first use)")
 	cmd.Flags().StringVar(&interopDir, "interop", "", "folder of the Node.js zerokit harness (default ./interop of the checkout)")
 	cmd.Flags().BoolVar(&noPeer, "no-peer", false, "skip the zerokit measurement")
 	return cmd
 }
+
+// maxBenchRuns bounds --runs: zerokit takes about 3 s a proof, so 1,000
+// runs are most of an hour already.
+const maxBenchRuns = 1000
 
 func median(xs []float64) float64 { return percentile(xs, 50) }
 
@@ -128,11 +155,29 @@ func randomMember() (rln.Identity, []fr.Element, []uint8, error) {
 	return id, path, idx, nil
 }
 
+// zerokitHarness finds the zerokit harness's folder (interopDir, or
+// ./interop of the checkout) and checks that it can run there; the error
+// says why not.
+func zerokitHarness(interopDir string) (string, error) {
+	if interopDir == "" {
+		d, err := interop.Dir()
+		if err != nil {
+			return "", fmt.Errorf("%w (give --interop DIR)", err)
+		}
+		interopDir = d
+	}
+	if err := interop.CheckRLN(interopDir); err != nil {
+		return "", err
+	}
+	return interopDir, nil
+}
+
 // runRLNBench loads the prover and verifier from dir and measures, runs
 // times each: proving for new members, proving a member's next messages,
-// verifying, batch verifying, and with withPeer zerokit beside them.
-// Progress goes to progress.
-func runRLNBench(ctx context.Context, progress io.Writer, dir, interopDir string, runs int, withPeer bool) (*benchResult, error) {
+// verifying, batch verifying, and zerokit beside them with the harness in
+// peerDir (""; none). Progress goes to progress. A zerokit failure comes
+// with rlnd's figures.
+func runRLNBench(ctx context.Context, progress io.Writer, dir, peerDir string, runs int) (*benchResult, error) {
 	fmt.Fprintf(progress, "loading artefacts from %s\n", dir)
 	prover, err := rln.LoadProver(dir, rln.WakuRLNIdentifier)
 	if err != nil {
@@ -165,9 +210,9 @@ func runRLNBench(ctx context.Context, progress io.Writer, dir, interopDir string
 	}
 	res.MaxRSSMB = maxRSSMB()
 
-	if withPeer {
-		if err := zerokitBench(ctx, progress, res, prover, req, id, path, idx, signal, dir, interopDir, runs); err != nil {
-			return nil, fmt.Errorf("zerokit peer (use --no-peer to skip): %w", err)
+	if peerDir != "" {
+		if err := zerokitBench(ctx, progress, res, prover, req, id, path, idx, signal, dir, peerDir, runs); err != nil {
+			return res, fmt.Errorf("zerokit peer (use --no-peer to skip): %w", err)
 		}
 	}
 	return res, nil
@@ -269,13 +314,6 @@ func benchBatchVerify(progress io.Writer, prover *rln.Prover, verifier *rln.Veri
 
 func zerokitBench(ctx context.Context, progress io.Writer, res *benchResult, prover *rln.Prover, req *rln.ProveRequest,
 	id rln.Identity, path []fr.Element, idx []uint8, signal []byte, dir, interopDir string, runs int) error {
-	if interopDir == "" {
-		d, err := interop.Dir()
-		if err != nil {
-			return err
-		}
-		interopDir = d
-	}
 	h, err := interop.Start(ctx, interopDir)
 	if err != nil {
 		return err

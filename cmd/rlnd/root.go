@@ -24,7 +24,7 @@ func newRootCmd(env []string) *cobra.Command {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{config.ExplainFlagError(cmd.Flags(), err)}
 	})
-	root.AddCommand(newShardCmd(), newConfigCmd(env), newMembershipCmd(env), newDevchainCmd(), newNodeCmd(env), newDevnetCmd(), newLightpushCmd(), newStoreCmd(), newRelayCmd(), newRLNCmd(env), newSimulateCmd(simulation.Run), newVersionCmd())
+	root.AddCommand(newShardCmd(env), newConfigCmd(env), newMembershipCmd(env), newDevchainCmd(), newNodeCmd(env), newDevnetCmd(), newLightpushCmd(env), newStoreCmd(env), newFilterCmd(env), newRelayCmd(), newRLNCmd(env), newSimulateCmd(simulation.Run), newVersionCmd())
 	return root
 }
 
